@@ -1,0 +1,30 @@
+#ifndef FLOWREPO_HISTORY_H_
+#define FLOWREPO_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flowrepo {
+
+/// A published version: the annotated tag refs/tags/<ws>/<flow>/v<number>.
+struct Version {
+  std::string flow;
+  int number = 0;
+  std::string tag;     ///< full ref name
+  std::string commit;  ///< the publish commit
+  std::string author;  ///< tagger email
+  std::int64_t time = 0;  ///< seconds since the epoch
+  std::string note;
+};
+
+struct History {
+  std::string workspace;
+  std::string flow;
+  std::vector<Version> versions;      ///< newest first
+  std::vector<std::string> drafts;    ///< open drafts that change the flow
+};
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_HISTORY_H_

@@ -1,0 +1,187 @@
+#ifndef FLOWREPO_REPOSITORY_H_
+#define FLOWREPO_REPOSITORY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowrepo/access.h"
+#include "flowrepo/flow.h"
+#include "flowrepo/history.h"
+
+namespace flowrepo {
+
+struct InitOptions {
+  enum class Layout { kWorkTree, kBare };
+  Layout layout = Layout::kWorkTree;
+  std::string workspace = "main";
+  std::string user;  ///< becomes the first admin; empty: git config user.email
+};
+
+struct WorkspaceInfo {
+  std::string name;
+  std::string commit;  ///< head of refs/heads/<name>
+  int flow_count = 0;
+};
+
+struct DraftInfo {
+  std::string workspace;
+  std::string name;
+  std::string ref;     ///< refs/heads/drafts/<ws>/<name>
+  std::string commit;  ///< draft head
+  std::string base;    ///< merge base with the workspace branch
+  std::vector<std::string> changed_flows;  ///< ids added, changed or removed since base
+};
+
+/// What a write onto a draft did.
+struct WriteResult {
+  DraftInfo draft;
+  std::vector<std::string> flows;  ///< ids written
+  bool created_draft = false;
+};
+
+struct FlowQuery {
+  std::string workspace = "main";
+  std::string group;  ///< only flows in this group and its sub-groups
+  std::string at;     ///< a ref, draft or commit instead of the workspace head
+};
+
+struct NewFlowRequest {
+  std::string id;
+  std::string name;
+  std::string group;
+  std::string draft;  ///< empty: a draft named after the flow id
+};
+
+struct CopyRequest {
+  std::string flow;          ///< source flow id (workspace head)
+  std::string name;          ///< new display name
+  std::string id;            ///< new id; empty: derived from the name
+  std::string group;         ///< empty: the source's group
+  std::string draft;         ///< empty: "copy-<new id>"
+};
+
+struct PublishResult {
+  std::string workspace;
+  std::string draft;
+  std::string commit;                 ///< the publish commit on the workspace
+  std::vector<Version> versions;      ///< one new version per changed flow
+  std::vector<std::string> removed;   ///< flows deleted by the draft
+  bool completed_earlier_publish = false;  ///< the draft had been merged by an interrupted run
+};
+
+/// One change between two versions of a flow.
+struct Change {
+  enum class Kind { kAdded, kRemoved, kChanged };
+  Kind kind;
+  std::string file;     ///< "flow_definition.json", ...
+  std::string node;     ///< node id, when the change is inside a node
+  std::string pointer;  ///< JSON pointer in the file
+  std::string before;   ///< compact JSON; empty when added
+  std::string after;    ///< compact JSON; empty when removed
+};
+
+struct FlowDiff {
+  std::string flow;
+  std::string from;  ///< "v1" or the revision given
+  std::string to;
+  std::vector<Change> changes;
+};
+
+/// A flow repository: a git repository (bare or not) holding workspaces,
+/// drafts and version tags as docs/repository-format.md describes. Every
+/// method reads objects directly and moves refs by compare-and-swap; none
+/// needs or touches a work tree. Methods check the acting user's role first
+/// and throw kPermissionDenied naming the missing role.
+class FlowRepository {
+ public:
+  /// Creates a flow repository at \a dir, or adopts the git repository there
+  /// when it has no such workspace yet. Throws kAlreadyExists when the
+  /// workspace exists.
+  static FlowRepository Init(const std::string& dir, const InitOptions& options);
+  /// Opens the repository containing \a dir; \a user is the acting user
+  /// (empty: git config user.email). Throws kNotFound.
+  static FlowRepository Open(const std::string& dir, const std::string& user = "");
+
+  FlowRepository(FlowRepository&&) noexcept;
+  FlowRepository& operator=(FlowRepository&&) noexcept;
+  ~FlowRepository();
+
+  const std::string& user() const;
+  bool bare() const;
+  /// The git directory.
+  std::string git_dir() const;
+
+  std::vector<WorkspaceInfo> ListWorkspaces() const;
+  /// Branches \a name from workspace \a from. Throws kAlreadyExists.
+  WorkspaceInfo CreateWorkspace(std::string_view name, std::string_view from);
+
+  /// Flows at the workspace head (or query.at), sorted by group then id.
+  std::vector<FlowSummary> ListFlows(const FlowQuery& query) const;
+  /// A flow at the workspace head, a version or a revision. Throws kNotFound.
+  Flow ReadFlow(std::string_view workspace, const FlowSpec& spec) const;
+
+  DraftInfo StartDraft(std::string_view workspace, std::string_view name);
+  std::vector<DraftInfo> ListDrafts(std::string_view workspace) const;
+  DraftInfo ShowDraft(std::string_view workspace, std::string_view name) const;
+  /// Removes the draft branch; its head stays reachable under
+  /// refs/flowrepo/dropped/<ws>/<name>/<time>, which is returned.
+  std::string DropDraft(std::string_view workspace, std::string_view name);
+
+  /// A new native flow with a start and an end node on a draft.
+  WriteResult NewFlow(std::string_view workspace, const NewFlowRequest& request);
+  /// Writes \a flows into \a draft (created from the workspace head when
+  /// missing), replacing flows with the same id wherever they were.
+  /// With GroupChoice::kKeepExisting a flow already in the draft keeps its
+  /// group whatever \a flows say.
+  enum class GroupChoice { kAsGiven, kKeepExisting };
+  WriteResult PutFlows(std::string_view workspace, std::string_view draft,
+                       const std::vector<Flow>& flows, std::string_view action = "put",
+                       GroupChoice groups = GroupChoice::kAsGiven);
+  WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
+
+  /// Validates every flow the draft changed, merges them flow by flow onto
+  /// the workspace branch, tags v<N+1> per changed flow and removes the
+  /// draft. Throws kInvalidData listing every problem, or kConflict naming
+  /// both commits when a flow changed on the workspace since the draft's
+  /// base; the workspace branch is untouched then.
+  PublishResult Publish(std::string_view workspace, std::string_view draft,
+                        std::string_view note);
+
+  History FlowHistory(std::string_view workspace, std::string_view flow) const;
+  /// Node-by-node changes between two revisions ("v1", "v2", a draft, a ref).
+  FlowDiff Diff(std::string_view workspace, std::string_view flow, std::string_view from,
+                std::string_view to) const;
+  /// A draft holding version \a version of \a flow; publishing it makes the
+  /// next version.
+  WriteResult Revert(std::string_view workspace, std::string_view flow, int version,
+                     std::string_view draft = "");
+
+  /// The roles of \a workspace, sorted by user; empty when the workspace is
+  /// unmanaged (everyone is admin). Needs the viewer role.
+  std::vector<RoleAssignment> ListRoles(std::string_view workspace) const;
+  /// Gives \a user \a role in \a workspace (replacing a role it had). Role
+  /// changes are commits on the workspace branch itself, moved by
+  /// compare-and-swap against the head whose roles allowed the change; they
+  /// never leave a managed workspace without an admin. Needs the admin role.
+  /// Throws kPermissionDenied, kInvalidArgument (bad user name, no admin
+  /// left), kConflict (the workspace moved meanwhile).
+  RoleChange GrantRole(std::string_view workspace, std::string_view user, Role role);
+  /// Removes \a user's role. Throws kNotFound when the user has none, and
+  /// as GrantRole.
+  RoleChange RevokeRole(std::string_view workspace, std::string_view user);
+
+  struct Impl;
+  /// Internal: for other flowrepo modules only.
+  Impl& impl() const { return *impl_; }
+
+ private:
+  explicit FlowRepository(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_REPOSITORY_H_

@@ -1,0 +1,71 @@
+#ifndef FLOWREPO_CLI_CLI_H_
+#define FLOWREPO_CLI_CLI_H_
+
+// Shared pieces of the command line: global options, opening the
+// repository, and printing results as text or JSON. Each cmd_<verb>.cc
+// registers its subcommand with Add<Verb>Command.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "flowrepo/error.h"
+#include "flowrepo/repository.h"
+
+namespace flowrepo {
+struct ImportResult;
+}  // namespace flowrepo
+
+namespace flowrepo::cli {
+
+using Json = nlohmann::ordered_json;
+
+struct Globals {
+  std::string repo = ".";
+  std::string user;
+  std::string workspace = "main";
+  bool json = false;
+  int exit_code = 0;  ///< set by commands that report a failed check
+};
+
+/// Opens the repository named by --repo as the acting user.
+FlowRepository OpenRepository(const Globals& g);
+
+/// Prints \a result as JSON with --json, otherwise runs \a human.
+void Emit(const Globals& g, const Json& result, const std::function<void(std::ostream&)>& human);
+
+/// Adds the common --json flag to a subcommand.
+void AddJsonFlag(CLI::App* cmd, Globals& g);
+
+Json ToJson(const DraftInfo& d);
+Json ToJson(const WriteResult& w);
+Json ToJson(const FlowSummary& s);
+Json ToJson(const Version& v);
+std::string FormatTime(std::int64_t seconds);
+
+void AddInitCommand(CLI::App& app, Globals& g);
+void AddWorkspaceCommand(CLI::App& app, Globals& g);
+void AddFlowCommand(CLI::App& app, Globals& g);
+/// "flow add" (cmd_flow_add.cc), registered by AddFlowCommand.
+void AddFlowAddCommand(CLI::App& flow, Globals& g);
+void AddDraftCommand(CLI::App& app, Globals& g);
+void AddCopyCommand(CLI::App& app, Globals& g);
+void AddPublishCommand(CLI::App& app, Globals& g);
+void AddHistoryCommand(CLI::App& app, Globals& g);
+void AddDiffCommand(CLI::App& app, Globals& g);
+void AddRevertCommand(CLI::App& app, Globals& g);
+void AddValidateCommand(CLI::App& app, Globals& g);
+void AddRoleCommand(CLI::App& app, Globals& g);
+void AddHooksCommand(CLI::App& app, Globals& g);
+void AddExportCommand(CLI::App& app, Globals& g);
+void AddImportCommand(CLI::App& app, Globals& g);
+void AddBindCommand(CLI::App& app, Globals& g);
+
+/// Prints an import (or cross-workspace copy) result or plan.
+void PrintImport(const Globals& g, const ImportResult& r);
+
+}  // namespace flowrepo::cli
+
+#endif  // FLOWREPO_CLI_CLI_H_

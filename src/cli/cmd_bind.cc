@@ -1,0 +1,45 @@
+#include "cli/cli.h"
+#include "flowrepo/package.h"
+
+namespace flowrepo::cli {
+
+void AddBindCommand(CLI::App& app, Globals& g) {
+  static BindRequest request;
+  static std::vector<std::string> credentials;
+  auto* cmd = app.add_subcommand(
+      "bind",
+      "Bind credentials to nodes of a flow on a draft (imports leave them unbound, and\n"
+      "publish refuses a flow with an unbound credential).\n"
+      "Example: flowrepo bind import-export banking-assistant --credential accounts=core-banking-prod");
+  cmd->add_option("DRAFT", request.draft, "draft holding the flow")->required();
+  cmd->add_option("FLOW", request.flow, "flow id")->required();
+  cmd->add_option("--credential", credentials, "NODE=CREDENTIAL (repeatable)")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  AddJsonFlag(cmd, g);
+  cmd->callback([&g] {
+    auto repo = OpenRepository(g);
+    request.workspace = g.workspace;
+    for (const auto& c : credentials) {
+      auto eq = c.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "invalid --credential '" + c + "': use NODE=CREDENTIAL");
+      }
+      std::string node = c.substr(0, eq), credential = c.substr(eq + 1);
+      request.credentials[node] = credential;
+    }
+    WriteResult r = BindCredentials(repo, request);
+    Emit(g, ToJson(r), [&](std::ostream& os) {
+      os << "Bound " << request.credentials.size() << " credential(s) of '" << request.flow
+         << "' on draft '" << r.draft.name << "' at " << r.draft.commit.substr(0, 7) << "\n";
+      for (const auto& [node, credential] : request.credentials) {
+        os << "  " << node << " -> " << credential << "\n";
+      }
+      os << "Publish with: flowrepo publish " << r.draft.name << "\n";
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

@@ -1,0 +1,74 @@
+#include "cli/cli.h"
+
+namespace flowrepo::cli {
+namespace {
+
+void PrintDraft(std::ostream& os, const DraftInfo& d) {
+  os << d.name << "\t" << d.commit.substr(0, 7) << "\t";
+  if (d.changed_flows.empty()) os << "(no changes)";
+  for (std::size_t i = 0; i < d.changed_flows.size(); ++i) os << (i ? ", " : "") << d.changed_flows[i];
+  os << "\n";
+}
+
+}  // namespace
+
+void AddDraftCommand(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("draft", "Start, list, show and drop drafts.");
+  cmd->require_subcommand(1);
+  static std::string name;
+
+  auto* start = cmd->add_subcommand(
+      "start", "Start a draft from the workspace head.\nExample: flowrepo draft start q3-changes");
+  start->add_option("NAME", name, "draft name")->required();
+  AddJsonFlag(start, g);
+  start->callback([&g] {
+    auto repo = OpenRepository(g);
+    DraftInfo d = repo.StartDraft(g.workspace, name);
+    Emit(g, ToJson(d), [&](std::ostream& os) {
+      os << "Started draft '" << d.name << "' (" << d.ref << ")\n";
+    });
+  });
+
+  auto* list = cmd->add_subcommand("list", "List open drafts.\nExample: flowrepo draft list");
+  AddJsonFlag(list, g);
+  list->callback([&g] {
+    auto repo = OpenRepository(g);
+    auto drafts = repo.ListDrafts(g.workspace);
+    Json out = Json::array();
+    for (const auto& d : drafts) out.push_back(ToJson(d));
+    Emit(g, out, [&](std::ostream& os) {
+      for (const auto& d : drafts) PrintDraft(os, d);
+      if (drafts.empty()) os << "(no drafts)\n";
+    });
+  });
+
+  auto* show = cmd->add_subcommand(
+      "show", "Show what a draft changes.\nExample: flowrepo draft show q3-changes");
+  show->add_option("NAME", name, "draft name")->required();
+  AddJsonFlag(show, g);
+  show->callback([&g] {
+    auto repo = OpenRepository(g);
+    DraftInfo d = repo.ShowDraft(g.workspace, name);
+    Emit(g, ToJson(d), [&](std::ostream& os) {
+      os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base
+         << "\nchanged flows:\n";
+      for (const auto& f : d.changed_flows) os << "  " << f << "\n";
+    });
+  });
+
+  auto* drop = cmd->add_subcommand(
+      "drop",
+      "Remove a draft branch. Its commits stay reachable under refs/flowrepo/dropped/.\n"
+      "Example: flowrepo draft drop q3-changes");
+  drop->add_option("NAME", name, "draft name")->required();
+  AddJsonFlag(drop, g);
+  drop->callback([&g] {
+    auto repo = OpenRepository(g);
+    std::string archive = repo.DropDraft(g.workspace, name);
+    Emit(g, {{"dropped", name}, {"kept_as", archive}}, [&](std::ostream& os) {
+      os << "Dropped draft '" << name << "'; its head is kept as " << archive << "\n";
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

@@ -1,0 +1,165 @@
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/cli.h"
+#include "flowrepo/formats.h"
+#include "flowrepo/package.h"
+
+namespace flowrepo::cli {
+namespace {
+
+Json ToJson(const PackageFlowInfo& f) {
+  Json deps = Json::array();
+  for (const auto& d : f.dependencies) {
+    deps.push_back({{"flow", d.flow}, {"node", d.node}, {"included", d.included}});
+  }
+  return {{"id", f.id},
+          {"name", f.name},
+          {"group", f.group},
+          {"format", f.format},
+          {"path", f.path},
+          {"version", f.version ? Json(*f.version) : Json()},
+          {"commit", f.commit},
+          {"dependency", f.dependency},
+          {"dependencies", deps}};
+}
+
+std::function<void(std::size_t, std::size_t)> TerminalProgress(const Globals& g, const char* what) {
+  if (g.json || !isatty(STDERR_FILENO)) return {};
+  return [what](std::size_t done, std::size_t total) {
+    if (total < 200) return;  // only long work is worth a progress line
+    if (done % 100 == 0 || done == total) {
+      std::fprintf(stderr, "\r%s %zu/%zu", what, done, total);
+      if (done == total) std::fprintf(stderr, "\r\033[K");
+      std::fflush(stderr);
+    }
+  };
+}
+
+}  // namespace
+
+void AddExportCommand(CLI::App& app, Globals& g) {
+  static ExportRequest request;
+  static std::string deps, version;
+  static bool force = false;
+  static std::string format = "package";
+  static bool keep_sample_data = false;
+  auto* cmd = app.add_subcommand(
+      "export",
+      "Write flows of one commit into a package: a zip with manifest.json and the flows'\n"
+      "folders. Published versions only (the workspace head, or a version tag), unless\n"
+      "--at names another ref. Secrets, credential bindings, endpoint, sharing and audit\n"
+      "are never written; invalid flows refuse the export.\n"
+      "A group selects its sub-groups too; --exclude leaves flows or groups out.\n"
+      "Multi-flow packages go to export.studiopkg (or 'export <n>.studiopkg'); one\n"
+      "version of one flow (--version) goes to '<Flow Name>.zip'.\n"
+      "Example: flowrepo export Finance --exclude aml-screening\n"
+      "         flowrepo export --all --deps reference -o all.studiopkg\n"
+      "         flowrepo export banking-assistant --version 2\n"
+      "         flowrepo export Home --format node-red -o home-flows.json");
+  cmd->add_option("SELECTION", request.selection,
+                  "flow ids and groups (a trailing '/' forces a group)");
+  cmd->add_flag("--all", request.all, "every flow of the workspace");
+  cmd->add_option("--exclude", request.exclude, "leave out a flow or group (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--at", request.at, "a draft, ref or commit instead of the workspace head");
+  cmd->add_option("--deps", deps,
+                  "flows used by selected ones: include (default), reference (list in the "
+                  "manifest) or fail")
+      ->check(CLI::IsMember({"include", "reference", "fail"}));
+  auto* output = cmd->add_option("-o,--output", request.output, "package file to write");
+  cmd->add_option("--dir", request.directory, "folder for the automatically named package")
+      ->excludes(output);
+  cmd->add_flag("--force", force, "replace an existing -o file");
+  cmd->add_option("--version", version,
+                  "N or 'latest': one published version of one flow -> '<Flow Name>.zip'");
+  cmd->add_option("--format", format,
+                  "package (default), or n8n / node-red: write the flows back as files of their "
+                  "own format (docs/formats.md): one n8n workflow per flow, one node-red flows "
+                  "file per flow or per split group; -o is the file, or a folder for several")
+      ->check(CLI::IsMember({"package", "n8n", "node-red"}));
+  cmd->add_flag("--keep-sample-data", keep_sample_data, "keep n8n pinData (stripped by default)");
+  AddJsonFlag(cmd, g);
+  cmd->callback([&g] {
+    auto repo = OpenRepository(g);
+    request.workspace = g.workspace;
+    if (!deps.empty()) request.dependencies = ParseDependencyPolicy(deps);
+    if (!version.empty()) {
+      if (version == "latest") {
+        request.version = 0;
+      } else {
+        try {
+          std::size_t used = 0;
+          int n = std::stoi(version, &used);
+          if (used != version.size() || n <= 0) throw std::invalid_argument(version);
+          request.version = n;
+        } catch (const std::logic_error&) {
+          throw Error(ErrorCode::kInvalidArgument,
+                      "invalid --version '" + version + "': use a number or 'latest'");
+        }
+      }
+    }
+    request.overwrite = force ? ExportRequest::Overwrite::kYes : ExportRequest::Overwrite::kNo;
+    request.progress = TerminalProgress(g, "exporting");
+    request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep
+                                           : ExportRequest::SampleData::kStrip;
+    if (format != "package") {
+      ForeignExportResult r = ExportForeign(repo, request, format);
+      Json files = Json::array();
+      for (std::size_t i = 0; i < r.files.size(); ++i) {
+        files.push_back({{"path", r.paths[i]}, {"format", r.files[i].format}, {"flows", r.files[i].flows}});
+      }
+      Json flows = Json::array();
+      for (const auto& f : r.flows) flows.push_back(ToJson(f));
+      Emit(g, {{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}},
+           [&](std::ostream& os) {
+             os << "Exported " << r.flows.size() << " flow(s) of workspace '" << r.workspace
+                << "' at " << r.commit.substr(0, 7) << " as " << r.files.size() << " " << format
+                << " file(s)\n";
+             for (std::size_t i = 0; i < r.files.size(); ++i) {
+               os << "  " << r.paths[i] << "  <-";
+               for (const auto& id : r.files[i].flows) os << " " << id;
+               os << "\n";
+             }
+           });
+      return;
+    }
+    ExportResult r = ExportPackage(repo, request);
+    Json flows = Json::array();
+    for (const auto& f : r.flows) flows.push_back(ToJson(f));
+    Json out = {{"path", r.path},
+                {"workspace", r.workspace},
+                {"commit", r.commit},
+                {"bytes", r.bytes},
+                {"sha256", r.sha256},
+                {"flows", flows},
+                {"included_dependencies", r.included_dependencies},
+                {"referenced_dependencies", r.referenced_dependencies}};
+    Emit(g, out, [&](std::ostream& os) {
+      os << "Exported " << r.flows.size() << " flow(s) of workspace '" << r.workspace << "' at "
+         << r.commit.substr(0, 7) << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
+      constexpr std::size_t kListed = 50;  // --json lists them all
+      for (std::size_t i = 0; i < r.flows.size() && i < kListed; ++i) {
+        const auto& f = r.flows[i];
+        os << "  " << f.path.substr(6) << "  "
+           << (f.version ? "v" + std::to_string(*f.version) : std::string("unpublished"))
+           << (f.dependency ? "  (dependency)" : "") << "\n";
+      }
+      if (r.flows.size() > kListed) os << "  ... and " << r.flows.size() - kListed << " more\n";
+      if (!r.included_dependencies.empty()) {
+        os << "Included because selected flows use them:";
+        for (const auto& id : r.included_dependencies) os << " " << id;
+        os << "\n";
+      }
+      if (!r.referenced_dependencies.empty()) {
+        os << "Used but not included (the target must have them):";
+        for (const auto& id : r.referenced_dependencies) os << " " << id;
+        os << "\n";
+      }
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

@@ -1,0 +1,30 @@
+#include "cli/cli.h"
+
+namespace flowrepo::cli {
+
+void AddHistoryCommand(CLI::App& app, Globals& g) {
+  static std::string flow;
+  auto* cmd = app.add_subcommand(
+      "history",
+      "Published versions of a flow (newest first) and the open drafts that change it.\n"
+      "Example: flowrepo history banking-assistant");
+  cmd->add_option("FLOW", flow, "flow id")->required();
+  AddJsonFlag(cmd, g);
+  cmd->callback([&g] {
+    auto repo = OpenRepository(g);
+    History h = repo.FlowHistory(g.workspace, flow);
+    Json versions = Json::array();
+    for (const auto& v : h.versions) versions.push_back(ToJson(v));
+    Json out = {{"workspace", h.workspace}, {"flow", h.flow}, {"versions", versions}, {"drafts", h.drafts}};
+    Emit(g, out, [&](std::ostream& os) {
+      for (const auto& v : h.versions) {
+        os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t"
+           << v.commit.substr(0, 7) << "\t" << v.note << "\n";
+      }
+      if (h.versions.empty()) os << "(never published)\n";
+      for (const auto& d : h.drafts) os << "open draft: " << d << "\n";
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

@@ -1,0 +1,33 @@
+#include "cli/cli.h"
+
+namespace flowrepo::cli {
+
+void AddPublishCommand(CLI::App& app, Globals& g) {
+  static std::string draft, note;
+  auto* cmd = app.add_subcommand(
+      "publish",
+      "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
+      "flow. Refuses invalid flows (all problems listed) and flows changed on both sides.\n"
+      "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
+  cmd->add_option("DRAFT", draft, "draft to publish")->required();
+  cmd->add_option("-m,--message", note, "release note (the tag message)");
+  AddJsonFlag(cmd, g);
+  cmd->callback([&g] {
+    auto repo = OpenRepository(g);
+    PublishResult r = repo.Publish(g.workspace, draft, note);
+    Json versions = Json::array();
+    for (const auto& v : r.versions) versions.push_back(ToJson(v));
+    Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
+                {"versions", versions},     {"removed", r.removed},
+                {"completed_earlier_publish", r.completed_earlier_publish}};
+    Emit(g, out, [&](std::ostream& os) {
+      if (r.completed_earlier_publish) os << "Completed an interrupted publish of '" << r.draft << "'\n";
+      os << "Published draft '" << r.draft << "' to '" << r.workspace << "' at "
+         << r.commit.substr(0, 7) << "\n";
+      for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
+      for (const auto& id : r.removed) os << "  " << id << " removed\n";
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

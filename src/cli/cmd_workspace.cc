@@ -1,0 +1,40 @@
+#include "cli/cli.h"
+
+namespace flowrepo::cli {
+
+void AddWorkspaceCommand(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("workspace", "Create and list workspaces (branches).");
+  cmd->require_subcommand(1);
+
+  auto* create = cmd->add_subcommand(
+      "create", "Create a workspace from another.\nExample: flowrepo workspace create dev --from main");
+  static std::string name, from = "main";
+  create->add_option("NAME", name, "new workspace name")->required();
+  create->add_option("--from", from, "source workspace (default: main)");
+  AddJsonFlag(create, g);
+  create->callback([&g] {
+    auto repo = OpenRepository(g);
+    WorkspaceInfo ws = repo.CreateWorkspace(name, from);
+    Emit(g, {{"name", ws.name}, {"commit", ws.commit}, {"flows", ws.flow_count}},
+         [&](std::ostream& os) {
+           os << "Created workspace '" << ws.name << "' from '" << from << "' (" << ws.flow_count
+              << " flows)\n";
+         });
+  });
+
+  auto* list = cmd->add_subcommand("list", "List workspaces.\nExample: flowrepo workspace list");
+  AddJsonFlag(list, g);
+  list->callback([&g] {
+    auto repo = OpenRepository(g);
+    Json out = Json::array();
+    auto all = repo.ListWorkspaces();
+    for (const auto& ws : all) out.push_back({{"name", ws.name}, {"commit", ws.commit}, {"flows", ws.flow_count}});
+    Emit(g, out, [&](std::ostream& os) {
+      for (const auto& ws : all) {
+        os << ws.name << "\t" << ws.flow_count << " flows\t" << ws.commit.substr(0, 7) << "\n";
+      }
+    });
+  });
+}
+
+}  // namespace flowrepo::cli

@@ -1,0 +1,393 @@
+// AddFlows: source files to flows on a draft.
+//
+// 1. Expand the paths: a directory gives every *.json file below it (sorted;
+//    its sub-folders become groups).
+// 2. Read and convert every file (ConvertDocument: parse, recognise, check,
+//    scan, name, split), on both cores; a file that fails is refused.
+// 3. Give each flow its id: the name-derived base, then "-2", "-3", ... past
+//    ids taken on the draft or in this batch. A draft flow with the same
+//    format, source id and name is the same flow: it is updated.
+// 4. Map foreign references: Node-RED ids first among the parts of the same
+//    split file; then source ids among this batch and the draft's flows.
+//    Exactly one candidate maps; none or several leave it unresolved.
+// 5. Declare components the workspace does not list (one commit), then
+//    write all flows with PutFlows (one commit, one pack).
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "flowrepo/error.h"
+#include "flowrepo/formats.h"
+#include "formats/foreign.h"
+#include "formats/n8n_format.h"
+#include "formats/node_red_format.h"
+#include "json/json_io.h"
+#include "repo/repository_impl.h"
+#include "repo/settings.h"
+
+namespace flowrepo {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Input {
+  std::string path;   ///< as shown to the user
+  std::string group;
+};
+
+bool IsJsonFile(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".json";
+}
+
+std::string JoinGroup(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "/" + b;
+}
+
+std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
+  std::vector<Input> inputs;
+  std::set<std::string> seen;
+  auto add = [&](const fs::path& path, std::string group) {
+    std::error_code ec;
+    std::string key = fs::weakly_canonical(path, ec).string();
+    if (ec) key = path.string();
+    if (seen.insert(key).second) inputs.push_back({path.string(), std::move(group)});
+  };
+  for (const auto& given : request.paths) {
+    std::error_code ec;
+    fs::file_status status = fs::status(given, ec);
+    if (ec || !fs::exists(status)) {
+      throw Error(ErrorCode::kNotFound, "'" + given + "' does not exist");
+    }
+    if (!fs::is_directory(status)) {
+      add(given, request.group);
+      continue;
+    }
+    fs::path root = fs::path(given).lexically_normal();
+    std::vector<fs::path> found;
+    try {
+      for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+           ++it) {
+        std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] == '.') {
+          if (it->is_directory()) it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file() && IsJsonFile(it->path())) found.push_back(it->path());
+      }
+    } catch (const fs::filesystem_error& e) {
+      throw Error(ErrorCode::kIo, "cannot read '" + given + "': " + e.code().message());
+    }
+    if (found.empty()) throw Error(ErrorCode::kNotFound, "no *.json files under '" + given + "'");
+    std::sort(found.begin(), found.end());
+    for (const auto& path : found) {
+      std::string rel = path.parent_path().lexically_relative(root).generic_string();
+      add(path, JoinGroup(request.group, rel == "." ? "" : rel));
+    }
+  }
+  return inputs;
+}
+
+std::optional<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return buf.str();
+}
+
+Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
+  if (!IsValidGroup(input.group)) {
+    Conversion c;
+    c.refused = RefusedFile{input.path, "invalid", "cannot use folder path '" + input.group +
+                                                       "' as a group; add the file with --group",
+                            {}};
+    return c;
+  }
+  auto text = ReadText(input.path);
+  if (!text) {
+    Conversion c;
+    c.refused = RefusedFile{input.path, "io", "cannot read '" + input.path + "'", {}};
+    return c;
+  }
+  DocumentOptions options;
+  options.format = request.format;
+  options.group = input.group;
+  options.file_name = fs::path(input.path).filename().string();
+  options.split = request.split;
+  return ConvertDocument(*text, input.path, options);
+}
+
+// Converts every input, on up to two threads; results keep input order.
+std::vector<Conversion> ConvertAll(const std::vector<Input>& inputs, const AddFlowsRequest& request) {
+  std::vector<Conversion> results(inputs.size());
+  std::atomic<std::size_t> next{0}, done{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    try {
+      for (std::size_t i = next++; i < inputs.size(); i = next++) {
+        results[i] = ConvertInput(inputs[i], request);
+        ++done;
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = inputs.size();
+    }
+  };
+  unsigned cores = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::thread helper;
+  if (cores > 1 && inputs.size() > 4) helper = std::thread(work);
+  if (request.progress) {
+    // This thread converts too; it reports between files.
+    try {
+      for (std::size_t i = next++; i < inputs.size(); i = next++) {
+        results[i] = ConvertInput(inputs[i], request);
+        ++done;
+        request.progress(done.load(), inputs.size());
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = inputs.size();
+    }
+  } else {
+    work();
+  }
+  if (helper.joinable()) helper.join();
+  if (error) std::rethrow_exception(error);
+  return results;
+}
+
+// What a flow already on the draft says about itself.
+struct ExistingApp {
+  std::string format;
+  std::string source_id;
+  std::string name;
+};
+
+ExistingApp ReadExistingApp(const Store& store, const FlowLocation& loc) {
+  git::TreePtr tree = store.LookupTree(loc.tree);
+  auto entry = store.EntryAt(tree.get(), std::string(kAppDefinitionFile));
+  if (!entry) return {};
+  try {
+    Json app = ParseJson(store.ReadBlob(entry->id), loc.path + "/" + std::string(kAppDefinitionFile));
+    return {StringOr(app, "format", std::string(kNativeFormat)), StringOr(app, std::string(kSourceIdField)),
+            StringOr(app, "name")};
+  } catch (const Error&) {
+    return {};  // an unreadable flow never matches
+  }
+}
+
+struct Pending {
+  ForeignFlow flow;
+  std::size_t input;  ///< index into inputs
+  std::string id;
+  AddedFlow::Action action = AddedFlow::Action::kAdded;
+  std::map<std::string, std::string> references;
+  std::vector<std::string> unresolved;
+};
+
+bool IsForeignComponent(const std::string& c) {
+  return c.rfind(std::string(kN8nFormat) + ":", 0) == 0 ||
+         c.rfind(std::string(kNodeRedFormat) + ":", 0) == 0;
+}
+
+}  // namespace
+
+AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(request.workspace, Role::kIntegrator);
+  if (request.draft.empty()) throw Error(ErrorCode::kInvalidArgument, "flow add needs a draft (--draft)");
+  RequireDraftName(request.draft);
+  const std::string format = NormalizeFormatName(request.format);
+  if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--split-tabs splits node-red flows files; it cannot be used with --format " +
+                    request.format);
+  }
+  if (!IsValidGroup(request.group)) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "'");
+  }
+  if (!request.id.empty()) RequireId(request.id, "flow id");
+  if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");
+
+  const std::vector<Input> inputs = ExpandPaths(request);
+  std::vector<Conversion> converted = ConvertAll(inputs, request);
+
+  AddFlowsResult result;
+  result.files = inputs.size();
+  std::vector<Pending> pending;
+  for (std::size_t i = 0; i < converted.size(); ++i) {
+    if (converted[i].refused) {
+      result.refused.push_back(std::move(*converted[i].refused));
+      continue;
+    }
+    for (auto& f : converted[i].flows) pending.push_back({std::move(f), i});
+  }
+  if (pending.empty()) {
+    std::vector<std::string> details;
+    for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
+    throw Error(ErrorCode::kInvalidData,
+                "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
+                details);
+  }
+  if (!request.id.empty() && pending.size() != 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--id names one flow, but " + std::to_string(pending.size()) + " would be added");
+  }
+
+  // Ids.
+  Store& store = impl.store;
+  DraftTarget target = impl.OpenDraft(request.workspace, request.draft);
+  const auto existing = impl.FlowsAt(target.parent);
+  std::set<std::string> claimed;
+  for (auto& p : pending) {
+    if (!request.id.empty()) {
+      p.id = request.id;
+      if (existing.count(p.id)) p.action = AddedFlow::Action::kUpdated;
+      claimed.insert(p.id);
+      continue;
+    }
+    for (int n = 1;; ++n) {
+      std::string candidate = n == 1 ? p.flow.id_base : p.flow.id_base + "-" + std::to_string(n);
+      if (claimed.count(candidate)) continue;
+      auto it = existing.find(candidate);
+      if (it != existing.end()) {
+        ExistingApp app = ReadExistingApp(store, it->second);
+        if (app.format != p.flow.format || app.source_id != p.flow.source_id ||
+            app.name != p.flow.name) {
+          continue;
+        }
+        p.action = AddedFlow::Action::kUpdated;
+      }
+      p.id = candidate;
+      claimed.insert(candidate);
+      break;
+    }
+  }
+
+  // References.
+  std::multimap<std::pair<std::string, std::string>, std::string> by_source;  // (format, source id) -> id
+  for (const auto& p : pending) {
+    if (!p.flow.source_id.empty()) by_source.emplace(std::pair(p.flow.format, p.flow.source_id), p.id);
+  }
+  bool existing_loaded = false;
+  auto load_existing = [&] {
+    if (existing_loaded) return;
+    existing_loaded = true;
+    for (const auto& [id, loc] : existing) {
+      if (claimed.count(id)) continue;  // replaced by this batch
+      ExistingApp app = ReadExistingApp(store, loc);
+      if (!app.source_id.empty() && app.format != kNativeFormat) {
+        by_source.emplace(std::pair(app.format, app.source_id), id);
+      }
+    }
+  };
+  for (auto& p : pending) {
+    for (const auto& ref : p.flow.refs) {
+      if (ref.kind == SubflowRef::Kind::kDynamic) {
+        p.unresolved.push_back(ref.source);
+        continue;
+      }
+      if (p.references.count(ref.source)) continue;
+      std::string target_id;
+      if (p.flow.format == kNodeRedFormat) {
+        // Parts of the same split file know each other's node ids.
+        for (const auto& q : pending) {
+          if (&q != &p && q.input == p.input && q.flow.node_ids.count(ref.source)) {
+            target_id = q.id;
+            break;
+          }
+        }
+      }
+      if (target_id.empty()) {
+        auto key = std::pair(p.flow.format, ref.source);
+        if (!by_source.count(key)) load_existing();
+        auto [lo, hi] = by_source.equal_range(key);
+        std::set<std::string> candidates;
+        for (auto it = lo; it != hi; ++it) {
+          if (it->second != p.id) candidates.insert(it->second);
+        }
+        if (candidates.size() == 1) target_id = *candidates.begin();
+      }
+      if (target_id.empty()) {
+        p.unresolved.push_back(ref.source);
+      } else {
+        p.references[ref.source] = target_id;
+      }
+    }
+    std::sort(p.unresolved.begin(), p.unresolved.end());
+    p.unresolved.erase(std::unique(p.unresolved.begin(), p.unresolved.end()), p.unresolved.end());
+  }
+
+  // Components the workspace must provide.
+  WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
+  std::set<std::string> missing;
+  for (const auto& p : pending) {
+    for (const auto& c : p.flow.components) {
+      if (IsForeignComponent(c) && !settings.HasComponent(c)) missing.insert(c);
+    }
+  }
+  bool created_draft = false;
+  if (!missing.empty()) {
+    Json doc = settings.document;
+    if (!doc.contains("components") || !doc["components"].is_array()) doc["components"] = Json::array();
+    for (const auto& c : missing) doc["components"].push_back({{"name", c}, {"visibility", "public"}});
+    if (!doc.contains("schema")) doc["schema"] = kSettingsSchema;
+    TreeEdits edits;
+    edits[std::string(kSettingsPath)] = TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
+    WriteResult w = impl.CommitToDraft(
+        request.workspace, request.draft, edits,
+        "Declare " + std::to_string(missing.size()) + " component(s) used by added flows\n\n" +
+            [&] {
+              std::string list;
+              for (const auto& c : missing) list += "- " + c + "\n";
+              return list;
+            }(),
+        {});
+    created_draft = w.created_draft;
+    result.declared_components.assign(missing.begin(), missing.end());
+  }
+
+  std::vector<Flow> flows;
+  flows.reserve(pending.size());
+  const std::string env = CanonicalJson({{"variables", Json::array()}});
+  for (auto& p : pending) {
+    Flow flow;
+    flow.summary = {p.id, p.flow.name, p.flow.group, p.flow.format};
+    flow.flow_definition = std::move(p.flow.definition);
+    flow.app_definition = FinalAppDefinition(std::move(p.flow.app), p.id, p.references);
+    flow.env_variables = env;
+    flows.push_back(std::move(flow));
+  }
+  result.write = repo.PutFlows(request.workspace, request.draft, flows, "add");
+  result.write->created_draft = result.write->created_draft || created_draft;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const Pending& p = pending[i];
+    AddedFlow added;
+    added.summary = flows[i].summary;
+    added.file = inputs[p.input].path;
+    added.source_id = p.flow.source_id;
+    added.action = p.action;
+    added.references.assign(p.references.begin(), p.references.end());
+    added.unresolved = p.unresolved;
+    result.flows.push_back(std::move(added));
+  }
+  return result;
+}
+
+}  // namespace flowrepo

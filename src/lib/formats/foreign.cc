@@ -1,0 +1,571 @@
+// From source documents to flows, and from flows back to source documents.
+//
+// A document is parsed once (ParseJson: depth and duplicate-key limits),
+// recognised (or taken as the format asked for), checked whole by its
+// format (pointers then name places in the source file) and scanned for
+// secrets; only then is it named and, for a split Node-RED file, cut into
+// tabs, subflows and shared config nodes. The definition stored is the
+// document's JSON value; everything flowrepo adds goes to
+// app_definition.json. Writing back (ForeignFiles) reverses the mapping:
+// the stored value stripped, the parts of a split file concatenated.
+
+#include "formats/foreign.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "flow/native_format.h"
+#include "flowrepo/error.h"
+#include "formats/format_util.h"
+#include "formats/n8n_format.h"
+#include "formats/node_red_format.h"
+#include "validate/secrets.h"
+
+namespace flowrepo {
+namespace {
+
+std::string BaseName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string Stem(const std::string& file_name) {
+  std::string base = BaseName(file_name);
+  if (base.size() > 5) {
+    std::string ext = base.substr(base.size() - 5);
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (ext == ".json") base.resize(base.size() - 5);
+  }
+  return base;
+}
+
+// An id from the first of \a names that gives one, short enough for
+// "-<n>" suffixes.
+std::string IdBase(std::initializer_list<std::string> names, std::string_view fallback) {
+  for (const auto& name : names) {
+    std::string id = IdFromName(name);
+    if (id.size() > 56) id.resize(56);
+    while (!id.empty() && id.back() == '-') id.pop_back();
+    if (IsValidId(id)) return id;
+  }
+  return std::string(fallback);
+}
+
+// A display name from a document's name: one line, without control or
+// invisible characters (zero-width, bidirectional controls, BOM, soft
+// hyphen), at most 200 bytes cut at a character boundary. The document
+// keeps its name as it is.
+std::string CleanName(const std::string& name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    auto b0 = static_cast<unsigned char>(name[i]);
+    auto b1 = i + 1 < name.size() ? static_cast<unsigned char>(name[i + 1]) : 0;
+    auto b2 = i + 2 < name.size() ? static_cast<unsigned char>(name[i + 2]) : 0;
+    if (b0 < 0x20 || b0 == 0x7f) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+      continue;
+    }
+    if (b0 == 0xC2 && ((b1 >= 0x80 && b1 <= 0x9F) || b1 == 0xAD)) {  // C1, U+00AD
+      ++i;
+      continue;
+    }
+    bool invisible3 = (b0 == 0xE2 && b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE))) ||
+                      (b0 == 0xE2 && b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xAF) ||
+                      (b0 == 0xEF && b1 == 0xBB && b2 == 0xBF);
+    if (invisible3) {
+      i += 2;
+      continue;
+    }
+    if (b0 == 0xD8 && b1 == 0x9C) {  // U+061C
+      ++i;
+      continue;
+    }
+    out += static_cast<char>(b0);
+  }
+  auto first = out.find_first_not_of(' ');
+  out = first == std::string::npos ? std::string() : out.substr(first, out.find_last_not_of(' ') - first + 1);
+  if (out.size() > 200) {
+    std::size_t cut = 200;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  return out;
+}
+
+bool KeysLookQuoted(const Json& object) {
+  if (object.empty()) return false;
+  std::size_t quoted = 0;
+  for (const auto& [key, value] : object.items()) {
+    if (!key.empty() && key.front() == '"') ++quoted;
+  }
+  return quoted * 2 > object.size();
+}
+
+std::string JsonKind(const Json& doc) {
+  switch (doc.type()) {
+    case Json::value_t::string: return "a JSON string";
+    case Json::value_t::boolean: return "a JSON boolean";
+    case Json::value_t::null: return "JSON null";
+    default: return "a JSON number";
+  }
+}
+
+bool RecognizeNative(const Json& doc) {
+  if (!doc.is_object() || doc.contains("connections")) return false;
+  auto nodes = doc.find("nodes");
+  if (nodes == doc.end() || !nodes->is_array()) return false;
+  if (doc.contains("edges")) return true;
+  if (nodes->empty()) return false;
+  for (const auto& node : *nodes) {
+    if (!NativeFormat::NodeTypes().count(StringOr(node, "type")) || StringOr(node, "id").empty()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The format of \a doc, or why it is none.
+struct Recognition {
+  std::string format;
+  std::string why_not;
+};
+
+Recognition Recognize(const Json& doc) {
+  if (N8nFormat::Recognize(doc)) return {std::string(kN8nFormat), ""};
+  if (NodeRedFormat::Recognize(doc)) return {std::string(kNodeRedFormat), ""};
+  if (RecognizeNative(doc)) return {std::string(kNativeFormat), ""};
+  if (doc.is_object()) {
+    if (doc.empty()) return {"", "an empty JSON object"};
+    if (KeysLookQuoted(doc)) {
+      return {"", "its keys are quoted pieces of JSON text (\"\\\"nodes\\\"\"), not fields: a "
+                  "mangled export"};
+    }
+    if (doc.contains("nodes") && doc["nodes"].is_array()) {
+      return {"", "an object with 'nodes' but neither a 'connections' object (n8n) nor "
+                  "'edges' (flowrepo)"};
+    }
+    return {"", "a JSON object without a 'nodes' array (n8n) that is not a Node-RED subflow"};
+  }
+  if (doc.is_array()) {
+    if (doc.empty()) return {"", "an empty JSON array"};
+    return {"", "a JSON array whose items are not all objects with string 'id' and 'type' "
+                "(Node-RED nodes)"};
+  }
+  return {"", JsonKind(doc)};
+}
+
+RefusedFile Refusal(const std::string& file, std::string reason, std::string message,
+                    std::vector<std::string> details = {}) {
+  return {file, std::move(reason), std::move(message), std::move(details)};
+}
+
+std::string Detail(const Problem& p) {
+  std::string out = p.pointer.empty() ? std::string("/") : p.pointer;
+  out += ": " + p.message;
+  if (!p.rule.empty()) out += " [" + p.rule + "]";
+  return out;
+}
+
+// Refuses on \a problems: "invalid" when any is structural, else "secret".
+std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::string& what,
+                                            const std::vector<Problem>& problems) {
+  if (problems.empty()) return std::nullopt;
+  bool structural = false;
+  std::vector<std::string> details;
+  for (const auto& p : problems) {
+    if (p.rule.rfind("secret", 0) != 0) structural = true;
+    details.push_back((p.file == file ? std::string() : p.file + ":") + Detail(p));
+  }
+  std::string first = problems.front().message;
+  std::string message =
+      structural ? "invalid " + what + ": " + first +
+                       (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "")
+                 : "plain-text secret in " + what + " (" + std::to_string(problems.size()) +
+                       " finding(s)); replace it with a credential or a secret reference";
+  return Refusal(file, structural ? "invalid" : "secret", message, std::move(details));
+}
+
+ForeignFlow MakeFlow(const std::string& format, const std::string& group, const std::string& name,
+                     const std::string& id_base, const std::string& source_id,
+                     const std::string& description, const std::string& file,
+                     const Json& definition) {
+  ForeignFlow f;
+  f.format = format;
+  f.group = group;
+  f.name = name;
+  f.id_base = id_base;
+  f.source_id = source_id;
+  f.app = {{"name", name}, {"description", description}, {"format", format}};
+  if (format != kNativeFormat) {
+    f.app[std::string(kSourceIdField)] = source_id;
+    f.app[std::string(kSourceFileField)] = BaseName(file);
+  }
+  f.definition = CanonicalJson(definition);
+  const FlowFormat* handler = FindFormat(format);
+  FlowFacts facts = handler->Facts(definition);
+  for (auto& ref : facts.subflows) {
+    if (ref.kind != SubflowRef::Kind::kFlow) f.refs.push_back(std::move(ref));
+  }
+  f.components = std::move(facts.components);
+  if (format == kNodeRedFormat) {
+    for (const auto& node : facts.nodes) f.node_ids.insert(node.key);
+    if (definition.is_object()) f.node_ids.insert(StringOr(definition, "id"));
+  }
+  return f;
+}
+
+std::string NodeRedLabel(const Json& node, const char* field) {
+  std::string label = StringOr(node, field);
+  return label.empty() ? StringOr(node, "id") : label;
+}
+
+// One flow per tab, per subflow definition, and one for everything else
+// (config nodes, and nodes of tabs missing from the file).
+Conversion SplitNodeRed(const Json& doc, const std::string& file, const std::string& group) {
+  Conversion out;
+  std::string leaf = group.substr(group.find_last_of('/') + 1);
+  std::map<std::string, std::size_t> part_of;  // tab or subflow id -> part
+  struct Part {
+    std::string kind;
+    int order;
+    const Json* head;
+    Json nodes = Json::array();
+  };
+  std::vector<Part> parts;
+  int tabs = 0, subflows = 0;
+  for (const auto& node : doc) {
+    std::string type = StringOr(node, "type");
+    if (type == "tab" || type == "subflow") {
+      bool tab = type == "tab";
+      part_of.emplace(StringOr(node, "id"), parts.size());
+      parts.push_back({tab ? "tab" : "subflow", tab ? tabs++ : subflows++, &node});
+    }
+  }
+  Part config{"config", 0, nullptr};
+  for (const auto& node : doc) {
+    std::string id = StringOr(node, "id");
+    std::string z = StringOr(node, "z");
+    auto it = part_of.find(id);
+    if (it == part_of.end() || parts[it->second].head != &node) it = part_of.find(z);
+    (it == part_of.end() ? config : parts[it->second]).nodes.push_back(node);
+  }
+  if (!config.nodes.empty()) parts.push_back(std::move(config));
+  // Tabs first, then subflows, then config: the order writing back uses.
+  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) {
+    auto rank = [](const std::string& k) { return k == "tab" ? 0 : k == "subflow" ? 1 : 2; };
+    return rank(a.kind) < rank(b.kind);
+  });
+  // Config nodes are shared by id: a tab or subflow naming one in a
+  // property uses the config flow.
+  std::set<std::string> config_ids;
+  for (const auto& part : parts) {
+    if (part.kind != "config") continue;
+    for (const auto& node : part.nodes) {
+      if (NodeRedFormat::IsConfigNode(node)) config_ids.insert(StringOr(node, "id"));
+    }
+  }
+  const NodeRedFormat format;
+  for (const auto& part : parts) {
+    std::string name, source_id, description;
+    if (part.kind == "config") {
+      name = leaf + " config nodes";
+    } else {
+      name = CleanName(NodeRedLabel(*part.head, part.kind == "tab" ? "label" : "name"));
+      if (name.empty()) name = StringOr(*part.head, "id");
+      source_id = StringOr(*part.head, "id");
+      description = StringOr(*part.head, "info");
+    }
+    std::string what = part.kind == "config" ? std::string("config nodes")
+                                             : part.kind + " '" + name + "'";
+    std::vector<Problem> problems;
+    format.Check(part.nodes, file + " (" + what + ")", problems);
+    if (auto refused = RefuseOnProblems(file, what, problems)) {
+      out.refused = std::move(refused);
+      return out;
+    }
+    std::string id_base = IdBase({leaf + " " + (part.kind == "config" ? "config" : name)},
+                                 leaf.empty() ? "node-red-" + part.kind : leaf);
+    ForeignFlow f = MakeFlow(std::string(kNodeRedFormat), group, name, id_base, source_id,
+                             description, file, part.nodes);
+    f.app[std::string(kNodeRedPartField)] = {{"part", part.kind}, {"order", part.order}};
+    if (part.kind != "config") {
+      for (std::size_t i = 0; i < part.nodes.size(); ++i) {
+        for (const auto& [key, value] : part.nodes[i].items()) {
+          if (key == "id" || key == "z" || !value.is_string() ||
+              !config_ids.count(value.get<std::string>())) {
+            continue;
+          }
+          f.refs.push_back({StringOr(part.nodes[i], "id"), "", "/" + std::to_string(i) + "/" + PointerToken(key),
+                            value.get<std::string>(), SubflowRef::Kind::kForeign});
+        }
+      }
+    }
+    out.flows.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> AddFormatNames() { return {"auto", "n8n", "node-red", "native"}; }
+
+std::string NormalizeFormatName(std::string_view name) {
+  if (name == "auto" || name.empty()) return "";
+  if (name == "native" || name == kNativeFormat) return std::string(kNativeFormat);
+  if (name == kN8nFormat || name == kNodeRedFormat) return std::string(name);
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown format '" + std::string(name) + "'; use auto, n8n, node-red or native");
+}
+
+std::string DetectFormat(std::string_view text, std::string_view source) {
+  Json doc = ParseJson(text, source);
+  Recognition r = Recognize(doc);
+  if (r.format.empty()) {
+    throw Error(ErrorCode::kInvalidData,
+                std::string(source) + ": not a flow of any known format: " + r.why_not);
+  }
+  return r.format;
+}
+
+Conversion ConvertDocument(std::string_view text, const std::string& file,
+                           const DocumentOptions& options) {
+  const std::string wanted = NormalizeFormatName(options.format);
+  Conversion out;
+  Json doc;
+  try {
+    doc = ParseJson(text, file);
+  } catch (const Error& e) {
+    out.refused = Refusal(file, "json", e.what());
+    return out;
+  }
+  Recognition r = Recognize(doc);
+  std::string format = wanted.empty() ? r.format : wanted;
+  if (format.empty()) {
+    out.refused = Refusal(file, "not-a-flow", "not a flow of any known format: " + r.why_not);
+    return out;
+  }
+  if (!r.format.empty() && r.format != format) {
+    out.refused = Refusal(file, "not-a-flow",
+                          "not a flow of format '" + format + "': it looks like a " + r.format +
+                              " flow");
+    return out;
+  }
+  if (options.split == SplitTabs::kYes && format != kNodeRedFormat) {
+    out.refused = Refusal(file, "not-a-flow",
+                          "--split-tabs splits node-red flows files, not " + format + " flows");
+    return out;
+  }
+  const FlowFormat* handler = FindFormat(format);
+  std::vector<Problem> problems;
+  handler->Check(doc, file, problems);
+  ScanSecrets(doc, file, problems);
+  const std::string what = format == kNativeFormat ? "flow" : format + " flow";
+  if (auto refused = RefuseOnProblems(file, what, problems)) {
+    out.refused = std::move(refused);
+    return out;
+  }
+
+  const std::string stem = Stem(options.file_name.empty() ? file : options.file_name);
+  if (format == kNodeRedFormat && options.split == SplitTabs::kYes && doc.is_array()) {
+    bool has_tab = std::any_of(doc.begin(), doc.end(),
+                               [](const Json& n) { return StringOr(n, "type") == "tab"; });
+    if (has_tab) {
+      std::string group = options.group.empty() ? stem : options.group;
+      if (!IsValidGroup(group)) {
+        out.refused = Refusal(file, "invalid", "cannot use '" + group + "' as a group; pass --group");
+        return out;
+      }
+      return SplitNodeRed(doc, file, group);
+    }
+  }
+
+  std::string name, source_id, description;
+  if (format == kN8nFormat) {
+    name = StringOr(doc, "name");
+    source_id = doc.contains("id") ? IdString(doc["id"]) : std::string();
+    description = StringOr(doc, "description");
+  } else if (format == kNodeRedFormat) {
+    if (doc.is_object()) {  // a subflow module
+      name = StringOr(doc, "name");
+      source_id = StringOr(doc, "id");
+      description = StringOr(doc, "info");
+    } else {
+      const Json* only_tab = nullptr;
+      int tabs = 0;
+      for (const auto& node : doc) {
+        if (StringOr(node, "type") == "tab") {
+          ++tabs;
+          only_tab = &node;
+        }
+      }
+      if (tabs == 1) {
+        name = StringOr(*only_tab, "label");
+        source_id = StringOr(*only_tab, "id");
+        description = StringOr(*only_tab, "info");
+      }
+    }
+  } else {
+    description = "";
+  }
+  name = CleanName(name);
+  if (name.empty()) name = CleanName(stem);
+  if (name.empty()) name = "flow";
+  std::string fallback = format == kN8nFormat      ? "n8n-workflow"
+                         : format == kNodeRedFormat ? "node-red-flow"
+                                                    : "flow";
+  out.flows.push_back(MakeFlow(format, options.group, name, IdBase({name, stem}, fallback),
+                               source_id, description, file, doc));
+  return out;
+}
+
+std::string FinalAppDefinition(Json app, const std::string& id,
+                               const std::map<std::string, std::string>& references) {
+  app["id"] = id;
+  if (!references.empty()) app[std::string(kReferencesField)] = references;
+  return CanonicalJson(app);
+}
+
+std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions& options) {
+  if (!IsValidGroup(options.group)) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + options.group + "'");
+  }
+  const std::string file = options.file_name.empty() ? "document" : options.file_name;
+  Conversion c = ConvertDocument(text, file, options);
+  if (c.refused) {
+    std::string message = c.refused->message;
+    if (message.rfind(file + ":", 0) != 0) message = file + ": " + message;
+    throw Error(ErrorCode::kInvalidData, message, c.refused->details);
+  }
+  std::vector<Flow> flows;
+  for (auto& f : c.flows) {
+    Flow flow;
+    flow.summary = {f.id_base, f.name, f.group, f.format};
+    flow.flow_definition = f.definition;
+    flow.app_definition = FinalAppDefinition(f.app, f.id_base, {});
+    flow.env_variables = CanonicalJson({{"variables", Json::array()}});
+    flows.push_back(std::move(flow));
+  }
+  return flows;
+}
+
+// ---- writing back ----------------------------------------------------------
+
+namespace {
+
+std::string SafeName(std::string name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' ||
+        c == '"' || c == '<' || c == '>' || c == '|') {
+      out += '_';
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  while (!out.empty() && (out.front() == '.' || out.front() == ' ')) out.erase(out.begin());
+  if (out.size() > 100) out.resize(100);
+  return out.empty() ? "flow" : out;
+}
+
+struct StoredFlow {
+  const Flow* flow;
+  Json app;
+  Json definition;
+};
+
+}  // namespace
+
+std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::string_view format,
+                                      ExportRequest::SampleData sample_data) {
+  if (format != kN8nFormat && format != kNodeRedFormat) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot write flows as '" + std::string(format) + "'; use n8n or node-red");
+  }
+  const FlowFormat* handler = FindFormat(format);
+  StripOptions strip;
+  strip.keep_sample_data = sample_data == ExportRequest::SampleData::kKeep;
+  std::vector<StoredFlow> stored;
+  std::vector<std::string> others;
+  for (const Flow& flow : flows) {
+    const std::string base = flow.summary.path() + "/";
+    Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+    std::string flow_format = StringOr(app, "format", std::string(kNativeFormat));
+    if (flow_format != format) {
+      others.push_back("'" + flow.summary.id + "' (" + flow_format + ")");
+      continue;
+    }
+    stored.push_back({&flow, std::move(app),
+                      ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile))});
+  }
+  if (!others.empty()) {
+    std::string list;
+    for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot write as " + std::string(format) + ": " + std::to_string(others.size()) +
+                    " flow(s) of another format: " + list);
+  }
+  // Split Node-RED parts gather by (group, source file); everything else is
+  // a file of its own.
+  std::vector<std::vector<const StoredFlow*>> units;
+  std::map<std::string, std::size_t> split_unit;
+  for (const auto& s : stored) {
+    auto part = s.app.find(std::string(kNodeRedPartField));
+    if (format == kNodeRedFormat && part != s.app.end() && part->is_object() &&
+        s.definition.is_array()) {
+      std::string key = s.flow->summary.group + "\n" + StringOr(s.app, std::string(kSourceFileField));
+      auto [it, fresh] = split_unit.emplace(key, units.size());
+      if (fresh) units.emplace_back();
+      units[it->second].push_back(&s);
+    } else {
+      units.push_back({&s});
+    }
+  }
+  std::vector<ForeignFile> files;
+  std::set<std::string> taken;
+  for (auto& unit : units) {
+    auto rank = [](const StoredFlow* s) {
+      auto it = s->app.find(std::string(kNodeRedPartField));
+      const Json part = it == s->app.end() ? Json::object() : *it;
+      std::string kind = StringOr(part, "part");
+      int order = part.is_object() && part.contains("order") && part["order"].is_number_integer()
+                      ? part["order"].get<int>()
+                      : 0;
+      return std::pair(kind == "tab" ? 0 : kind == "subflow" ? 1 : 2, order);
+    };
+    Json document;
+    ForeignFile file;
+    file.format = std::string(format);
+    if (unit.size() > 1 || unit[0]->app.contains(std::string(kNodeRedPartField))) {
+      std::stable_sort(unit.begin(), unit.end(),
+                       [&](const StoredFlow* a, const StoredFlow* b) { return rank(a) < rank(b); });
+      document = Json::array();
+      for (const StoredFlow* s : unit) {
+        for (const auto& node : s->definition) document.push_back(node);
+        file.flows.push_back(s->flow->summary.id);
+      }
+    } else {
+      document = unit[0]->definition;
+      file.flows.push_back(unit[0]->flow->summary.id);
+    }
+    document = handler->StripForExport(std::move(document), strip);
+    const StoredFlow& first = *unit[0];
+    std::string name = StringOr(first.app, std::string(kSourceFileField));
+    if (name.empty()) name = SafeName(first.flow->summary.name) + ".json";
+    name = SafeName(name);
+    if (taken.count(name)) {
+      const std::string stem = Stem(name);
+      int n = 2;
+      while (taken.count(stem + "-" + std::to_string(n) + ".json")) ++n;
+      name = stem + "-" + std::to_string(n) + ".json";
+    }
+    taken.insert(name);
+    file.name = name;
+    file.content = document.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+}  // namespace flowrepo

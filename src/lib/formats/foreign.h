@@ -1,0 +1,65 @@
+#ifndef FLOWREPO_FORMATS_FOREIGN_H_
+#define FLOWREPO_FORMATS_FOREIGN_H_
+
+// Turning one source document into flows (recognition, naming, splitting
+// Node-RED tabs, checks), shared by AddFlows and FlowsFromDocument.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "flow/format.h"
+#include "flowrepo/formats.h"
+#include "json/json_io.h"
+
+namespace flowrepo {
+
+/// app_definition.json fields written for foreign flows.
+inline constexpr std::string_view kSourceIdField = "source_id";
+inline constexpr std::string_view kSourceFileField = "source_file";
+inline constexpr std::string_view kReferencesField = "references";
+/// {"part": "tab"|"subflow"|"config", "order": n}: a part of a split
+/// Node-RED flows file.
+inline constexpr std::string_view kNodeRedPartField = "node_red";
+
+/// One flow made from a document, before it gets its final id.
+struct ForeignFlow {
+  std::string format;      ///< app "format"
+  std::string group;
+  std::string name;
+  std::string id_base;     ///< the id derived from the name
+  std::string source_id;   ///< the document's own id; may be empty
+  Json app;                ///< without "id" and "references" yet
+  std::string definition;  ///< canonical text of flow_definition.json
+  std::vector<SubflowRef> refs;        ///< kForeign and kDynamic references
+  std::set<std::string> components;
+  /// Node-RED: ids of every node, so links and subflow instances between
+  /// the parts of one split file can be mapped.
+  std::set<std::string> node_ids;
+};
+
+struct Conversion {
+  std::vector<ForeignFlow> flows;
+  std::optional<RefusedFile> refused;
+};
+
+/// Converts the document \a text read from \a file. Never throws for the
+/// document's content: a document that cannot be added comes back with
+/// \a refused set. Throws kInvalidArgument for an unknown options.format.
+Conversion ConvertDocument(std::string_view text, const std::string& file,
+                           const DocumentOptions& options);
+
+/// "n8n", "node-red", "flowrepo/flow@1" for an --format value; "" for
+/// "auto". Throws kInvalidArgument.
+std::string NormalizeFormatName(std::string_view name);
+
+/// The app definition of \a flow with "id" and "references" set, as
+/// canonical text.
+std::string FinalAppDefinition(Json app, const std::string& id,
+                               const std::map<std::string, std::string>& references);
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_FORMATS_FOREIGN_H_

@@ -1,0 +1,51 @@
+#include "git/handles.h"
+
+#include "flowrepo/error.h"
+
+namespace flowrepo::git {
+
+LibGit2Session::LibGit2Session() { git_libgit2_init(); }
+LibGit2Session::LibGit2Session(const LibGit2Session&) { git_libgit2_init(); }
+LibGit2Session::~LibGit2Session() { git_libgit2_shutdown(); }
+
+void Check(int rc, std::string_view action) {
+  if (rc >= 0) return;
+  const git_error* last = git_error_last();
+  std::string detail = last && last->message ? last->message : "unknown error";
+  std::string message = std::string(action) + ": " + detail;
+  switch (rc) {
+    case GIT_ENOTFOUND:
+      throw Error(ErrorCode::kNotFound, message);
+    case GIT_EEXISTS:
+      throw Error(ErrorCode::kAlreadyExists, message);
+    case GIT_EMODIFIED:
+    case GIT_ELOCKED:
+    case GIT_ENONFASTFORWARD:
+      throw Error(ErrorCode::kConflict, message);
+    case GIT_EINVALIDSPEC:
+    case GIT_EAMBIGUOUS:
+      throw Error(ErrorCode::kInvalidArgument, message);
+    default:
+      throw Error(ErrorCode::kIo, message);
+  }
+}
+
+std::string OidHex(const git_oid& id) {
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &id);
+  return hex;
+}
+
+git_oid OidFromHex(std::string_view hex) {
+  git_oid id;
+  if (hex.size() != GIT_OID_HEXSZ ||
+      git_oid_fromstrn(&id, hex.data(), hex.size()) < 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "'" + std::string(hex) + "' is not a full commit id");
+  }
+  return id;
+}
+
+bool IsZero(const git_oid& id) { return git_oid_is_zero(&id); }
+
+}  // namespace flowrepo::git

@@ -1,0 +1,503 @@
+// Import: a package's flows onto a draft of the target workspace.
+//
+// 1. Read the package (reader.cc): every structural, manifest, hash,
+//    validity and secret problem is collected.
+// 2. Plan against the target: which flows, their final ids (as given,
+//    overriding an existing flow, or unique new ones), names, groups;
+//    rewrite subflow references to renamed flows and mapped topics; strip
+//    credential bindings and workspace-only fields; merge env variables of
+//    an overridden flow. Every component must be available and every topic
+//    exist in the target; ids must not collide; subflows must resolve.
+// 3. Any problem from 1 or 2 refuses the import, listing them all, before
+//    anything is written. A dry run stops here with the plan.
+// 4. One commit onto the draft (PutFlows: one pack for many flows, then a
+//    compare-and-swap of the draft ref). The workspace branch is never
+//    written; publish makes the new versions.
+
+#include <filesystem>
+#include <set>
+
+#include "flow/format.h"
+#include "flowrepo/error.h"
+#include "package/export.h"
+#include "package/manifest.h"
+#include "package/reader.h"
+#include "validate/flow_validator.h"
+#include "validate/secrets.h"
+
+#include <chrono>
+#include <cstdio>
+namespace flowrepo {
+namespace {
+struct T { const char* n; std::chrono::steady_clock::time_point t=std::chrono::steady_clock::now(); clock_t c=clock(); void done(){ fprintf(stderr,"%s: %.2f wall %.2f cpu\n",n,std::chrono::duration<double>(std::chrono::steady_clock::now()-t).count(),(double)(clock()-c)/CLOCKS_PER_SEC);} };
+
+namespace fs = std::filesystem;
+
+std::string DraftNameFrom(std::string prefix, const std::string& text) {
+  std::string id = IdFromName(text);
+  std::string name = prefix + (id.empty() ? "package" : id);
+  if (name.size() > 64) name.resize(64);
+  while (!name.empty() && (name.back() == '-' || name.back() == '.' || name.back() == '_')) {
+    name.pop_back();
+  }
+  return IsValidId(name) ? name : prefix + "package";
+}
+
+void RewriteTopics(Json& j, const std::map<std::string, std::string>& topics) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items()) {
+      if (key == "topic" && value.is_string()) {
+        auto it = topics.find(value.get<std::string>());
+        if (it != topics.end()) value = it->second;
+      } else {
+        RewriteTopics(value, topics);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& value : j) RewriteTopics(value, topics);
+  }
+}
+
+std::string Quoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "'" : ", '") + s + "'";
+  return out;
+}
+
+std::string UniqueId(const std::string& base, const std::set<std::string>& taken) {
+  if (!taken.count(base)) return base;
+  for (int n = 2;; ++n) {
+    std::string suffix = "-" + std::to_string(n);
+    std::string stem = base.substr(0, 64 - suffix.size());
+    while (!stem.empty() && (stem.back() == '-' || stem.back() == '.')) stem.pop_back();
+    std::string candidate = stem + suffix;
+    if (IsValidId(candidate) && !taken.count(candidate)) return candidate;
+  }
+}
+
+std::string UniqueName(const std::string& base, const std::set<std::string>& taken) {
+  if (!taken.count(base)) return base;
+  for (int n = 2;; ++n) {
+    std::string candidate = base + " (" + std::to_string(n) + ")";
+    if (!taken.count(candidate)) return candidate;
+  }
+}
+
+// The env variables of an overridden flow merged with the package's.
+Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::EnvConflict policy,
+              ImportedFlow& out) {
+  Json merged = package_env;
+  if (!merged.is_object()) merged = Json::object();
+  Json vars = Json::array();
+  std::map<std::string, const Json*> target_vars;
+  std::vector<std::string> target_order;
+  // Kept alive for the pointers below (value() returns a copy).
+  const Json target_list = target_env.value("variables", Json::array());
+  for (const auto& v : target_list) {
+    std::string name = StringOr(v, "name");
+    if (name.empty() || target_vars.count(name)) continue;
+    target_vars[name] = &v;
+    target_order.push_back(name);
+  }
+  std::set<std::string> seen;
+  for (const auto& v : package_env.value("variables", Json::array())) {
+    std::string name = StringOr(v, "name");
+    seen.insert(name);
+    auto it = target_vars.find(name);
+    if (it == target_vars.end()) {
+      vars.push_back(v);
+      continue;
+    }
+    const Json& mine = *it->second;
+    bool secret = v.value("secret", false) == true || mine.value("secret", false) == true;
+    if (mine == v) {
+      vars.push_back(v);
+    } else if (secret || policy == ImportRequest::EnvConflict::kKeep) {
+      // A package never carries a secret, so a secret keeps its reference.
+      vars.push_back(mine);
+      out.kept_env.push_back(name);
+    } else {
+      vars.push_back(v);
+      out.overwritten_env.push_back(name);
+    }
+  }
+  for (const auto& name : target_order) {
+    if (!seen.count(name)) vars.push_back(*target_vars[name]);
+  }
+  merged["variables"] = std::move(vars);
+  return merged;
+}
+
+ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
+                          const ImportRequest& request, const std::string& label,
+                          const std::string& default_draft) {
+  FlowRepository::Impl& impl = repo.impl();
+  const std::string& ws = request.workspace;
+  impl.RequireRole(ws, Role::kIntegrator);
+  const std::string draft = request.draft.empty() ? default_draft : request.draft;
+  RequireDraftName(draft);
+  Store& store = impl.store;
+
+  T t0{"plan"};
+  std::vector<Problem> problems = loaded.report.problems;
+  auto problem = [&](const std::string& file, const std::string& rule, const std::string& message) {
+    problems.push_back({file, "", rule, message});
+  };
+  const PackageManifest& manifest = loaded.report.manifest;
+
+  DraftTarget target = impl.OpenDraft(ws, draft);
+  const git_oid ws_head = impl.WorkspaceHead(ws);
+  const auto ws_flows = impl.FlowsAt(ws_head);
+  const auto draft_flows = target.head ? impl.FlowsAt(target.parent) : ws_flows;
+  WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
+  const std::set<std::string> target_topics = settings.Topics();
+  const std::string where = "workspace '" + ws + "'";
+
+  // Which package flows.
+  std::vector<std::size_t> chosen;
+  if (request.flows.empty()) {
+    for (std::size_t i = 0; i < manifest.flows.size(); ++i) chosen.push_back(i);
+  } else {
+    std::vector<std::string> all;
+    for (const auto& f : manifest.flows) all.push_back(f.id);
+    std::set<std::size_t> seen;
+    for (const auto& id : request.flows) {
+      auto it = std::find(all.begin(), all.end(), id);
+      if (it == all.end()) {
+        problem(label, "import/flows", "the package has no flow '" + Printable(id) + "' (it has " +
+                                           Quoted(all) + ")");
+      } else if (seen.insert(static_cast<std::size_t>(it - all.begin())).second) {
+        chosen.push_back(static_cast<std::size_t>(it - all.begin()));
+      }
+    }
+  }
+  std::vector<std::string> chosen_ids;
+  for (std::size_t i : chosen) chosen_ids.push_back(manifest.flows[i].id);
+
+  // Options that depend on the package.
+  using Mode = ImportRequest::Mode;
+  std::optional<FlowLocation> override_location;
+  if (request.mode == Mode::kOverride) {
+    if (!IsValidId(request.override_flow)) {
+      problem(label, "import/override", "invalid flow id '" + Printable(request.override_flow) + "' to override");
+    } else if (!ws_flows.count(request.override_flow)) {
+      problem(label, "import/override",
+              "flow '" + request.override_flow + "' to override does not exist in " + where);
+    } else {
+      auto it = draft_flows.find(request.override_flow);
+      override_location = it != draft_flows.end() ? it->second : ws_flows.at(request.override_flow);
+    }
+    if (chosen.size() != 1) {
+      problem(label, "import/override",
+              "--override replaces one flow but " + std::to_string(chosen.size()) +
+                  " are chosen (" + Quoted(chosen_ids) + "); choose one with --flows");
+    }
+  }
+  if ((!request.new_id.empty() || !request.new_name.empty()) &&
+      (request.mode != Mode::kAsNew || chosen.size() != 1)) {
+    problem(label, "import/as-new", "--id and --name need --as-new and exactly one flow");
+  }
+  if (!request.new_id.empty() && !IsValidId(request.new_id)) {
+    problem(label, "import/as-new", "invalid flow id '" + Printable(request.new_id) + "'");
+  }
+
+  // Final ids and names.
+  std::set<std::string> taken;
+  for (const auto& [id, loc] : ws_flows) taken.insert(id);
+  for (const auto& [id, loc] : draft_flows) taken.insert(id);
+  std::set<std::string> names_taken;
+  if (request.mode == Mode::kAsNew) {
+    for (const auto& [id, loc] : draft_flows) names_taken.insert(ReadFlowAt(store, loc).summary.name);
+  }
+  std::map<std::string, std::string> rename;
+  std::map<std::string, std::string> new_names;
+  for (std::size_t i : chosen) {
+    const PackageFlowInfo& info = manifest.flows[i];
+    std::string final_id = info.id;
+    if (request.mode == Mode::kAdd) {
+      if (taken.count(info.id)) {
+        auto in_ws = ws_flows.find(info.id);
+        std::string place = in_ws != ws_flows.end()
+                                ? where + " (" + in_ws->second.path + ")"
+                                : "draft '" + draft + "' (" + draft_flows.at(info.id).path + ")";
+        problem(info.path, "import/id-collision",
+                "flow '" + info.id + "' already exists in " + place + "; use --override " + info.id +
+                    ", --as-new, or leave it out with --flows");
+      }
+    } else if (request.mode == Mode::kOverride) {
+      final_id = request.override_flow;
+    } else {
+      if (!request.new_id.empty() && chosen.size() == 1) {
+        final_id = request.new_id;
+        if (taken.count(final_id)) {
+          problem(info.path, "import/id-collision", "flow '" + final_id + "' already exists in " + where);
+        }
+      } else {
+        final_id = UniqueId(info.id, taken);
+      }
+      taken.insert(final_id);
+      std::string name = !request.new_name.empty() && chosen.size() == 1
+                             ? request.new_name
+                             : UniqueName(info.name, names_taken);
+      names_taken.insert(name);
+      new_names[info.id] = name;
+    }
+    rename[info.id] = final_id;
+  }
+
+  // Each flow as it will be written.
+  std::vector<Flow> finals;
+  std::vector<ImportedFlow> planned;
+  std::map<std::string, std::set<std::string>> component_users;
+  std::set<std::string> used_mappings;
+  std::vector<std::vector<SubflowRef>> subflow_refs;  // parallel to finals
+  for (std::size_t i : chosen) {
+    const PackageFlowInfo& info = manifest.flows[i];
+    const PackagedFlow& pf = loaded.flows[i];
+    if (!pf.valid) continue;  // its problems are listed already
+    const std::string base = info.path + "/";
+    Json app = ParseJson(pf.flow.app_definition, base + std::string(kAppDefinitionFile));
+    Json def = ParseJson(pf.flow.flow_definition, base + std::string(kFlowDefinitionFile));
+    std::optional<Json> env;
+    if (!pf.flow.env_variables.empty()) {
+      env = ParseJson(pf.flow.env_variables, base + std::string(kEnvVariablesFile));
+    }
+    const FlowFormat* format = FindFormat(info.format);
+    FlowFacts before = format->Facts(def);
+    ImportedFlow out;
+    out.source_id = info.id;
+    out.id = rename.at(info.id);
+    out.name = info.name;
+    out.group = override_location ? override_location->group : info.group;
+    out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden
+                                                 : ImportedFlow::Action::kAdded;
+
+    // Topics: mapped, or existing in the target.
+    std::set<std::string> expected_topics;
+    for (const auto& topic : before.topics) {
+      auto it = request.topics.find(topic);
+      std::string dst = it != request.topics.end() ? it->second : topic;
+      if (it != request.topics.end()) {
+        used_mappings.insert(topic);
+        out.topics[topic] = dst;
+      }
+      expected_topics.insert(dst);
+      // A workspace listing no topics does not manage them (as validation).
+      if (!target_topics.empty() && !target_topics.count(dst)) {
+        problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
+                it != request.topics.end()
+                    ? "topic '" + topic + "' is mapped to '" + dst + "', which " + where + " does not have"
+                    : "topic '" + topic + "' does not exist in " + where + "; map it with --topic " +
+                          topic + "=TOPIC");
+      }
+    }
+    for (const auto& c : before.components) component_users[c].insert(info.id);
+
+    // Never imported: credential bindings and workspace-only fields.
+    def = format->StripForExport(std::move(def), StripOptions{});
+    app = StripApp(std::move(app));
+    if (request.mode == Mode::kAsNew) out.name = new_names.at(info.id);
+    app["id"] = out.id;
+    app["name"] = out.name;
+    RenameReferences(app, rename);  // foreign references name flows in the app definition
+    if (override_location) {
+      Flow current = ReadFlowAt(store, *override_location);
+      try {
+        Json current_app = ParseJson(current.app_definition, override_location->path);
+        for (const char* key : {"endpoint", "sharing", "audit"}) {
+          if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
+        }
+        if (env && !current.env_variables.empty()) {
+          env = MergeEnv(*env, ParseJson(current.env_variables, override_location->path),
+                         request.env_conflict, out);
+        } else if (!env && !current.env_variables.empty()) {
+          env = ParseJson(current.env_variables, override_location->path);
+        }
+      } catch (const Error&) {
+        // The replaced version's documents are unreadable: nothing to keep.
+      }
+    }
+    for (const auto& ref : before.subflows) {
+      auto it = rename.find(ref.flow);
+      if (it == rename.end() || it->second == ref.flow) continue;
+      try {
+        Json::json_pointer pointer(ref.pointer);
+        if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
+      } catch (const Json::exception&) {
+        problem(base + std::string(kFlowDefinitionFile), "import/rename",
+                "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
+      }
+    }
+    RewriteTopics(def, request.topics);
+    FlowFacts after = format->Facts(def);
+    if (after.topics != expected_topics) {
+      problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
+              "the topics of this " + info.format + " flow cannot be mapped");
+    }
+    for (const auto& c : after.credentials) {
+      if (c.binding.empty()) out.unbound_credentials.push_back(c.node);
+    }
+    subflow_refs.push_back(std::move(after.subflows));
+
+    Flow final;
+    final.summary = {out.id, out.name, out.group, info.format};
+    final.flow_definition = CanonicalJson(def);
+    final.app_definition = CanonicalJson(app);
+    if (env) final.env_variables = CanonicalJson(*env);
+    finals.push_back(std::move(final));
+    planned.push_back(std::move(out));
+  }
+
+  for (const auto& [component, users] : component_users) {
+    if (!settings.HasComponent(component)) {
+      problem(label, "import/missing-component",
+              "component '" + component + "' (used by " +
+                  Quoted(std::vector<std::string>(users.begin(), users.end())) +
+                  ") is not available in " + where);
+    }
+  }
+  for (const auto& [src, dst] : request.topics) {
+    if (!used_mappings.count(src)) {
+      problem(label, "import/topic-mapping",
+              "--topic " + src + "=" + dst + ": no imported flow uses topic '" + src + "'");
+    }
+  }
+  std::set<std::string> ids_after;
+  for (const auto& [id, loc] : draft_flows) ids_after.insert(id);
+  for (const auto& f : finals) ids_after.insert(f.summary.id);
+  // Each flow was validated on its own when the package was read, and what
+  // import changes (ids, names, topics, bindings removed) keeps it valid;
+  // what remains is that its subflows exist where it will live.
+  for (std::size_t k = 0; k < finals.size(); ++k) {
+    const std::string def_file = finals[k].summary.path() + "/" + std::string(kFlowDefinitionFile);
+    for (const auto& ref : subflow_refs[k]) {
+      if (ref.flow.empty() || ids_after.count(ref.flow)) continue;
+      problems.push_back({def_file, ref.pointer, "missing-subflow",
+                          "node '" + ref.node + "' uses flow '" + ref.flow +
+                              "', which does not exist in " + where + " nor in the package"});
+    }
+  }
+  if (chosen.empty() && problems.empty()) problem(label, "import/flows", "the package has no flows");
+
+  if (!problems.empty()) {
+    // One problem is named in the one-line message; several are listed.
+    std::vector<std::string> details;
+    for (const auto& p : problems) details.push_back(p.ToString());
+    const std::string refused = "import of '" + Printable(label) + "' refused: ";
+    if (details.size() == 1) {
+      throw Error(ErrorCode::kInvalidData, refused + details[0] + "; " + where + " unchanged");
+    }
+    throw Error(ErrorCode::kInvalidData,
+                refused + std::to_string(details.size()) + " problem(s); " + where + " unchanged",
+                details);
+  }
+
+  ImportResult result;
+  result.package = label;
+  result.workspace = ws;
+  result.draft = draft;
+  result.dry_run = request.dry_run;
+  result.created_draft = !target.head;
+  result.source_workspace = manifest.workspace;
+  result.source_commit = manifest.commit;
+  result.flows = std::move(planned);
+  if (request.dry_run) return result;
+  t0.done(); T t2{"put"};
+  WriteResult written = repo.PutFlows(ws, draft, finals, "import",
+                                      FlowRepository::GroupChoice::kAsGiven);
+  t2.done();
+  result.commit = written.draft.commit;
+  result.created_draft = written.created_draft;
+  return result;
+}
+
+}  // namespace
+
+ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
+  repo.impl().RequireRole(request.workspace, Role::kIntegrator);
+  T t1{"load"};
+  LoadedPackage loaded = LoadPackage(request.package, request.limits);
+  t1.done();
+  return ImportLoaded(repo, loaded, request, request.package,
+                      DraftNameFrom("import-", fs::path(request.package).stem().string()));
+}
+
+ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
+                             const ImportRequest& target) {
+  repo.impl().RequireRole(target.workspace, Role::kIntegrator);
+  BuiltPackage built = BuildPackage(repo.impl(), source, RetainText::kAll);
+  std::map<std::string, std::string> entries;
+  for (auto& e : built.entries) entries.emplace(e.name, std::move(e.text));
+  const std::string label = "workspace '" + source.workspace + "'";
+  LoadedPackage loaded = CheckPackage(label, std::move(entries), target.limits);
+  std::string what = source.selection.size() == 1 ? source.selection[0] : "flows";
+  return ImportLoaded(repo, loaded, target, label,
+                      DraftNameFrom("copy-", what + " from " + source.workspace));
+}
+
+WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(request.workspace, Role::kIntegrator);
+  RequireDraftName(request.draft);
+  RequireId(request.flow, "flow id");
+  if (request.credentials.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "nothing to bind: pass --credential NODE=CREDENTIAL");
+  }
+  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
+  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
+  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
+  const std::string base = flow.summary.path() + "/";
+  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
+  const FlowFormat* format = FindFormat(format_name);
+  if (!format) {
+    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
+                                             ": unknown flow format '" + format_name + "'");
+  }
+  if (format_name == "node-red") {
+    throw Error(ErrorCode::kInvalidArgument,
+                "flow '" + request.flow + "' is a node-red flow: its config nodes get their "
+                "credentials in the node-red runtime; nothing to bind");
+  }
+  FlowFacts facts = format->Facts(def);
+  std::vector<std::string> needing;
+  for (const auto& c : facts.credentials) needing.push_back(c.node);
+  std::vector<std::string> errors;
+  for (const auto& [node, credential] : request.credentials) {
+    bool printable = !credential.empty() && credential.size() <= 200 &&
+                     std::all_of(credential.begin(), credential.end(), [](char ch) {
+                       return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+                     });
+    if (!printable) {
+      errors.push_back("invalid credential name for node '" + node + "'");
+      continue;
+    }
+    if (!DetectSecret("credential", credential).empty()) {
+      errors.push_back("the credential for node '" + node +
+                       "' looks like a secret value; bind a credential's name");
+      continue;
+    }
+    // Structured bindings cannot be captured before C++20 in clang 14.
+    const std::string& wanted = node;
+    auto it = std::find_if(facts.credentials.begin(), facts.credentials.end(),
+                           [&wanted](const CredentialUse& c) { return c.node == wanted; });
+    if (it == facts.credentials.end()) {
+      errors.push_back("node '" + node + "' of flow '" + request.flow + "' needs no credential" +
+                       (needing.empty() ? std::string(" (no node does)")
+                                        : " (nodes that do: " + Quoted(needing) + ")"));
+      continue;
+    }
+    def[Json::json_pointer(it->pointer)] = credential;
+  }
+  if (!errors.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " bindings refused",
+                errors.size() == 1 ? std::vector<std::string>{} : errors);
+  }
+  flow.flow_definition = CanonicalJson(def);
+  return repo.PutFlows(request.workspace, request.draft, {flow}, "bind credentials of",
+                       FlowRepository::GroupChoice::kAsGiven);
+}
+
+}  // namespace flowrepo

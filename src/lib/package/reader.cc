@@ -1,0 +1,351 @@
+// Package reader: see reader.h for the order of checks. The rules ids of
+// problems found here start with "package/"; flow problems keep the
+// validator's rule ids.
+
+#include "package/reader.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "flowrepo/error.h"
+#include "json/json_io.h"
+#include "package/manifest.h"
+#include "package/sha256.h"
+#include "validate/flow_validator.h"
+#include "validate/secrets.h"
+#include "zip/zip.h"
+
+namespace flowrepo {
+namespace {
+
+constexpr std::uint32_t kFileTypeMask = 0170000;
+constexpr std::uint32_t kRegularFile = 0100000;
+constexpr std::uint32_t kDosDirectory = 0x10;
+
+void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
+         const std::string& message) {
+  problems.push_back({file, "", rule, message});
+}
+
+std::string Octal(std::uint32_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0%o", mode);
+  return buf;
+}
+
+// Metadata problems of one entry; empty when it may be read.
+std::string CheckEntryMetadata(const zip::EntryInfo& e) {
+  if (e.unicode_path_field) {
+    return "has a Unicode Path extra field, which may name it differently than its header";
+  }
+  if (e.encryption != ZIP_EM_NONE) return "encrypted entries are not supported";
+  if (e.comp_method != ZIP_CM_STORE && e.comp_method != ZIP_CM_DEFLATE) {
+    return "compression method " + std::to_string(e.comp_method) +
+           " is not supported (only stored and deflated)";
+  }
+  std::uint32_t mode = e.attributes >> 16;
+  if (e.opsys == ZIP_OPSYS_UNIX && mode != 0) {
+    if ((mode & kFileTypeMask) != kRegularFile) {
+      return "is not a regular file (mode " + Octal(mode) + ")";
+    }
+    if (mode & 07000) return "has setuid, setgid or sticky bits (mode " + Octal(mode) + ")";
+  }
+  if (e.attributes & kDosDirectory) return "is a directory";
+  return {};
+}
+
+}  // namespace
+
+LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      throw Error(ErrorCode::kNotFound, "package '" + path + "' not found");
+    }
+    throw Error(ErrorCode::kIo, "cannot read package '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(ErrorCode::kInvalidArgument, "package '" + path + "' is not a file");
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    throw Error(ErrorCode::kIo, "cannot read package '" + path + "': " + std::strerror(errno));
+  }
+  LoadedPackage out;
+  PackageReport& report = out.report;
+  report.path = path;
+  std::vector<Problem>& problems = report.problems;
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  if (file_size > limits.max_file_bytes) {
+    Add(problems, path, "package/limit",
+        "package is larger than " + std::to_string(limits.max_file_bytes) + " bytes (the limit)");
+    return out;
+  }
+  std::optional<zip::Reader> reader;
+  try {
+    reader.emplace(zip::Reader::Open(path));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    Add(problems, path, "package/zip", e.what());
+    return out;
+  }
+  report.entries = reader->size();
+  if (reader->size() == 0) {
+    Add(problems, path, "package/zip", "package has no entries");
+    return out;
+  }
+  if (reader->size() > limits.max_entries) {
+    Add(problems, path, "package/limit",
+        "package has " + std::to_string(reader->size()) + " entries, more than " +
+            std::to_string(limits.max_entries) + " (the limit)");
+    return out;
+  }
+
+  // Metadata of every entry first; nothing is decompressed yet.
+  std::vector<zip::EntryInfo> readable;
+  std::map<std::string, std::string> folded;  // case-folded name -> name
+  std::uint64_t declared_total = 0, compressed_total = 0;
+  bool limit_exceeded = false;
+  for (std::uint64_t i = 0; i < reader->size(); ++i) {
+    zip::EntryInfo e;
+    try {
+      e = reader->Stat(i);
+    } catch (const Error& err) {
+      Add(problems, path, "package/zip", err.what());
+      limit_exceeded = true;
+      continue;
+    }
+    // The first problem of an entry is reported: one refused entry, one line.
+    const std::string shown = Printable(e.name);
+    std::string why;
+    std::string meta = CheckEntryMetadata(e);
+    auto [it, fresh] = folded.emplace(FoldCase(e.name), e.name);
+    bool ok = false;
+    if (e.nul_in_name) {
+      Add(problems, shown, "package/entry-name", "entry name has a NUL character");
+    } else if (!ParseEntryName(e.name, limits, why)) {
+      Add(problems, shown, "package/entry-name", why);
+    } else if (!fresh) {
+      Add(problems, shown, "package/duplicate-entry",
+          it->second == e.name ? "entry name appears twice"
+                               : "entry name differs only in case from '" + Printable(it->second) + "'");
+    } else if (!meta.empty()) {
+      Add(problems, shown, "package/entry-type", meta);
+    } else if (e.size > limits.max_entry_bytes) {
+      Add(problems, shown, "package/limit",
+          "entry decompresses to " + std::to_string(e.size) + " bytes, more than " +
+              std::to_string(limits.max_entry_bytes) + " (the limit)");
+    } else {
+      ok = true;
+      declared_total += e.size;  // each at most max_entry_bytes: no overflow
+    }
+    compressed_total += std::min<std::uint64_t>(e.comp_size, UINT64_MAX / 2);
+    if (ok) readable.push_back(std::move(e));
+  }
+  if (declared_total > limits.max_total_bytes) {
+    Add(problems, path, "package/limit",
+        "package decompresses to more than " + std::to_string(limits.max_total_bytes) +
+            " bytes (the limit)");
+    limit_exceeded = true;
+  }
+  if (compressed_total > file_size) {
+    // Entries sharing compressed data: the overlapping-entry zip bomb.
+    Add(problems, path, "package/zip",
+        "entries claim " + std::to_string(compressed_total) + " compressed bytes but the file has " +
+            std::to_string(file_size) + ": entries overlap");
+    limit_exceeded = true;
+  }
+  // A package with a refused entry is not trusted further: nothing of it is
+  // decompressed, and the problems that entry would cause (a file missing
+  // from the manifest's view) are not reported on top.
+  if (limit_exceeded || readable.size() != reader->size()) return out;
+
+  std::map<std::string, std::string> entries;
+  std::uint64_t total = 0;
+  for (const auto& e : readable) {
+    std::uint64_t remaining = limits.max_total_bytes - total;
+    std::uint64_t cap = std::min(limits.max_entry_bytes, remaining);
+    try {
+      std::string data = reader->Read(e, cap, limits.max_ratio);
+      total += data.size();
+      entries.emplace(e.name, std::move(data));
+    } catch (const Error& err) {
+      if (err.code() != ErrorCode::kInvalidData) throw;
+      std::string message = err.what();
+      if (cap < limits.max_entry_bytes && message.find("(the limit)") != std::string::npos &&
+          message.find("ratio") == std::string::npos) {
+        message = "package decompresses to more than " + std::to_string(limits.max_total_bytes) +
+                  " bytes (the limit)";
+      }
+      Add(problems, Printable(e.name), "package/entry", message);
+    }
+  }
+  report.bytes = total;
+  // An entry that could not be read is not reported once more as missing.
+  if (!problems.empty()) return out;
+  LoadedPackage checked = CheckPackage(path, std::move(entries), limits);
+  checked.report.entries = report.entries;
+  checked.report.bytes = total;
+  problems.insert(problems.end(), checked.report.problems.begin(), checked.report.problems.end());
+  checked.report.problems = std::move(problems);
+  return checked;
+}
+
+LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::string> entries,
+                           const PackageLimits& limits) {
+  LoadedPackage out;
+  PackageReport& report = out.report;
+  report.path = label;
+  report.entries = entries.size();
+  for (const auto& [name, data] : entries) report.bytes += data.size();
+  std::vector<Problem>& problems = report.problems;
+  const std::string manifest_name(kManifestName);
+
+  auto manifest_it = entries.find(manifest_name);
+  if (manifest_it == entries.end()) {
+    Add(problems, manifest_name, "package/manifest", "manifest.json is missing");
+    return out;
+  }
+  Json doc;
+  try {
+    JsonLimits json_limits;
+    json_limits.max_bytes = limits.max_entry_bytes;
+    doc = ParseJson(manifest_it->second, manifest_name, json_limits);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (message.rfind(manifest_name + ": ", 0) == 0) message = message.substr(manifest_name.size() + 2);
+    Add(problems, manifest_name, "json", message);
+    return out;
+  }
+  if (!doc.is_object()) {
+    Add(problems, manifest_name, "package/manifest", "manifest must be a JSON object");
+    return out;
+  }
+  std::string schema = StringOr(doc, "schema");
+  if (schema != kPackageSchema) {
+    std::string prefix = "flowrepo/package@";
+    Add(problems, manifest_name, "package/schema",
+        schema.rfind(prefix, 0) == 0
+            ? "package schema '" + Printable(schema) + "' is not supported; this flowrepo reads " +
+                  std::string(kPackageSchema)
+            : "not a flowrepo package: schema is '" + Printable(schema) + "', expected '" +
+                  std::string(kPackageSchema) + "'");
+    return out;
+  }
+  report.manifest = ManifestFromJson(doc, problems);
+  ScanSecrets(doc, manifest_name, problems);
+  const PackageManifest& manifest = report.manifest;
+  if (!problems.empty()) {
+    // The entries are not checked against a manifest that is itself wrong.
+    out.flows.resize(manifest.flows.size());  // parallel, none complete
+    for (std::size_t i = 0; i < manifest.flows.size(); ++i) {
+      const PackageFlowInfo& info = manifest.flows[i];
+      out.flows[i].flow.summary = {info.id, info.name, info.group, info.format};
+    }
+    return out;
+  }
+
+  // Subflows may point at flows in the package or at declared requirements.
+  std::set<std::string> known;
+  std::set<std::string> paths;
+  for (const auto& f : manifest.flows) {
+    known.insert(f.id);
+    paths.insert(f.path);
+    for (const auto& d : f.dependencies) known.insert(d.flow);
+  }
+  known.insert(manifest.required_flows.begin(), manifest.required_flows.end());
+
+  std::set<std::string> listed = {manifest_name};
+  for (const auto& info : manifest.flows) {
+    PackagedFlow pf;
+    pf.flow.summary = {info.id, info.name, info.group, info.format};
+    pf.complete = IsValidId(info.id) && IsValidGroup(info.group) && !info.files.empty();
+    // A flow folder inside another flow's folder cannot be stored.
+    for (std::size_t slash = info.path.find('/'); slash != std::string::npos;
+         slash = info.path.find('/', slash + 1)) {
+      if (paths.count(info.path.substr(0, slash))) {
+        Add(problems, info.path, "package/layout",
+            "flow folder is inside the folder of flow '" + info.path.substr(0, slash) + "'");
+        pf.complete = false;
+      }
+    }
+    const bool none_present = std::none_of(info.files.begin(), info.files.end(), [&](const auto& file) {
+      return entries.count(info.path + "/" + file.name) > 0;
+    });
+    if (none_present && !info.files.empty()) {
+      Add(problems, Printable(info.path), "package/missing-file",
+          "flow '" + Printable(info.id) + "' is listed in manifest.json but none of its files is in the package");
+      for (const auto& file : info.files) listed.insert(info.path + "/" + file.name);
+      pf.complete = false;
+      out.flows.push_back(std::move(pf));
+      continue;
+    }
+    for (const auto& file : info.files) {
+      std::string name = info.path + "/" + file.name;
+      listed.insert(name);
+      auto it = entries.find(name);
+      if (it == entries.end()) {
+        Add(problems, Printable(name), "package/missing-file",
+            "listed in manifest.json but not in the package");
+        pf.complete = false;
+        continue;
+      }
+      if (it->second.size() != file.size) {
+        Add(problems, Printable(name), "package/size",
+            "holds " + std::to_string(it->second.size()) + " bytes, manifest.json says " +
+                std::to_string(file.size));
+        pf.complete = false;
+        continue;
+      }
+      if (Sha256Hex(it->second) != file.sha256) {
+        Add(problems, Printable(name), "package/sha256", "sha256 does not match manifest.json");
+        pf.complete = false;
+        continue;
+      }
+      if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = it->second;
+      if (file.name == kAppDefinitionFile) pf.flow.app_definition = it->second;
+      if (file.name == kEnvVariablesFile) pf.flow.env_variables = it->second;
+    }
+    if (pf.complete && (pf.flow.app_definition.empty() || pf.flow.flow_definition.empty())) {
+      pf.complete = false;  // reported by ManifestFromJson
+    }
+    if (pf.complete) {
+      std::size_t before = problems.size();
+      ValidationContext context{&known, nullptr, CredentialPolicy::kAllowUnbound};
+      for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
+      if (problems.size() == before) {
+        Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));
+        std::string name = StringOr(app, "name");
+        std::string format = StringOr(app, "format", std::string(kNativeFormat));
+        const std::string app_file = info.path + "/" + std::string(kAppDefinitionFile);
+        if (name != info.name) {
+          Add(problems, app_file, "package/manifest",
+              "name '" + Printable(name) + "' differs from manifest.json ('" + Printable(info.name) + "')");
+        }
+        if (format != info.format) {
+          Add(problems, app_file, "package/manifest",
+              "format '" + Printable(format) + "' differs from manifest.json ('" +
+                  Printable(info.format) + "')");
+        }
+        pf.valid = problems.size() == before;
+      }
+    }
+    out.flows.push_back(std::move(pf));
+  }
+  for (const auto& [name, data] : entries) {
+    if (!listed.count(name)) {
+      Add(problems, Printable(name), "package/unlisted-entry", "entry is not listed in manifest.json");
+    }
+  }
+  return out;
+}
+
+PackageReport VerifyPackage(const std::string& path, const PackageLimits& limits) {
+  return LoadPackage(path, limits).report;
+}
+
+}  // namespace flowrepo

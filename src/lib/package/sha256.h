@@ -1,0 +1,34 @@
+#ifndef FLOWREPO_PACKAGE_SHA256_H_
+#define FLOWREPO_PACKAGE_SHA256_H_
+
+// SHA-256 (FIPS 180-4) for package file hashes; no dependency offers one.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace flowrepo {
+
+class Sha256 {
+ public:
+  Sha256();
+  void Update(std::string_view data);
+  /// Lower-case hex digest; the object must not be updated afterwards.
+  std::string HexDigest();
+
+ private:
+  void Block(const unsigned char* p);
+
+  std::array<std::uint32_t, 8> h_;
+  std::array<unsigned char, 64> buffer_{};
+  std::size_t buffered_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+/// Lower-case hex SHA-256 of \a data.
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_PACKAGE_SHA256_H_

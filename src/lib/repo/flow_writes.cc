@@ -1,0 +1,190 @@
+// Writes of flows onto drafts: new, put, copy.
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <thread>
+#include <set>
+
+#include "flowrepo/cancel.h"
+#include "flowrepo/error.h"
+#include "json/json_io.h"
+#include "repo/repository_impl.h"
+
+namespace flowrepo {
+namespace {
+
+constexpr std::size_t kPackedWriteThreshold = 16;
+
+// Parses and re-serialises one document so that what is stored is
+// canonical and well-formed; an empty document stays empty (absent).
+std::string Canonical(const std::string& text, const std::string& file) {
+  if (text.empty()) return text;
+  return CanonicalJson(ParseJson(text, file));
+}
+
+Flow CanonicalFlow(const Flow& flow) {
+  RequireId(flow.summary.id, "flow id");
+  if (!IsValidGroup(flow.summary.group)) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + flow.summary.group + "'");
+  }
+  const std::string base = flow.summary.path() + "/";
+  if (flow.app_definition.empty()) {
+    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) + ": missing");
+  }
+  Flow out = flow;
+  out.flow_definition = Canonical(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  out.app_definition = Canonical(flow.app_definition, base + std::string(kAppDefinitionFile));
+  out.env_variables = Canonical(flow.env_variables, base + std::string(kEnvVariablesFile));
+  return out;
+}
+
+// Canonicalises every flow, on all cores for large writes: JSON work is
+// most of the cost of a big import and needs no repository access.
+std::vector<Flow> CanonicalFlows(const std::vector<Flow>& flows) {
+  std::vector<Flow> out(flows.size());
+  std::vector<std::exception_ptr> errors(flows.size());
+  auto work = [&](std::size_t first, std::size_t step) {
+    for (std::size_t i = first; i < flows.size() && !CancelRequested(); i += step) {
+      try {
+        out[i] = CanonicalFlow(flows[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  const std::size_t threads =
+      flows.size() < kPackedWriteThreshold ? 1 : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t, threads);
+  work(0, threads);
+  for (auto& thread : pool) thread.join();
+  ThrowIfCancelled();
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);  // the first failing flow, deterministically
+  }
+  return out;
+}
+
+std::string Describe(std::string_view action, const std::vector<std::string>& ids) {
+  std::string subject(action);
+  subject[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(subject[0])));
+  if (ids.size() == 1) return subject + " flow " + ids[0];
+  std::string msg = subject + " " + std::to_string(ids.size()) + " flows\n\n";
+  for (const auto& id : ids) msg += "- " + id + "\n";
+  return msg;
+}
+
+}  // namespace
+
+WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_view draft,
+                                     const std::vector<Flow>& flows, std::string_view action,
+                                     GroupChoice groups) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  if (flows.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to write");
+  DraftTarget target = impl_->OpenDraft(workspace, draft);
+  auto existing = impl_->FlowsAt(target.parent);
+  // Many flows: one pack instead of thousands of loose fsynced files.
+  if (flows.size() >= kPackedWriteThreshold) impl_->store.EnablePackedWrites();
+  std::vector<Flow> canonical = CanonicalFlows(flows);
+  std::set<std::string> existing_paths;
+  for (const auto& [id, loc] : existing) existing_paths.insert(loc.path);
+  TreeEdits edits;
+  std::vector<std::string> ids;
+  std::set<std::string> seen;
+  for (Flow& flow : canonical) {
+    ThrowIfCancelled();
+    auto it = existing.find(flow.summary.id);
+    if (groups == GroupChoice::kKeepExisting && it != existing.end()) {
+      flow.summary.group = it->second.group;
+    }
+    if (!seen.insert(flow.summary.id).second) {
+      throw Error(ErrorCode::kInvalidArgument, "flow '" + flow.summary.id + "' is given twice");
+    }
+    if (it != existing.end() && it->second.path != flow.summary.path()) {
+      edits[it->second.path] = std::nullopt;  // moved to another group
+    }
+    if (it == existing.end() || it->second.path != flow.summary.path()) {
+      // A new folder must not land inside another flow's folder.
+      const std::string& path = flow.summary.path();
+      for (auto slash = path.find('/', kFlowsDir.size() + 1); slash != std::string::npos;
+           slash = path.find('/', slash + 1)) {
+        if (existing_paths.count(path.substr(0, slash))) {
+          throw Error(ErrorCode::kInvalidArgument, "group '" + flow.summary.group +
+                                                       "' is inside flow folder '" +
+                                                       path.substr(0, slash) + "'");
+        }
+      }
+    }
+    // Remove files the new version no longer has.
+    for (std::string_view file : {kFlowDefinitionFile, kAppDefinitionFile, kEnvVariablesFile}) {
+      edits[flow.summary.path() + "/" + std::string(file)] = std::nullopt;
+    }
+    AddFlowEdits(impl_->store, flow, edits);
+    ids.push_back(flow.summary.id);
+  }
+  return impl_->CommitToDraft(workspace, draft, edits, Describe(action, ids), ids);
+}
+
+WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowRequest& request) {
+  RequireId(request.id, "flow id");
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  std::string draft = request.draft.empty() ? request.id : request.draft;
+  DraftTarget target = impl_->OpenDraft(workspace, draft);
+  for (const git_oid& commit : {target.parent, impl_->WorkspaceHead(workspace)}) {
+    auto flows = impl_->FlowsAt(commit);
+    if (auto it = flows.find(request.id); it != flows.end()) {
+      throw Error(ErrorCode::kAlreadyExists,
+                  "flow '" + request.id + "' already exists at '" + it->second.path + "'");
+    }
+  }
+  Flow flow;
+  flow.summary = {request.id, request.name.empty() ? request.id : request.name, request.group,
+                  std::string(kNativeFormat)};
+  flow.app_definition = CanonicalJson({{"id", request.id},
+                                       {"name", flow.summary.name},
+                                       {"description", ""},
+                                       {"format", kNativeFormat}});
+  flow.flow_definition = CanonicalJson({
+      {"mode", "sync"},
+      {"inputs", Json::array()},
+      {"outputs", Json::array()},
+      {"nodes", Json::array({{{"id", "start"}, {"type", "start"}}, {{"id", "end"}, {"type", "end"}}})},
+      {"edges", Json::array({{{"from", "start"}, {"to", "end"}}})},
+  });
+  flow.env_variables = CanonicalJson({{"variables", Json::array()}});
+  return PutFlows(workspace, draft, {flow}, "create");
+}
+
+WriteResult FlowRepository::CopyFlow(std::string_view workspace, const CopyRequest& request) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  if (request.name.empty()) throw Error(ErrorCode::kInvalidArgument, "copy needs --name");
+  std::string id = request.id.empty() ? IdFromName(request.name) : request.id;
+  if (id.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot derive an id from name '" + request.name + "'; pass --id");
+  }
+  RequireId(id, "flow id");
+  git_oid head = impl_->WorkspaceHead(workspace);
+  Flow source = impl_->FlowAt(head, request.flow, "workspace '" + std::string(workspace) + "'");
+  std::string draft = request.draft.empty() ? "copy-" + id : request.draft;
+  DraftTarget target = impl_->OpenDraft(workspace, draft);
+  for (const git_oid& commit : {target.parent, head}) {
+    auto flows = impl_->FlowsAt(commit);
+    if (auto it = flows.find(id); it != flows.end()) {
+      throw Error(ErrorCode::kAlreadyExists,
+                  "flow '" + id + "' already exists at '" + it->second.path + "'; pick another --id");
+    }
+  }
+  Flow copy = source;
+  copy.summary.id = id;
+  copy.summary.name = request.name;
+  if (!request.group.empty()) copy.summary.group = request.group;
+  Json app = ParseJson(source.app_definition, source.summary.path() + "/app_definition.json");
+  app["id"] = id;
+  app["name"] = request.name;
+  copy.app_definition = CanonicalJson(app);
+  return PutFlows(workspace, draft, {copy}, "copy");
+}
+
+}  // namespace flowrepo

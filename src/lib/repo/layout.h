@@ -1,0 +1,74 @@
+#ifndef FLOWREPO_REPO_LAYOUT_H_
+#define FLOWREPO_REPO_LAYOUT_H_
+
+// Names of refs and tree paths (docs/repository-format.md), and reading
+// flows out of a tree.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowrepo/flow.h"
+#include "repo/store.h"
+
+namespace flowrepo {
+
+inline constexpr std::string_view kFlowsDir = "flows";
+inline constexpr std::string_view kSettingsPath = ".flowrepo/workspace.json";
+
+std::string WorkspaceRef(std::string_view ws);
+std::string DraftRef(std::string_view ws, std::string_view draft);
+std::string DraftRefPrefix(std::string_view ws);  ///< "refs/heads/drafts/<ws>/"
+std::string TagRef(std::string_view ws, std::string_view flow, int version);
+std::string TagRefPrefix(std::string_view ws, std::string_view flow);  ///< ".../v"
+
+/// Throws kInvalidArgument unless \a name is a valid workspace name / flow
+/// id / draft name (drafts may contain '/'-separated ids).
+void RequireId(std::string_view id, std::string_view what);
+void RequireDraftName(std::string_view name);
+
+/// A flow folder found in a tree.
+struct FlowLocation {
+  std::string id;
+  std::string group;
+  std::string path;  ///< "flows/<group>/<id>"
+  git_oid tree;      ///< the folder's tree id
+};
+
+/// A flow that differs between two trees: where it was and where it is.
+struct FlowChange {
+  std::string id;
+  std::optional<FlowLocation> before;
+  std::optional<FlowLocation> after;
+};
+
+/// Flow folders that differ between two flows/ trees (std::nullopt: no
+/// flows/), keyed by id; a flow moved between groups is one change. Equal
+/// sub-trees are never opened, so the cost follows the change.
+std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::optional<git_oid>& a,
+                                                const std::optional<git_oid>& b);
+
+/// Every flow folder under flows/ of \a root (a folder holding
+/// app_definition.json), keyed by id. Throws kInvalidData on two folders
+/// with one id.
+std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tree* root);
+
+/// The three documents of the flow at \a location (missing ones are empty).
+Flow ReadFlowAt(const Store& store, const FlowLocation& location);
+
+/// Edits that write \a flow at flows/<group>/<id> (blobs are written now).
+void AddFlowEdits(Store& store, const Flow& flow, TreeEdits& edits);
+
+/// Parses the version number of a tag ref under \a prefix ("v12" -> 12).
+std::optional<int> VersionFromTag(std::string_view ref, std::string_view prefix);
+
+/// The published versions of \a flow in \a ws, as tag ref -> number,
+/// ascending by number.
+std::vector<std::pair<int, std::string>> VersionTags(const Store& store, std::string_view ws,
+                                                     std::string_view flow);
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_REPO_LAYOUT_H_

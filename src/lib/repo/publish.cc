@@ -1,0 +1,315 @@
+// Publish: merge a draft onto its workspace flow by flow.
+//
+// 1. Read both heads once; find their merge base.
+// 2. The draft's changes are the flow folders that differ between base and
+//    draft head (unchanged sub-trees are skipped).
+// 3. A flow whose folder also changed on the workspace since the base is a
+//    conflict: refused, naming the workspace commit and the draft commit.
+// 4. The merged tree is the workspace tree with the draft's folders put in;
+//    every changed flow is validated against it (subflows, components,
+//    bound credentials) and all problems are reported at once.
+// 5. One merge commit (parents: workspace head, draft head) records the new
+//    versions as "Flowrepo-Version: <flow> v<N>" trailers; the workspace ref
+//    moves by compare-and-swap, then the version tags are created and the
+//    draft ref removed. Tags and the draft removal are idempotent
+//    follow-ups: a later publish (or a rerun) completes them from the
+//    trailers, so an interrupted publish never loses or reuses a version.
+
+#include <set>
+#include <sstream>
+
+#include "flowrepo/error.h"
+#include "repo/repository_impl.h"
+#include "validate/flow_validator.h"
+
+namespace flowrepo {
+namespace {
+
+constexpr std::string_view kVersionTrailer = "Flowrepo-Version: ";
+constexpr std::string_view kWorkspaceTrailer = "Flowrepo-Workspace: ";
+
+// True when \a commit is a publish onto \a ws (a workspace created from
+// another starts with that one's publish commits, whose versions are not its
+// own).
+bool PublishedTo(const git_commit* commit, std::string_view ws) {
+  std::string trailer = "\n" + std::string(kWorkspaceTrailer) + std::string(ws) + "\n";
+  return std::string_view(git_commit_message(commit)).find(trailer) != std::string_view::npos;
+}
+
+std::vector<std::pair<std::string, int>> VersionTrailers(const git_commit* commit) {
+  std::vector<std::pair<std::string, int>> out;
+  std::istringstream lines(git_commit_message(commit));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(kVersionTrailer, 0) != 0) continue;
+    std::string rest = line.substr(kVersionTrailer.size());
+    auto space = rest.find(" v");
+    if (space == std::string::npos) continue;
+    if (auto n = VersionFromTag(rest.substr(space + 1), "v")) {
+      out.emplace_back(rest.substr(0, space), *n);
+    }
+  }
+  return out;
+}
+
+// The workspace commit after \a base that last changed \a path, for naming
+// the other side of a conflict.
+git_oid LastChange(const Store& store, const git_oid& head, const git_oid& base,
+                   const std::string& path) {
+  git_oid current = head;
+  while (!git_oid_equal(&current, &base)) {
+    git::CommitPtr commit = store.LookupCommit(current);
+    if (git_commit_parentcount(commit.get()) == 0) break;
+    git_oid parent = *git_commit_parent_id(commit.get(), 0);
+    git::TreePtr a = store.CommitTree(current);
+    git::TreePtr b = store.CommitTree(parent);
+    auto x = store.EntryAt(a.get(), path);
+    auto y = store.EntryAt(b.get(), path);
+    bool same = x && y ? git_oid_equal(&x->id, &y->id) : x.has_value() == y.has_value();
+    if (!same) return current;
+    current = parent;
+  }
+  return head;
+}
+
+bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_commit,
+               const std::string& path) {
+  git::TreePtr a = store.CommitTree(a_commit);
+  git::TreePtr b = store.CommitTree(b_commit);
+  auto x = store.EntryAt(a.get(), path);
+  auto y = store.EntryAt(b.get(), path);
+  if (!x || !y) return x.has_value() == y.has_value();
+  return git_oid_equal(&x->id, &y->id);
+}
+
+}  // namespace
+
+// The publish of \a draft among the last few commits of the workspace.
+static std::optional<git_oid> RecentPublishOf(const Store& store, const git_oid& ws_head,
+                                              std::string_view ws, std::string_view draft) {
+  const std::string trailer = "\nFlowrepo-Draft: " + std::string(draft) + "\n";
+  git_oid current = ws_head;
+  for (int depth = 0; depth < 20; ++depth) {
+    git::CommitPtr commit = store.LookupCommit(current);
+    if (PublishedTo(commit.get(), ws) &&
+        std::string_view(git_commit_message(commit.get())).find(trailer) != std::string_view::npos) {
+      return current;
+    }
+    if (git_commit_parentcount(commit.get()) == 0) break;
+    current = *git_commit_parent_id(commit.get(), 0);
+  }
+  return std::nullopt;
+}
+
+// Creates any version tag the head publish commit promises but lacks (a
+// publish interrupted after moving the workspace). Returns the versions made.
+static std::vector<Version> CompleteTags(FlowRepository::Impl& impl, std::string_view ws,
+                                         const git_oid& publish_commit, const std::string& note) {
+  std::vector<Version> made;
+  git::CommitPtr commit = impl.store.LookupCommit(publish_commit);
+  if (!PublishedTo(commit.get(), ws)) return made;
+  git::SignaturePtr who = impl.store.Signature(impl.user);
+  for (const auto& [flow, number] : VersionTrailers(commit.get())) {
+    std::string ref = TagRef(ws, flow, number);
+    if (impl.store.ReadRef(ref)) continue;
+    try {
+      impl.store.CreateTag(ref, publish_commit, who.get(), note);
+    } catch (const Error& e) {
+      // Another process completing the same publish made it first: fine. A
+      // lock left by a killed process is not: report it with its path.
+      if (e.code() != ErrorCode::kConflict || !impl.store.ReadRef(ref)) throw;
+      continue;
+    }
+    made.push_back({flow, number, ref, git::OidHex(publish_commit), impl.user, 0, note});
+  }
+  return made;
+}
+
+PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft,
+                                      std::string_view note_view) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  RequireDraftName(draft);
+  Store& store = impl_->store;
+  const std::string draft_ref = DraftRef(workspace, draft);
+  auto draft_head = store.ReadRef(draft_ref);
+  const git_oid ws_head = impl_->WorkspaceHead(workspace);
+  const std::string ws_ref = WorkspaceRef(workspace);
+  std::string note(note_view);
+  if (note.empty()) note = "Publish draft " + std::string(draft);
+
+  PublishResult result;
+  result.workspace = std::string(workspace);
+  result.draft = std::string(draft);
+
+  if (!draft_head) {
+    // Rerunning a publish that completed (perhaps killed just before it
+    // could report) succeeds without writing anything.
+    auto earlier = RecentPublishOf(store, ws_head, workspace, draft);
+    if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
+    CompleteTags(*impl_, workspace, *earlier, note);
+    git::CommitPtr commit = store.LookupCommit(*earlier);
+    result.commit = git::OidHex(*earlier);
+    for (const auto& [flow, n] : VersionTrailers(commit.get())) {
+      result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
+    }
+    result.completed_earlier_publish = true;
+    return result;
+  }
+
+  // Finish what an interrupted publish of the head commit left undone.
+  CompleteTags(*impl_, workspace, ws_head, note);
+
+  if (store.IsAncestor(*draft_head, ws_head)) {
+    // Either an interrupted run already merged this draft, or it is empty.
+    git::CommitPtr head_commit = store.LookupCommit(ws_head);
+    bool merged_here = PublishedTo(head_commit.get(), workspace) &&
+                       git_commit_parentcount(head_commit.get()) == 2 &&
+                       git_oid_equal(git_commit_parent_id(head_commit.get(), 1), &*draft_head);
+    if (!merged_here) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "draft '" + std::string(draft) + "' has no changes to publish");
+    }
+    store.DeleteRef(draft_ref, *draft_head);
+    result.commit = git::OidHex(ws_head);
+    for (const auto& [flow, n] : VersionTrailers(head_commit.get())) {
+      result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
+    }
+    result.completed_earlier_publish = true;
+    return result;
+  }
+
+  auto base = store.MergeBase(*draft_head, ws_head);
+  if (!base) {
+    throw Error(ErrorCode::kConflict, "draft '" + std::string(draft) +
+                                          "' shares no history with workspace '" +
+                                          std::string(workspace) + "'");
+  }
+  std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
+  bool settings_changed = impl_->SettingsChanged(*base, *draft_head);
+  // Roles are access control: changing them through a draft needs admin.
+  if (settings_changed && WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
+                              WorkspaceSettings::AtCommit(store, *draft_head).Roles()) {
+    impl_->RequireRole(workspace, Role::kAdmin);
+  }
+  if (changes.empty() && !settings_changed) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "draft '" + std::string(draft) + "' has no changes to publish");
+  }
+
+  // Conflicts: the same folder changed on both sides since the base.
+  std::vector<std::string> conflicts;
+  auto check_path = [&](const std::string& id, const std::string& path) {
+    if (SameEntry(store, *base, ws_head, path)) return;
+    git_oid theirs = LastChange(store, ws_head, *base, path);
+    conflicts.push_back("flow '" + id + "' (" + path + ") changed in workspace '" +
+                        std::string(workspace) + "' commit " + ShortId(theirs) + " and in draft '" +
+                        std::string(draft) + "' commit " + ShortId(*draft_head) +
+                        " since their base " + ShortId(*base));
+  };
+  TreeEdits edits;
+  for (const auto& change : changes) {
+    if (change.before) {
+      check_path(change.id, change.before->path);
+      edits[change.before->path] = std::nullopt;
+    }
+    if (change.after) {
+      if (!change.before || change.before->path != change.after->path) {
+        check_path(change.id, change.after->path);
+      }
+      edits[change.after->path] = TreeEntry{change.after->tree, GIT_FILEMODE_TREE};
+    }
+  }
+  if (settings_changed) {
+    const std::string path(kSettingsPath);
+    if (!SameEntry(store, *base, ws_head, path)) {
+      conflicts.push_back("workspace settings changed in workspace '" + std::string(workspace) +
+                          "' commit " + ShortId(LastChange(store, ws_head, *base, path)) +
+                          " and in draft '" + std::string(draft) + "' commit " +
+                          ShortId(*draft_head));
+    }
+    git::TreePtr draft_tree = store.CommitTree(*draft_head);
+    edits[path] = store.EntryAt(draft_tree.get(), path);
+  }
+  if (!conflicts.empty()) {
+    throw Error(ErrorCode::kConflict,
+                "publish refused: " + std::to_string(conflicts.size()) +
+                    " conflict(s) with workspace '" + std::string(workspace) +
+                    "'; rebase the draft or revert one side",
+                conflicts);
+  }
+
+  git_oid merged_tree = store.EditTree(store.CommitTreeId(ws_head), edits);
+
+  // Validate every changed flow against the merged result.
+  git::TreePtr merged = store.LookupTree(merged_tree);
+  auto index = impl_->index_cache.ForRootTree(store, merged.get());
+  std::set<std::string> ids;
+  for (const auto& [id, loc] : index) ids.insert(id);
+  WorkspaceSettings settings = [&] {
+    auto entry = store.EntryAt(merged.get(), std::string(kSettingsPath));
+    return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
+  }();
+  ValidationContext context{&ids, &settings, CredentialPolicy::kRequireBound};
+  std::vector<std::string> problems;
+  std::set<std::string> invalid;
+  for (const auto& change : changes) {
+    if (!change.after) {
+      result.removed.push_back(change.id);
+      continue;
+    }
+    for (const auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) {
+      problems.push_back(p.ToString());
+      invalid.insert(change.id);
+    }
+  }
+  if (!problems.empty()) {
+    throw Error(ErrorCode::kInvalidData,
+                "publish refused: " + std::to_string(problems.size()) + " problem(s) in " +
+                    std::to_string(invalid.size()) + " flow(s); workspace '" +
+                    std::string(workspace) + "' unchanged",
+                problems);
+  }
+
+  // Versions and the publish commit.
+  std::string message = "Publish";
+  std::string trailers;
+  for (const auto& change : changes) {
+    if (!change.after) continue;
+    auto tags = VersionTags(store, workspace, change.id);
+    int next = tags.empty() ? 1 : tags.back().first + 1;
+    result.versions.push_back({change.id, next, TagRef(workspace, change.id, next), "",
+                               impl_->user, 0, note});
+    trailers += std::string(kVersionTrailer) + change.id + " v" + std::to_string(next) + "\n";
+  }
+  if (result.versions.size() == 1) {
+    message += " " + result.versions[0].flow + " v" + std::to_string(result.versions[0].number);
+  } else if (!result.versions.empty()) {
+    message += " " + std::to_string(result.versions.size()) + " flows";
+  }
+  if (!result.removed.empty()) message += ", remove " + std::to_string(result.removed.size());
+  if (changes.empty()) message += " workspace settings";
+  message += " from draft " + std::string(draft) + "\n\n" + note + "\n\nFlowrepo-Draft: " +
+             std::string(draft) + "\n" + std::string(kWorkspaceTrailer) +
+             std::string(workspace) + "\n" + trailers;
+  for (const auto& id : result.removed) message += "Flowrepo-Removed: " + id + "\n";
+
+  git::SignaturePtr who = store.Signature(impl_->user);
+  git_oid commit = store.CreateCommit(merged_tree, {ws_head, *draft_head}, message, who.get());
+  impl_->MoveRef(ws_ref, commit, ws_head, "flowrepo: publish " + std::string(draft));
+  result.commit = git::OidHex(commit);
+
+  CompleteTags(*impl_, workspace, commit, note);
+  for (auto& v : result.versions) {
+    v.commit = result.commit;
+    v.time = who->when.time;
+  }
+  try {
+    store.DeleteRef(draft_ref, *draft_head);
+  } catch (const Error& e) {
+    // Someone committed to the draft meanwhile: keep their work.
+    if (e.code() != ErrorCode::kConflict) throw;
+  }
+  return result;
+}
+
+}  // namespace flowrepo

@@ -1,0 +1,118 @@
+#include "repo/settings.h"
+
+#include "flowrepo/error.h"
+#include "repo/layout.h"
+
+namespace flowrepo {
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kViewer: return "viewer";
+    case Role::kIntegrator: return "integrator";
+    case Role::kAdmin: return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  if (name == "viewer") return Role::kViewer;
+  if (name == "integrator") return Role::kIntegrator;
+  if (name == "admin") return Role::kAdmin;
+  return std::nullopt;
+}
+
+std::set<std::string> WorkspaceSettings::Components() const {
+  std::set<std::string> out;
+  for (const auto& c : document.value("components", Json::array())) {
+    if (c.is_object()) {
+      std::string name = StringOr(c, "name");
+      std::string version = StringOr(c, "version");
+      if (!name.empty()) out.insert(version.empty() ? name : name + "@" + version);
+    } else if (c.is_string()) {
+      out.insert(c.get<std::string>());
+    }
+  }
+  return out;
+}
+
+bool WorkspaceSettings::HasComponent(const std::string& component) const {
+  auto all = Components();
+  if (all.count(component)) return true;
+  // An entry ending in '*' provides every component it prefixes ("n8n:*":
+  // all n8n node types).
+  for (const auto& c : all) {
+    if (!c.empty() && c.back() == '*' && component.rfind(c.substr(0, c.size() - 1), 0) == 0) {
+      return true;
+    }
+  }
+  // A component named without a version matches any version provided.
+  if (component.find('@') == std::string::npos) {
+    for (const auto& c : all) {
+      if (c.rfind(component + "@", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
+std::set<std::string> WorkspaceSettings::Topics() const {
+  std::set<std::string> out;
+  for (const auto& t : document.value("topics", Json::array())) {
+    if (t.is_string()) out.insert(t.get<std::string>());
+    if (t.is_object() && t.contains("name") && t["name"].is_string()) {
+      out.insert(t["name"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::map<std::string, Role> WorkspaceSettings::Roles() const {
+  std::map<std::string, Role> out;
+  auto roles = document.value("roles", Json::object());
+  if (!roles.is_object()) return out;
+  for (const auto& [user, role] : roles.items()) {
+    if (!role.is_string()) continue;
+    if (auto r = ParseRole(role.get<std::string>())) out[user] = *r;
+  }
+  return out;
+}
+
+std::optional<Role> WorkspaceSettings::RoleOf(const std::string& user) const {
+  auto roles = Roles();
+  if (roles.empty()) return Role::kAdmin;
+  auto it = roles.find(user);
+  if (it == roles.end()) return std::nullopt;
+  return it->second;
+}
+
+WorkspaceSettings WorkspaceSettings::Default(const std::string& admin) {
+  Json doc = {
+      {"schema", kSettingsSchema},
+      {"components",
+       Json::array({
+           {{"name", "http"}, {"version", "1"}, {"visibility", "public"}},
+           {{"name", "llm-chat"}, {"version", "1"}, {"visibility", "public"}},
+           {{"name", "javascript"}, {"version", "1"}, {"visibility", "public"}},
+       })},
+      {"topics", Json::array()},
+      {"roles", Json::object()},
+  };
+  if (!admin.empty()) doc["roles"][admin] = "admin";
+  return WorkspaceSettings{doc};
+}
+
+WorkspaceSettings WorkspaceSettings::Parse(const std::string& text) {
+  Json doc = ParseJson(text, kSettingsPath);
+  if (!doc.is_object()) {
+    throw Error(ErrorCode::kInvalidData, std::string(kSettingsPath) + ": not a JSON object");
+  }
+  return WorkspaceSettings{doc};
+}
+
+WorkspaceSettings WorkspaceSettings::AtCommit(const Store& store, const git_oid& commit) {
+  git::TreePtr tree = store.CommitTree(commit);
+  auto entry = store.EntryAt(tree.get(), std::string(kSettingsPath));
+  if (!entry) return Default("");
+  return Parse(store.ReadBlob(entry->id));
+}
+
+}  // namespace flowrepo

@@ -1,0 +1,41 @@
+#ifndef FLOWREPO_REPO_SETTINGS_H_
+#define FLOWREPO_REPO_SETTINGS_H_
+
+// .flowrepo/workspace.json: schema version, available components, topics
+// and roles of one workspace.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "flowrepo/access.h"
+#include "json/json_io.h"
+#include "repo/store.h"
+
+namespace flowrepo {
+
+inline constexpr std::string_view kSettingsSchema = "flowrepo/workspace@1";
+
+struct WorkspaceSettings {
+  Json document;  ///< the whole file, unknown fields kept
+
+  /// "name@version" of every component the workspace provides.
+  std::set<std::string> Components() const;
+  /// Whether \a component ("name@version" or "name") is available; an
+  /// entry ending in '*' ("n8n:*") provides every component it prefixes.
+  bool HasComponent(const std::string& component) const;
+  std::set<std::string> Topics() const;
+  /// user -> role; empty means the workspace is unmanaged (everyone admin).
+  std::map<std::string, Role> Roles() const;
+  std::optional<Role> RoleOf(const std::string& user) const;
+
+  static WorkspaceSettings Default(const std::string& admin);
+  static WorkspaceSettings Parse(const std::string& text);
+  /// Reads the settings in \a commit's tree; Default("") when absent.
+  static WorkspaceSettings AtCommit(const Store& store, const git_oid& commit);
+};
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_REPO_SETTINGS_H_

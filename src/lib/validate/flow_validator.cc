@@ -1,0 +1,243 @@
+#include "validate/flow_validator.h"
+
+#include "flowrepo/error.h"
+#include "validate/secrets.h"
+
+namespace flowrepo {
+
+std::string Problem::ToString() const {
+  std::string out = file;
+  if (!pointer.empty()) out += ":" + pointer;
+  out += ": " + message;
+  if (!rule.empty()) out += " [" + rule + "]";
+  return out;
+}
+
+namespace {
+
+std::optional<Json> ParseDocument(const std::string& text, const std::string& file,
+                                  std::vector<Problem>& problems) {
+  if (text.empty()) {
+    problems.push_back({file, "", "schema", "required file is missing or empty"});
+    return std::nullopt;
+  }
+  try {
+    return ParseJson(text, file);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (message.rfind(file + ": ", 0) == 0) message = message.substr(file.size() + 2);
+    problems.push_back({file, "", "json", message});
+    return std::nullopt;
+  }
+}
+
+constexpr std::size_t kMaxNameBytes = 512;
+
+// Why a display name is refused, or empty. Names are shown in lists and
+// messages: no control characters (C0, DEL, C1), no zero-width space, word
+// joiners or BOM that make two names look alike, no bidirectional embedding,
+// override or isolate that reorders the text around it ("Trojan Source");
+// and at most one line's worth. Joiners that scripts and emoji need (U+200C,
+// U+200D) and the marks of right-to-left text (U+200E, U+200F) are allowed.
+std::string NameProblem(const std::string& name) {
+  if (name.size() > kMaxNameBytes) return "is longer than " + std::to_string(kMaxNameBytes) + " bytes";
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    auto b0 = static_cast<unsigned char>(name[i]);
+    auto b1 = i + 1 < name.size() ? static_cast<unsigned char>(name[i + 1]) : 0;
+    auto b2 = i + 2 < name.size() ? static_cast<unsigned char>(name[i + 2]) : 0;
+    if (b0 < 0x20 || b0 == 0x7f || (b0 == 0xC2 && b1 >= 0x80 && b1 <= 0x9F)) {
+      return "has a control character";
+    }
+    bool invisible = (b0 == 0xE2 && b1 == 0x80 && (b2 == 0x8B ||                  // U+200B
+                                                   (b2 >= 0xAA && b2 <= 0xAE))) ||  // U+202A..E
+                     (b0 == 0xE2 && b1 == 0x81 && ((b2 >= 0xA0 && b2 <= 0xA4) ||    // U+2060..4
+                                                   (b2 >= 0xA6 && b2 <= 0xA9))) ||  // U+2066..9
+                     (b0 == 0xEF && b1 == 0xBB && b2 == 0xBF);                     // U+FEFF
+    if (invisible) return "has an invisible or direction-changing character";
+  }
+  return {};
+}
+
+void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& problems) {
+  if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) {
+    problems.push_back({file, "/variables", "schema", "required array 'variables' is missing"});
+    return;
+  }
+  std::set<std::string> names;
+  const Json& vars = env["variables"];
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    std::string at = "/variables/" + std::to_string(i);
+    std::string name = StringOr(vars[i], "name");
+    if (name.empty()) {
+      problems.push_back({file, at + "/name", "schema", "variable has no string 'name'"});
+      continue;
+    }
+    if (!names.insert(name).second) {
+      problems.push_back({file, at + "/name", "duplicate-variable", "variable '" + name + "' is defined twice"});
+    }
+    if (vars[i].value("secret", false) && vars[i].contains("value")) {
+      problems.push_back({file, at + "/value", "secret-value",
+                          "secret variable '" + name + "' holds a value; store a reference in 'ref'"});
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems) {
+  const std::string base = flow.summary.path() + "/";
+  const std::size_t before = problems.size();
+  ParsedFlow parsed;
+  parsed.summary = flow.summary;
+  auto app = ParseDocument(flow.app_definition, base + std::string(kAppDefinitionFile), problems);
+  auto def = ParseDocument(flow.flow_definition, base + std::string(kFlowDefinitionFile), problems);
+  std::optional<Json> env = Json{{"variables", Json::array()}};
+  if (!flow.env_variables.empty()) {
+    env = ParseDocument(flow.env_variables, base + std::string(kEnvVariablesFile), problems);
+  }
+  if (app) {
+    const std::string file = base + std::string(kAppDefinitionFile);
+    if (!app->is_object()) {
+      problems.push_back({file, "", "schema", "app definition must be a JSON object"});
+    } else {
+      std::string id = StringOr(*app, "id");
+      if (id != flow.summary.id) {
+        problems.push_back({file, "/id", "app-id",
+                            "id '" + id + "' does not match the flow folder '" + flow.summary.id + "'"});
+      }
+      const std::string name = StringOr(*app, "name");
+      if (name.empty()) {
+        problems.push_back({file, "/name", "schema", "required string 'name' is missing"});
+      } else if (std::string why = NameProblem(name); !why.empty()) {
+        problems.push_back({file, "/name", "name", "name " + why});
+      }
+      std::string format = StringOr(*app, "format", std::string(kNativeFormat));
+      parsed.format = FindFormat(format);
+      if (!parsed.format) {
+        problems.push_back({file, "/format", "format", "unknown flow format '" + format + "'"});
+      }
+    }
+  }
+  if (problems.size() != before || !app || !def || !env) return std::nullopt;
+  parsed.app = std::move(*app);
+  parsed.definition = std::move(*def);
+  parsed.env = std::move(*env);
+  return parsed;
+}
+
+std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context) {
+  std::vector<Problem> problems;
+  if (!IsValidId(flow.summary.id)) {
+    problems.push_back({flow.summary.path(), "", "flow-id",
+                        "invalid flow id '" + flow.summary.id +
+                            "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
+  }
+  if (!IsValidGroup(flow.summary.group)) {
+    problems.push_back({flow.summary.path(), "", "group", "invalid group '" + flow.summary.group + "'"});
+  }
+  auto parsed = ParseFlow(flow, problems);
+  if (!parsed) return problems;
+  const std::string base = flow.summary.path() + "/";
+  const std::string def_file = base + std::string(kFlowDefinitionFile);
+  parsed->format->Check(parsed->definition, def_file, problems);
+  CheckEnv(parsed->env, base + std::string(kEnvVariablesFile), problems);
+  ScanSecrets(parsed->definition, def_file, problems);
+  ScanSecrets(parsed->app, base + std::string(kAppDefinitionFile), problems);
+  ScanSecrets(parsed->env, base + std::string(kEnvVariablesFile), problems);
+
+  FlowFacts facts = parsed->format->Facts(parsed->definition);
+  ResolveReferences(parsed->app, facts);
+  if (context.flow_ids) {
+    for (const auto& ref : facts.subflows) {
+      if (ref.flow.empty()) continue;  // a foreign reference outside the repository
+      if (!context.flow_ids->count(ref.flow)) {
+        problems.push_back({def_file, ref.pointer, "missing-subflow",
+                            "node '" + ref.node + "' uses flow '" + ref.flow + "', which does not exist"});
+      }
+    }
+  }
+  if (context.settings) {
+    auto where = [](const std::map<std::string, std::string>& pointers, const std::string& name) {
+      auto it = pointers.find(name);
+      return it == pointers.end() ? std::string() : it->second;
+    };
+    for (const auto& c : facts.components) {
+      if (!context.settings->HasComponent(c)) {
+        problems.push_back({def_file, where(facts.component_pointers, c), "missing-component",
+                            "component '" + c + "' is not available in the workspace"});
+      }
+    }
+    // A workspace that lists no topics does not manage them: any topic is
+    // available. Once it lists one, every topic used must be listed.
+    std::set<std::string> topics = context.settings->Topics();
+    if (!topics.empty()) {
+      for (const auto& t : facts.topics) {
+        if (!topics.count(t)) {
+          problems.push_back({def_file, where(facts.topic_pointers, t), "missing-topic",
+                              "topic '" + t + "' is not available in the workspace"});
+        }
+      }
+    }
+  }
+  if (context.credentials == CredentialPolicy::kRequireBound) {
+    for (const auto& c : facts.credentials) {
+      if (c.binding.empty()) {
+        problems.push_back({def_file, c.pointer, "unbound-credential",
+                            "node '" + c.node + "' needs a '" + c.type +
+                                "' credential; bind one with 'flowrepo bind'"});
+      }
+    }
+  }
+  return problems;
+}
+
+void ValidateSettingsDocument(const std::string& text, const std::string& file,
+                              std::vector<Problem>& problems) {
+  auto doc = ParseDocument(text, file, problems);
+  if (!doc) return;
+  if (!doc->is_object()) {
+    problems.push_back({file, "", "schema", "workspace settings must be a JSON object"});
+    return;
+  }
+  if (doc->contains("schema") && (*doc)["schema"] != kSettingsSchema) {
+    problems.push_back({file, "/schema", "schema",
+                        "unknown settings schema; expected '" + std::string(kSettingsSchema) + "'"});
+  }
+  for (const char* list : {"components", "topics"}) {
+    if (!doc->contains(list)) continue;
+    const Json& items = (*doc)[list];
+    if (!items.is_array()) {
+      problems.push_back({file, std::string("/") + list, "schema", std::string(list) + " must be an array"});
+      continue;
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Json& item = items[i];
+      bool ok = item.is_string() ? !item.get_ref<const std::string&>().empty()
+                                 : item.is_object() && !StringOr(item, "name").empty();
+      if (!ok) {
+        problems.push_back({file, std::string("/") + list + "/" + std::to_string(i), "schema",
+                            "entry must be a non-empty string or an object with a 'name'"});
+      }
+    }
+  }
+  if (doc->contains("roles")) {
+    const Json& roles = (*doc)["roles"];
+    if (!roles.is_object()) {
+      problems.push_back({file, "/roles", "schema", "roles must be an object of user -> role"});
+    } else {
+      for (const auto& [user, role] : roles.items()) {
+        std::string at = "/roles/";
+        for (char c : user) at += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+        if (user.empty()) {
+          problems.push_back({file, at, "role", "empty user name"});
+        } else if (!role.is_string() || !ParseRole(role.get<std::string>())) {
+          problems.push_back({file, at, "role",
+                              "user '" + user + "' has an unknown role; use viewer, integrator or admin"});
+        }
+      }
+    }
+  }
+  ScanSecrets(*doc, file, problems);
+}
+
+}  // namespace flowrepo

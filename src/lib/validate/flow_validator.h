@@ -1,0 +1,55 @@
+#ifndef FLOWREPO_VALIDATE_FLOW_VALIDATOR_H_
+#define FLOWREPO_VALIDATE_FLOW_VALIDATOR_H_
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "flow/format.h"
+#include "flowrepo/flow.h"
+#include "flowrepo/validation.h"
+#include "json/json_io.h"
+#include "repo/settings.h"
+
+namespace flowrepo {
+
+/// A flow's documents parsed, with its format handler.
+struct ParsedFlow {
+  FlowSummary summary;
+  Json definition;
+  Json app;
+  Json env;
+  const FlowFormat* format = nullptr;
+};
+
+/// Parses the three documents of \a flow; every problem (bad JSON, missing
+/// app fields, unknown format) goes to \a problems. Returns std::nullopt when
+/// the flow cannot be analysed further.
+std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems);
+
+enum class CredentialPolicy { kAllowUnbound, kRequireBound };
+
+/// What a flow is checked against besides itself.
+struct ValidationContext {
+  /// Ids of flows that exist where the flow will live (subflow targets);
+  /// nullptr skips the check.
+  const std::set<std::string>* flow_ids = nullptr;
+  /// The target workspace's components and topics; nullptr skips the check.
+  const WorkspaceSettings* settings = nullptr;
+  CredentialPolicy credentials = CredentialPolicy::kAllowUnbound;
+};
+
+/// Every problem of \a flow: JSON, schema, graph integrity, references,
+/// availability and secrets.
+std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context);
+
+/// Problems of a workspace settings document (.flowrepo/workspace.json,
+/// named \a file): JSON, schema name, the shape of components and topics,
+/// and roles mapping non-empty user names to "viewer", "integrator" or
+/// "admin"; plus secrets.
+void ValidateSettingsDocument(const std::string& text, const std::string& file,
+                              std::vector<Problem>& problems);
+
+}  // namespace flowrepo
+
+#endif  // FLOWREPO_VALIDATE_FLOW_VALIDATOR_H_

@@ -1,0 +1,411 @@
+// `validate`: the repository-facing entry points of validation.
+//
+// Every path ends in ValidateFlow (flow_validator.cc) for each flow and in
+// ValidateSettingsDocument for workspace settings; what differs is where the
+// flows come from and what they are checked against:
+//
+// - a folder on disk: ReadFlowFolders, with the workspace head of a
+//   repository (when there is one) as the place the flows will live;
+// - a revision: every flow of the commit, against that commit;
+// - staged changes: the git index is compared with HEAD's tree
+//   (git_diff_tree_to_index walks both sorted lists once, without reading a
+//   blob), the changed paths are mapped to flow folders with a set of the
+//   index's flow folders, and only those flows' blobs are read and checked,
+//   against the flow ids and settings the index holds. A commit touching
+//   one flow in a repository of 10,000 reads three blobs.
+
+#include "flowrepo/validate.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "flowrepo/error.h"
+#include "repo/repository_impl.h"
+#include "validate/flow_validator.h"
+#include "validate/secrets.h"
+
+namespace flowrepo {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadDiskFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read '" + path.string() + "'");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string FlowFolderId(std::string_view folder) {
+  auto slash = folder.rfind('/');
+  return std::string(slash == std::string_view::npos ? folder : folder.substr(slash + 1));
+}
+
+// "flows/<group>/<id>" -> group.
+std::string FlowFolderGroup(std::string_view folder) {
+  std::string_view rest = folder.substr(kFlowsDir.size() + 1);
+  auto slash = rest.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(rest.substr(0, slash));
+}
+
+// Settings document problems, plus the parsed settings when usable.
+std::optional<WorkspaceSettings> CheckSettings(const std::string& text, const std::string& file,
+                                               std::vector<Problem>& problems) {
+  std::size_t before = problems.size();
+  ValidateSettingsDocument(text, file, problems);
+  if (problems.size() != before) {
+    for (std::size_t i = before; i < problems.size(); ++i) {
+      if (problems[i].rule == "json") return std::nullopt;
+    }
+  }
+  try {
+    return WorkspaceSettings::Parse(text);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// Adds problems for two flows sharing an id.
+void CheckUniqueIds(const std::vector<Flow>& flows, std::vector<Problem>& problems) {
+  std::map<std::string, std::string> seen;
+  for (const auto& f : flows) {
+    auto [it, fresh] = seen.emplace(f.summary.id, f.summary.path());
+    if (!fresh) {
+      problems.push_back({f.summary.path(), "", "duplicate-flow-id",
+                          "flow id '" + f.summary.id + "' is also used by '" + it->second + "'"});
+    }
+  }
+}
+
+}  // namespace
+
+bool IsPackagePath(std::string_view path) {
+  auto ends = [&](std::string_view suffix) {
+    return path.size() > suffix.size() && path.substr(path.size() - suffix.size()) == suffix;
+  };
+  return ends(".studiopkg") || ends(".zip");
+}
+
+ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& target) {
+  ValidationReport report;
+  report.target = "folder '" + dir + "'";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(ErrorCode::kNotFound, "'" + dir + "' is not a directory");
+  fs::path root = fs::path(dir).lexically_normal();
+  if (!root.has_filename()) root = root.parent_path();
+
+  // A work tree root: flows/ and .flowrepo/workspace.json.
+  fs::path settings_path = root / std::string(kSettingsPath);
+  bool tree_root = fs::is_directory(root / std::string(kFlowsDir), ec) && fs::exists(settings_path, ec);
+  fs::path flows_root = tree_root ? root / std::string(kFlowsDir) : root;
+  std::vector<Flow> flows = ReadFlowFolders(flows_root.string(), "");
+
+  // Where each flow is on disk, for the problem file names.
+  std::map<std::string, std::string> disk;
+  bool single = fs::exists(flows_root / std::string(kAppDefinitionFile), ec);
+  for (const auto& f : flows) {
+    fs::path folder = single ? flows_root : flows_root / f.summary.group / f.summary.id;
+    disk[f.summary.path()] = folder.lexically_normal().string();
+  }
+
+  std::optional<WorkspaceSettings> settings;
+  if (tree_root) {
+    settings = CheckSettings(ReadDiskFile(settings_path), settings_path.string(), report.problems);
+  }
+  std::set<std::string> ids;
+  bool have_ids = tree_root;
+  for (const auto& f : flows) ids.insert(f.summary.id);
+
+  if (!target.repository.empty()) {
+    try {
+      FlowRepository::Impl impl{Store::Open(target.repository), ""};
+      if (auto head = impl.store.ReadRef(WorkspaceRef(target.workspace))) {
+        if (!tree_root) {
+          for (const auto& [id, loc] : impl.FlowsAt(*head)) ids.insert(id);
+          have_ids = true;
+        }
+        if (!settings) settings = WorkspaceSettings::AtCommit(impl.store, *head);
+        report.target += " for workspace '" + target.workspace + "'";
+      }
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;  // not in a repository: no context
+    }
+  }
+
+  ValidationContext context{have_ids ? &ids : nullptr, settings ? &*settings : nullptr,
+                            CredentialPolicy::kAllowUnbound};
+  CheckUniqueIds(flows, report.problems);
+  for (const auto& f : flows) {
+    report.flows.push_back(disk[f.summary.path()]);
+    for (auto& p : ValidateFlow(f, context)) report.problems.push_back(std::move(p));
+  }
+  // Name the files where they are on disk.
+  for (auto& p : report.problems) {
+    for (const auto& [logical, path] : disk) {
+      if (p.file == logical || p.file.rfind(logical + "/", 0) == 0) {
+        p.file = path + p.file.substr(logical.size());
+        break;
+      }
+    }
+  }
+  return report;
+}
+
+ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace,
+                                  std::string_view revision) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(workspace, Role::kViewer);
+  git_oid commit = revision.empty() ? impl.WorkspaceHead(workspace)
+                                    : impl.ResolveRevision(workspace, "", revision);
+  ValidationReport report;
+  report.target = "'" + std::string(revision.empty() ? workspace : revision) + "' at " + ShortId(commit);
+
+  git::TreePtr tree = impl.store.CommitTree(commit);
+  std::optional<WorkspaceSettings> settings;
+  if (auto entry = impl.store.EntryAt(tree.get(), std::string(kSettingsPath))) {
+    settings = CheckSettings(impl.store.ReadBlob(entry->id), std::string(kSettingsPath), report.problems);
+  }
+  std::map<std::string, FlowLocation> index;
+  try {
+    index = IndexFlows(impl.store, tree.get());
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    report.problems.push_back({std::string(kFlowsDir), "", "duplicate-flow-id", e.what()});
+    return report;
+  }
+  std::set<std::string> ids;
+  for (const auto& [id, loc] : index) ids.insert(id);
+  ValidationContext context{&ids, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  for (const auto& [id, loc] : index) {
+    report.flows.push_back(loc.path);
+    for (auto& p : ValidateFlow(ReadFlowAt(impl.store, loc), context)) {
+      report.problems.push_back(std::move(p));
+    }
+  }
+  return report;
+}
+
+namespace {
+
+// The index to check: GIT_INDEX_FILE when git set one (a commit of given
+// paths uses a temporary index), else the repository's.
+git::IndexPtr OpenIndex(const Store& store) {
+  git_index* raw = nullptr;
+  const char* file = std::getenv("GIT_INDEX_FILE");
+  if (file && *file) {
+    git::Check(git_index_open(&raw, file), "open index '" + std::string(file) + "'");
+  } else {
+    git::Check(git_repository_index(&raw, store.raw()), "open index");
+  }
+  return git::IndexPtr(raw);
+}
+
+std::string IndexBlob(const Store& store, git_index* index, const std::string& path) {
+  const git_index_entry* entry = git_index_get_bypath(index, path.c_str(), 0);
+  if (!entry) return {};
+  return store.ReadBlob(entry->id);
+}
+
+// Writes bytes to a private temporary file removed on destruction.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& bytes, const std::string& suffix) {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/flowrepo-staged-XXXXXX" + suffix;
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    int fd = mkstemps(buf.data(), static_cast<int>(suffix.size()));
+    if (fd < 0) throw Error(ErrorCode::kIo, "cannot create a temporary file in '" + tmpl + "'");
+    path_ = buf.data();
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n <= 0) {
+        ::close(fd);
+        std::remove(path_.c_str());
+        throw Error(ErrorCode::kIo, "cannot write '" + path_ + "'");
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+ValidationReport ValidateStaged(const std::string& repository) {
+  Store store = Store::Open(repository);
+  if (store.bare()) {
+    throw Error(ErrorCode::kInvalidArgument, "--staged needs a repository with a work tree and index");
+  }
+  ValidationReport report;
+  report.target = "staged changes";
+  git::IndexPtr index = OpenIndex(store);
+
+  git::TreePtr head_tree;
+  git_oid head;
+  if (git_reference_name_to_id(&head, store.raw(), "HEAD") == 0) head_tree = store.CommitTree(head);
+
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_IGNORE_SUBMODULES;
+  git_diff* diff_raw = nullptr;
+  git::Check(git_diff_tree_to_index(&diff_raw, store.raw(), head_tree.get(), index.get(), &opts),
+             "compare the index with HEAD");
+  git::DiffPtr diff(diff_raw);
+
+  const std::string flows_prefix = std::string(kFlowsDir) + "/";
+  std::vector<std::string> changed_flow_paths, deleted_flow_paths, packages;
+  bool settings_changed = false;
+  for (std::size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+    bool deleted = d->status == GIT_DELTA_DELETED;
+    std::string path = deleted ? d->old_file.path : d->new_file.path;
+    if (path.rfind(flows_prefix, 0) == 0) {
+      (deleted ? deleted_flow_paths : changed_flow_paths).push_back(path);
+      if (d->status == GIT_DELTA_RENAMED) deleted_flow_paths.push_back(d->old_file.path);
+    } else if (path == kSettingsPath) {
+      settings_changed = !deleted;
+    }
+    if (!deleted && IsPackagePath(path)) packages.push_back(path);
+  }
+  if (changed_flow_paths.empty() && deleted_flow_paths.empty() && !settings_changed && packages.empty()) {
+    return report;
+  }
+
+  // Flow folders of the index: one pass over its (sorted, in-memory) entries.
+  const std::string app_suffix = "/" + std::string(kAppDefinitionFile);
+  std::unordered_set<std::string> folders;
+  std::unordered_map<std::string, std::vector<std::string>> folders_by_id;
+  std::set<std::string> ids;
+  for (std::size_t i = 0, n = git_index_entrycount(index.get()); i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index.get(), i);
+    std::string_view path = e->path;
+    if (path.rfind(flows_prefix, 0) != 0 || path.size() <= app_suffix.size() ||
+        path.substr(path.size() - app_suffix.size()) != app_suffix) {
+      continue;
+    }
+    std::string folder(path.substr(0, path.size() - app_suffix.size()));
+    std::string id = FlowFolderId(folder);
+    ids.insert(id);
+    folders_by_id[id].push_back(folder);
+    folders.insert(std::move(folder));
+  }
+  // The flow folder holding a path: the shallowest folder with an app
+  // definition (flow folders never nest).
+  auto folder_of = [&](const std::string& path) -> std::optional<std::string> {
+    for (std::size_t slash = path.find('/', flows_prefix.size()); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      std::string candidate = path.substr(0, slash);
+      if (folders.count(candidate)) return candidate;
+    }
+    return std::nullopt;
+  };
+  std::set<std::string> changed;
+  for (const auto& p : changed_flow_paths) {
+    if (auto f = folder_of(p)) changed.insert(*f);
+  }
+  std::set<std::string> removed;
+  for (const auto& p : deleted_flow_paths) {
+    if (auto f = folder_of(p)) {
+      changed.insert(*f);
+    } else {
+      // The whole folder is gone: "flows/<group>/<id>/<file>".
+      std::string folder = p.substr(0, p.rfind('/'));
+      if (!folders.count(folder)) removed.insert(folder);
+    }
+  }
+  for (const auto& r : removed) {
+    if (!ids.count(FlowFolderId(r))) report.removed.push_back(r);
+  }
+
+  std::optional<WorkspaceSettings> settings;
+  std::string settings_text = IndexBlob(store, index.get(), std::string(kSettingsPath));
+  if (!settings_text.empty()) {
+    std::vector<Problem> settings_problems;
+    settings = CheckSettings(settings_text, std::string(kSettingsPath), settings_problems);
+    if (settings_changed) {
+      for (auto& p : settings_problems) report.problems.push_back(std::move(p));
+    }
+  }
+
+  ValidationContext context{&ids, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  for (const auto& folder : changed) {
+    Flow flow;
+    flow.summary.id = FlowFolderId(folder);
+    flow.summary.group = FlowFolderGroup(folder);
+    flow.app_definition = IndexBlob(store, index.get(), folder + app_suffix);
+    flow.flow_definition = IndexBlob(store, index.get(), folder + "/" + std::string(kFlowDefinitionFile));
+    flow.env_variables = IndexBlob(store, index.get(), folder + "/" + std::string(kEnvVariablesFile));
+    report.flows.push_back(folder);
+    const auto& same_id = folders_by_id[flow.summary.id];
+    for (const auto& other : same_id) {
+      if (other != folder) {
+        report.problems.push_back({folder, "", "duplicate-flow-id",
+                                   "flow id '" + flow.summary.id + "' is also used by '" + other + "'"});
+      }
+    }
+    for (auto& p : ValidateFlow(flow, context)) report.problems.push_back(std::move(p));
+  }
+
+  // Flows the commit leaves unchanged can still break: those that use a
+  // flow it deletes. Only then is every flow definition read (a text search
+  // for the id first, then the subflow check).
+  std::set<std::string> removed_ids;
+  for (const auto& r : report.removed) removed_ids.insert(FlowFolderId(r));
+  if (!removed_ids.empty()) {
+    std::vector<std::string> sorted(folders.begin(), folders.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& folder : sorted) {
+      if (changed.count(folder)) continue;
+      std::string definition = IndexBlob(store, index.get(), folder + "/" + std::string(kFlowDefinitionFile));
+      bool mentions = false;
+      for (const auto& id : removed_ids) mentions |= definition.find("\"" + id + "\"") != std::string::npos;
+      if (!mentions) continue;
+      Flow flow;
+      flow.summary.id = FlowFolderId(folder);
+      flow.summary.group = FlowFolderGroup(folder);
+      flow.app_definition = IndexBlob(store, index.get(), folder + app_suffix);
+      flow.flow_definition = std::move(definition);
+      flow.env_variables = IndexBlob(store, index.get(), folder + "/" + std::string(kEnvVariablesFile));
+      for (auto& p : ValidateFlow(flow, context)) {
+        if (p.rule == "missing-subflow") report.problems.push_back(std::move(p));
+      }
+    }
+  }
+
+  for (const auto& path : packages) {
+    report.packages.push_back(path);
+    TempFile copy(IndexBlob(store, index.get(), path), path.substr(path.rfind('.')));
+    ValidationReport pkg = ValidatePackage(copy.path(), PackageCheck::kContents, nullptr);
+    for (auto& p : pkg.problems) {
+      // Problems name the staged path, not the temporary copy.
+      if (p.file == copy.path()) {
+        p.file = path;
+      } else if (p.file.rfind(copy.path(), 0) == 0) {
+        p.file = path + p.file.substr(copy.path().size());
+      } else {
+        p.file = path + (p.file.empty() ? "" : ":" + p.file);
+      }
+      report.problems.push_back(std::move(p));
+    }
+  }
+  return report;
+}
+
+}  // namespace flowrepo

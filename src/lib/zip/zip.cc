@@ -1,0 +1,384 @@
+#include "zip/zip.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <zlib.h>
+
+#include "flowrepo/error.h"
+
+namespace flowrepo::zip {
+namespace {
+
+// 1980-01-01 00:00:00, the first DOS date: the same in every time zone.
+constexpr zip_uint16_t kDosTime = 0;
+constexpr zip_uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;
+constexpr zip_uint32_t kRegularFileMode = 0100644;
+constexpr zip_uint16_t kUnicodePathField = 0x7075;
+constexpr std::uint64_t kRatioFloor = 1u << 20;
+
+// State of one streamed entry; libzip owns it through the source and frees
+// it with ZIP_SOURCE_FREE.
+struct EntrySource {
+  Writer::Producer produce;
+  std::uint64_t size = 0;
+  std::uint32_t crc = 0;
+  std::exception_ptr* first_error = nullptr;
+  std::string data;
+  std::size_t offset = 0;
+  zip_error_t error;
+};
+
+// No exception may cross into libzip: a producer's exception is kept and
+// rethrown by Commit() after zip_close returns.
+zip_int64_t EntryCallback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  auto* s = static_cast<EntrySource*>(state);
+  switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+      try {
+        s->data = s->produce();
+      } catch (...) {
+        if (!*s->first_error) *s->first_error = std::current_exception();
+        zip_error_set(&s->error, ZIP_ER_INTERNAL, 0);
+        return -1;
+      }
+      s->offset = 0;
+      return 0;
+    case ZIP_SOURCE_READ: {
+      std::size_t n = std::min<std::size_t>(len, s->data.size() - s->offset);
+      std::memcpy(data, s->data.data() + s->offset, n);
+      s->offset += n;
+      return static_cast<zip_int64_t>(n);
+    }
+    case ZIP_SOURCE_CLOSE:
+      std::string().swap(s->data);
+      return 0;
+    case ZIP_SOURCE_STAT: {
+      if (len < sizeof(zip_stat_t)) {
+        zip_error_set(&s->error, ZIP_ER_INVAL, 0);
+        return -1;
+      }
+      auto* st = static_cast<zip_stat_t*>(data);
+      zip_stat_init(st);
+      // Already deflated: libzip copies the bytes as they are. A known size
+      // also means no Zip64 extra field.
+      st->size = s->size;
+      st->crc = s->crc;
+      st->comp_method = ZIP_CM_DEFLATE;
+      st->valid |= ZIP_STAT_SIZE | ZIP_STAT_CRC | ZIP_STAT_COMP_METHOD;
+      return sizeof(zip_stat_t);
+    }
+    case ZIP_SOURCE_ERROR:
+      return zip_error_to_data(&s->error, data, len);
+    case ZIP_SOURCE_FREE:
+      zip_error_fini(&s->error);
+      delete s;
+      return 0;
+    case ZIP_SOURCE_SUPPORTS:
+      return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                            ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                            -1);
+    default:
+      zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0);
+      return -1;
+  }
+}
+
+std::string ArchiveError(zip_t* archive) { return zip_error_strerror(zip_get_error(archive)); }
+
+std::uint64_t Le(const std::string& b, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+// What libzip does not tell about each central directory entry, by index:
+// a NUL byte in the raw name (libzip reads it as a space, _zip_read_string)
+// and an Info-ZIP Unicode Path field (libzip applies or drops it, and
+// hides it from zip_file_extra_fields_count_by_id). libzip has checked the
+// directory already (ZIP_CHECKCONS), so anything unexpected here just
+// means "nothing found".
+struct RawFacts {
+  std::vector<bool> nul_in_name, unicode_path;
+};
+
+RawFacts ReadRawFacts(const std::string& path, std::uint64_t count) {
+  RawFacts out{std::vector<bool>(count, false), std::vector<bool>(count, false)};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return out;
+  auto read = [&](std::uint64_t offset, std::uint64_t n) {
+    std::string buf;
+    if (n > (1ull << 30) || std::fseek(f, static_cast<long>(offset), SEEK_SET) != 0) return buf;
+    buf.resize(static_cast<std::size_t>(n));
+    buf.resize(std::fread(buf.data(), 1, buf.size(), f));
+    return buf;
+  };
+  std::fseek(f, 0, SEEK_END);
+  const auto size = static_cast<std::uint64_t>(std::ftell(f));
+  const std::uint64_t tail_start = size > 65557 ? size - 65557 : 0;  // EOCD + longest comment
+  std::string tail = read(tail_start, size - tail_start);
+  std::uint64_t cd_offset = 0, cd_size = 0;
+  bool found = false;
+  for (std::size_t at = tail.size() >= 22 ? tail.size() - 22 : 0; tail.size() >= 22; --at) {
+    if (Le(tail, at, 4) == 0x06054b50 && Le(tail, at + 20, 2) == tail.size() - at - 22) {
+      cd_size = Le(tail, at + 12, 4);
+      cd_offset = Le(tail, at + 16, 4);
+      if (at >= 20 && Le(tail, at - 20, 4) == 0x07064b50) {  // Zip64 locator
+        std::string z64 = read(Le(tail, at - 12, 8), 56);
+        if (z64.size() == 56 && Le(z64, 0, 4) == 0x06064b50) {
+          cd_size = Le(z64, 40, 8);
+          cd_offset = Le(z64, 48, 8);
+        }
+      }
+      found = true;
+      break;
+    }
+    if (at == 0) break;
+  }
+  std::string cd = found ? read(cd_offset, cd_size) : std::string();
+  std::fclose(f);
+  std::size_t at = 0;
+  for (std::uint64_t i = 0; i < count && at + 46 <= cd.size() && Le(cd, at, 4) == 0x02014b50; ++i) {
+    std::size_t name_len = Le(cd, at + 28, 2), extra_len = Le(cd, at + 30, 2);
+    if (at + 46 + name_len + extra_len > cd.size()) break;
+    out.nul_in_name[i] = std::memchr(cd.data() + at + 46, '\0', name_len) != nullptr;
+    for (std::size_t e = at + 46 + name_len, end = e + extra_len; e + 4 <= end;
+         e += 4 + Le(cd, e + 2, 2)) {
+      if (Le(cd, e, 2) == kUnicodePathField) out.unicode_path[i] = true;
+    }
+    at += 46 + name_len + extra_len + Le(cd, at + 32, 2);
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// One deflate state per thread, reset between entries: setting one up
+// allocates a few hundred kilobytes, too much to do per small document.
+class Deflater {
+ public:
+  Deflater() {
+    if (deflateInit2(&z_, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      throw Error(ErrorCode::kIo, "cannot start compression");
+    }
+  }
+  ~Deflater() { deflateEnd(&z_); }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  std::string Run(std::string_view data) {
+    deflateReset(&z_);
+    std::string out(deflateBound(&z_, static_cast<uLong>(data.size())), '\0');
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z_.avail_in = static_cast<uInt>(data.size());
+    z_.next_out = reinterpret_cast<Bytef*>(out.data());
+    z_.avail_out = static_cast<uInt>(out.size());
+    int rc = deflate(&z_, Z_FINISH);
+    if (rc != Z_STREAM_END) throw Error(ErrorCode::kIo, "cannot compress");
+    out.resize(z_.total_out);
+    return out;
+  }
+
+ private:
+  z_stream z_{};
+};
+
+}  // namespace
+
+std::string Deflate(std::string_view data) {
+  thread_local Deflater deflater;
+  return deflater.Run(data);
+}
+
+std::uint32_t Crc32(std::string_view data) {
+  return static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+std::string ErrorText(int code) {
+  zip_error_t error;
+  zip_error_init_with_code(&error, code);
+  std::string text = zip_error_strerror(&error);
+  zip_error_fini(&error);
+  return text;
+}
+
+// ---- Writer ----------------------------------------------------------------
+
+Writer::Writer(const std::string& path) : path_(path), shared_(std::make_unique<Shared>()) {
+  int code = 0;
+  zip_t* raw = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (!raw) throw Error(ErrorCode::kIo, "cannot create '" + path + "': " + ErrorText(code));
+  archive_.reset(raw);
+}
+
+void Writer::Add(const std::string& name, std::uint64_t size, std::uint32_t crc, Producer produce) {
+  auto* state = new EntrySource;
+  state->produce = std::move(produce);
+  state->size = size;
+  state->crc = crc;
+  state->first_error = &shared_->error;
+  zip_error_init(&state->error);
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_function_create(EntryCallback, state, &error);
+  if (!source) {
+    zip_error_fini(&state->error);
+    delete state;
+    std::string text = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw Error(ErrorCode::kIo, "cannot add '" + name + "' to '" + path_ + "': " + text);
+  }
+  zip_error_fini(&error);
+  zip_t* za = archive_.get();
+  zip_int64_t index = zip_file_add(za, name.c_str(), source, ZIP_FL_ENC_UTF_8);
+  if (index < 0) {
+    zip_source_free(source);
+    throw Error(ErrorCode::kIo, "cannot add '" + name + "' to '" + path_ + "': " + ArchiveError(za));
+  }
+  auto i = static_cast<zip_uint64_t>(index);
+  if (zip_set_file_compression(za, i, ZIP_CM_DEFLATE, 0) < 0 ||
+      zip_file_set_dostime(za, i, kDosTime, kDosDate, 0) < 0 ||
+      zip_file_set_external_attributes(za, i, 0, ZIP_OPSYS_UNIX, kRegularFileMode << 16) < 0) {
+    throw Error(ErrorCode::kIo, "cannot add '" + name + "' to '" + path_ + "': " + ArchiveError(za));
+  }
+}
+
+void Writer::Commit() {
+  zip_t* za = archive_.get();
+  if (zip_close(za) < 0) {
+    // libzip removed its temporary file; the handle is still ours to discard.
+    std::string text = ArchiveError(za);
+    archive_.reset();
+    if (shared_->error) std::rethrow_exception(shared_->error);
+    throw Error(ErrorCode::kIo, "cannot write '" + path_ + "': " + text);
+  }
+  (void)archive_.release();  // zip_close freed it
+}
+
+// ---- Reader ----------------------------------------------------------------
+
+Reader Reader::Open(const std::string& path) {
+  int code = 0;
+  errno = 0;
+  zip_t* raw = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (!raw) {
+    switch (code) {
+      case ZIP_ER_NOENT:
+        // libzip also says "no such file" for a header that announces a
+        // Zip64 field it does not have.
+        if (::access(path.c_str(), F_OK) == 0) {
+          throw Error(ErrorCode::kInvalidData,
+                      "not a valid zip archive: a header announces a Zip64 field it does not have");
+        }
+        throw Error(ErrorCode::kNotFound, "package '" + path + "' not found");
+      case ZIP_ER_OPEN:
+      case ZIP_ER_READ:
+      case ZIP_ER_MEMORY:
+      case ZIP_ER_TMPOPEN:
+        throw Error(ErrorCode::kIo, "cannot read package '" + path + "': " + ErrorText(code));
+      case ZIP_ER_EXISTS:  // libzip's duplicate name check (ZIP_CHECKCONS)
+        throw Error(ErrorCode::kInvalidData, "not a valid zip archive: two entries have the same name");
+      default:
+        throw Error(ErrorCode::kInvalidData, "not a valid zip archive: " + ErrorText(code));
+    }
+  }
+  ArchivePtr archive(raw);
+  zip_int64_t count = zip_get_num_entries(raw, 0);
+  if (count < 0) throw Error(ErrorCode::kInvalidData, "not a valid zip archive");
+  RawFacts facts = ReadRawFacts(path, static_cast<std::uint64_t>(count));
+  return Reader(std::move(archive), static_cast<std::uint64_t>(count), std::move(facts.nul_in_name),
+                std::move(facts.unicode_path));
+}
+
+EntryInfo Reader::Stat(std::uint64_t index) const {
+  zip_t* za = archive_.get();
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(za, index, ZIP_FL_ENC_RAW, &st) < 0) {
+    throw Error(ErrorCode::kInvalidData, "entry " + std::to_string(index) + ": " + ArchiveError(za));
+  }
+  EntryInfo info;
+  info.index = index;
+  if (st.valid & ZIP_STAT_NAME && st.name) info.name = st.name;
+  info.size = st.size;
+  info.comp_size = st.comp_size;
+  info.comp_method = st.comp_method;
+  info.encryption = st.encryption_method;
+  zip_uint8_t opsys = 0;
+  zip_uint32_t attributes = 0;
+  if (zip_file_get_external_attributes(za, index, 0, &opsys, &attributes) == 0) {
+    info.opsys = opsys;
+    info.attributes = attributes;
+  }
+  info.nul_in_name = index < nul_names_.size() && nul_names_[index];
+  info.unicode_path_field = index < unicode_paths_.size() && unicode_paths_[index];
+  for (zip_flags_t where : {ZIP_FL_CENTRAL, ZIP_FL_LOCAL}) {
+    if (zip_file_extra_fields_count_by_id(za, index, kUnicodePathField, where) > 0) {
+      info.unicode_path_field = true;
+    }
+  }
+  return info;
+}
+
+std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes,
+                         std::uint64_t ratio_limit) const {
+  zip_t* za = archive_.get();
+  FilePtr file(zip_fopen_index(za, entry.index, 0));
+  if (!file) {
+    int code = zip_error_code_zip(zip_get_error(za));
+    if (code == ZIP_ER_ENCRNOTSUPP || code == ZIP_ER_NOPASSWD || code == ZIP_ER_WRONGPASSWD) {
+      throw Error(ErrorCode::kInvalidData, "encrypted entries are not supported");
+    }
+    if (code == ZIP_ER_COMPNOTSUPP) {
+      throw Error(ErrorCode::kInvalidData, "compression method " +
+                                               std::to_string(entry.comp_method) +
+                                               " is not supported");
+    }
+    throw Error(ErrorCode::kInvalidData, "cannot read entry: " + ArchiveError(za));
+  }
+  std::uint64_t ratio_bound = kRatioFloor;
+  if (ratio_limit > 0 && entry.comp_size <= UINT64_MAX / ratio_limit) {
+    ratio_bound = std::max(ratio_bound, entry.comp_size * ratio_limit);
+  } else {
+    ratio_bound = UINT64_MAX;
+  }
+  std::string out;
+  out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>({entry.size, max_bytes, 1u << 20})));
+  char buf[1 << 16];
+  zip_int64_t n;
+  while ((n = zip_fread(file.get(), buf, sizeof buf)) > 0) {
+    auto got = static_cast<std::uint64_t>(n);
+    if (out.size() + got > max_bytes) {
+      throw Error(ErrorCode::kInvalidData,
+                  "decompresses to more than " + std::to_string(max_bytes) + " bytes (the limit)");
+    }
+    if (out.size() + got > ratio_bound) {
+      throw Error(ErrorCode::kInvalidData, "compression ratio above " +
+                                               std::to_string(ratio_limit) + " (the limit)");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  if (n < 0) {
+    zip_error_t* error = zip_file_get_error(file.get());
+    if (zip_error_code_zip(error) == ZIP_ER_CRC) {
+      throw Error(ErrorCode::kInvalidData, "crc mismatch: the entry is damaged");
+    }
+    if (out.size() == entry.size) {
+      throw Error(ErrorCode::kInvalidData, std::string("cannot read entry: ") + zip_error_strerror(error));
+    }
+  }
+  if (out.size() != entry.size) {
+    throw Error(ErrorCode::kInvalidData, "declares " + std::to_string(entry.size) +
+                                             " bytes but holds " + std::to_string(out.size()));
+  }
+  return out;
+}
+
+}  // namespace flowrepo::zip

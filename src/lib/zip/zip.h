@@ -1,0 +1,123 @@
+#ifndef FLOWREPO_ZIP_ZIP_H_
+#define FLOWREPO_ZIP_ZIP_H_
+
+// Owning wrappers for libzip handles, and the one place where libzip error
+// codes become flowrepo::Error. Writer streams entries from callbacks at
+// Commit() time, so only one entry is ever held in memory; Reader reads
+// entries into bounded buffers and never extracts anything to disk.
+
+#include <zip.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flowrepo::zip {
+
+template <auto F>
+struct Free {
+  template <class T>
+  void operator()(T* p) const { F(p); }
+};
+
+/// An archive that is discarded (no changes written) unless committed.
+using ArchivePtr = std::unique_ptr<zip_t, Free<zip_discard>>;
+using FilePtr = std::unique_ptr<zip_file_t, Free<zip_fclose>>;
+using SourcePtr = std::unique_ptr<zip_source_t, Free<zip_source_free>>;
+
+/// The text of libzip error \a code ("Not a zip archive").
+std::string ErrorText(int code);
+
+/// \a data as a raw deflate stream (no zlib header), level 6: the bytes a
+/// deflated zip entry holds. The same input gives the same output.
+std::string Deflate(std::string_view data);
+/// CRC-32 of \a data, as zip entries record it.
+std::uint32_t Crc32(std::string_view data);
+
+/// Writes a new zip archive deterministically: entries in the order added,
+/// deflated (by Deflate, so entries can be compressed ahead, on any thread),
+/// a fixed DOS time (1980-01-01 00:00), Unix mode 0644, UTF-8 names flagged
+/// in the header, no extra fields, no comment.
+class Writer {
+ public:
+  /// Produces an entry's deflated bytes (Deflate of its content); called
+  /// once, at Commit().
+  using Producer = std::function<std::string()>;
+
+  /// Creates (or truncates) the archive at \a path. Nothing is written to
+  /// \a path before Commit(). Throws kIo.
+  explicit Writer(const std::string& path);
+  Writer(Writer&&) noexcept = default;
+  Writer& operator=(Writer&&) noexcept = default;
+  ~Writer() = default;  // ArchivePtr discards
+
+  /// Adds entry \a name whose content has \a size bytes and CRC-32 \a crc;
+  /// \a produce returns its deflated bytes when the archive is written.
+  /// Throws kIo.
+  void Add(const std::string& name, std::uint64_t size, std::uint32_t crc, Producer produce);
+  /// Writes the archive (libzip writes a temporary file next to it and
+  /// renames it). Rethrows what a producer threw; throws kIo otherwise.
+  void Commit();
+
+ private:
+  struct Shared {
+    std::exception_ptr error;  ///< first exception of a producer
+  };
+  ArchivePtr archive_;
+  std::string path_;
+  std::unique_ptr<Shared> shared_;
+};
+
+/// One entry as the central directory describes it.
+struct EntryInfo {
+  std::uint64_t index = 0;
+  std::string name;            ///< raw bytes of the name
+  std::uint64_t size = 0;      ///< declared decompressed size
+  std::uint64_t comp_size = 0; ///< declared compressed size
+  std::uint16_t comp_method = 0;
+  std::uint16_t encryption = 0;
+  std::uint8_t opsys = 0;      ///< "version made by" host system
+  std::uint32_t attributes = 0;  ///< external attributes
+  bool unicode_path_field = false;  ///< has an Info-ZIP Unicode Path extra field
+  /// The raw name holds a NUL byte. libzip reads NUL as a space, but other
+  /// tools end the name there.
+  bool nul_in_name = false;
+};
+
+/// A zip archive opened read-only with libzip's consistency checks (local
+/// headers against the central directory, duplicate names).
+class Reader {
+ public:
+  /// Throws Error(kInvalidData) for anything that is not a consistent zip
+  /// archive, kIo when it cannot be read.
+  static Reader Open(const std::string& path);
+
+  std::uint64_t size() const { return count_; }
+  EntryInfo Stat(std::uint64_t index) const;
+  /// Reads entry \a index, refusing (kInvalidData) once more than
+  /// \a max_bytes come out, or when the data does not match its declared
+  /// size or CRC. \a ratio_limit: more than max(1 MiB, comp_size * ratio)
+  /// bytes is refused too.
+  std::string Read(const EntryInfo& entry, std::uint64_t max_bytes,
+                   std::uint64_t ratio_limit) const;
+
+ private:
+  Reader(ArchivePtr archive, std::uint64_t count, std::vector<bool> nul_names,
+         std::vector<bool> unicode_paths)
+      : archive_(std::move(archive)),
+        count_(count),
+        nul_names_(std::move(nul_names)),
+        unicode_paths_(std::move(unicode_paths)) {}
+  ArchivePtr archive_;
+  std::uint64_t count_ = 0;
+  std::vector<bool> nul_names_;      ///< by index: raw name holds a NUL byte
+  std::vector<bool> unicode_paths_;  ///< by index: central header has a Unicode Path field
+};
+
+}  // namespace flowrepo::zip
+
+#endif  // FLOWREPO_ZIP_ZIP_H_

@@ -1,0 +1,155 @@
+// Crash consistency: publish is killed with SIGKILL at seeded random
+// moments. After every kill the repository must pass `git fsck --full`,
+// every ref must be at its old or its new value, and rerunning the same
+// command must succeed (after the documented recovery when the kill left a
+// ref lock behind: libgit2 cannot remove locks of a killed process).
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include "support/test_support.h"
+
+extern char** environ;
+
+namespace flowrepo {
+namespace {
+
+using testing::Flowrepo;
+using testing::Quote;
+using testing::RunResult;
+using testing::Shell;
+using testing::TempDir;
+
+std::map<std::string, std::string> Refs(const std::string& repo) {
+  std::map<std::string, std::string> refs;
+  std::istringstream lines(testing::RefsSnapshot(repo));
+  std::string name, id;
+  while (lines >> name >> id) refs[name] = id;
+  return refs;
+}
+
+// Starts flowrepo with \a args in \a cwd and SIGKILLs it after \a delay.
+// Returns true when the kill landed before the process finished.
+bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
+                std::chrono::microseconds delay) {
+  std::vector<std::string> argv_s = {FLOWREPO_BINARY, "-C", cwd};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed");
+  std::this_thread::sleep_for(delay);
+  bool killed = kill(pid, SIGKILL) == 0;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return killed && WIFSIGNALED(status);
+}
+
+struct CrashStats {
+  int kills = 0;           // kills that landed while the process ran
+  int finished = 0;        // the process had already finished
+  int lock_recoveries = 0; // reruns that first needed a stale lock removed
+};
+
+// Reruns \a args until done, removing a stale lock left by the killed
+// process (the documented recovery) when the error names one.
+void RerunToSuccess(const std::string& repo, const std::string& args, CrashStats& stats) {
+  RunResult r = Flowrepo("-C " + Quote(repo) + " " + args);
+  std::smatch lock;
+  std::regex lock_path("\\(([^()]+\\.lock)\\)");
+  if (r.exit_code == 5 && std::regex_search(r.err, lock, lock_path)) {
+    ++stats.lock_recoveries;
+    std::remove(lock[1].str().c_str());
+    r = Flowrepo("-C " + Quote(repo) + " " + args);
+  }
+  ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
+}
+
+TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
+  TempDir dir;
+  setenv("FLOWREPO_USER", "alice@example.com", 1);
+  std::string repo = dir / "repo";
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  std::string fixtures = testing::SourceDir() + "/fixtures";
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+
+  // How long an uninterrupted publish takes, to spread kills over it.
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " revert kyc-check --to v1 --draft timing").exit_code, 0);
+  auto span = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+
+  std::mt19937 rng(20261123);
+  CrashStats stats;
+  const int kIterations = 100;
+  std::string flow_dir = dir / "change/faq-answerer";
+  Shell("mkdir -p " + Quote(flow_dir) + " && git -C " + Quote(repo) +
+        " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(flow_dir) +
+        " --strip-components=4");
+  auto def = nlohmann::json::parse(testing::ReadFile(flow_dir + "/flow_definition.json"));
+  for (int i = 0; i < kIterations; ++i) {
+    std::string draft = "d" + std::to_string(i);
+    def["timeout_ms"] = 1000 + i;
+    testing::WriteFile(flow_dir + "/flow_definition.json", def.dump());
+    ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put " + draft + " " + Quote(flow_dir)).exit_code, 0);
+    auto before = Refs(repo);
+    std::uniform_int_distribution<long> pick(0, span.count());
+    bool landed = RunAndKill({"publish", draft}, repo, std::chrono::microseconds(pick(rng)));
+    (landed ? stats.kills : stats.finished)++;
+
+    testing::ExpectFsckClean(repo);
+    auto after = Refs(repo);
+    const std::string ws = "refs/heads/main";
+    const std::string draft_ref = "refs/heads/drafts/main/" + draft;
+    if (after[ws] != before[ws]) {
+      // Moved: only to a publish merging exactly this draft onto the old head.
+      RunResult parents = Shell("git rev-parse " + after[ws] + "^1 " + after[ws] + "^2", repo);
+      EXPECT_EQ(parents.out, before[ws] + "\n" + before[draft_ref] + "\n") << "iteration " << i;
+    }
+    for (const auto& [ref, id] : after) {
+      if (ref == ws || ref == draft_ref) continue;
+      if (before.count(ref)) {
+        EXPECT_EQ(before[ref], id) << ref << " moved, iteration " << i;
+      } else {
+        // The only new refs a publish makes are its version tags.
+        EXPECT_EQ(ref.rfind("refs/tags/main/faq-answerer/v", 0), 0u) << ref;
+      }
+    }
+    if (after.count(draft_ref)) {
+      EXPECT_EQ(after[draft_ref], before[draft_ref]);
+    }
+    RerunToSuccess(repo, "publish " + draft, stats);
+    if (HasFatalFailure()) return;
+  }
+  // Every publish made exactly one version: none lost, none reused.
+  auto history = nlohmann::json::parse(Flowrepo("-C " + Quote(repo) + " history faq-answerer --json").out);
+  EXPECT_EQ(history["versions"].size(), static_cast<std::size_t>(kIterations + 1));
+  EXPECT_EQ(history["versions"][0]["version"], kIterations + 1);
+  testing::ExpectFsckClean(repo);
+  RecordProperty("kills", stats.kills);
+  std::printf("crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
+              stats.kills, stats.finished, stats.lock_recoveries);
+  EXPECT_GE(stats.kills, kIterations / 2);  // the kills really interrupted work
+  unsetenv("FLOWREPO_USER");
+}
+
+}  // namespace
+}  // namespace flowrepo

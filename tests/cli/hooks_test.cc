@@ -1,0 +1,395 @@
+// End-to-end: validate, roles and hooks through the flowrepo binary and
+// real git: commits blocked by the installed pre-commit hook (invalid flow,
+// planted secret, tampered package), the pre-commit framework running
+// .pre-commit-hooks.yaml, and pushes to a bare repository over the local
+// file system judged by the installed pre-receive hook.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "support/test_support.h"
+
+namespace flowrepo {
+namespace {
+
+using testing::Flowrepo;
+using testing::Quote;
+using testing::RunResult;
+using testing::Shell;
+using testing::TempDir;
+
+constexpr char kAlice[] = "alice@example.com";
+
+// A GitHub-token-shaped canary, made at run time (never in the repository).
+std::string Canary() {
+  static std::mt19937 rng(std::random_device{}());
+  const std::string alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out = "gh" "p_";
+  for (int i = 0; i < 36; ++i) out += alnum[rng() % alnum.size()];
+  return out;
+}
+
+std::string Fixtures() { return testing::SourceDir() + "/fixtures"; }
+std::string BinaryDir() {
+  std::string bin = FLOWREPO_BINARY;
+  return bin.substr(0, bin.rfind('/'));
+}
+
+class HooksTest : public ::testing::Test {
+ protected:
+  RunResult Run(const std::string& args, const std::string& user = kAlice) {
+    return Flowrepo("--user " + user + " " + args, repo_);
+  }
+  // A work tree repository with the fixtures published and the pre-commit
+  // hook installed.
+  void MakeWorkTree() {
+    repo_ = dir_ / "repo";
+    ASSERT_EQ(Flowrepo("--user alice@example.com init repo", dir_.path()).exit_code, 0);
+    ASSERT_EQ(Run("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    ASSERT_EQ(Run("publish initial -m first").exit_code, 0);
+    RunResult r = Run("hooks install");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "Installed " + repo_ + "/.git/hooks/pre-commit\n");
+    ASSERT_EQ(Shell("git switch -qc drafts/main/work", repo_).exit_code, 0);
+  }
+  std::string Head() { return Shell("git rev-parse HEAD", repo_).out; }
+  // git shows a hook's output on stderr; both streams are kept in out.
+  RunResult Commit(const std::string& message) {
+    RunResult r = Shell("git add -A && git commit -qm " + Quote(message) + " 2>&1", repo_);
+    return r;
+  }
+  std::string Flow(const std::string& rel) { return repo_ + "/flows/Finance/Retail/banking-assistant/" + rel; }
+
+  TempDir dir_;
+  std::string repo_;
+};
+
+TEST_F(HooksTest, ValidateCommandExitStatusAndJson) {
+  MakeWorkTree();
+  RunResult r = Run("validate");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok: 6 flow(s) checked in 'main' at "), std::string::npos) << r.out;
+  std::string def = testing::ReadFile(Flow("flow_definition.json"));
+  auto j = nlohmann::json::parse(def);
+  j["edges"].push_back({{"from", "start"}, {"to", "ghost"}});
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  r = Run("validate .");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "flows/Finance/Retail/banking-assistant/flow_definition.json:/edges/7/to: edge to 'ghost' "
+            "is not a node of this flow [dangling-edge]\n"
+            "1 problem(s) in folder '.' for workspace 'main' (6 flow(s) checked)\n");
+  r = Run("validate . --json");
+  EXPECT_EQ(r.exit_code, 1);
+  auto out = nlohmann::json::parse(r.out);
+  EXPECT_EQ(out["ok"], false);
+  EXPECT_EQ(out["problems"][0]["rule"], "dangling-edge");
+  EXPECT_EQ(out["problems"][0]["pointer"], "/edges/7/to");
+  EXPECT_EQ(Run("validate no-such-ref").exit_code, 3);
+  EXPECT_EQ(Run("validate --staged somewhere").exit_code, 2);
+}
+
+TEST_F(HooksTest, PreCommitBlocksInvalidFlow) {
+  MakeWorkTree();
+  std::string head = Head();
+  auto j = nlohmann::json::parse(testing::ReadFile(Flow("flow_definition.json")));
+  j["nodes"][2]["id"] = "kyc";  // duplicate node id
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  RunResult r = Commit("break it");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("flows/Finance/Retail/banking-assistant/flow_definition.json:/nodes/2/id: "
+                       "duplicate node id 'kyc' (also /nodes/1) [duplicate-node-id]"),
+            std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.out.find("problem(s) in staged changes (1 flow(s) checked)"), std::string::npos) << r.out;
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(HooksTest, PreCommitBlocksPlantedSecretWithoutPrintingIt) {
+  MakeWorkTree();
+  std::string head = Head();
+  std::string canary = Canary();
+  auto j = nlohmann::json::parse(testing::ReadFile(Flow("flow_definition.json")));
+  j["nodes"][3]["config"]["headers"]["X-Api-Key"] = canary;
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  RunResult r = Commit("add key");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("flows/Finance/Retail/banking-assistant/flow_definition.json:/nodes/3/config/"
+                       "headers/X-Api-Key: plain-text secret (GitHub personal access token); store a "
+                       "secret reference instead [secret/github-pat]"),
+            std::string::npos)
+      << r.out << r.err;
+  EXPECT_EQ(r.out.find(canary), std::string::npos);
+  EXPECT_EQ(r.err.find(canary), std::string::npos);
+  EXPECT_EQ(Head(), head);
+  // A reference instead of the value passes.
+  j["nodes"][3]["config"]["headers"]["X-Api-Key"] = "{{secret:core-banking-key}}";
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  r = Commit("use a reference");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(Head(), head);
+}
+
+TEST_F(HooksTest, PreCommitBlocksTamperedPackage) {
+  MakeWorkTree();
+  RunResult e = Run("export Finance -o " + Quote(dir_ / "finance.studiopkg"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(Run("validate " + Quote(dir_ / "finance.studiopkg")).exit_code, 0);
+  EXPECT_EQ(Run("validate " + Quote(dir_ / "finance.studiopkg") + " --reproducible").exit_code, 0);
+  // Tamper: change one flow inside the package, zip it again.
+  RunResult z = Shell("mkdir -p t repo/packages && cd t && unzip -q ../finance.studiopkg && "
+                      "sed -i 's/\"temperature\": 0.2/\"temperature\": 0.9/' "
+                      "flows/Finance/Retail/banking-assistant/flow_definition.json && "
+                      "zip -q -r -X -D ../repo/packages/finance.studiopkg .",
+                      dir_.path());
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  RunResult v = Run("validate packages/finance.studiopkg");
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.out.find("[package/sha256]"), std::string::npos) << v.out;
+  std::string head = Head();
+  RunResult r = Commit("archive the package");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("packages/finance.studiopkg"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("sha256 does not match manifest.json [package/sha256]"), std::string::npos) << r.out;
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(HooksTest, PreCommitFrameworkUsesPreCommitHooksYaml) {
+  if (Shell("command -v pre-commit").exit_code != 0) {
+    GTEST_SKIP() << "pre-commit is not installed (.ci/install-deps installs it)";
+  }
+  // The hook repository: .pre-commit-hooks.yaml of this source tree.
+  std::string hook_repo = dir_ / "hook-repo";
+  RunResult r = Shell("git init -q " + Quote(hook_repo) + " && cp " +
+                      Quote(testing::SourceDir() + "/.pre-commit-hooks.yaml") + " " + Quote(hook_repo) +
+                      " && cd " + Quote(hook_repo) + " && git add . && git commit -qm hooks && git rev-parse HEAD");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string rev = r.out.substr(0, 40);
+  MakeWorkTree();
+  Shell("rm -f .git/hooks/pre-commit", repo_);
+  testing::WriteFile(repo_ + "/.pre-commit-config.yaml",
+                     "repos:\n  - repo: " + hook_repo + "\n    rev: " + rev +
+                         "\n    hooks:\n      - id: flowrepo-validate\n");
+  std::string env = "PRE_COMMIT_HOME=" + Quote(dir_ / "pre-commit-home") + " PATH=" + Quote(BinaryDir()) +
+                    ":$PATH ";
+  r = Shell(env + "pre-commit install", repo_);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string head = Head();
+  std::string canary = Canary();
+  auto j = nlohmann::json::parse(testing::ReadFile(Flow("env_variables.json")));
+  j["variables"].push_back({{"name", "GITHUB_TOKEN"}, {"value", canary}});
+  testing::WriteFile(Flow("env_variables.json"), j.dump(2));
+  r = Shell(env + "git add -A && " + env + "git commit -qm leak", repo_);
+  EXPECT_NE(r.exit_code, 0);
+  std::string all = r.out + r.err;
+  EXPECT_NE(all.find("flowrepo validate (flows, packages, secrets)"), std::string::npos) << all;
+  EXPECT_NE(all.find("env_variables.json:/variables/3/value: plain-text secret (GitHub personal access "
+                     "token); store a secret reference instead [secret/github-pat]"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(all.find(canary), std::string::npos);
+  EXPECT_EQ(Head(), head);
+  j["variables"].back() = {{"name", "GITHUB_TOKEN"}, {"secret", true}, {"ref", "vault:ci/github"}};
+  testing::WriteFile(Flow("env_variables.json"), j.dump(2));
+  r = Shell(env + "git add -A && " + env + "git commit -qm reference", repo_);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST_F(HooksTest, InstallRefusesToReplaceAForeignHook) {
+  MakeWorkTree();
+  testing::WriteFile(repo_ + "/.git/hooks/pre-commit", "#!/bin/sh\necho mine\n");
+  RunResult r = Run("hooks install");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(r.err, "flowrepo: error: hook '" + repo_ + "/.git/hooks/pre-commit' exists; pass --force to replace it\n");
+  EXPECT_EQ(Run("hooks install --force").exit_code, 0);
+}
+
+// A shared bare repository with pre-receive, and a clone per user.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = dir_ / "server.git";
+    ASSERT_EQ(Flowrepo("--user alice@example.com init --bare " + Quote(server_), dir_.path()).exit_code, 0);
+    ASSERT_EQ(Admin("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    ASSERT_EQ(Admin("publish initial -m first").exit_code, 0);
+    ASSERT_EQ(Admin("role grant bob@example.com integrator").exit_code, 0);
+    ASSERT_EQ(Admin("role grant vic@example.com viewer").exit_code, 0);
+    RunResult r = Admin("hooks install --server");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    clone_ = dir_ / "clone";
+    ASSERT_EQ(Shell("git clone -q " + Quote(server_) + " " + Quote(clone_)).exit_code, 0);
+  }
+  RunResult Admin(const std::string& args) { return Flowrepo("--user alice@example.com -C " + Quote(server_) + " " + args); }
+  RunResult Push(const std::string& user, const std::string& what) {
+    return Shell("FLOWREPO_USER=" + user + " git push origin " + what, clone_);
+  }
+  // Commits a change of the faq flow's temperature on the clone's main.
+  void CommitChange(double temperature) {
+    std::string file = clone_ + "/flows/Support/Knowledge/faq-answerer/flow_definition.json";
+    auto j = nlohmann::json::parse(testing::ReadFile(file));
+    j["nodes"][1]["config"]["hyperparameters"]["temperature"] = temperature;
+    testing::WriteFile(file, j.dump(2) + "\n");
+    ASSERT_EQ(Shell("git commit -qam 'warmer answers'", clone_).exit_code, 0);
+  }
+  std::string ServerRef(const std::string& ref) { return Shell("git rev-parse " + ref, server_).out; }
+
+  TempDir dir_;
+  std::string server_, clone_;
+};
+
+TEST_F(ServerTest, ViewerPushIsRefusedIntegratorPushIsAccepted) {
+  CommitChange(0.5);
+  std::string before = ServerRef("main");
+  RunResult r = Push("vic@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/heads/main: user 'vic@example.com' needs role "
+                       "'integrator' in workspace 'main' (has 'viewer')"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("pre-receive hook declined"), std::string::npos) << r.err;
+  EXPECT_EQ(ServerRef("main"), before);
+  r = Push("bob@example.com", "main");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(ServerRef("main"), before);
+  // GL_USERNAME is read when FLOWREPO_USER is not set.
+  CommitChange(0.6);
+  r = Shell("GL_USERNAME=vic@example.com git push origin main", clone_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("user 'vic@example.com' needs role 'integrator'"), std::string::npos) << r.err;
+}
+
+TEST_F(ServerTest, SecretsAndInvalidFlowsAreRefusedOnTheWorkspace) {
+  std::string canary = Canary();
+  std::string file = clone_ + "/flows/Support/Knowledge/faq-answerer/env_variables.json";
+  auto j = nlohmann::json::parse(testing::ReadFile(file));
+  j["variables"].push_back({{"name", "TOKEN"}, {"value", canary}});
+  testing::WriteFile(file, j.dump(2));
+  ASSERT_EQ(Shell("git commit -qam leak", clone_).exit_code, 0);
+  RunResult r = Push("bob@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("[secret/github-pat]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(canary), std::string::npos);
+}
+
+TEST_F(ServerTest, RoleChangesByNonAdminsAreRefused) {
+  // Through the CLI on the server...
+  RunResult r = Flowrepo("--user bob@example.com -C " + Quote(server_) + " role grant bob@example.com admin");
+  EXPECT_EQ(r.exit_code, 6);
+  EXPECT_EQ(r.err,
+            "flowrepo: error: user 'bob@example.com' needs role 'admin' in workspace 'main' (has "
+            "'integrator')\n");
+  // ...and by pushing an edited workspace.json.
+  std::string file = clone_ + "/.flowrepo/workspace.json";
+  auto j = nlohmann::json::parse(testing::ReadFile(file));
+  j["roles"]["bob@example.com"] = "admin";
+  testing::WriteFile(file, j.dump(2));
+  ASSERT_EQ(Shell("git commit -qam 'bob is admin now'", clone_).exit_code, 0);
+  r = Push("bob@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("user 'bob@example.com' needs role 'admin' in workspace 'main' (has 'integrator')"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Push("alice@example.com", "main").exit_code, 0);
+  RunResult list = Admin("role list");
+  EXPECT_EQ(list.out, "alice@example.com\tadmin\nbob@example.com\tadmin\nvic@example.com\tviewer\n");
+}
+
+TEST_F(ServerTest, VersionTagsCannotBeMovedOrDeleted) {
+  ASSERT_EQ(Shell("git fetch -q --tags origin", clone_).exit_code, 0);
+  std::string tag = "main/faq-answerer/v1";
+  std::string before = ServerRef("refs/tags/" + tag);
+  ASSERT_EQ(Shell("git tag -f -a -m moved " + tag + " HEAD~1", clone_).exit_code, 0);
+  RunResult r = Push("alice@example.com", "--force refs/tags/" + tag);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/" + tag + ": version tags are never moved ('" + tag +
+                       "' exists)"),
+            std::string::npos)
+      << r.err;
+  r = Push("alice@example.com", ":refs/tags/" + tag);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("version tags are never deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(ServerRef("refs/tags/" + tag), before);
+  // A forced rewrite of the workspace branch is refused as well.
+  r = Shell("git reset -q --hard HEAD~1", clone_);
+  r = Push("alice@example.com", "--force main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("workspace branches only move forward"), std::string::npos) << r.err;
+}
+
+TEST_F(ServerTest, RoleCommandsListGrantRevoke) {
+  RunResult r = Admin("role list --json");
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["roles"].size(), 3u);
+  r = Admin("role revoke vic@example.com");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("'vic@example.com' has no role in workspace 'main' at "), std::string::npos) << r.out;
+  EXPECT_EQ(Admin("role revoke vic@example.com").exit_code, 3);
+  EXPECT_EQ(Admin("role grant x superuser").exit_code, 2);
+  EXPECT_EQ(Flowrepo("--user vic@example.com -C " + Quote(server_) + " flow list").exit_code, 6);
+}
+
+}  // namespace
+}  // namespace flowrepo
+
+namespace flowrepo {
+namespace {
+
+TEST(HooksHelpTest, NewCommandsHaveHelpWithExample) {
+  for (const char* cmd : {"validate", "role grant", "role revoke", "role list", "hooks install",
+                          "hook pre-receive"}) {
+    testing::RunResult r = testing::Flowrepo(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
+// A clone publishes with flowrepo and pushes the branch and its version
+// tags in one push, as an integrator would.
+TEST(HooksServerFlowTest, PublishInACloneThenPushBranchAndTags) {
+  testing::TempDir dir;
+  std::string server = dir / "server.git", clone = dir / "clone";
+  auto admin = [&](const std::string& args) {
+    return testing::Flowrepo("--user alice@example.com -C " + testing::Quote(server) + " " + args);
+  };
+  ASSERT_EQ(testing::Flowrepo("--user alice@example.com init --bare " + testing::Quote(server)).exit_code, 0);
+  ASSERT_EQ(admin("role grant bob@example.com integrator").exit_code, 0);
+  ASSERT_EQ(admin("hooks install --server").exit_code, 0);
+  ASSERT_EQ(testing::Shell("git clone -q " + testing::Quote(server) + " " + testing::Quote(clone)).exit_code, 0);
+  auto bob = [&](const std::string& args) {
+    return testing::Flowrepo("--user bob@example.com -C " + testing::Quote(clone) + " " + args);
+  };
+  ASSERT_EQ(bob("flow put first " + testing::Quote(Fixtures() + "/flows")).exit_code, 0);
+  testing::RunResult p = bob("publish first -m first");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  testing::RunResult r = testing::Shell(
+      "FLOWREPO_USER=bob@example.com git push -q origin main 'refs/tags/main/*:refs/tags/main/*'", clone);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::Shell("git tag -l 'main/*' | wc -l", server).out, "6\n");
+}
+
+}  // namespace
+}  // namespace flowrepo
+
+namespace flowrepo {
+namespace {
+
+// Same entries, other bytes (re-zipped): the manifest hashes still match,
+// only --reproducible notices that the package is not what its commit gives.
+TEST_F(HooksTest, ReproducibleNoticesARezippedPackage) {
+  MakeWorkTree();
+  ASSERT_EQ(Run("export Support -o " + Quote(dir_ / "support.studiopkg")).exit_code, 0);
+  RunResult z = Shell("mkdir u && cd u && unzip -q ../support.studiopkg && zip -q -r -X -D -9 ../rezipped.studiopkg .",
+                      dir_.path());
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  EXPECT_EQ(Run("validate " + Quote(dir_ / "rezipped.studiopkg")).exit_code, 0);
+  RunResult r = Run("validate " + Quote(dir_ / "rezipped.studiopkg") + " --reproducible");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("gives different bytes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[package/not-reproducible]"), std::string::npos) << r.out;
+  EXPECT_EQ(Run("validate " + Quote(dir_ / "support.studiopkg") + " --reproducible").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace flowrepo
