@@ -25,11 +25,8 @@
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 
-#include <chrono>
-#include <cstdio>
 namespace flowrepo {
 namespace {
-struct T { const char* n; std::chrono::steady_clock::time_point t=std::chrono::steady_clock::now(); clock_t c=clock(); void done(){ fprintf(stderr,"%s: %.2f wall %.2f cpu\n",n,std::chrono::duration<double>(std::chrono::steady_clock::now()-t).count(),(double)(clock()-c)/CLOCKS_PER_SEC);} };
 
 namespace fs = std::filesystem;
 
@@ -138,7 +135,6 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   RequireDraftName(draft);
   Store& store = impl.store;
 
-  T t0{"plan"};
   std::vector<Problem> problems = loaded.report.problems;
   auto problem = [&](const std::string& file, const std::string& rule, const std::string& message) {
     problems.push_back({file, "", rule, message});
@@ -402,10 +398,8 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   result.source_commit = manifest.commit;
   result.flows = std::move(planned);
   if (request.dry_run) return result;
-  t0.done(); T t2{"put"};
   WriteResult written = repo.PutFlows(ws, draft, finals, "import",
                                       FlowRepository::GroupChoice::kAsGiven);
-  t2.done();
   result.commit = written.draft.commit;
   result.created_draft = written.created_draft;
   return result;
@@ -415,9 +409,7 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
 
 ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
   repo.impl().RequireRole(request.workspace, Role::kIntegrator);
-  T t1{"load"};
   LoadedPackage loaded = LoadPackage(request.package, request.limits);
-  t1.done();
   return ImportLoaded(repo, loaded, request, request.package,
                       DraftNameFrom("import-", fs::path(request.package).stem().string()));
 }
