@@ -1,5 +1,5 @@
-// Concurrent writers: many flowrepo processes publish and revert at once
-// in one repository (same flow, different flows, same draft). Every writer
+// Concurrent writers: many flowrepo processes import, publish and revert at
+// once in one repository (same flow, different flows, same draft). Every writer
 // either succeeds or gets the conflict exit code with a clear message; no
 // acknowledged update is lost, no version number is reused, fsck is clean.
 
@@ -169,6 +169,89 @@ TEST_F(ConcurrencyTest, WritersToOneDraftNeverOverwriteEachOther) {
   std::set<std::string> present;
   for (const auto& f : flows) present.insert(f["id"]);
   for (const auto& id : created) EXPECT_TRUE(present.count(id)) << id << " was acknowledged but lost";
+  testing::ExpectFsckClean(repo_);
+}
+
+// Refusals of a racing writer name the race: a moved ref, a held lock, or
+// the flow changed on the workspace since the draft's base.
+bool NamesTheConflict(const std::string& err) {
+  return err.find("changed concurrently") != std::string::npos ||
+         err.find("is locked by another writer") != std::string::npos ||
+         err.find("conflict(s) with workspace 'main'") != std::string::npos;
+}
+
+TEST_F(ConcurrencyTest, ImportsPublishesAndRevertsRaceWithoutLoss) {
+  // nightly-report gets a v2; its v1 travels as a single-version package.
+  ChangeOnDraft("v2", "flows/Operations/nightly-report", 4242);
+  ASSERT_EQ(Fr("publish v2").exit_code, 0);
+  const std::string v1 = dir_ / "v1.zip";
+  const std::string kb = dir_ / "kb.studiopkg";
+  ASSERT_EQ(Fr("export nightly-report --version 1 -o " + Quote(v1)).exit_code, 0);
+  ASSERT_EQ(Fr("export Support/Knowledge -o " + Quote(kb)).exit_code, 0);
+  ChangeOnDraft("faq", "flows/Support/Knowledge/faq-answerer", 777);
+
+  // Round 1: imports, reverts and a publish write drafts at once, three of
+  // them the same draft.
+  const std::vector<std::string> writers = {
+      "import " + Quote(v1) + " --override nightly-report --draft imp-a",
+      "import " + Quote(v1) + " --override nightly-report --draft imp-b",
+      "import " + Quote(v1) + " --override nightly-report --draft shared",
+      "import " + Quote(kb) + " --as-new --draft shared",
+      "revert nightly-report --to v1 --draft rev-a",
+      "revert kyc-check --to v1 --draft shared",
+      "publish faq",
+  };
+  auto results = RunAtOnce(writers);
+  for (std::size_t i = 0; i < writers.size(); ++i) {
+    const RunResult& r = results[i];
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 5) << writers[i] << ": " << r.err;
+    if (r.exit_code == 5) {
+      EXPECT_TRUE(NamesTheConflict(r.err)) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+  }
+  // Acknowledged writes to the shared draft are all on it.
+  auto shared = nlohmann::json::parse(Fr("flow list --at shared --json").out);
+  std::set<std::string> on_shared;
+  for (const auto& f : shared) on_shared.insert(f["id"]);
+  const std::map<std::size_t, std::string> writes_to_shared = {
+      {2, "nightly-report"}, {3, "faq-answerer-2"}, {5, "kyc-check"}};
+  for (const auto& [writer, flow] : writes_to_shared) {
+    if (results[writer].exit_code == 0) {
+      EXPECT_TRUE(on_shared.count(flow)) << writers[writer] << " was acknowledged but lost";
+    }
+  }
+  EXPECT_EQ(Versions("faq-answerer").size(), results[6].exit_code == 0 ? 2u : 1u);
+
+  // Round 2: every draft overriding nightly-report publishes at once; the
+  // first one in wins, the others are told the flow changed under them.
+  std::vector<std::string> publishers;
+  for (const char* draft : {"imp-a", "imp-b", "shared", "rev-a"}) {
+    if (Shell("git rev-parse -q --verify refs/heads/drafts/main/" + std::string(draft), repo_).out.empty())
+      continue;
+    publishers.push_back("publish " + std::string(draft));
+  }
+  ASSERT_GE(publishers.size(), 2u);
+  auto published = RunAtOnce(publishers);
+  int wins = 0;
+  for (std::size_t i = 0; i < publishers.size(); ++i) {
+    const RunResult& r = published[i];
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 5) << publishers[i] << ": " << r.err;
+    if (r.exit_code == 0) {
+      ++wins;
+    } else {
+      EXPECT_TRUE(NamesTheConflict(r.err)) << r.err;
+    }
+  }
+  EXPECT_GE(wins, 1);
+  // Versions of nightly-report are exactly 1..n: none lost, none reused,
+  // and the replaced v2 is still there to revert to.
+  std::vector<int> versions = Versions("nightly-report");
+  ASSERT_EQ(versions.size(), static_cast<std::size_t>(2 + wins));
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    EXPECT_EQ(versions[i], static_cast<int>(versions.size() - i));
+  }
+  EXPECT_EQ(Fr("revert nightly-report --to v2 --draft back").exit_code, 0);
   testing::ExpectFsckClean(repo_);
 }
 

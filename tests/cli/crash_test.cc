@@ -1,5 +1,5 @@
-// Crash consistency: publish is killed with SIGKILL at seeded random
-// moments. After every kill the repository must pass `git fsck --full`,
+// Crash consistency: publish and import are killed with SIGKILL at seeded
+// random moments. After every kill the repository must pass `git fsck --full`,
 // every ref must be at its old or its new value, and rerunning the same
 // command must succeed (after the documented recovery when the kill left a
 // ref lock behind: libgit2 cannot remove locks of a killed process).
@@ -39,10 +39,8 @@ std::map<std::string, std::string> Refs(const std::string& repo) {
   return refs;
 }
 
-// Starts flowrepo with \a args in \a cwd and SIGKILLs it after \a delay.
-// Returns true when the kill landed before the process finished.
-bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
-                std::chrono::microseconds delay) {
+// Starts flowrepo with \a args in \a cwd, output to /dev/null.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd) {
   std::vector<std::string> argv_s = {FLOWREPO_BINARY, "-C", cwd};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -56,6 +54,23 @@ bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
   int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn failed");
+  return pid;
+}
+
+// How long an uninterrupted run of \a args takes, spawned as the kills are.
+std::chrono::microseconds TimeRun(const std::vector<std::string>& args, const std::string& cwd) {
+  auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  waitpid(Spawn(args, cwd), &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("timing run failed");
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+// Starts flowrepo with \a args in \a cwd and SIGKILLs it after \a delay.
+// Returns true when the kill landed before the process finished.
+bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
+                std::chrono::microseconds delay) {
+  pid_t pid = Spawn(args, cwd);
   std::this_thread::sleep_for(delay);
   bool killed = kill(pid, SIGKILL) == 0;
   int status = 0;
@@ -92,19 +107,21 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
   ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
   ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
 
-  // How long an uninterrupted publish takes, to spread kills over it.
-  auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " revert kyc-check --to v1 --draft timing").exit_code, 0);
-  auto span = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-
-  std::mt19937 rng(20261123);
-  CrashStats stats;
-  const int kIterations = 100;
   std::string flow_dir = dir / "change/faq-answerer";
   Shell("mkdir -p " + Quote(flow_dir) + " && git -C " + Quote(repo) +
         " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(flow_dir) +
         " --strip-components=4");
   auto def = nlohmann::json::parse(testing::ReadFile(flow_dir + "/flow_definition.json"));
+  // How long an uninterrupted publish of such a draft takes (v2), to spread
+  // the kills over it.
+  def["timeout_ms"] = 999;
+  testing::WriteFile(flow_dir + "/flow_definition.json", def.dump());
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put timing " + Quote(flow_dir)).exit_code, 0);
+  auto span = TimeRun({"publish", "timing"}, repo);
+
+  std::mt19937 rng(20261123);
+  CrashStats stats;
+  const int kIterations = 100;
   for (int i = 0; i < kIterations; ++i) {
     std::string draft = "d" + std::to_string(i);
     def["timeout_ms"] = 1000 + i;
@@ -141,13 +158,79 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
   }
   // Every publish made exactly one version: none lost, none reused.
   auto history = nlohmann::json::parse(Flowrepo("-C " + Quote(repo) + " history faq-answerer --json").out);
-  EXPECT_EQ(history["versions"].size(), static_cast<std::size_t>(kIterations + 1));
-  EXPECT_EQ(history["versions"][0]["version"], kIterations + 1);
+  EXPECT_EQ(history["versions"].size(), static_cast<std::size_t>(kIterations + 2));
+  EXPECT_EQ(history["versions"][0]["version"], kIterations + 2);
   testing::ExpectFsckClean(repo);
   RecordProperty("kills", stats.kills);
   std::printf("crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
               stats.kills, stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);  // the kills really interrupted work
+  unsetenv("FLOWREPO_USER");
+}
+
+TEST(CrashTest, ImportKilledAtRandomPointsLosesNothing) {
+  TempDir dir;
+  setenv("FLOWREPO_USER", "alice@example.com", 1);
+  std::string repo = dir / "repo";
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  std::string fixtures = testing::SourceDir() + "/fixtures";
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  // A package of every flow, imported as new flows: the largest import the
+  // fixtures give, so kills land in reading, checking and writing.
+  std::string pkg = dir / "all.studiopkg";
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " export --all -o " + Quote(pkg)).exit_code, 0);
+
+  // The quickest of three uninterrupted imports, so most kills land.
+  auto span = std::chrono::microseconds::max();
+  for (const char* draft : {"timing0", "timing1", "timing2"}) {
+    span = std::min(span, TimeRun({"import", pkg, "--as-new", "--draft", draft}, repo));
+  }
+  std::mt19937 rng(20261124);
+  CrashStats stats;
+  const int kIterations = 60;
+  const std::string ws = "refs/heads/main";
+  for (int i = 0; i < kIterations; ++i) {
+    // Even iterations create their draft, odd ones add to an existing one.
+    std::string draft = i % 2 ? "existing" + std::to_string(i) : "new" + std::to_string(i);
+    if (i % 2) {
+      ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " draft start " + draft).exit_code, 0);
+    }
+    const std::string draft_ref = "refs/heads/drafts/main/" + draft;
+    const std::string args = "import " + Quote(pkg) + " --as-new --draft " + draft;
+    auto before = Refs(repo);
+    std::uniform_int_distribution<long> pick(0, span.count());
+    std::vector<std::string> argv = {"import", pkg, "--as-new", "--draft", draft};
+    bool landed = RunAndKill(argv, repo, std::chrono::microseconds(pick(rng)));
+    (landed ? stats.kills : stats.finished)++;
+
+    testing::ExpectFsckClean(repo);
+    auto after = Refs(repo);
+    for (const auto& [ref, id] : after) {
+      if (ref == draft_ref) continue;
+      EXPECT_TRUE(before.count(ref)) << ref << " appeared, iteration " << i;
+      EXPECT_EQ(before[ref], id) << ref << " moved, iteration " << i;
+    }
+    const bool existed = before.count(draft_ref) > 0;
+    if (after.count(draft_ref) && after[draft_ref] != before[draft_ref]) {
+      // Moved or created: only to one import commit on top of the old head.
+      std::string base = existed ? before[draft_ref] : before[ws];
+      EXPECT_EQ(Shell("git rev-parse " + after[draft_ref] + "^1", repo).out, base + "\n") << "iteration " << i;
+    }
+    if (after[draft_ref] != before[draft_ref]) continue;  // the import landed before the kill
+    RerunToSuccess(repo, args, stats);
+    if (HasFatalFailure()) return;
+  }
+  // Every draft holds the whole package once, and the workspace never moved.
+  for (int i = 0; i < kIterations; i += 7) {
+    std::string draft = i % 2 ? "existing" + std::to_string(i) : "new" + std::to_string(i);
+    auto flows = nlohmann::json::parse(Flowrepo("-C " + Quote(repo) + " flow list --at " + draft + " --json").out);
+    EXPECT_EQ(flows.size(), 12u) << draft;
+  }
+  testing::ExpectFsckClean(repo);
+  std::printf("import crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
+              stats.kills, stats.finished, stats.lock_recoveries);
+  EXPECT_GE(stats.kills, kIterations / 2);
   unsetenv("FLOWREPO_USER");
 }
 
