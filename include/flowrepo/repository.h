@@ -136,10 +136,15 @@ class FlowRepository {
   /// missing), replacing flows with the same id wherever they were.
   /// With GroupChoice::kKeepExisting a flow already in the draft keeps its
   /// group whatever \a flows say.
+  /// Documents are parsed and stored canonically (kCanonicalise), or, when
+  /// the caller has just written them with the canonical writer (import),
+  /// stored as given (kAlreadyCanonical), which saves parsing them again.
   enum class GroupChoice { kAsGiven, kKeepExisting };
+  enum class DocumentForm { kCanonicalise, kAlreadyCanonical };
   WriteResult PutFlows(std::string_view workspace, std::string_view draft,
                        const std::vector<Flow>& flows, std::string_view action = "put",
-                       GroupChoice groups = GroupChoice::kAsGiven);
+                       GroupChoice groups = GroupChoice::kAsGiven,
+                       DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
 
   /// Validates every flow the draft changed, merges them flow by flow onto

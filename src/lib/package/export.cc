@@ -44,6 +44,7 @@
 #include "flowrepo/error.h"
 #include "package/manifest.h"
 #include "package/sha256.h"
+#include "parallel.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
@@ -237,36 +238,6 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
   w.ok = true;
 }
 
-// Runs fn(i, worker) for i in 0..n-1 on up to \a workers threads (worker 0
-// is the calling thread); rethrows the first exception.
-void ParallelFor(std::size_t n, std::size_t workers,
-                 const std::function<void(std::size_t, std::size_t)>& fn) {
-  std::size_t threads = std::min(workers, (n + kMinPerThread - 1) / kMinPerThread);
-  if (threads <= 1) {
-    for (std::size_t i = 0; i < n; ++i) fn(i, 0);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::mutex mutex;
-  std::exception_ptr error;
-  auto work = [&](std::size_t worker) {
-    for (std::size_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        fn(i, worker);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& thread : pool) thread.join();
-  if (error) std::rethrow_exception(error);
-}
-
 // Reads the flow's three documents (each thread through its own
 // repository handle: libgit2 objects are not shared between threads).
 void ReadFlow(const Store& store, FlowWork& w) {
@@ -448,8 +419,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
 
   // Flows are read and processed on all cores, in batches so that memory
   // does not grow with the selection; the results are merged in order here.
-  const std::size_t workers =
-      selected.size() < 2 * kMinPerThread ? 1 : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t workers = ParallelWorkers(selected.size(), kMinPerThread);
   std::vector<Store> stores;  // one repository handle per extra worker
   for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
   while (!queue.empty()) {
@@ -462,10 +432,13 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       w.location = flows.at(w.id);
       batch.push_back(std::move(w));
     }
-    ParallelFor(batch.size(), workers, [&](std::size_t i, std::size_t worker) {
-      ReadFlow(worker == 0 ? store : stores[worker - 1], batch[i]);
-      ProcessFlow(batch[i], context, strip, retain);
-    });
+    ParallelFor(
+        batch.size(),
+        [&](std::size_t i, std::size_t worker) {
+          ReadFlow(worker == 0 ? store : stores[worker - 1], batch[i]);
+          ProcessFlow(batch[i], context, strip, retain);
+        },
+        kMinPerThread, workers);
 
     for (FlowWork& w : batch) {
       const std::string& id = w.id;

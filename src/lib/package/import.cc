@@ -22,6 +22,7 @@
 #include "package/export.h"
 #include "package/manifest.h"
 #include "package/reader.h"
+#include "parallel.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 
@@ -29,6 +30,19 @@ namespace flowrepo {
 namespace {
 
 namespace fs = std::filesystem;
+
+struct FlowDocuments {
+  Json app, def;
+  std::optional<Json> env;  ///< absent when the flow has no env_variables.json
+};
+
+FlowDocuments ParseDocuments(const Flow& flow, const std::string& base) {
+  FlowDocuments d;
+  d.app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+  d.def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  if (!flow.env_variables.empty()) d.env = ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
+  return d;
+}
 
 std::string DraftNameFrom(std::string prefix, const std::string& text) {
   std::string id = IdFromName(text);
@@ -247,17 +261,23 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   std::map<std::string, std::set<std::string>> component_users;
   std::set<std::string> used_mappings;
   std::vector<std::vector<SubflowRef>> subflow_refs;  // parallel to finals
-  for (std::size_t i : chosen) {
+  // Parsing and writing the documents is most of the work; it runs on all
+  // cores before and after the planning, which runs in order.
+  std::vector<FlowDocuments> docs(chosen.size());
+  ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
+    const PackagedFlow& pf = loaded.flows[chosen[k]];
+    if (pf.valid) docs[k] = ParseDocuments(pf.flow, manifest.flows[chosen[k]].path + "/");
+  });
+  std::vector<FlowDocuments> final_docs;  // parallel to finals
+  for (std::size_t k = 0; k < chosen.size(); ++k) {
+    const std::size_t i = chosen[k];
     const PackageFlowInfo& info = manifest.flows[i];
     const PackagedFlow& pf = loaded.flows[i];
     if (!pf.valid) continue;  // its problems are listed already
     const std::string base = info.path + "/";
-    Json app = ParseJson(pf.flow.app_definition, base + std::string(kAppDefinitionFile));
-    Json def = ParseJson(pf.flow.flow_definition, base + std::string(kFlowDefinitionFile));
-    std::optional<Json> env;
-    if (!pf.flow.env_variables.empty()) {
-      env = ParseJson(pf.flow.env_variables, base + std::string(kEnvVariablesFile));
-    }
+    Json app = std::move(docs[k].app);
+    Json def = std::move(docs[k].def);
+    std::optional<Json> env = std::move(docs[k].env);
     const FlowFormat* format = FindFormat(info.format);
     FlowFacts before = format->Facts(def);
     ImportedFlow out;
@@ -337,12 +357,16 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
 
     Flow final;
     final.summary = {out.id, out.name, out.group, info.format};
-    final.flow_definition = CanonicalJson(def);
-    final.app_definition = CanonicalJson(app);
-    if (env) final.env_variables = CanonicalJson(*env);
     finals.push_back(std::move(final));
+    final_docs.push_back({std::move(app), std::move(def), std::move(env)});
     planned.push_back(std::move(out));
   }
+  ParallelFor(finals.size(), [&](std::size_t k, std::size_t) {
+    finals[k].app_definition = CanonicalJson(final_docs[k].app);
+    finals[k].flow_definition = CanonicalJson(final_docs[k].def);
+    if (final_docs[k].env) finals[k].env_variables = CanonicalJson(*final_docs[k].env);
+    final_docs[k] = {};  // freeing a document tree costs as much as parsing it: here, on all cores
+  });
 
   for (const auto& [component, users] : component_users) {
     if (!settings.HasComponent(component)) {
@@ -399,7 +423,8 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   result.flows = std::move(planned);
   if (request.dry_run) return result;
   WriteResult written = repo.PutFlows(ws, draft, finals, "import",
-                                      FlowRepository::GroupChoice::kAsGiven);
+                                      FlowRepository::GroupChoice::kAsGiven,
+                                      FlowRepository::DocumentForm::kAlreadyCanonical);
   result.commit = written.draft.commit;
   result.created_draft = written.created_draft;
   return result;

@@ -16,6 +16,7 @@
 #include "json/json_io.h"
 #include "package/manifest.h"
 #include "package/sha256.h"
+#include "parallel.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
@@ -26,6 +27,7 @@ namespace {
 constexpr std::uint32_t kFileTypeMask = 0170000;
 constexpr std::uint32_t kRegularFile = 0100000;
 constexpr std::uint32_t kDosDirectory = 0x10;
+constexpr std::size_t kEntriesPerThread = 64;  // smaller packages are read on one thread
 
 void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
          const std::string& message) {
@@ -164,25 +166,36 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   // from the manifest's view) are not reported on top.
   if (limit_exceeded || readable.size() != reader->size()) return out;
 
+  // Decompression runs on all cores, each worker through its own handle
+  // (libzip archives are not shared between threads). Every entry must
+  // produce exactly its declared size, and the declared sizes are within
+  // the total limit, so the total holds without a running count.
+  std::vector<std::string> data(readable.size());
+  std::vector<std::string> errors(readable.size());
+  const std::size_t workers = ParallelWorkers(readable.size(), kEntriesPerThread);
+  std::vector<zip::Reader> handles;
+  for (std::size_t w = 1; w < workers; ++w) handles.push_back(zip::Reader::Open(path));
+  ParallelFor(
+      readable.size(),
+      [&](std::size_t k, std::size_t worker) {
+        const zip::Reader& r = worker == 0 ? *reader : handles[worker - 1];
+        try {
+          data[k] = r.Read(readable[k], limits.max_entry_bytes, limits.max_ratio);
+        } catch (const Error& err) {
+          if (err.code() != ErrorCode::kInvalidData) throw;
+          errors[k] = err.what();
+        }
+      },
+      kEntriesPerThread, workers);
   std::map<std::string, std::string> entries;
   std::uint64_t total = 0;
-  for (const auto& e : readable) {
-    std::uint64_t remaining = limits.max_total_bytes - total;
-    std::uint64_t cap = std::min(limits.max_entry_bytes, remaining);
-    try {
-      std::string data = reader->Read(e, cap, limits.max_ratio);
-      total += data.size();
-      entries.emplace(e.name, std::move(data));
-    } catch (const Error& err) {
-      if (err.code() != ErrorCode::kInvalidData) throw;
-      std::string message = err.what();
-      if (cap < limits.max_entry_bytes && message.find("(the limit)") != std::string::npos &&
-          message.find("ratio") == std::string::npos) {
-        message = "package decompresses to more than " + std::to_string(limits.max_total_bytes) +
-                  " bytes (the limit)";
-      }
-      Add(problems, Printable(e.name), "package/entry", message);
+  for (std::size_t k = 0; k < readable.size(); ++k) {
+    if (!errors[k].empty()) {
+      Add(problems, Printable(readable[k].name), "package/entry", errors[k]);
+      continue;
     }
+    total += data[k].size();
+    entries.emplace(readable[k].name, std::move(data[k]));
   }
   report.bytes = total;
   // An entry that could not be read is not reported once more as missing.
@@ -193,6 +206,70 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   problems.insert(problems.end(), checked.report.problems.begin(), checked.report.problems.end());
   checked.report.problems = std::move(problems);
   return checked;
+}
+
+// Checks one listed flow against the entries (present, sizes, sha256) and,
+// when complete, validates it on its own; its problems go to \a problems.
+void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std::string>& entries,
+                    const std::set<std::string>& known, PackagedFlow& pf, std::vector<Problem>& problems) {
+  const bool none_present = std::none_of(info.files.begin(), info.files.end(), [&](const auto& file) {
+    return entries.count(info.path + "/" + file.name) > 0;
+  });
+  if (none_present && !info.files.empty()) {
+    Add(problems, Printable(info.path), "package/missing-file",
+        "flow '" + Printable(info.id) + "' is listed in manifest.json but none of its files is in the package");
+    pf.complete = false;
+    return;
+  }
+  for (const auto& file : info.files) {
+    std::string name = info.path + "/" + file.name;
+    auto it = entries.find(name);
+    if (it == entries.end()) {
+      Add(problems, Printable(name), "package/missing-file",
+          "listed in manifest.json but not in the package");
+      pf.complete = false;
+      continue;
+    }
+    if (it->second.size() != file.size) {
+      Add(problems, Printable(name), "package/size",
+          "holds " + std::to_string(it->second.size()) + " bytes, manifest.json says " +
+              std::to_string(file.size));
+      pf.complete = false;
+      continue;
+    }
+    if (Sha256Hex(it->second) != file.sha256) {
+      Add(problems, Printable(name), "package/sha256", "sha256 does not match manifest.json");
+      pf.complete = false;
+      continue;
+    }
+    if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = it->second;
+    if (file.name == kAppDefinitionFile) pf.flow.app_definition = it->second;
+    if (file.name == kEnvVariablesFile) pf.flow.env_variables = it->second;
+  }
+  if (pf.complete && (pf.flow.app_definition.empty() || pf.flow.flow_definition.empty())) {
+    pf.complete = false;  // reported by ManifestFromJson
+  }
+  if (pf.complete) {
+    std::size_t before = problems.size();
+    ValidationContext context{&known, nullptr, CredentialPolicy::kAllowUnbound};
+    for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
+    if (problems.size() == before) {
+      Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));
+      std::string name = StringOr(app, "name");
+      std::string format = StringOr(app, "format", std::string(kNativeFormat));
+      const std::string app_file = info.path + "/" + std::string(kAppDefinitionFile);
+      if (name != info.name) {
+        Add(problems, app_file, "package/manifest",
+            "name '" + Printable(name) + "' differs from manifest.json ('" + Printable(info.name) + "')");
+      }
+      if (format != info.format) {
+        Add(problems, app_file, "package/manifest",
+            "format '" + Printable(format) + "' differs from manifest.json ('" +
+                Printable(info.format) + "')");
+      }
+      pf.valid = problems.size() == before;
+    }
+  }
 }
 
 LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::string> entries,
@@ -260,81 +337,30 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
   known.insert(manifest.required_flows.begin(), manifest.required_flows.end());
 
   std::set<std::string> listed = {manifest_name};
-  for (const auto& info : manifest.flows) {
-    PackagedFlow pf;
+  std::vector<std::vector<Problem>> flow_problems(manifest.flows.size());
+  out.flows.resize(manifest.flows.size());
+  for (std::size_t i = 0; i < manifest.flows.size(); ++i) {
+    const PackageFlowInfo& info = manifest.flows[i];
+    PackagedFlow& pf = out.flows[i];
     pf.flow.summary = {info.id, info.name, info.group, info.format};
     pf.complete = IsValidId(info.id) && IsValidGroup(info.group) && !info.files.empty();
     // A flow folder inside another flow's folder cannot be stored.
     for (std::size_t slash = info.path.find('/'); slash != std::string::npos;
          slash = info.path.find('/', slash + 1)) {
       if (paths.count(info.path.substr(0, slash))) {
-        Add(problems, info.path, "package/layout",
+        Add(flow_problems[i], info.path, "package/layout",
             "flow folder is inside the folder of flow '" + info.path.substr(0, slash) + "'");
         pf.complete = false;
       }
     }
-    const bool none_present = std::none_of(info.files.begin(), info.files.end(), [&](const auto& file) {
-      return entries.count(info.path + "/" + file.name) > 0;
-    });
-    if (none_present && !info.files.empty()) {
-      Add(problems, Printable(info.path), "package/missing-file",
-          "flow '" + Printable(info.id) + "' is listed in manifest.json but none of its files is in the package");
-      for (const auto& file : info.files) listed.insert(info.path + "/" + file.name);
-      pf.complete = false;
-      out.flows.push_back(std::move(pf));
-      continue;
-    }
-    for (const auto& file : info.files) {
-      std::string name = info.path + "/" + file.name;
-      listed.insert(name);
-      auto it = entries.find(name);
-      if (it == entries.end()) {
-        Add(problems, Printable(name), "package/missing-file",
-            "listed in manifest.json but not in the package");
-        pf.complete = false;
-        continue;
-      }
-      if (it->second.size() != file.size) {
-        Add(problems, Printable(name), "package/size",
-            "holds " + std::to_string(it->second.size()) + " bytes, manifest.json says " +
-                std::to_string(file.size));
-        pf.complete = false;
-        continue;
-      }
-      if (Sha256Hex(it->second) != file.sha256) {
-        Add(problems, Printable(name), "package/sha256", "sha256 does not match manifest.json");
-        pf.complete = false;
-        continue;
-      }
-      if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = it->second;
-      if (file.name == kAppDefinitionFile) pf.flow.app_definition = it->second;
-      if (file.name == kEnvVariablesFile) pf.flow.env_variables = it->second;
-    }
-    if (pf.complete && (pf.flow.app_definition.empty() || pf.flow.flow_definition.empty())) {
-      pf.complete = false;  // reported by ManifestFromJson
-    }
-    if (pf.complete) {
-      std::size_t before = problems.size();
-      ValidationContext context{&known, nullptr, CredentialPolicy::kAllowUnbound};
-      for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
-      if (problems.size() == before) {
-        Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));
-        std::string name = StringOr(app, "name");
-        std::string format = StringOr(app, "format", std::string(kNativeFormat));
-        const std::string app_file = info.path + "/" + std::string(kAppDefinitionFile);
-        if (name != info.name) {
-          Add(problems, app_file, "package/manifest",
-              "name '" + Printable(name) + "' differs from manifest.json ('" + Printable(info.name) + "')");
-        }
-        if (format != info.format) {
-          Add(problems, app_file, "package/manifest",
-              "format '" + Printable(format) + "' differs from manifest.json ('" +
-                  Printable(info.format) + "')");
-        }
-        pf.valid = problems.size() == before;
-      }
-    }
-    out.flows.push_back(std::move(pf));
+    for (const auto& file : info.files) listed.insert(info.path + "/" + file.name);
+  }
+  // Hashing and validating are most of the reading; flows are independent.
+  ParallelFor(manifest.flows.size(), [&](std::size_t i, std::size_t) {
+    CheckFlowFiles(manifest.flows[i], entries, known, out.flows[i], flow_problems[i]);
+  });
+  for (auto& fp : flow_problems) {
+    problems.insert(problems.end(), std::make_move_iterator(fp.begin()), std::make_move_iterator(fp.end()));
   }
   for (const auto& [name, data] : entries) {
     if (!listed.count(name)) {

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <exception>
-#include <thread>
 #include <set>
 
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
+#include "parallel.h"
 #include "repo/repository_impl.h"
 
 namespace flowrepo {
@@ -23,15 +22,21 @@ std::string Canonical(const std::string& text, const std::string& file) {
   return CanonicalJson(ParseJson(text, file));
 }
 
-Flow CanonicalFlow(const Flow& flow) {
+void RequireStorable(const Flow& flow) {
   RequireId(flow.summary.id, "flow id");
   if (!IsValidGroup(flow.summary.group)) {
     throw Error(ErrorCode::kInvalidArgument, "invalid group '" + flow.summary.group + "'");
   }
-  const std::string base = flow.summary.path() + "/";
   if (flow.app_definition.empty()) {
-    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) + ": missing");
+    throw Error(ErrorCode::kInvalidData,
+                flow.summary.path() + "/" + std::string(kAppDefinitionFile) + ": missing");
   }
+}
+
+Flow CanonicalFlow(const Flow& flow, FlowRepository::DocumentForm form) {
+  RequireStorable(flow);
+  if (form == FlowRepository::DocumentForm::kAlreadyCanonical) return flow;
+  const std::string base = flow.summary.path() + "/";
   Flow out = flow;
   out.flow_definition = Canonical(flow.flow_definition, base + std::string(kFlowDefinitionFile));
   out.app_definition = Canonical(flow.app_definition, base + std::string(kAppDefinitionFile));
@@ -41,28 +46,12 @@ Flow CanonicalFlow(const Flow& flow) {
 
 // Canonicalises every flow, on all cores for large writes: JSON work is
 // most of the cost of a big import and needs no repository access.
-std::vector<Flow> CanonicalFlows(const std::vector<Flow>& flows) {
+std::vector<Flow> CanonicalFlows(const std::vector<Flow>& flows, FlowRepository::DocumentForm form) {
   std::vector<Flow> out(flows.size());
-  std::vector<std::exception_ptr> errors(flows.size());
-  auto work = [&](std::size_t first, std::size_t step) {
-    for (std::size_t i = first; i < flows.size() && !CancelRequested(); i += step) {
-      try {
-        out[i] = CanonicalFlow(flows[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    }
-  };
-  const std::size_t threads =
-      flows.size() < kPackedWriteThreshold ? 1 : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t, threads);
-  work(0, threads);
-  for (auto& thread : pool) thread.join();
-  ThrowIfCancelled();
-  for (const auto& error : errors) {
-    if (error) std::rethrow_exception(error);  // the first failing flow, deterministically
-  }
+  ParallelFor(flows.size(), [&](std::size_t i, std::size_t) {
+    ThrowIfCancelled();
+    out[i] = CanonicalFlow(flows[i], form);
+  }, kPackedWriteThreshold);
   return out;
 }
 
@@ -79,14 +68,14 @@ std::string Describe(std::string_view action, const std::vector<std::string>& id
 
 WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_view draft,
                                      const std::vector<Flow>& flows, std::string_view action,
-                                     GroupChoice groups) {
+                                     GroupChoice groups, DocumentForm form) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   if (flows.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to write");
   DraftTarget target = impl_->OpenDraft(workspace, draft);
   auto existing = impl_->FlowsAt(target.parent);
   // Many flows: one pack instead of thousands of loose fsynced files.
   if (flows.size() >= kPackedWriteThreshold) impl_->store.EnablePackedWrites();
-  std::vector<Flow> canonical = CanonicalFlows(flows);
+  std::vector<Flow> canonical = CanonicalFlows(flows, form);
   std::set<std::string> existing_paths;
   for (const auto& [id, loc] : existing) existing_paths.insert(loc.path);
   TreeEdits edits;

@@ -6,7 +6,6 @@
 
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
-#include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
 namespace flowrepo {
@@ -77,36 +76,31 @@ std::optional<git_oid> Store::ReadRef(const std::string& name) const {
 }
 
 void Store::EnablePackedWrites() {
-  if (mempack_) return;
+  if (pending_) return;
   git_odb* odb_raw = nullptr;
   git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
   git::OdbPtr odb(odb_raw);
   git_odb_backend* backend = nullptr;
-  git::Check(git_mempack_new(&backend), "create in-memory object store");
+  git::PendingObjects* pending = git::PendingObjects::Create(&backend);
   // Highest priority, so every new object lands here; the odb owns it.
   int rc = git_odb_add_backend(odb.get(), backend, 1000);
   if (rc < 0) backend->free(backend);
   git::Check(rc, "add in-memory object store");
-  mempack_ = backend;
+  pending_ = pending;
 }
 
 void Store::FlushPackedWrites() {
-  if (!mempack_) return;
-  git::Buf pack;
-  git::Check(git_mempack_dump(pack.get(), repo_.get(), mempack_), "collect new objects");
-  // An empty pack is a 12-byte header and a 20-byte checksum.
-  if (pack.get()->size > 32) {
-    git_odb* odb_raw = nullptr;
-    git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
-    git::OdbPtr odb(odb_raw);
-    git_odb_writepack* raw = nullptr;
-    git::Check(git_odb_write_pack(&raw, odb.get(), nullptr, nullptr), "start pack");
-    git::OdbWritepackPtr writer(raw);
-    git_indexer_progress stats{};
-    git::Check(writer->append(writer.get(), pack.get()->ptr, pack.get()->size, &stats), "write pack");
-    git::Check(writer->commit(writer.get(), &stats), "finish pack");
-  }
-  git::Check(git_mempack_reset(mempack_), "clear in-memory object store");
+  if (!pending_ || pending_->empty()) return;
+  std::string pack = git::BuildPack(pending_->TakeObjects());
+  git_odb* odb_raw = nullptr;
+  git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
+  git::OdbPtr odb(odb_raw);
+  git_odb_writepack* raw = nullptr;
+  git::Check(git_odb_write_pack(&raw, odb.get(), nullptr, nullptr), "start pack");
+  git::OdbWritepackPtr writer(raw);
+  git_indexer_progress stats{};
+  git::Check(writer->append(writer.get(), pack.data(), pack.size(), &stats), "write pack");
+  git::Check(writer->commit(writer.get(), &stats), "finish pack");
 }
 
 void Store::UpdateRef(const std::string& name, const git_oid& target,

@@ -14,6 +14,7 @@
 
 #include "flowrepo/error.h"
 #include "git/handles.h"
+#include "git/pack.h"
 
 namespace flowrepo {
 
@@ -91,7 +92,7 @@ class Store {
 
   git::LibGit2Session session_;
   git::RepositoryPtr repo_;
-  git_odb_backend* mempack_ = nullptr;  ///< owned by the repository's odb
+  git::PendingObjects* pending_ = nullptr;  ///< owned by the repository's odb
 };
 
 }  // namespace flowrepo
