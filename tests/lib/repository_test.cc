@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "json/json_io.h"
 #include "support/test_support.h"
 
@@ -266,6 +268,46 @@ INSTANTIATE_TEST_SUITE_P(Layouts, FlowRepositoryTest,
                          [](const auto& param) {
                            return param.param == InitOptions::Layout::kBare ? "Bare" : "WorkTree";
                          });
+
+// The flow-index cache (.git/flowrepo/flow-index) is only a cache: torn,
+// damaged or stale, it never changes what a command sees.
+TEST(FlowIndexCacheTest, DamagedOrStaleCacheNeverChangesWhatIsListed) {
+  TempDir dir;
+  const std::string path = dir / "repo";
+  auto ids = [&](FlowRepository& repo) {
+    std::vector<std::string> out;
+    for (const auto& f : repo.ListFlows({})) out.push_back(f.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  {
+    InitOptions options;
+    options.user = kAdmin;
+    FlowRepository repo = FlowRepository::Init(path, options);
+    repo.PutFlows("main", "first", {MakeFlow("a", "G"), MakeFlow("b", "G/H"), MakeFlow("c")});
+    repo.Publish("main", "first", "");
+  }
+  const std::string cache = path + "/.git/flowrepo/flow-index";
+  const std::string written = testing::ReadFile(cache);
+  ASSERT_NE(written.find("\nb\tG/H\t"), std::string::npos) << written;
+  const std::vector<std::string> expected = {"a", "b", "c"};
+  for (const std::string& damaged : {written.substr(0, written.size() / 2), std::string("junk\n"),
+                                     written + "d\tG\tnot-an-id\n", std::string()}) {
+    testing::WriteFile(cache, damaged);
+    FlowRepository repo = FlowRepository::Open(path, kAdmin);
+    EXPECT_EQ(ids(repo), expected) << "cache: " << damaged;
+  }
+  {
+    // Stale: the cache of an older tree is brought up to date by comparing trees.
+    testing::WriteFile(cache, written);
+    FlowRepository repo = FlowRepository::Open(path, kAdmin);
+    repo.PutFlows("main", "second", {MakeFlow("d", "G")});
+    repo.Publish("main", "second", "");
+  }
+  testing::WriteFile(cache, written);
+  FlowRepository repo = FlowRepository::Open(path, kAdmin);
+  EXPECT_EQ(ids(repo), (std::vector<std::string>{"a", "b", "c", "d"}));
+}
 
 }  // namespace
 }  // namespace flowrepo

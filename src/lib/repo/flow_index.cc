@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "flowrepo/error.h"
 
@@ -64,35 +67,60 @@ std::map<std::string, FlowLocation> FlowIndexCache::ForRootTree(const Store& sto
   }
   if (!derived) index_ = IndexFlows(store, root);
   tree_ = wanted;
-  SaveToDisk(store);
+  // Written once, when the repository is closed: a command that indexes
+  // several trees (publish: draft, workspace, merge) pays one write.
+  save_to_ = CachePath(store);
   return index_;
 }
 
 std::optional<git_oid> FlowIndexCache::LoadFromDisk(const Store& store) {
-  std::ifstream in(CachePath(store));
-  std::string header;
-  if (!in || !std::getline(in, header) || header.rfind(kHeader, 0) != 0) return std::nullopt;
+  std::ifstream in(CachePath(store), std::ios::binary);
+  if (!in) return std::nullopt;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view rest = text;
+  auto next_line = [&rest](std::string_view& line) {
+    std::size_t end = rest.find('\n');
+    if (end == std::string_view::npos) return false;
+    line = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    return true;
+  };
+  std::string_view line;
+  if (!next_line(line) || line.substr(0, kHeader.size()) != kHeader) return std::nullopt;
   git_oid tree;
-  std::string hex = header.substr(kHeader.size());
+  std::string_view hex = line.substr(kHeader.size());
   if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstrn(&tree, hex.data(), hex.size()) < 0) return std::nullopt;
   std::map<std::string, FlowLocation> index;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, group, oid_hex;
-    if (!std::getline(fields, id, '\t') || !std::getline(fields, group, '\t') ||
-        !std::getline(fields, oid_hex) || oid_hex.size() != GIT_OID_HEXSZ) {
-      return std::nullopt;
-    }
+  while (next_line(line)) {
+    std::size_t tab1 = line.find('\t');
+    std::size_t tab2 = tab1 == std::string_view::npos ? tab1 : line.find('\t', tab1 + 1);
+    if (tab2 == std::string_view::npos || line.size() - tab2 - 1 != GIT_OID_HEXSZ) return std::nullopt;
     git_oid oid;
-    if (git_oid_fromstrn(&oid, oid_hex.data(), oid_hex.size()) < 0) return std::nullopt;
-    index.emplace(id, FlowLocation{id, group, PathOf(group, id), oid});
+    if (git_oid_fromstrn(&oid, line.data() + tab2 + 1, GIT_OID_HEXSZ) < 0) return std::nullopt;
+    std::string id(line.substr(0, tab1)), group(line.substr(tab1 + 1, tab2 - tab1 - 1));
+    std::string path = PathOf(group, id);
+    index.emplace_hint(index.end(), id, FlowLocation{id, std::move(group), std::move(path), oid});
   }
+  if (!rest.empty()) return std::nullopt;  // a cut last line: a torn write
   index_ = std::move(index);
   return tree;
 }
 
-void FlowIndexCache::SaveToDisk(const Store& store) const {
+FlowIndexCache::FlowIndexCache(FlowIndexCache&& other) noexcept
+    : loaded_(other.loaded_),
+      tree_(other.tree_),
+      index_(std::move(other.index_)),
+      save_to_(std::exchange(other.save_to_, {})) {}
+
+FlowIndexCache::~FlowIndexCache() {
+  try {
+    if (!save_to_.empty()) SaveToDisk(save_to_);
+  } catch (...) {
+    // Only a cache: the next command rebuilds it.
+  }
+}
+
+void FlowIndexCache::SaveToDisk(const std::string& path) const {
   std::ostringstream out;
   out << kHeader << git::OidHex(*tree_) << "\n";
   for (const auto& [id, loc] : index_) {
@@ -101,7 +129,6 @@ void FlowIndexCache::SaveToDisk(const Store& store) const {
     out << id << '\t' << loc.group << '\t' << git::OidHex(loc.tree) << '\n';
   }
   std::error_code ec;
-  const std::string path = CachePath(store);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   {

@@ -20,16 +20,23 @@ namespace flowrepo {
 
 class FlowIndexCache {
  public:
+  FlowIndexCache() = default;
+  FlowIndexCache(FlowIndexCache&& other) noexcept;
+  FlowIndexCache& operator=(FlowIndexCache&&) = delete;
+  /// Saves the index of the last tree asked for (never throws).
+  ~FlowIndexCache();
+
   /// Flow id -> location for the flows/ tree of \a root.
   std::map<std::string, FlowLocation> ForRootTree(const Store& store, const git_tree* root);
 
  private:
   std::optional<git_oid> LoadFromDisk(const Store& store);
-  void SaveToDisk(const Store& store) const;
+  void SaveToDisk(const std::string& path) const;
 
   bool loaded_ = false;
   std::optional<git_oid> tree_;  ///< flows/ tree the index belongs to
   std::map<std::string, FlowLocation> index_;
+  std::string save_to_;  ///< the cache file, when index_ is newer than it
 };
 
 }  // namespace flowrepo
