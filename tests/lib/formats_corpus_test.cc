@@ -115,7 +115,8 @@ std::string CheckRefusal(const RefusedFile& r) {
     }
     bool defect = !ids_dup.empty();
     for (const auto& name : names) defect |= names.count(name) > 1;
-    for (const auto& [source, outputs] : raw.value("connections", Json::object()).items()) {
+    const Json connections = raw.value("connections", Json::object());
+    for (const auto& [source, outputs] : connections.items()) {
       defect |= !names.count(source);
       for (const auto& [kind, slots] : outputs.items()) {
         for (const auto& slot : slots) {
