@@ -45,10 +45,11 @@ void Apply(const std::map<std::string, FlowChange>& changes,
 
 }  // namespace
 
-std::map<std::string, FlowLocation> FlowIndexCache::ForRootTree(const Store& store,
-                                                                const git_tree* root) {
+const std::map<std::string, FlowLocation>& FlowIndexCache::ForRootTree(const Store& store,
+                                                                       const git_tree* root) {
   auto entry = store.EntryAt(root, std::string(kFlowsDir));
-  if (!entry || entry->mode != GIT_FILEMODE_TREE) return {};
+  static const std::map<std::string, FlowLocation> kNoFlows;
+  if (!entry || entry->mode != GIT_FILEMODE_TREE) return kNoFlows;
   const git_oid wanted = entry->id;
   if (!loaded_) {
     loaded_ = true;

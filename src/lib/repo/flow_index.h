@@ -27,7 +27,8 @@ class FlowIndexCache {
   ~FlowIndexCache();
 
   /// Flow id -> location for the flows/ tree of \a root.
-  std::map<std::string, FlowLocation> ForRootTree(const Store& store, const git_tree* root);
+  /// Valid until the next call.
+  const std::map<std::string, FlowLocation>& ForRootTree(const Store& store, const git_tree* root);
 
  private:
   std::optional<git_oid> LoadFromDisk(const Store& store);

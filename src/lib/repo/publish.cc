@@ -242,9 +242,8 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
 
   // Validate every changed flow against the merged result.
   git::TreePtr merged = store.LookupTree(merged_tree);
-  auto index = impl_->index_cache.ForRootTree(store, merged.get());
   std::set<std::string> ids;
-  for (const auto& [id, loc] : index) ids.insert(id);
+  for (const auto& [id, loc] : impl_->index_cache.ForRootTree(store, merged.get())) ids.insert(id);
   WorkspaceSettings settings = [&] {
     auto entry = store.EntryAt(merged.get(), std::string(kSettingsPath));
     return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
