@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -252,6 +254,24 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
   EXPECT_EQ(h["versions"][0]["version"], 6);
   EXPECT_EQ(h["drafts"].size(), 5u);    // every loser's draft is intact
   ExpectFsckClean(repo_);
+}
+
+// flowrepo opens no network connection, so libgit2's start-up parse of
+// the system CA bundle (mbedTLS builds) is skipped: libgit2's call binds to
+// the executable's no-op (src/cli/no_ca_certificates.cc).
+TEST_F(CliTest, LibGit2StartsWithoutParsingCaCertificates) {
+  if (Shell("ldd " + Quote(FLOWREPO_BINARY) + " | grep -q libmbedx509").exit_code != 0) {
+    GTEST_SKIP() << "libgit2 is not built with mbedTLS here";
+  }
+  RunResult r = Shell("LD_DEBUG=bindings " + Quote(FLOWREPO_BINARY) + " flow list 2>&1 >/dev/null", repo_);
+  bool bound_to_flowrepo = false;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    bound_to_flowrepo |= line.find("file /") != std::string::npos && line.find("libgit2.so") != std::string::npos &&
+                         line.find("to " + std::string(FLOWREPO_BINARY) + " [0]") != std::string::npos &&
+                         line.find("`mbedtls_x509_crt_parse_file'") != std::string::npos;
+  }
+  EXPECT_TRUE(bound_to_flowrepo) << r.out.substr(0, 2000);
 }
 
 TEST_F(CliTest, InitAdoptsExistingGitRepository) {

@@ -207,9 +207,10 @@ TEST_F(StagedTest, BareRepositoryHasNoIndex) {
               [&] { ValidateStaged(other / "bare"); });
 }
 
-// A commit touching one flow in a repository of 10,000 is checked well
-// under a second. The index is built with git plumbing (no checkout).
-TEST(ValidateStagedScaleTest, OneFlowInTenThousandUnderASecond) {
+// A commit touching one flow in a repository of 10,000 checks that flow
+// only (its speed is measured in bench/run, not here). The index is built
+// with git plumbing (no checkout).
+TEST(ValidateStagedScaleTest, OneChangedFlowOfTenThousandIsTheOneChecked) {
   TempDir dir;
   const std::string repo = dir / "big";
   ASSERT_EQ(Shell("git init -q " + Quote(repo)).exit_code, 0);
@@ -243,13 +244,9 @@ TEST(ValidateStagedScaleTest, OneFlowInTenThousandUnderASecond) {
                 ",flows/G2/S0/f42/flow_definition.json",
             repo);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto start = std::chrono::steady_clock::now();
   ValidationReport report = ValidateStaged(repo);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("validate --staged: 1 changed flow of 10000 in %.3f s\n", seconds);
   EXPECT_EQ(report.flows, std::vector<std::string>{"flows/G2/S0/f42"});
   EXPECT_TRUE(report.ok()) << Rules(report);
-  EXPECT_LT(seconds, 0.5);
 }
 
 }  // namespace

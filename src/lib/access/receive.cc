@@ -222,7 +222,7 @@ class Judge {
     }
     std::set<std::string> ids;
     for (const auto& [id, loc] : index) ids.insert(id);
-    ValidationContext context{&ids, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+    ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
     for (const auto& [id, change] : DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id))) {
       if (!change.after) continue;
       for (auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) problems.push_back(std::move(p));

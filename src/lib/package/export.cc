@@ -404,7 +404,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   std::set<std::string> ids_at_commit;
   for (const auto& [id, loc] : flows) ids_at_commit.insert(id);
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, commit);
-  ValidationContext context{&ids_at_commit, &settings, CredentialPolicy::kAllowUnbound};
+  ValidationContext context{InSet(ids_at_commit), &settings, CredentialPolicy::kAllowUnbound};
   StripOptions strip;
   strip.keep_sample_data = request.sample_data == ExportRequest::SampleData::kKeep;
 

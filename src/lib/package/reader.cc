@@ -251,7 +251,7 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
   }
   if (pf.complete) {
     std::size_t before = problems.size();
-    ValidationContext context{&known, nullptr, CredentialPolicy::kAllowUnbound};
+    ValidationContext context{InSet(known), nullptr, CredentialPolicy::kAllowUnbound};
     for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
     if (problems.size() == before) {
       Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));

@@ -248,7 +248,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     auto entry = store.EntryAt(merged.get(), std::string(kSettingsPath));
     return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
   }();
-  ValidationContext context{&ids, &settings, CredentialPolicy::kRequireBound};
+  ValidationContext context{InSet(ids), &settings, CredentialPolicy::kRequireBound};
   std::vector<std::string> problems;
   std::set<std::string> invalid;
   for (const auto& change : changes) {

@@ -147,10 +147,10 @@ std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& con
 
   FlowFacts facts = parsed->format->Facts(parsed->definition);
   ResolveReferences(parsed->app, facts);
-  if (context.flow_ids) {
+  if (context.flow_exists) {
     for (const auto& ref : facts.subflows) {
       if (ref.flow.empty()) continue;  // a foreign reference outside the repository
-      if (!context.flow_ids->count(ref.flow)) {
+      if (!context.flow_exists(ref.flow)) {
         problems.push_back({def_file, ref.pointer, "missing-subflow",
                             "node '" + ref.node + "' uses flow '" + ref.flow + "', which does not exist"});
       }

@@ -1,6 +1,7 @@
 #ifndef FLOWREPO_VALIDATE_FLOW_VALIDATOR_H_
 #define FLOWREPO_VALIDATE_FLOW_VALIDATOR_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,13 +32,18 @@ enum class CredentialPolicy { kAllowUnbound, kRequireBound };
 
 /// What a flow is checked against besides itself.
 struct ValidationContext {
-  /// Ids of flows that exist where the flow will live (subflow targets);
-  /// nullptr skips the check.
-  const std::set<std::string>* flow_ids = nullptr;
+  /// Whether a flow id exists where the flow will live (subflow targets);
+  /// empty skips the check.
+  std::function<bool(const std::string&)> flow_exists;
   /// The target workspace's components and topics; nullptr skips the check.
   const WorkspaceSettings* settings = nullptr;
   CredentialPolicy credentials = CredentialPolicy::kAllowUnbound;
 };
+
+/// A flow_exists backed by \a ids, which must outlive it.
+inline std::function<bool(const std::string&)> InSet(const std::set<std::string>& ids) {
+  return [&ids](const std::string& id) { return ids.count(id) > 0; };
+}
 
 /// Every problem of \a flow: JSON, schema, graph integrity, references,
 /// availability and secrets.

@@ -8,8 +8,8 @@
 //   repository (when there is one) as the place the flows will live;
 // - a revision: every flow of the commit, against that commit;
 // - staged changes: the git index is compared with HEAD's tree
-//   (git_diff_tree_to_index walks both sorted lists once, without reading a
-//   blob), the changed paths are mapped to flow folders with a set of the
+//   (git::IndexFile skips every directory its cache-tree records as
+//   unchanged, without reading a blob), the changed paths are mapped to flow folders with a set of the
 //   index's flow folders, and only those flows' blobs are read and checked,
 //   against the flow ids and settings the index holds. A commit touching
 //   one flow in a repository of 10,000 reads three blobs.
@@ -28,6 +28,7 @@
 #include <unordered_set>
 
 #include "flowrepo/error.h"
+#include "git/index_file.h"
 #include "repo/repository_impl.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
@@ -141,7 +142,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
     }
   }
 
-  ValidationContext context{have_ids ? &ids : nullptr, settings ? &*settings : nullptr,
+  ValidationContext context{have_ids ? InSet(ids) : nullptr, settings ? &*settings : nullptr,
                             CredentialPolicy::kAllowUnbound};
   CheckUniqueIds(flows, report.problems);
   for (const auto& f : flows) {
@@ -184,7 +185,7 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
   }
   std::set<std::string> ids;
   for (const auto& [id, loc] : index) ids.insert(id);
-  ValidationContext context{&ids, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
   for (const auto& [id, loc] : index) {
     report.flows.push_back(loc.path);
     for (auto& p : ValidateFlow(ReadFlowAt(impl.store, loc), context)) {
@@ -198,21 +199,15 @@ namespace {
 
 // The index to check: GIT_INDEX_FILE when git set one (a commit of given
 // paths uses a temporary index), else the repository's.
-git::IndexPtr OpenIndex(const Store& store) {
-  git_index* raw = nullptr;
+git::IndexFile ReadIndex(const Store& store) {
   const char* file = std::getenv("GIT_INDEX_FILE");
-  if (file && *file) {
-    git::Check(git_index_open(&raw, file), "open index '" + std::string(file) + "'");
-  } else {
-    git::Check(git_repository_index(&raw, store.raw()), "open index");
-  }
-  return git::IndexPtr(raw);
+  return git::IndexFile::Read(file && *file ? std::string(file)
+                                            : std::string(git_repository_path(store.raw())) + "index");
 }
 
-std::string IndexBlob(const Store& store, git_index* index, const std::string& path) {
-  const git_index_entry* entry = git_index_get_bypath(index, path.c_str(), 0);
-  if (!entry) return {};
-  return store.ReadBlob(entry->id);
+std::string IndexBlob(const Store& store, const git::IndexFile& index, const std::string& path) {
+  const git::IndexFile::Entry* entry = index.Find(path);
+  return entry ? store.ReadBlob(entry->id) : std::string();
 }
 
 // Writes bytes to a private temporary file removed on destruction.
@@ -256,67 +251,65 @@ ValidationReport ValidateStaged(const std::string& repository) {
   }
   ValidationReport report;
   report.target = "staged changes";
-  git::IndexPtr index = OpenIndex(store);
+  git::IndexFile index = ReadIndex(store);
 
   git::TreePtr head_tree;
   git_oid head;
   if (git_reference_name_to_id(&head, store.raw(), "HEAD") == 0) head_tree = store.CommitTree(head);
 
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-  opts.flags = GIT_DIFF_IGNORE_SUBMODULES;
-  git_diff* diff_raw = nullptr;
-  git::Check(git_diff_tree_to_index(&diff_raw, store.raw(), head_tree.get(), index.get(), &opts),
-             "compare the index with HEAD");
-  git::DiffPtr diff(diff_raw);
-
   const std::string flows_prefix = std::string(kFlowsDir) + "/";
   std::vector<std::string> changed_flow_paths, deleted_flow_paths, packages;
   bool settings_changed = false;
-  for (std::size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-    bool deleted = d->status == GIT_DELTA_DELETED;
-    std::string path = deleted ? d->old_file.path : d->new_file.path;
+  for (const auto& change : index.ChangesAgainst(store.raw(), head_tree.get())) {
+    const std::string& path = change.path;
     if (path.rfind(flows_prefix, 0) == 0) {
-      (deleted ? deleted_flow_paths : changed_flow_paths).push_back(path);
-      if (d->status == GIT_DELTA_RENAMED) deleted_flow_paths.push_back(d->old_file.path);
+      (change.deleted ? deleted_flow_paths : changed_flow_paths).push_back(path);
     } else if (path == kSettingsPath) {
-      settings_changed = !deleted;
+      settings_changed = !change.deleted;
     }
-    if (!deleted && IsPackagePath(path)) packages.push_back(path);
+    if (!change.deleted && IsPackagePath(path)) packages.push_back(path);
   }
   if (changed_flow_paths.empty() && deleted_flow_paths.empty() && !settings_changed && packages.empty()) {
     return report;
   }
 
-  // Flow folders of the index: one pass over its (sorted, in-memory) entries.
+  // Flow ids of the index, found by hash: no string is allocated for a
+  // repository of 10,000 flows.
   const std::string app_suffix = "/" + std::string(kAppDefinitionFile);
-  std::unordered_set<std::string> folders;
-  std::unordered_map<std::string, std::vector<std::string>> folders_by_id;
-  std::set<std::string> ids;
-  for (std::size_t i = 0, n = git_index_entrycount(index.get()); i < n; ++i) {
-    const git_index_entry* e = git_index_get_byindex(index.get(), i);
-    std::string_view path = e->path;
+  std::vector<std::pair<std::size_t, std::string_view>> folders_by_id_hash;
+  for (const auto& entry : index.entries()) {
+    std::string_view path = entry.path;
     if (path.rfind(flows_prefix, 0) != 0 || path.size() <= app_suffix.size() ||
         path.substr(path.size() - app_suffix.size()) != app_suffix) {
       continue;
     }
-    std::string folder(path.substr(0, path.size() - app_suffix.size()));
-    std::string id = FlowFolderId(folder);
-    ids.insert(id);
-    folders_by_id[id].push_back(folder);
-    folders.insert(std::move(folder));
+    std::string_view folder = path.substr(0, path.size() - app_suffix.size());
+    folders_by_id_hash.emplace_back(std::hash<std::string_view>()(folder.substr(folder.rfind('/') + 1)), folder);
   }
+  std::sort(folders_by_id_hash.begin(), folders_by_id_hash.end());
+  auto folders_with_id = [&](const std::string& id) {
+    std::vector<std::string_view> found;
+    auto [first, last] = std::equal_range(folders_by_id_hash.begin(), folders_by_id_hash.end(),
+                                          std::pair(std::hash<std::string_view>()(id), std::string_view()),
+                                          [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto it = first; it != last; ++it) {
+      if (FlowFolderId(it->second) == id) found.push_back(it->second);
+    }
+    return found;
+  };
+  auto id_exists = [&](const std::string& id) { return !folders_with_id(id).empty(); };
+  auto is_folder = [&](std::string_view f) { return index.Find(std::string(f) + app_suffix) != nullptr; };
   // The flow folder holding a path: the shallowest folder with an app
   // definition (flow folders never nest).
   auto folder_of = [&](const std::string& path) -> std::optional<std::string> {
     for (std::size_t slash = path.find('/', flows_prefix.size()); slash != std::string::npos;
          slash = path.find('/', slash + 1)) {
       std::string candidate = path.substr(0, slash);
-      if (folders.count(candidate)) return candidate;
+      if (is_folder(candidate)) return candidate;
     }
     return std::nullopt;
   };
-  std::set<std::string> changed;
+  std::set<std::string, std::less<>> changed;
   for (const auto& p : changed_flow_paths) {
     if (auto f = folder_of(p)) changed.insert(*f);
   }
@@ -327,15 +320,15 @@ ValidationReport ValidateStaged(const std::string& repository) {
     } else {
       // The whole folder is gone: "flows/<group>/<id>/<file>".
       std::string folder = p.substr(0, p.rfind('/'));
-      if (!folders.count(folder)) removed.insert(folder);
+      if (!is_folder(folder)) removed.insert(folder);
     }
   }
   for (const auto& r : removed) {
-    if (!ids.count(FlowFolderId(r))) report.removed.push_back(r);
+    if (!id_exists(FlowFolderId(r))) report.removed.push_back(r);
   }
 
   std::optional<WorkspaceSettings> settings;
-  std::string settings_text = IndexBlob(store, index.get(), std::string(kSettingsPath));
+  std::string settings_text = IndexBlob(store, index, std::string(kSettingsPath));
   if (!settings_text.empty()) {
     std::vector<Problem> settings_problems;
     settings = CheckSettings(settings_text, std::string(kSettingsPath), settings_problems);
@@ -344,20 +337,20 @@ ValidationReport ValidateStaged(const std::string& repository) {
     }
   }
 
-  ValidationContext context{&ids, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  ValidationContext context{id_exists, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
   for (const auto& folder : changed) {
     Flow flow;
     flow.summary.id = FlowFolderId(folder);
     flow.summary.group = FlowFolderGroup(folder);
-    flow.app_definition = IndexBlob(store, index.get(), folder + app_suffix);
-    flow.flow_definition = IndexBlob(store, index.get(), folder + "/" + std::string(kFlowDefinitionFile));
-    flow.env_variables = IndexBlob(store, index.get(), folder + "/" + std::string(kEnvVariablesFile));
+    flow.app_definition = IndexBlob(store, index, folder + app_suffix);
+    flow.flow_definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
+    flow.env_variables = IndexBlob(store, index, folder + "/" + std::string(kEnvVariablesFile));
     report.flows.push_back(folder);
-    const auto& same_id = folders_by_id[flow.summary.id];
-    for (const auto& other : same_id) {
+    for (std::string_view other : folders_with_id(flow.summary.id)) {
       if (other != folder) {
-        report.problems.push_back({folder, "", "duplicate-flow-id",
-                                   "flow id '" + flow.summary.id + "' is also used by '" + other + "'"});
+        report.problems.push_back({folder, "", "duplicate-flow-id", "flow id '" + flow.summary.id +
+                                                                        "' is also used by '" +
+                                                                        std::string(other) + "'"});
       }
     }
     for (auto& p : ValidateFlow(flow, context)) report.problems.push_back(std::move(p));
@@ -369,20 +362,19 @@ ValidationReport ValidateStaged(const std::string& repository) {
   std::set<std::string> removed_ids;
   for (const auto& r : report.removed) removed_ids.insert(FlowFolderId(r));
   if (!removed_ids.empty()) {
-    std::vector<std::string> sorted(folders.begin(), folders.end());
-    std::sort(sorted.begin(), sorted.end());
-    for (const auto& folder : sorted) {
-      if (changed.count(folder)) continue;
-      std::string definition = IndexBlob(store, index.get(), folder + "/" + std::string(kFlowDefinitionFile));
+    for (const auto& [hash, view] : folders_by_id_hash) {
+      if (changed.count(view)) continue;
+      std::string folder(view);
+      std::string definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
       bool mentions = false;
       for (const auto& id : removed_ids) mentions |= definition.find("\"" + id + "\"") != std::string::npos;
       if (!mentions) continue;
       Flow flow;
       flow.summary.id = FlowFolderId(folder);
       flow.summary.group = FlowFolderGroup(folder);
-      flow.app_definition = IndexBlob(store, index.get(), folder + app_suffix);
+      flow.app_definition = IndexBlob(store, index, folder + app_suffix);
       flow.flow_definition = std::move(definition);
-      flow.env_variables = IndexBlob(store, index.get(), folder + "/" + std::string(kEnvVariablesFile));
+      flow.env_variables = IndexBlob(store, index, folder + "/" + std::string(kEnvVariablesFile));
       for (auto& p : ValidateFlow(flow, context)) {
         if (p.rule == "missing-subflow") report.problems.push_back(std::move(p));
       }
@@ -391,7 +383,7 @@ ValidationReport ValidateStaged(const std::string& repository) {
 
   for (const auto& path : packages) {
     report.packages.push_back(path);
-    TempFile copy(IndexBlob(store, index.get(), path), path.substr(path.rfind('.')));
+    TempFile copy(IndexBlob(store, index, path), path.substr(path.rfind('.')));
     ValidationReport pkg = ValidatePackage(copy.path(), PackageCheck::kContents, nullptr);
     for (auto& p : pkg.problems) {
       // Problems name the staged path, not the temporary copy.
