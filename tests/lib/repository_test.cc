@@ -309,5 +309,37 @@ TEST(FlowIndexCacheTest, DamagedOrStaleCacheNeverChangesWhatIsListed) {
   EXPECT_EQ(ids(repo), (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
+// Rewriting the cache costs as much as reading it: a publish of one flow
+// leaves it behind (the next command derives the difference), a cache far
+// behind is rewritten.
+TEST(FlowIndexCacheTest, RewrittenOnlyOnceFarBehind) {
+  TempDir dir;
+  const std::string path = dir / "repo";
+  const std::string cache = path + "/.git/flowrepo/flow-index";
+  InitOptions options;
+  options.user = kAdmin;
+  {
+    FlowRepository repo = FlowRepository::Init(path, options);
+    repo.PutFlows("main", "first", {MakeFlow("a", "G")});
+    repo.Publish("main", "first", "");
+  }
+  const std::string first = testing::ReadFile(cache);
+  {
+    FlowRepository repo = FlowRepository::Open(path, kAdmin);
+    repo.PutFlows("main", "second", {MakeFlow("b", "G")});
+    repo.Publish("main", "second", "");
+  }
+  EXPECT_EQ(testing::ReadFile(cache), first);
+  std::vector<Flow> many;
+  for (int i = 0; i < 200; ++i) many.push_back(MakeFlow("m" + std::to_string(i), "Many"));
+  {
+    FlowRepository repo = FlowRepository::Open(path, kAdmin);
+    repo.PutFlows("main", "third", many);
+    repo.Publish("main", "third", "");
+    EXPECT_EQ(repo.ListFlows({}).size(), 202u);
+  }
+  EXPECT_NE(testing::ReadFile(cache).find("\nm199\tMany\t"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flowrepo

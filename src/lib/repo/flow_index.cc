@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -16,6 +15,8 @@ namespace flowrepo {
 namespace {
 
 constexpr std::string_view kHeader = "flowrepo-flow-index 1 ";
+
+constexpr std::size_t kResaveAfterChanges = 128;
 
 std::string CachePath(const Store& store) { return store.git_dir() + "flowrepo/flow-index"; }
 
@@ -59,7 +60,9 @@ const std::map<std::string, FlowLocation>& FlowIndexCache::ForRootTree(const Sto
   bool derived = false;
   if (tree_) {
     try {
-      Apply(DiffFlowTrees(store, tree_, wanted), index_);
+      auto changes = DiffFlowTrees(store, tree_, wanted);
+      Apply(changes, index_);
+      changes_since_saved_ += changes.size();
       derived = true;
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kInvalidData) throw;  // a real duplicate id
@@ -68,16 +71,19 @@ const std::map<std::string, FlowLocation>& FlowIndexCache::ForRootTree(const Sto
   }
   if (!derived) index_ = IndexFlows(store, root);
   tree_ = wanted;
-  // Written once, when the repository is closed: a command that indexes
-  // several trees (publish: draft, workspace, merge) pays one write.
-  save_to_ = CachePath(store);
+  // Rewriting the whole file costs as much as reading it, so it is written
+  // only when the saved tree has fallen far behind (deriving from it costs
+  // its distance), once, when the repository is closed.
+  if (!derived || changes_since_saved_ > kResaveAfterChanges) save_to_ = CachePath(store);
   return index_;
 }
 
 std::optional<git_oid> FlowIndexCache::LoadFromDisk(const Store& store) {
-  std::ifstream in(CachePath(store), std::ios::binary);
+  std::ifstream in(CachePath(store), std::ios::binary | std::ios::ate);
   if (!in) return std::nullopt;
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) return std::nullopt;
   std::string_view rest = text;
   auto next_line = [&rest](std::string_view& line) {
     std::size_t end = rest.find('\n');
@@ -111,6 +117,7 @@ FlowIndexCache::FlowIndexCache(FlowIndexCache&& other) noexcept
     : loaded_(other.loaded_),
       tree_(other.tree_),
       index_(std::move(other.index_)),
+      changes_since_saved_(other.changes_since_saved_),
       save_to_(std::exchange(other.save_to_, {})) {}
 
 FlowIndexCache::~FlowIndexCache() {
@@ -122,12 +129,14 @@ FlowIndexCache::~FlowIndexCache() {
 }
 
 void FlowIndexCache::SaveToDisk(const std::string& path) const {
-  std::ostringstream out;
-  out << kHeader << git::OidHex(*tree_) << "\n";
+  std::string out = std::string(kHeader) + git::OidHex(*tree_) + "\n";
+  out.reserve(out.size() + index_.size() * 96);
+  char hex[GIT_OID_HEXSZ];
   for (const auto& [id, loc] : index_) {
     // Names git allows but the line format cannot hold: keep no cache.
     if (loc.group.find_first_of("\t\n") != std::string::npos) return;
-    out << id << '\t' << loc.group << '\t' << git::OidHex(loc.tree) << '\n';
+    git_oid_fmt(hex, &loc.tree);
+    out.append(id).append(1, '\t').append(loc.group).append(1, '\t').append(hex, GIT_OID_HEXSZ).append(1, '\n');
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -135,7 +144,7 @@ void FlowIndexCache::SaveToDisk(const std::string& path) const {
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
     if (!file) return;  // a read-only repository simply gets no cache
-    file << out.str();
+    file << out;
     if (!file) {
       std::filesystem::remove(tmp, ec);
       return;

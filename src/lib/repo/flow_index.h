@@ -5,7 +5,8 @@
 // flows/ costs one tree read per folder, which grows with the repository;
 // this cache keeps the index of the last tree seen in
 // <gitdir>/flowrepo/flow-index and derives the index of any other tree from
-// it by comparing the two trees, whose cost follows their difference. The
+// it by comparing the two trees, whose cost follows their difference (so
+// the file is rewritten only once that difference has grown). The
 // file is derived data: when it is missing, stale or unreadable the index
 // is rebuilt by a full walk.
 
@@ -37,7 +38,8 @@ class FlowIndexCache {
   bool loaded_ = false;
   std::optional<git_oid> tree_;  ///< flows/ tree the index belongs to
   std::map<std::string, FlowLocation> index_;
-  std::string save_to_;  ///< the cache file, when index_ is newer than it
+  std::size_t changes_since_saved_ = 0;  ///< flows changed between the file's tree and tree_ (at most)
+  std::string save_to_;                  ///< the cache file, when it is to be rewritten
 };
 
 }  // namespace flowrepo

@@ -242,13 +242,13 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
 
   // Validate every changed flow against the merged result.
   git::TreePtr merged = store.LookupTree(merged_tree);
-  std::set<std::string> ids;
-  for (const auto& [id, loc] : impl_->index_cache.ForRootTree(store, merged.get())) ids.insert(id);
+  const auto& flows_after = impl_->index_cache.ForRootTree(store, merged.get());
   WorkspaceSettings settings = [&] {
     auto entry = store.EntryAt(merged.get(), std::string(kSettingsPath));
     return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
   }();
-  ValidationContext context{InSet(ids), &settings, CredentialPolicy::kRequireBound};
+  ValidationContext context{[&flows_after](const std::string& id) { return flows_after.count(id) > 0; },
+                            &settings, CredentialPolicy::kRequireBound};
   std::vector<std::string> problems;
   std::set<std::string> invalid;
   for (const auto& change : changes) {
