@@ -195,36 +195,47 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
   Flow& stripped = w.stripped;
   stripped.summary = raw.summary;
   // Strip; a document that does not parse is reported by validation.
-  Json app_json, definition, env;
-  bool parsed = false;
+  Json app_json;
+  ParsedFlow parsed;  // the stripped documents, as they will be written
+  bool stripped_all = false;
   try {
     app_json = ParseJson(raw.app_definition, base + std::string(kAppDefinitionFile));
     w.format = FindFormat(StringOr(app_json, "format", std::string(kNativeFormat)));
-    if (w.format) {
-      stripped.app_definition = CanonicalJson(StripApp(app_json));
-      definition = Strip(ParseJson(raw.flow_definition, base + std::string(kFlowDefinitionFile)),
-                         DocKind::kDefinition, w.format, strip);
-      stripped.flow_definition = CanonicalJson(definition);
+    if (w.format && !raw.flow_definition.empty()) {
+      parsed.app = StripApp(app_json);
+      stripped.app_definition = CanonicalJson(parsed.app);
+      parsed.definition = Strip(ParseJson(raw.flow_definition, base + std::string(kFlowDefinitionFile)),
+                                DocKind::kDefinition, w.format, strip);
+      stripped.flow_definition = CanonicalJson(parsed.definition);
+      parsed.env = Json{{"variables", Json::array()}};
       if (!raw.env_variables.empty()) {
-        env = Strip(ParseJson(raw.env_variables, base + std::string(kEnvVariablesFile)), DocKind::kEnv,
-                    w.format, strip);
-        stripped.env_variables = CanonicalJson(env);
+        parsed.env = Strip(ParseJson(raw.env_variables, base + std::string(kEnvVariablesFile)), DocKind::kEnv,
+                           w.format, strip);
+        stripped.env_variables = CanonicalJson(parsed.env);
       }
-      parsed = true;
+      stripped_all = true;
     }
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidData) throw;
   }
   stripped.summary.name = StringOr(app_json, "name", w.id);
   stripped.summary.format = StringOr(app_json, "format", std::string(kNativeFormat));
-  // What would be written is what is validated and scanned for secrets.
-  w.problems = ValidateFlow(parsed ? stripped : raw, context);
-  if (!parsed && w.problems.empty()) {
-    w.problems.push_back({base + std::string(kAppDefinitionFile), "", "json", "cannot be read"});
+  // What would be written is what is validated and scanned for secrets:
+  // the stripped documents, not parsed a second time from their text.
+  if (stripped_all) {
+    parsed.summary = stripped.summary;
+    w.problems = ValidateParsedFlow(parsed, context);
+  } else {
+    w.problems = ValidateFlow(raw, context);
+    if (w.problems.empty()) {
+      w.problems.push_back({base + std::string(kAppDefinitionFile), "", "json", "cannot be read"});
+    }
   }
   raw = Flow{};
   if (!w.problems.empty()) return;
 
+  const Json& definition = parsed.definition;
+  const Json& env = parsed.env;
   w.facts = w.format->Facts(definition);
   ResolveReferences(app_json, w.facts);  // foreign formats map their own ids
   if (env.is_object()) {

@@ -84,6 +84,48 @@ void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& pr
 
 }  // namespace
 
+namespace {
+
+// The app definition's own checks; sets parsed.format when it is known.
+void CheckApp(ParsedFlow& parsed, const std::string& file, std::vector<Problem>& problems) {
+  const Json& app = parsed.app;
+  if (!app.is_object()) {
+    problems.push_back({file, "", "schema", "app definition must be a JSON object"});
+    return;
+  }
+  std::string id = StringOr(app, "id");
+  if (id != parsed.summary.id) {
+    problems.push_back({file, "/id", "app-id",
+                        "id '" + id + "' does not match the flow folder '" + parsed.summary.id + "'"});
+  }
+  const std::string name = StringOr(app, "name");
+  if (name.empty()) {
+    problems.push_back({file, "/name", "schema", "required string 'name' is missing"});
+  } else if (std::string why = NameProblem(name); !why.empty()) {
+    problems.push_back({file, "/name", "name", "name " + why});
+  }
+  std::string format = StringOr(app, "format", std::string(kNativeFormat));
+  parsed.format = FindFormat(format);
+  if (!parsed.format) {
+    problems.push_back({file, "/format", "format", "unknown flow format '" + format + "'"});
+  }
+}
+
+void CheckSummary(const FlowSummary& summary, std::vector<Problem>& problems) {
+  if (!IsValidId(summary.id)) {
+    problems.push_back({summary.path(), "", "flow-id",
+                        "invalid flow id '" + summary.id +
+                            "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
+  }
+  if (!IsValidGroup(summary.group)) {
+    problems.push_back({summary.path(), "", "group", "invalid group '" + summary.group + "'"});
+  }
+}
+
+void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std::vector<Problem>& problems);
+
+}  // namespace
+
 std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems) {
   const std::string base = flow.summary.path() + "/";
   const std::size_t before = problems.size();
@@ -96,30 +138,10 @@ std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& prob
     env = ParseDocument(flow.env_variables, base + std::string(kEnvVariablesFile), problems);
   }
   if (app) {
-    const std::string file = base + std::string(kAppDefinitionFile);
-    if (!app->is_object()) {
-      problems.push_back({file, "", "schema", "app definition must be a JSON object"});
-    } else {
-      std::string id = StringOr(*app, "id");
-      if (id != flow.summary.id) {
-        problems.push_back({file, "/id", "app-id",
-                            "id '" + id + "' does not match the flow folder '" + flow.summary.id + "'"});
-      }
-      const std::string name = StringOr(*app, "name");
-      if (name.empty()) {
-        problems.push_back({file, "/name", "schema", "required string 'name' is missing"});
-      } else if (std::string why = NameProblem(name); !why.empty()) {
-        problems.push_back({file, "/name", "name", "name " + why});
-      }
-      std::string format = StringOr(*app, "format", std::string(kNativeFormat));
-      parsed.format = FindFormat(format);
-      if (!parsed.format) {
-        problems.push_back({file, "/format", "format", "unknown flow format '" + format + "'"});
-      }
-    }
+    parsed.app = std::move(*app);
+    CheckApp(parsed, base + std::string(kAppDefinitionFile), problems);
   }
   if (problems.size() != before || !app || !def || !env) return std::nullopt;
-  parsed.app = std::move(*app);
   parsed.definition = std::move(*def);
   parsed.env = std::move(*env);
   return parsed;
@@ -127,26 +149,34 @@ std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& prob
 
 std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context) {
   std::vector<Problem> problems;
-  if (!IsValidId(flow.summary.id)) {
-    problems.push_back({flow.summary.path(), "", "flow-id",
-                        "invalid flow id '" + flow.summary.id +
-                            "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
-  }
-  if (!IsValidGroup(flow.summary.group)) {
-    problems.push_back({flow.summary.path(), "", "group", "invalid group '" + flow.summary.group + "'"});
-  }
+  CheckSummary(flow.summary, problems);
   auto parsed = ParseFlow(flow, problems);
-  if (!parsed) return problems;
-  const std::string base = flow.summary.path() + "/";
-  const std::string def_file = base + std::string(kFlowDefinitionFile);
-  parsed->format->Check(parsed->definition, def_file, problems);
-  CheckEnv(parsed->env, base + std::string(kEnvVariablesFile), problems);
-  ScanSecrets(parsed->definition, def_file, problems);
-  ScanSecrets(parsed->app, base + std::string(kAppDefinitionFile), problems);
-  ScanSecrets(parsed->env, base + std::string(kEnvVariablesFile), problems);
+  if (parsed) CheckParsed(*parsed, context, problems);
+  return problems;
+}
 
-  FlowFacts facts = parsed->format->Facts(parsed->definition);
-  ResolveReferences(parsed->app, facts);
+std::vector<Problem> ValidateParsedFlow(ParsedFlow& parsed, const ValidationContext& context) {
+  std::vector<Problem> problems;
+  CheckSummary(parsed.summary, problems);
+  const std::size_t before = problems.size();
+  CheckApp(parsed, parsed.summary.path() + "/" + std::string(kAppDefinitionFile), problems);
+  if (problems.size() == before) CheckParsed(parsed, context, problems);
+  return problems;
+}
+
+namespace {
+
+void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std::vector<Problem>& problems) {
+  const std::string base = parsed.summary.path() + "/";
+  const std::string def_file = base + std::string(kFlowDefinitionFile);
+  parsed.format->Check(parsed.definition, def_file, problems);
+  CheckEnv(parsed.env, base + std::string(kEnvVariablesFile), problems);
+  ScanSecrets(parsed.definition, def_file, problems);
+  ScanSecrets(parsed.app, base + std::string(kAppDefinitionFile), problems);
+  ScanSecrets(parsed.env, base + std::string(kEnvVariablesFile), problems);
+
+  FlowFacts facts = parsed.format->Facts(parsed.definition);
+  ResolveReferences(parsed.app, facts);
   if (context.flow_exists) {
     for (const auto& ref : facts.subflows) {
       if (ref.flow.empty()) continue;  // a foreign reference outside the repository
@@ -188,8 +218,9 @@ std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& con
       }
     }
   }
-  return problems;
 }
+
+}  // namespace
 
 void ValidateSettingsDocument(const std::string& text, const std::string& file,
                               std::vector<Problem>& problems) {

@@ -49,6 +49,11 @@ inline std::function<bool(const std::string&)> InSet(const std::set<std::string>
 /// availability and secrets.
 std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context);
 
+/// ValidateFlow of documents already parsed (export checks the stripped
+/// documents it is about to write without parsing them again); sets
+/// parsed.format.
+std::vector<Problem> ValidateParsedFlow(ParsedFlow& parsed, const ValidationContext& context);
+
 /// Problems of a workspace settings document (.flowrepo/workspace.json,
 /// named \a file): JSON, schema name, the shape of components and topics,
 /// and roles mapping non-empty user names to "viewer", "integrator" or
