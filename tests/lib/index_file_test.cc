@@ -149,6 +149,9 @@ TEST(IndexFileDamageTest, DamagedOrUnsupportedIndexIsOneError) {
     std::string torn = index.substr(0, cut) + std::string(20, '\0');
     expect_damaged(torn, "it ends early (torn or damaged)");
   }
+  std::string huge_count = index;  // four billion entries claimed: refused, not allocated
+  huge_count.replace(8, 4, "\xff\xff\xff\xff");
+  expect_damaged(huge_count, "it ends early (torn or damaged)");
   std::string version9 = index;
   version9[7] = 9;
   expect_damaged(version9, "index version 9 is not supported");

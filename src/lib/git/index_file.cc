@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "flowrepo/error.h"
 #include "git/handles.h"
@@ -49,7 +50,8 @@ class IndexFile::Parser {
     // grows: they are viewed once all are in.
     std::vector<std::pair<std::size_t, std::size_t>> spans;
     std::string previous;
-    index.entries_.reserve(count);
+    // The count is not trusted to size memory: an entry takes 62 bytes or more.
+    index.entries_.reserve(std::min<std::size_t>(count, bytes_.size() / (kStatSize + GIT_OID_RAWSZ + 2)));
     for (std::uint32_t i = 0; i < count; ++i) {
       std::size_t start = pos_;
       Need(kStatSize + GIT_OID_RAWSZ + 2);
@@ -184,6 +186,7 @@ class IndexFile::Parser {
     }
     pos_ = stop + 1;
     long value = std::stol(std::string(digits));
+    if (value > std::numeric_limits<int>::max()) Fail("a damaged cache-tree");
     return negative ? -value : value;
   }
 
