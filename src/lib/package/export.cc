@@ -188,6 +188,31 @@ FlowWork::Digest DigestOf(const std::string& text, RetainText retain) {
   return d;
 }
 
+// The manifest is large (about 2 KB a flow): its digests and the pieces of
+// its deflated stream are made on all cores. The pieces have a fixed size,
+// so the bytes do not depend on the number of cores.
+void DigestManifest(BuiltEntry& entry, RetainText retain) {
+  constexpr std::size_t kPiece = 4u << 20;
+  const std::string_view text = entry.text;
+  const bool deflate = retain == RetainText::kWithinBudget;
+  const std::size_t pieces = deflate ? std::max<std::size_t>(1, (text.size() + kPiece - 1) / kPiece) : 0;
+  std::vector<std::string> deflated(pieces);
+  ParallelFor(
+      pieces + 1,
+      [&](std::size_t i, std::size_t) {
+        if (i == pieces) {
+          entry.sha256 = Sha256Hex(entry.text);
+          entry.crc32 = zip::Crc32(entry.text);
+        } else {
+          deflated[i] = zip::DeflatePiece(text.substr(i * kPiece, kPiece), i + 1 == pieces);
+        }
+      },
+      1);
+  if (!deflate) return;
+  for (auto& piece : deflated) entry.deflated += piece;
+  std::string().swap(entry.text);
+}
+
 void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip,
                  RetainText retain) {
   const std::string base = w.location.path + "/";
@@ -592,15 +617,19 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   m.required_flows.assign(referenced.begin(), referenced.end());
   m.groups = AllGroups(m.flows);
   std::vector<Problem> manifest_problems;
+  std::mutex manifest_problems_mutex;
   std::string manifest_text = ManifestText(m, [&](const Json& part, const std::string& at) {
     std::vector<Problem> found;
     ScanSecrets(part, std::string(kManifestName), found);
+    std::lock_guard<std::mutex> lock(manifest_problems_mutex);
     for (auto& p : found) {
       p.pointer = at + p.pointer;
       manifest_problems.push_back(std::move(p));
     }
   });
   if (!manifest_problems.empty()) {
+    std::sort(manifest_problems.begin(), manifest_problems.end(),
+              [](const Problem& a, const Problem& b) { return a.pointer < b.pointer; });
     std::vector<std::string> details;
     for (const auto& p : manifest_problems) details.push_back(p.ToString());
     throw Error(ErrorCode::kInvalidData,
@@ -612,12 +641,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   manifest_entry.name = std::string(kManifestName);
   manifest_entry.text = std::move(manifest_text);
   manifest_entry.size = manifest_entry.text.size();
-  manifest_entry.sha256 = Sha256Hex(manifest_entry.text);
-  manifest_entry.crc32 = zip::Crc32(manifest_entry.text);
-  if (retain == RetainText::kWithinBudget) {
-    manifest_entry.deflated = zip::Deflate(manifest_entry.text);
-    std::string().swap(manifest_entry.text);
-  }
+  DigestManifest(manifest_entry, retain);
   built.entries.push_back(std::move(manifest_entry));
   for (ExportedFlow* ef : ordered) {
     for (auto& file : ef->files) built.entries.push_back(std::move(file));

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "flowrepo/flow.h"
+#include "parallel.h"
 #include "repo/layout.h"
 
 namespace flowrepo {
@@ -375,21 +376,31 @@ std::string ManifestText(const PackageManifest& m,
   Json head = ManifestHead(m, placeholder);
   visit(head, "");
   std::string text = CanonicalJson(head);
+  // Each flow's part is made (and visited) on any core, then joined in order.
+  std::vector<std::string> parts(m.flows.size());
+  ParallelFor(m.flows.size(), [&](std::size_t i, std::size_t) {
+    Json flow = FlowToJson(m.flows[i]);
+    visit(flow, "/flows/" + std::to_string(i));
+    std::string dumped = flow.dump(2, ' ', false, Json::error_handler_t::strict);
+    std::string& part = parts[i];
+    part.reserve(dumped.size() + dumped.size() / 8);
+    part = i > 0 ? ",\n    " : "    ";
+    for (char c : dumped) {
+      part += c;
+      if (c == '\n') part += "    ";
+    }
+  });
   std::string array;
-  if (m.flows.empty()) {
+  if (parts.empty()) {
     array = "[]";
   } else {
+    std::size_t size = 8;
+    for (const auto& part : parts) size += part.size();
+    array.reserve(size);
     array = "[\n";
-    for (std::size_t i = 0; i < m.flows.size(); ++i) {
-      Json flow = FlowToJson(m.flows[i]);
-      visit(flow, "/flows/" + std::to_string(i));
-      std::string dumped = flow.dump(2, ' ', false, Json::error_handler_t::strict);
-      if (i > 0) array += ",\n";
-      array += "    ";
-      for (char c : dumped) {
-        array += c;
-        if (c == '\n') array += "    ";
-      }
+    for (auto& part : parts) {
+      array += part;
+      std::string().swap(part);
     }
     array += "\n  ]";
   }

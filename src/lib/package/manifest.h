@@ -53,7 +53,8 @@ Json FlowToJson(const PackageFlowInfo& flow);
 /// CanonicalJson(ManifestToJson(manifest)), built flow by flow so that
 /// memory never holds the whole document as JSON values. \a visit sees each
 /// part with the JSON pointer it has in the document ("" for the top level
-/// without the flows, "/flows/<i>" for each flow), e.g. for the secret scan.
+/// without the flows, "/flows/<i>" for each flow), e.g. for the secret scan;
+/// flows' parts are made on all cores, so \a visit must be thread-safe.
 std::string ManifestText(const PackageManifest& manifest,
                          const std::function<void(const Json&, const std::string&)>& visit);
 

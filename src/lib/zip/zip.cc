@@ -172,15 +172,17 @@ class Deflater {
   Deflater(const Deflater&) = delete;
   Deflater& operator=(const Deflater&) = delete;
 
-  std::string Run(std::string_view data) {
+  std::string Run(std::string_view data, int flush = Z_FINISH) {
     deflateReset(&z_);
-    std::string out(deflateBound(&z_, static_cast<uLong>(data.size())), '\0');
+    // deflateBound covers Z_FINISH; a sync flush adds an empty stored block.
+    std::string out(deflateBound(&z_, static_cast<uLong>(data.size())) + 16, '\0');
     z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     z_.avail_in = static_cast<uInt>(data.size());
     z_.next_out = reinterpret_cast<Bytef*>(out.data());
     z_.avail_out = static_cast<uInt>(out.size());
-    int rc = deflate(&z_, Z_FINISH);
-    if (rc != Z_STREAM_END) throw Error(ErrorCode::kIo, "cannot compress");
+    int rc = deflate(&z_, flush);
+    bool done = flush == Z_FINISH ? rc == Z_STREAM_END : rc == Z_OK && z_.avail_in == 0 && z_.avail_out > 0;
+    if (!done) throw Error(ErrorCode::kIo, "cannot compress");
     out.resize(z_.total_out);
     return out;
   }
@@ -189,11 +191,14 @@ class Deflater {
   z_stream z_{};
 };
 
+thread_local Deflater thread_deflater;
+
 }  // namespace
 
-std::string Deflate(std::string_view data) {
-  thread_local Deflater deflater;
-  return deflater.Run(data);
+std::string Deflate(std::string_view data) { return thread_deflater.Run(data); }
+
+std::string DeflatePiece(std::string_view piece, bool last) {
+  return thread_deflater.Run(piece, last ? Z_FINISH : Z_SYNC_FLUSH);
 }
 
 std::uint32_t Crc32(std::string_view data) {

@@ -35,6 +35,12 @@ std::string ErrorText(int code);
 /// \a data as a raw deflate stream (no zlib header), level 6: the bytes a
 /// deflated zip entry holds. The same input gives the same output.
 std::string Deflate(std::string_view data);
+/// One piece of a raw deflate stream made of independently compressed
+/// pieces: all but the last end with a sync flush (byte-aligned, not final),
+/// so the pieces concatenated are one valid stream, as pigz writes it. For
+/// one large entry compressed on all cores; the same pieces give the same
+/// bytes.
+std::string DeflatePiece(std::string_view piece, bool last);
 /// CRC-32 of \a data, as zip entries record it.
 std::uint32_t Crc32(std::string_view data);
 
