@@ -188,30 +188,40 @@ FlowWork::Digest DigestOf(const std::string& text, RetainText retain) {
   return d;
 }
 
-// The manifest is large (about 2 KB a flow): its digests and the pieces of
-// its deflated stream are made on all cores. The pieces have a fixed size,
-// so the bytes do not depend on the number of cores.
-void DigestManifest(BuiltEntry& entry, RetainText retain) {
-  constexpr std::size_t kPiece = 4u << 20;
-  const std::string_view text = entry.text;
-  const bool deflate = retain == RetainText::kWithinBudget;
-  const std::size_t pieces = deflate ? std::max<std::size_t>(1, (text.size() + kPiece - 1) / kPiece) : 0;
-  std::vector<std::string> deflated(pieces);
-  ParallelFor(
-      pieces + 1,
-      [&](std::size_t i, std::size_t) {
-        if (i == pieces) {
-          entry.sha256 = Sha256Hex(entry.text);
-          entry.crc32 = zip::Crc32(entry.text);
-        } else {
-          deflated[i] = zip::DeflatePiece(text.substr(i * kPiece, kPiece), i + 1 == pieces);
-        }
-      },
-      1);
-  if (!deflate) return;
-  for (auto& piece : deflated) entry.deflated += piece;
-  std::string().swap(entry.text);
-}
+// The manifest is large (about 2 KB a flow), so its text is not kept: each
+// chunk is hashed and deflated as it is made, in pieces of at most 1 MiB
+// compressed on all cores (pigz-style; the chunks, hence the bytes, do not
+// depend on the number of cores).
+class ManifestDigester {
+ public:
+  ManifestDigester(BuiltEntry& entry, RetainText retain) : entry_(entry), retain_(retain) {}
+
+  void Add(std::string_view chunk, bool last) {
+    constexpr std::size_t kPiece = 1u << 20;
+    entry_.size += chunk.size();
+    if (retain_ == RetainText::kAll) entry_.text += chunk;
+    const std::size_t pieces = retain_ == RetainText::kAll ? 0 : std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
+    std::vector<std::string> deflated(pieces);
+    ParallelFor(
+        pieces + 1,
+        [&](std::size_t i, std::size_t) {
+          if (i == pieces) {
+            sha_.Update(chunk);
+            entry_.crc32 = zip::Crc32(chunk, entry_.crc32);
+          } else {
+            deflated[i] = zip::DeflatePiece(chunk.substr(i * kPiece, kPiece), last && i + 1 == pieces);
+          }
+        },
+        1);
+    for (const auto& piece : deflated) entry_.deflated += piece;
+    if (last) entry_.sha256 = sha_.HexDigest();
+  }
+
+ private:
+  BuiltEntry& entry_;
+  RetainText retain_;
+  Sha256 sha_;
+};
 
 void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip,
                  RetainText retain) {
@@ -610,7 +620,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       e.flow = ef->info.id;
       m.requirements.env_variables.push_back(std::move(e));
     }
-    m.flows.push_back(ef->info);
+    m.flows.push_back(std::move(ef->info));
   }
   m.requirements.components.assign(components.begin(), components.end());
   m.requirements.topics.assign(topics.begin(), topics.end());
@@ -618,7 +628,10 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   m.groups = AllGroups(m.flows);
   std::vector<Problem> manifest_problems;
   std::mutex manifest_problems_mutex;
-  std::string manifest_text = ManifestText(m, [&](const Json& part, const std::string& at) {
+  BuiltEntry manifest_entry;
+  manifest_entry.name = std::string(kManifestName);
+  ManifestDigester digester(manifest_entry, retain);
+  auto scan = [&](const Json& part, const std::string& at) {
     std::vector<Problem> found;
     ScanSecrets(part, std::string(kManifestName), found);
     std::lock_guard<std::mutex> lock(manifest_problems_mutex);
@@ -626,7 +639,8 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       p.pointer = at + p.pointer;
       manifest_problems.push_back(std::move(p));
     }
-  });
+  };
+  WriteManifestText(m, scan, [&](std::string_view chunk, bool last) { digester.Add(chunk, last); });
   if (!manifest_problems.empty()) {
     std::sort(manifest_problems.begin(), manifest_problems.end(),
               [](const Problem& a, const Problem& b) { return a.pointer < b.pointer; });
@@ -637,11 +651,6 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
                     " problem(s) in manifest.json; nothing was written",
                 details);
   }
-  BuiltEntry manifest_entry;
-  manifest_entry.name = std::string(kManifestName);
-  manifest_entry.text = std::move(manifest_text);
-  manifest_entry.size = manifest_entry.text.size();
-  DigestManifest(manifest_entry, retain);
   built.entries.push_back(std::move(manifest_entry));
   for (ExportedFlow* ef : ordered) {
     for (auto& file : ef->files) built.entries.push_back(std::move(file));

@@ -367,47 +367,43 @@ Json ManifestToJson(const PackageManifest& m) {
   return ManifestHead(m, std::move(flows));
 }
 
-std::string ManifestText(const PackageManifest& m,
-                         const std::function<void(const Json&, const std::string&)>& visit) {
+void WriteManifestText(const PackageManifest& m,
+                       const std::function<void(const Json&, const std::string&)>& visit,
+                       const std::function<void(std::string_view chunk, bool last)>& sink) {
   // The flows array is written flow by flow, indented as dump(2) nests it
   // (two levels: four spaces), so the text equals CanonicalJson of the
   // whole document without ever holding it as JSON values.
+  constexpr std::size_t kBlock = 1024;  // flows made on all cores, then handed on
   const std::string placeholder = "\x01flows\x01";
   Json head = ManifestHead(m, placeholder);
   visit(head, "");
-  std::string text = CanonicalJson(head);
-  // Each flow's part is made (and visited) on any core, then joined in order.
-  std::vector<std::string> parts(m.flows.size());
-  ParallelFor(m.flows.size(), [&](std::size_t i, std::size_t) {
-    Json flow = FlowToJson(m.flows[i]);
-    visit(flow, "/flows/" + std::to_string(i));
-    std::string dumped = flow.dump(2, ' ', false, Json::error_handler_t::strict);
-    std::string& part = parts[i];
-    part.reserve(dumped.size() + dumped.size() / 8);
-    part = i > 0 ? ",\n    " : "    ";
-    for (char c : dumped) {
-      part += c;
-      if (c == '\n') part += "    ";
-    }
-  });
-  std::string array;
-  if (parts.empty()) {
-    array = "[]";
-  } else {
-    std::size_t size = 8;
-    for (const auto& part : parts) size += part.size();
-    array.reserve(size);
-    array = "[\n";
-    for (auto& part : parts) {
-      array += part;
-      std::string().swap(part);
-    }
-    array += "\n  ]";
+  const std::string text = CanonicalJson(head);
+  const std::string quoted = Json(placeholder).dump();
+  const std::size_t at = text.find(quoted);
+  sink(std::string_view(text).substr(0, at), false);
+  sink(m.flows.empty() ? "[]" : "[\n", false);
+  for (std::size_t begin = 0; begin < m.flows.size(); begin += kBlock) {
+    std::size_t end = std::min(begin + kBlock, m.flows.size());
+    std::vector<std::string> parts(end - begin);
+    ParallelFor(parts.size(), [&](std::size_t k, std::size_t) {
+      const std::size_t i = begin + k;
+      Json flow = FlowToJson(m.flows[i]);
+      visit(flow, "/flows/" + std::to_string(i));
+      std::string dumped = flow.dump(2, ' ', false, Json::error_handler_t::strict);
+      std::string& part = parts[k];
+      part.reserve(dumped.size() + dumped.size() / 8);
+      part = i > 0 ? ",\n    " : "    ";
+      for (char c : dumped) {
+        part += c;
+        if (c == '\n') part += "    ";
+      }
+    });
+    std::string block;
+    for (const auto& part : parts) block += part;
+    sink(block, false);
   }
-  std::string quoted = Json(placeholder).dump();
-  std::size_t at = text.find(quoted);
-  text.replace(at, quoted.size(), array);
-  return text;
+  if (!m.flows.empty()) sink("\n  ]", false);
+  sink(std::string_view(text).substr(at + quoted.size()), true);
 }
 
 PackageManifest ManifestFromJson(const Json& doc, std::vector<Problem>& problems) {

@@ -50,13 +50,15 @@ std::string FoldCase(std::string_view text);
 Json ManifestToJson(const PackageManifest& manifest);
 /// One flow of the manifest as JSON.
 Json FlowToJson(const PackageFlowInfo& flow);
-/// CanonicalJson(ManifestToJson(manifest)), built flow by flow so that
-/// memory never holds the whole document as JSON values. \a visit sees each
+/// CanonicalJson(ManifestToJson(manifest)), made a block of flows at a
+/// time so that memory never holds the whole document: \a sink receives the
+/// text in order, in chunks, the last with last = true. \a visit sees each
 /// part with the JSON pointer it has in the document ("" for the top level
 /// without the flows, "/flows/<i>" for each flow), e.g. for the secret scan;
 /// flows' parts are made on all cores, so \a visit must be thread-safe.
-std::string ManifestText(const PackageManifest& manifest,
-                         const std::function<void(const Json&, const std::string&)>& visit);
+void WriteManifestText(const PackageManifest& manifest,
+                       const std::function<void(const Json&, const std::string&)>& visit,
+                       const std::function<void(std::string_view chunk, bool last)>& sink);
 
 /// Reads a manifest whose schema is kPackageSchema. Every missing or
 /// malformed field becomes a problem in \a problems (file manifest.json).

@@ -201,9 +201,9 @@ std::string DeflatePiece(std::string_view piece, bool last) {
   return thread_deflater.Run(piece, last ? Z_FINISH : Z_SYNC_FLUSH);
 }
 
-std::uint32_t Crc32(std::string_view data) {
+std::uint32_t Crc32(std::string_view data, std::uint32_t previous) {
   return static_cast<std::uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+      crc32(previous, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 std::string ErrorText(int code) {

@@ -41,8 +41,9 @@ std::string Deflate(std::string_view data);
 /// one large entry compressed on all cores; the same pieces give the same
 /// bytes.
 std::string DeflatePiece(std::string_view piece, bool last);
-/// CRC-32 of \a data, as zip entries record it.
-std::uint32_t Crc32(std::string_view data);
+/// CRC-32 of \a data, as zip entries record it; continues the CRC-32 of
+/// what came before \a data when given it.
+std::uint32_t Crc32(std::string_view data, std::uint32_t previous = 0);
 
 /// Writes a new zip archive deterministically: entries in the order added,
 /// deflated (by Deflate, so entries can be compressed ahead, on any thread),
