@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "flowrepo/repository.h"
+#include "flowrepo/validate.h"
 #include "json/json_io.h"
 #include "package/sha256.h"
 #include "repo/repository_impl.h"
@@ -233,6 +234,27 @@ TEST_F(PackageTest, ManifestHoldsEveryField) {
   EXPECT_EQ(report.manifest.commit, r.commit);
   EXPECT_EQ(report.manifest.groups, (std::vector<std::string>{"Sales", "Sales/EU"}));
   EXPECT_EQ(report.entries, 7u);
+}
+
+// The manifest of a large package is made a block of 1,024 flows at a time
+// and deflated in pieces: it must still be one document, equal to the
+// canonical text of the whole, and the package must pass validate.
+TEST_F(PackageTest, ManifestOfManyFlowsIsOneCanonicalDocument) {
+  FlowRepository repo = Init();
+  std::vector<Flow> flows;
+  for (int i = 0; i < 1100; ++i) flows.push_back(MakeFlow("f" + std::to_string(i), "G" + std::to_string(i % 7)));
+  Publish(repo, flows, "many");
+  ExportRequest req = Request({}, "many.studiopkg");
+  req.all = true;
+  ExportResult r = ExportPackage(repo, req);
+  auto entries = testing::ReadZipEntries(r.path);
+  ASSERT_EQ(entries[0].first, "manifest.json");
+  Json m = Json::parse(entries[0].second);
+  EXPECT_EQ(m["flows"].size(), 1100u);
+  EXPECT_GT(entries[0].second.size(), std::size_t{1} << 20);  // more than one deflated piece
+  EXPECT_EQ(CanonicalJson(m), entries[0].second);
+  ValidationReport report = ValidatePackage(r.path, PackageCheck::kContents, nullptr);
+  EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0].ToString());
 }
 
 TEST_F(PackageTest, GroupSelectsSubGroupsAndExcludeDeselects) {
