@@ -73,5 +73,22 @@ TEST(PackTest, LargePutLandsAsOnePackAndReadsBack) {
   }
 }
 
+// After a large (packed) write, the same repository handle publishing many
+// flows writes their tags as loose objects, not a pack per tag.
+TEST(PackTest, TagsAfterAPackedWriteAreNotAPackEach) {
+  TempDir dir;
+  InitOptions options;
+  options.user = "admin@example.com";
+  FlowRepository repo = FlowRepository::Init(dir / "repo", options);
+  std::vector<Flow> flows;
+  for (int i = 0; i < 40; ++i) flows.push_back(testing::MakeFlow("f" + std::to_string(i), "G"));
+  repo.PutFlows("main", "many", flows);
+  repo.Publish("main", "many", "");
+  EXPECT_EQ(repo.FlowHistory("main", "f39").versions.size(), 1u);
+  auto packs = Shell("ls .git/objects/pack | grep -c '\\.pack$'", dir / "repo");
+  EXPECT_EQ(packs.out, "1\n");  // the flows' objects
+  testing::ExpectFsckClean(dir / "repo");
+}
+
 }  // namespace
 }  // namespace flowrepo

@@ -91,7 +91,23 @@ void Store::EnablePackedWrites() {
 
 void Store::FlushPackedWrites() {
   if (!pending_ || pending_->empty()) return;
-  std::string pack = git::BuildPack(pending_->TakeObjects());
+  std::vector<git::PackObject> objects = pending_->TakeObjects();
+  // A few objects (a tag after a large write) are written loose, as any
+  // small write is: a pack per ref update would leave one pack per tag
+  // of a large publish, and every object lookup scans all packs.
+  constexpr std::size_t kSmallestPack = 16;
+  if (objects.size() < kSmallestPack) {
+    git_odb* loose_raw = nullptr;
+    git::Check(git_odb_open(&loose_raw, (std::string(git_repository_commondir(repo_.get())) + "objects").c_str()),
+               "open object database");
+    git::OdbPtr loose(loose_raw);
+    for (const auto& o : objects) {
+      git_oid id;
+      git::Check(git_odb_write(&id, loose.get(), o.data.data(), o.data.size(), o.type), "write object");
+    }
+    return;
+  }
+  std::string pack = git::BuildPack(objects);
   git_odb* odb_raw = nullptr;
   git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
   git::OdbPtr odb(odb_raw);
