@@ -196,18 +196,26 @@ class IndexFile::Parser {
   std::size_t end_ = 0;
 };
 
-IndexFile::Mapping::Mapping(const std::string& path) {
+std::unique_ptr<IndexFile::Mapping> IndexFile::Mapping::OfFile(const std::string& path) {
+  auto mapping = std::make_unique<Mapping>();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
     if (fd >= 0) ::close(fd);
     throw Error(ErrorCode::kIo, "cannot read the git index '" + path + "'");
   }
-  size_ = static_cast<std::size_t>(st.st_size);
-  void* data = size_ ? ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : nullptr;
+  mapping->size_ = static_cast<std::size_t>(st.st_size);
+  void* data = mapping->size_ ? ::mmap(nullptr, mapping->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : nullptr;
   ::close(fd);
   if (data == MAP_FAILED) throw Error(ErrorCode::kIo, "cannot read the git index '" + path + "'");
-  data_ = static_cast<const char*>(data);
+  mapping->data_ = static_cast<const char*>(data);
+  return mapping;
+}
+
+std::unique_ptr<IndexFile::Mapping> IndexFile::Mapping::OfBytes(std::string bytes) {
+  auto mapping = std::make_unique<Mapping>();
+  mapping->owned_ = std::move(bytes);
+  return mapping;
 }
 
 IndexFile::Mapping::~Mapping() {
@@ -216,8 +224,15 @@ IndexFile::Mapping::~Mapping() {
 
 IndexFile IndexFile::Read(const std::string& path) {
   IndexFile index;
-  index.file_ = std::make_unique<Mapping>(path);
+  index.file_ = Mapping::OfFile(path);
   Parser(path, index.file_->bytes()).Parse(index);
+  return index;
+}
+
+IndexFile IndexFile::FromBytes(std::string bytes, const std::string& name) {
+  IndexFile index;
+  index.file_ = Mapping::OfBytes(std::move(bytes));
+  Parser(name, index.file_->bytes()).Parse(index);
   return index;
 }
 

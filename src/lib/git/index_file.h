@@ -39,6 +39,8 @@ class IndexFile {
   /// Reads the index file at \a path. Throws kIo when it cannot be read and
   /// kInvalidData when it is damaged or uses a layout flowrepo cannot read.
   static IndexFile Read(const std::string& path);
+  /// The same for an index held in memory; \a name is what errors call it.
+  static IndexFile FromBytes(std::string bytes, const std::string& name);
 
   IndexFile(const IndexFile&) = delete;
   IndexFile& operator=(const IndexFile&) = delete;
@@ -70,18 +72,22 @@ class IndexFile {
   class Parser;
   class Differ;
 
-  // The file, mapped read-only: entries view their paths in it.
+  // The file, mapped read-only (or bytes given): entries view their paths
+  // in it.
   class Mapping {
    public:
-    explicit Mapping(const std::string& path);
+    static std::unique_ptr<Mapping> OfFile(const std::string& path);
+    static std::unique_ptr<Mapping> OfBytes(std::string bytes);
+    Mapping() = default;
     ~Mapping();
     Mapping(const Mapping&) = delete;
     Mapping& operator=(const Mapping&) = delete;
-    std::string_view bytes() const { return {data_, size_}; }
+    std::string_view bytes() const { return data_ ? std::string_view(data_, size_) : owned_; }
 
    private:
-    const char* data_ = nullptr;
+    const char* data_ = nullptr;  // mapped
     std::size_t size_ = 0;
+    std::string owned_;
   };
 
   IndexFile() = default;
