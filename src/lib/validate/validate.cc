@@ -7,10 +7,10 @@
 // - a folder on disk: ReadFlowFolders, with the workspace head of a
 //   repository (when there is one) as the place the flows will live;
 // - a revision: every flow of the commit, against that commit;
-// - staged changes: the git index is compared with HEAD's tree
-//   (git::IndexFile skips every directory its cache-tree records as
-//   unchanged, without reading a blob), the changed paths are mapped to flow folders with a set of the
-//   index's flow folders, and only those flows' blobs are read and checked,
+// - staged changes: the git index file is compared with HEAD's tree
+//   (git::IndexFile skips every folder its cache-tree records as unchanged,
+//   without reading a blob), the changed paths are mapped to flow folders
+//   of the index, and only those flows' blobs are read and checked,
 //   against the flow ids and settings the index holds. A commit touching
 //   one flow in a repository of 10,000 reads three blobs.
 
@@ -24,8 +24,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "flowrepo/error.h"
 #include "git/index_file.h"
@@ -362,9 +360,12 @@ ValidationReport ValidateStaged(const std::string& repository) {
   std::set<std::string> removed_ids;
   for (const auto& r : report.removed) removed_ids.insert(FlowFolderId(r));
   if (!removed_ids.empty()) {
-    for (const auto& [hash, view] : folders_by_id_hash) {
-      if (changed.count(view)) continue;
-      std::string folder(view);
+    std::vector<std::string> unchanged;
+    for (const auto& [hash, folder] : folders_by_id_hash) {
+      if (!changed.count(folder)) unchanged.emplace_back(folder);
+    }
+    std::sort(unchanged.begin(), unchanged.end());
+    for (const auto& folder : unchanged) {
       std::string definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
       bool mentions = false;
       for (const auto& id : removed_ids) mentions |= definition.find("\"" + id + "\"") != std::string::npos;
