@@ -198,9 +198,11 @@ class ManifestDigester {
 
   void Add(std::string_view chunk, bool last) {
     constexpr std::size_t kPiece = 1u << 20;
+    if (chunk.empty() && !last) return;
     entry_.size += chunk.size();
     if (retain_ == RetainText::kAll) entry_.text += chunk;
-    const std::size_t pieces = retain_ == RetainText::kAll ? 0 : std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
+    const std::size_t pieces =
+        retain_ == RetainText::kAll ? 0 : std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
     std::vector<std::string> deflated(pieces);
     ParallelFor(
         pieces + 1,
@@ -812,9 +814,9 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   result.path = target.lexically_normal().string();
   result.workspace = built.manifest.workspace;
   result.commit = built.manifest.commit;
-  result.flows = built.manifest.flows;
-  result.included_dependencies = built.included;
-  result.referenced_dependencies = built.referenced;
+  result.flows = std::move(built.manifest.flows);
+  result.included_dependencies = std::move(built.included);
+  result.referenced_dependencies = std::move(built.referenced);
   return result;
 }
 
