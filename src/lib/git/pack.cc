@@ -63,6 +63,7 @@ std::string PackEntry(const PackObject& object) {
     throw Error(ErrorCode::kIo, "cannot compress an object for the pack");
   }
   out.resize(header + bound);
+  out.shrink_to_fit();  // held until the pack is assembled: not the whole bound
   return out;
 }
 

@@ -175,20 +175,23 @@ class Deflater {
   std::string Run(std::string_view data, int flush = Z_FINISH) {
     deflateReset(&z_);
     // deflateBound covers Z_FINISH; a sync flush adds an empty stored block.
-    std::string out(deflateBound(&z_, static_cast<uLong>(data.size())) + 16, '\0');
+    // The output goes to a reused buffer and leaves as an exact copy: a
+    // string cut down with resize() keeps the whole bound allocated, which
+    // is what export keeps per entry (four times the deflated bytes).
+    scratch_.resize(deflateBound(&z_, static_cast<uLong>(data.size())) + 16);
     z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     z_.avail_in = static_cast<uInt>(data.size());
-    z_.next_out = reinterpret_cast<Bytef*>(out.data());
-    z_.avail_out = static_cast<uInt>(out.size());
+    z_.next_out = reinterpret_cast<Bytef*>(scratch_.data());
+    z_.avail_out = static_cast<uInt>(scratch_.size());
     int rc = deflate(&z_, flush);
     bool done = flush == Z_FINISH ? rc == Z_STREAM_END : rc == Z_OK && z_.avail_in == 0 && z_.avail_out > 0;
     if (!done) throw Error(ErrorCode::kIo, "cannot compress");
-    out.resize(z_.total_out);
-    return out;
+    return std::string(scratch_.data(), z_.total_out);
   }
 
  private:
   z_stream z_{};
+  std::string scratch_;
 };
 
 thread_local Deflater thread_deflater;
