@@ -69,6 +69,21 @@ TEST(ValidateTest, FolderProblemsNameFilesOnDiskWithPointers) {
   EXPECT_EQ(r.problems[2].rule, "secret/authorization-header");
 }
 
+// Found by json_fuzz: a 'secret' flag that is not a boolean is a schema
+// problem of the variable, not an exception.
+TEST(ValidateTest, NonBooleanSecretFlagIsASchemaProblem) {
+  TempDir dir;
+  Flow flow = MakeFlow("alpha");
+  Json env = ParseJson(flow.env_variables, "e");
+  env["variables"].push_back({{"name", "LOG_LEVEL"}, {"secret", "LOG_LEVEL"}, {"value", "info"}});
+  flow.env_variables = CanonicalJson(env);
+  WriteFlow(dir / "flows/alpha", flow);
+  ValidationReport r = ValidateFolder(dir / "flows", {});
+  ASSERT_EQ(r.problems.size(), 1u) << Rules(r);
+  EXPECT_EQ(r.problems[0].rule, "schema");
+  EXPECT_EQ(r.problems[0].message, "'secret' of variable 'LOG_LEVEL' must be true or false");
+}
+
 TEST(ValidateTest, FolderChecksSubflowsAndTopicsOfAWorkTreeRoot) {
   TempDir dir;
   WriteFlow(dir / "flows/a/caller", MakeFlow("caller", "a", 1, "missing-one"));

@@ -173,4 +173,10 @@ std::string StringOr(const Json& j, std::string_view key, std::string fallback) 
   return it->get<std::string>();
 }
 
+bool IsTrue(const Json& j, std::string_view key) {
+  if (!j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && *it == true;
+}
+
 }  // namespace flowrepo

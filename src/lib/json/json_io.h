@@ -39,6 +39,10 @@ std::string CanonicalJson(const Json& value);
 /// Returns the string at \a key of object \a j, or \a fallback.
 std::string StringOr(const Json& j, std::string_view key, std::string fallback = {});
 
+/// Whether \a key of object \a j holds boolean true; anything else (another
+/// type, no such key, not an object) is false, never an exception.
+bool IsTrue(const Json& j, std::string_view key);
+
 }  // namespace flowrepo
 
 #endif  // FLOWREPO_JSON_JSON_IO_H_

@@ -277,7 +277,7 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
   ResolveReferences(app_json, w.facts);  // foreign formats map their own ids
   if (env.is_object()) {
     for (const auto& var : env.value("variables", Json::array())) {
-      w.env.push_back({"", StringOr(var, "name"), var.is_object() && var.value("secret", false) == true});
+      w.env.push_back({"", StringOr(var, "name"), IsTrue(var, "secret")});
     }
   }
   w.app = DigestOf(stripped.app_definition, retain);
@@ -326,7 +326,7 @@ Json StripApp(Json app) {
 Json StripEnv(Json env) {
   if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) return env;
   for (auto& var : env["variables"]) {
-    if (var.is_object() && var.value("secret", false) == true) {
+    if (IsTrue(var, "secret")) {
       var.erase("value");
       var.erase("ref");
     }

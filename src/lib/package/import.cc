@@ -120,7 +120,7 @@ Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::En
       continue;
     }
     const Json& mine = *it->second;
-    bool secret = v.value("secret", false) == true || mine.value("secret", false) == true;
+    bool secret = IsTrue(v, "secret") || IsTrue(mine, "secret");
     if (mine == v) {
       vars.push_back(v);
     } else if (secret || policy == ImportRequest::EnvConflict::kKeep) {

@@ -75,7 +75,10 @@ void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& pr
     if (!names.insert(name).second) {
       problems.push_back({file, at + "/name", "duplicate-variable", "variable '" + name + "' is defined twice"});
     }
-    if (vars[i].value("secret", false) && vars[i].contains("value")) {
+    if (vars[i].contains("secret") && !vars[i]["secret"].is_boolean()) {
+      problems.push_back({file, at + "/secret", "schema", "'secret' of variable '" + name + "' must be true or false"});
+    }
+    if (IsTrue(vars[i], "secret") && vars[i].contains("value")) {
       problems.push_back({file, at + "/value", "secret-value",
                           "secret variable '" + name + "' holds a value; store a reference in 'ref'"});
     }
