@@ -70,6 +70,9 @@ struct PublishResult {
   std::vector<Version> versions;      ///< one new version per changed flow
   std::vector<std::string> removed;   ///< flows deleted by the draft
   bool completed_earlier_publish = false;  ///< the draft had been merged by an interrupted run
+  /// Set when this draft's head had already been published by a publish of
+  /// that other draft (both heads were one commit); nothing new was made.
+  std::string published_with_draft;
 };
 
 /// One change between two versions of a flow.

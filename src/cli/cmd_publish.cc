@@ -19,11 +19,18 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
     for (const auto& v : r.versions) versions.push_back(ToJson(v));
     Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
                 {"versions", versions},     {"removed", r.removed},
-                {"completed_earlier_publish", r.completed_earlier_publish}};
+                {"completed_earlier_publish", r.completed_earlier_publish},
+                {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)}};
     Emit(g, out, [&](std::ostream& os) {
       if (r.completed_earlier_publish) os << "Completed an interrupted publish of '" << r.draft << "'\n";
-      os << "Published draft '" << r.draft << "' to '" << r.workspace << "' at "
-         << r.commit.substr(0, 7) << "\n";
+      if (r.published_with_draft.empty()) {
+        os << "Published draft '" << r.draft << "' to '" << r.workspace << "' at "
+           << r.commit.substr(0, 7) << "\n";
+      } else {
+        os << "Draft '" << r.draft << "' was already published: its head is the head of draft '"
+           << r.published_with_draft << "', published to '" << r.workspace << "' at "
+           << r.commit.substr(0, 7) << "\n";
+      }
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
       for (const auto& id : r.removed) os << "  " << id << " removed\n";
     });

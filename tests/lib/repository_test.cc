@@ -263,6 +263,27 @@ TEST_P(FlowRepositoryTest, InterruptedPublishIsCompletedByRerun) {
   EXPECT_TRUE(repo.ListDrafts("main").empty());
 }
 
+TEST_P(FlowRepositoryTest, DraftWhoseHeadWasPublishedByAnotherDraftSaysSo) {
+  // Identical imports started at the same second are one commit on two
+  // drafts; publishing the second must neither make a version nor claim to
+  // have completed an interrupted publish of its own.
+  FlowRepository repo = Init();
+  repo.PutFlows("main", "a", {MakeFlow("alpha")});
+  testing::Shell("git update-ref refs/heads/drafts/main/b refs/heads/drafts/main/a", repo_path());
+  PublishResult first = repo.Publish("main", "a", "");
+  repo.PutFlows("main", "later", {MakeFlow("beta")});
+  repo.Publish("main", "later", "");
+
+  PublishResult second = repo.Publish("main", "b", "");
+  EXPECT_FALSE(second.completed_earlier_publish);
+  EXPECT_EQ(second.published_with_draft, "a");
+  EXPECT_EQ(second.commit, first.commit);
+  ASSERT_EQ(second.versions.size(), 1u);
+  EXPECT_EQ(second.versions[0].number, 1);
+  EXPECT_EQ(repo.FlowHistory("main", "alpha").versions.size(), 1u);
+  EXPECT_TRUE(repo.ListDrafts("main").empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, FlowRepositoryTest,
                          ::testing::Values(InitOptions::Layout::kWorkTree, InitOptions::Layout::kBare),
                          [](const auto& param) {

@@ -82,24 +82,34 @@ bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_com
   return git_oid_equal(&x->id, &y->id);
 }
 
-}  // namespace
+// How far back along the workspace a rerun looks for its earlier publish.
+constexpr int kRecentPublishes = 20;
 
-// The publish of \a draft among the last few commits of the workspace.
-static std::optional<git_oid> RecentPublishOf(const Store& store, const git_oid& ws_head,
-                                              std::string_view ws, std::string_view draft) {
-  const std::string trailer = "\nFlowrepo-Draft: " + std::string(draft) + "\n";
+std::string DraftTrailer(const git_commit* commit) {
+  static constexpr std::string_view kDraftTrailer = "\nFlowrepo-Draft: ";
+  std::string_view message = git_commit_message(commit);
+  auto at = message.find(kDraftTrailer);
+  if (at == std::string_view::npos) return "";
+  message.remove_prefix(at + kDraftTrailer.size());
+  return std::string(message.substr(0, message.find('\n')));
+}
+
+// The first recent publish onto \a ws (walking back from \a ws_head) for
+// which \a matches holds.
+template <typename Match>
+std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head, std::string_view ws,
+                                     Match matches) {
   git_oid current = ws_head;
-  for (int depth = 0; depth < 20; ++depth) {
+  for (int depth = 0; depth < kRecentPublishes; ++depth) {
     git::CommitPtr commit = store.LookupCommit(current);
-    if (PublishedTo(commit.get(), ws) &&
-        std::string_view(git_commit_message(commit.get())).find(trailer) != std::string_view::npos) {
-      return current;
-    }
+    if (PublishedTo(commit.get(), ws) && matches(commit.get())) return current;
     if (git_commit_parentcount(commit.get()) == 0) break;
     current = *git_commit_parent_id(commit.get(), 0);
   }
   return std::nullopt;
 }
+
+}  // namespace
 
 // Creates any version tag the head publish commit promises but lacks (a
 // publish interrupted after moving the workspace). Returns the versions made.
@@ -141,41 +151,51 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   result.workspace = std::string(workspace);
   result.draft = std::string(draft);
 
-  if (!draft_head) {
-    // Rerunning a publish that completed (perhaps killed just before it
-    // could report) succeeds without writing anything.
-    auto earlier = RecentPublishOf(store, ws_head, workspace, draft);
-    if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
-    CompleteTags(*impl_, workspace, *earlier, note);
-    git::CommitPtr commit = store.LookupCommit(*earlier);
-    result.commit = git::OidHex(*earlier);
+  // An earlier publish already merged what is asked for: report it, write
+  // only what it left undone.
+  auto report_earlier = [&](const git_oid& earlier) {
+    CompleteTags(*impl_, workspace, earlier, note);
+    git::CommitPtr commit = store.LookupCommit(earlier);
+    result.commit = git::OidHex(earlier);
     for (const auto& [flow, n] : VersionTrailers(commit.get())) {
       result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
     }
-    result.completed_earlier_publish = true;
+    std::string merged_from = DraftTrailer(commit.get());
+    if (merged_from == draft) {
+      result.completed_earlier_publish = true;
+    } else {
+      result.published_with_draft = merged_from;
+    }
     return result;
+  };
+
+  if (!draft_head) {
+    // Rerunning a publish that completed (perhaps killed just before it
+    // could report) succeeds without writing anything.
+    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
+      return DraftTrailer(commit) == draft;
+    });
+    if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
+    return report_earlier(*earlier);
   }
 
   // Finish what an interrupted publish of the head commit left undone.
   CompleteTags(*impl_, workspace, ws_head, note);
 
   if (store.IsAncestor(*draft_head, ws_head)) {
-    // Either an interrupted run already merged this draft, or it is empty.
-    git::CommitPtr head_commit = store.LookupCommit(ws_head);
-    bool merged_here = PublishedTo(head_commit.get(), workspace) &&
-                       git_commit_parentcount(head_commit.get()) == 2 &&
-                       git_oid_equal(git_commit_parent_id(head_commit.get(), 1), &*draft_head);
-    if (!merged_here) {
+    // An interrupted run already merged this draft, or another draft whose
+    // head is the same commit was published (identical imports made at the
+    // same second are one commit), or the draft is empty.
+    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
+      return git_commit_parentcount(commit) == 2 &&
+             git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
+    });
+    if (!earlier) {
       throw Error(ErrorCode::kInvalidArgument,
                   "draft '" + std::string(draft) + "' has no changes to publish");
     }
     store.DeleteRef(draft_ref, *draft_head);
-    result.commit = git::OidHex(ws_head);
-    for (const auto& [flow, n] : VersionTrailers(head_commit.get())) {
-      result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
-    }
-    result.completed_earlier_publish = true;
-    return result;
+    return report_earlier(*earlier);
   }
 
   auto base = store.MergeBase(*draft_head, ws_head);
