@@ -172,6 +172,9 @@ struct ExportResult {
   std::string path;       ///< the package written
   std::string workspace;
   std::string commit;     ///< the source commit
+  /// The flows written, by path; their files and requirements are left
+  /// empty (the package's manifest has them): holding every flow's at once
+  /// would make memory grow with the package.
   std::vector<PackageFlowInfo> flows;
   std::vector<std::string> included_dependencies;   ///< added because selected flows use them
   std::vector<std::string> referenced_dependencies; ///< used but left out

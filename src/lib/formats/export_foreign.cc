@@ -51,26 +51,27 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
     throw Error(ErrorCode::kInvalidArgument,
                 "cannot export as '" + std::string(format) + "'; use package, n8n or node-red");
   }
-  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kAll);
-  std::map<std::string, const BuiltEntry*> entries;
-  for (const auto& e : built.entries) entries.emplace(e.name, &e);
+  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kAll, repo.impl().store.git_dir());
   std::vector<Flow> flows;
-  for (const auto& info : built.manifest.flows) {
+  std::vector<PackageFlowInfo> infos;
+  for (const BuiltFlow& built_flow : built.flows) {
+    PackageFlowInfo info = built.Info(built_flow);
     Flow flow;
     flow.summary = {info.id, info.name, info.group, info.format};
-    auto text = [&](std::string_view file) {
-      auto it = entries.find(info.path + "/" + std::string(file));
-      return it == entries.end() ? std::string() : it->second->text;
-    };
-    flow.flow_definition = text(kFlowDefinitionFile);
-    flow.app_definition = text(kAppDefinitionFile);
-    flow.env_variables = text(kEnvVariablesFile);
+    for (const BuiltFile& file : built_flow.files) {
+      switch (file.kind) {
+        case DocKind::kApp: flow.app_definition = file.kept; break;
+        case DocKind::kEnv: flow.env_variables = file.kept; break;
+        case DocKind::kDefinition: flow.flow_definition = file.kept; break;
+      }
+    }
     flows.push_back(std::move(flow));
+    infos.push_back(std::move(info));
   }
   ForeignExportResult result;
   result.workspace = built.manifest.workspace;
   result.commit = built.manifest.commit;
-  result.flows = built.manifest.flows;
+  result.flows = std::move(infos);
   result.files = ForeignFiles(flows, format, request.sample_data);
 
   // Where each file goes.

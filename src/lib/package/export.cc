@@ -60,8 +60,6 @@ constexpr std::size_t kMinPerThread = 16;   // smaller batches stay on one threa
 constexpr std::string_view kVersionTrailer = "Flowrepo-Version: ";
 constexpr std::string_view kWorkspaceTrailer = "Flowrepo-Workspace: ";
 
-enum class DocKind { kDefinition, kApp, kEnv };
-
 Json Strip(Json doc, DocKind kind, const FlowFormat* format, const StripOptions& strip) {
   switch (kind) {
     case DocKind::kDefinition: return format->StripForExport(std::move(doc), strip);
@@ -150,86 +148,70 @@ std::map<std::string, std::pair<int, git_oid>> PublishedVersions(const Store& st
   return found;
 }
 
-// One flow after pass one.
-struct ExportedFlow {
-  PackageFlowInfo info;
-  FlowLocation location;
-  FlowBlobs blobs;
-  const FlowFormat* format = nullptr;
-  std::vector<BuiltEntry> files;  ///< sorted by name
-};
-
 // Pass one for one flow, on any thread (no libgit2 call): strip, validate
 // what would be written, and gather facts and hashes.
 struct FlowWork {
   std::string id;
   FlowLocation location;
+  bool dependency = false;  ///< added because a selected flow uses it
   FlowBlobs blobs;
   Flow raw;  ///< input; released once processed
   bool ok = false;
   std::vector<Problem> problems;
   const FlowFormat* format = nullptr;
-  Flow stripped;
   FlowFacts facts;
-  std::vector<EnvRequirement> env;
-  struct Digest {
-    std::string sha256;
-    std::uint32_t crc32 = 0;
-    std::string deflated;
-  };
-  Digest app, env_file, definition;  ///< of the stripped documents
+  // What is kept of the flow (see BuiltFlow): its manifest entry and
+  // requirement items as text, and its files.
+  std::string entry, credentials, env_variables;
+  std::vector<BuiltFile> files;
 };
 
-FlowWork::Digest DigestOf(const std::string& text, RetainText retain) {
-  FlowWork::Digest d;
-  d.sha256 = Sha256Hex(text);
-  d.crc32 = zip::Crc32(text);
-  if (retain == RetainText::kWithinBudget) d.deflated = zip::Deflate(text);
-  return d;
-}
-
 // The manifest is large (about 2 KB a flow), so its text is not kept: each
-// chunk is hashed and deflated as it is made, in pieces of at most 1 MiB
-// compressed on all cores (pigz-style; the chunks, hence the bytes, do not
-// depend on the number of cores).
+// chunk is deflated as it is made, in pieces of at most 1 MiB compressed on
+// all cores (pigz-style; the chunks, hence the bytes, do not depend on the
+// number of cores), and waits in the spool.
 class ManifestDigester {
  public:
-  ManifestDigester(BuiltEntry& entry, RetainText retain) : entry_(entry), retain_(retain) {}
+  ManifestDigester(BuiltPackage& built, RetainText retain) : built_(built), retain_(retain) {}
 
   void Add(std::string_view chunk, bool last) {
     constexpr std::size_t kPiece = 1u << 20;
     if (chunk.empty() && !last) return;
-    entry_.size += chunk.size();
-    if (retain_ == RetainText::kAll) entry_.text += chunk;
-    const std::size_t pieces =
-        retain_ == RetainText::kAll ? 0 : std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
+    built_.manifest_size += chunk.size();
+    if (retain_ == RetainText::kAll) {
+      built_.manifest_text += chunk;
+      built_.manifest_crc32 = zip::Crc32(chunk, built_.manifest_crc32);
+      return;
+    }
+    const std::size_t pieces = std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
     std::vector<std::string> deflated(pieces);
     ParallelFor(
         pieces + 1,
         [&](std::size_t i, std::size_t) {
           if (i == pieces) {
-            sha_.Update(chunk);
-            entry_.crc32 = zip::Crc32(chunk, entry_.crc32);
+            built_.manifest_crc32 = zip::Crc32(chunk, built_.manifest_crc32);
           } else {
             deflated[i] = zip::DeflatePiece(chunk.substr(i * kPiece, kPiece), last && i + 1 == pieces);
           }
         },
         1);
-    for (const auto& piece : deflated) entry_.deflated += piece;
-    if (last) entry_.sha256 = sha_.HexDigest();
+    for (const auto& piece : deflated) {
+      Spool::Span span = built_.spool.Append(piece);
+      if (built_.manifest_deflated.size == 0) built_.manifest_deflated.offset = span.offset;
+      built_.manifest_deflated.size += span.size;
+    }
   }
 
  private:
-  BuiltEntry& entry_;
+  BuiltPackage& built_;
   RetainText retain_;
-  Sha256 sha_;
 };
 
 void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip,
                  RetainText retain) {
   const std::string base = w.location.path + "/";
   Flow& raw = w.raw;
-  Flow& stripped = w.stripped;
+  Flow stripped;
   stripped.summary = raw.summary;
   // Strip; a document that does not parse is reported by validation.
   Json app_json;
@@ -271,18 +253,49 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
   raw = Flow{};
   if (!w.problems.empty()) return;
 
-  const Json& definition = parsed.definition;
-  const Json& env = parsed.env;
-  w.facts = w.format->Facts(definition);
+  w.facts = w.format->Facts(parsed.definition);
   ResolveReferences(app_json, w.facts);  // foreign formats map their own ids
-  if (env.is_object()) {
-    for (const auto& var : env.value("variables", Json::array())) {
-      w.env.push_back({"", StringOr(var, "name"), IsTrue(var, "secret")});
+
+  PackageFlowInfo info;
+  info.id = w.id;
+  info.name = stripped.summary.name;
+  info.group = w.location.group;
+  info.format = stripped.summary.format;
+  info.path = w.location.path;
+  info.dependency = w.dependency;
+  info.requirements.components.assign(w.facts.components.begin(), w.facts.components.end());
+  info.requirements.topics.assign(w.facts.topics.begin(), w.facts.topics.end());
+  Json credentials = Json::array(), env_variables = Json::array();
+  for (const auto& c : w.facts.credentials) {
+    info.requirements.credentials.push_back({"", c.node, c.type});
+    credentials.push_back({{"flow", w.id}, {"node", c.node}, {"type", c.type}});
+  }
+  if (parsed.env.is_object()) {
+    for (const auto& var : parsed.env.value("variables", Json::array())) {
+      EnvRequirement e{"", StringOr(var, "name"), IsTrue(var, "secret")};
+      env_variables.push_back({{"flow", w.id}, {"name", e.name}, {"secret", e.secret}});
+      info.requirements.env_variables.push_back(std::move(e));
     }
   }
-  w.app = DigestOf(stripped.app_definition, retain);
-  if (!stripped.env_variables.empty()) w.env_file = DigestOf(stripped.env_variables, retain);
-  w.definition = DigestOf(stripped.flow_definition, retain);
+  for (const auto& ref : w.facts.subflows) {
+    if (!ref.flow.empty()) info.dependencies.push_back({ref.flow, ref.node, false});
+  }
+  auto add_file = [&](DocKind kind, std::string text, const std::optional<git_oid>& blob) {
+    BuiltFile file;
+    file.kind = kind;
+    file.size = text.size();
+    file.crc32 = zip::Crc32(text);
+    file.blob = *blob;
+    info.files.push_back({std::string(FileNameOf(kind)), Sha256Hex(text), file.size});
+    file.kept = retain == RetainText::kAll ? std::move(text) : zip::Deflate(text);
+    w.files.push_back(std::move(file));
+  };
+  add_file(DocKind::kApp, std::move(stripped.app_definition), w.blobs.app);
+  if (!stripped.env_variables.empty()) add_file(DocKind::kEnv, std::move(stripped.env_variables), w.blobs.env);
+  add_file(DocKind::kDefinition, std::move(stripped.flow_definition), w.blobs.definition);
+  w.entry = FlowToJson(info).dump();
+  w.credentials = credentials.dump();
+  w.env_variables = env_variables.dump();
   w.ok = true;
 }
 
@@ -334,6 +347,44 @@ Json StripEnv(Json env) {
   return env;
 }
 
+std::string_view FileNameOf(DocKind kind) {
+  switch (kind) {
+    case DocKind::kApp: return kAppDefinitionFile;
+    case DocKind::kEnv: return kEnvVariablesFile;
+    case DocKind::kDefinition: return kFlowDefinitionFile;
+  }
+  return kFlowDefinitionFile;
+}
+
+std::string_view BuiltFlow::id() const {
+  return std::string_view(path).substr(path.rfind('/') + 1);
+}
+
+std::string_view BuiltFlow::group() const {
+  const std::size_t start = kFlowsDir.size() + 1, end = path.rfind('/');
+  return end <= start ? std::string_view() : std::string_view(path).substr(start, end - start);
+}
+
+Json BuiltPackage::EntryJson(const BuiltFlow& flow) const {
+  Json entry = Json::parse(spool.Read(flow.entry));
+  entry["version"] = flow.version ? Json(*flow.version) : Json();
+  entry["commit"] = git::OidHex(flow.commit);
+  for (auto& dependency : entry["dependencies"]) {
+    dependency["included"] = in_package.count(dependency["flow"].get<std::string>()) > 0;
+  }
+  return entry;
+}
+
+std::string BuiltPackage::Text(const Store& store, const BuiltFlow& flow, const BuiltFile& file) const {
+  if (retain == RetainText::kAll) return file.kept;
+  const std::string name = flow.path + "/" + std::string(FileNameOf(file.kind));
+  std::string text = StripDocument(store.ReadBlob(file.blob), name, file.kind, flow.format, strip);
+  if (text.size() != file.size || zip::Crc32(text) != file.crc32) {
+    throw Error(ErrorCode::kInternal, "'" + name + "' changed while being exported");
+  }
+  return text;
+}
+
 std::string SafeFileName(std::string_view name) {
   std::string out;
   bool utf8 = IsValidUtf8(name);
@@ -364,7 +415,7 @@ std::string SafeFileName(std::string_view name) {
 }
 
 BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request,
-                          RetainText retain) {
+                          RetainText retain, const std::string& spool_directory) {
   const std::string& ws = request.workspace;
   impl.RequireRole(ws, Role::kIntegrator);
   Store& store = impl.store;
@@ -403,7 +454,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   } else {
     commit = impl.WorkspaceHead(ws);
   }
-  const std::map<std::string, FlowLocation> flows = impl.FlowsAt(commit);
+  const std::map<std::string, FlowLocation>& flows = impl.FlowsAt(commit);
 
   // 2. The selection.
   auto resolve = [&](const std::string& item, std::set<std::string>& into,
@@ -449,25 +500,27 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   }
 
   // 3. Pass one.
-  std::set<std::string> ids_at_commit;
-  for (const auto& [id, loc] : flows) ids_at_commit.insert(id);
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, commit);
-  ValidationContext context{InSet(ids_at_commit), &settings, CredentialPolicy::kAllowUnbound};
-  StripOptions strip;
-  strip.keep_sample_data = request.sample_data == ExportRequest::SampleData::kKeep;
+  ValidationContext context{[&flows](const std::string& id) { return flows.count(id) > 0; }, &settings,
+                            CredentialPolicy::kAllowUnbound};
+  BuiltPackage built(retain, spool_directory);
+  built.strip.keep_sample_data = request.sample_data == ExportRequest::SampleData::kKeep;
+  const StripOptions& strip = built.strip;
 
-  std::set<std::string> in_package = selected;
+  built.flows.reserve(selected.size());  // dependencies may add a few
   std::deque<std::string> queue(selected.begin(), selected.end());
+  std::set<std::string>& in_package = built.in_package;
+  in_package = std::move(selected);
   std::set<std::string> included, referenced;
+  std::set<std::string> components, topics;  // unions over the flows
   std::vector<std::string> problems;
   std::set<std::string> invalid;
-  std::map<std::string, ExportedFlow> done;
   std::size_t retained = 0;
   std::size_t step = 0;
 
   // Flows are read and processed on all cores, in batches so that memory
   // does not grow with the selection; the results are merged in order here.
-  const std::size_t workers = ParallelWorkers(selected.size(), kMinPerThread);
+  const std::size_t workers = ParallelWorkers(in_package.size(), kMinPerThread);
   std::vector<Store> stores;  // one repository handle per extra worker
   for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
   while (!queue.empty()) {
@@ -478,6 +531,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       w.id = queue.front();
       queue.pop_front();
       w.location = flows.at(w.id);
+      w.dependency = included.count(w.id) > 0;
       batch.push_back(std::move(w));
     }
     ParallelFor(
@@ -496,25 +550,8 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
         invalid.insert(id);
         continue;
       }
-      ExportedFlow ef;
-      ef.location = w.location;
-      ef.blobs = w.blobs;
-      ef.format = w.format;
-      PackageFlowInfo& info = ef.info;
-      info.id = id;
-      info.name = w.stripped.summary.name;
-      info.group = w.location.group;
-      info.format = w.stripped.summary.format;
-      info.path = w.location.path;
-      info.dependency = included.count(id) > 0;
-      info.requirements.components.assign(w.facts.components.begin(), w.facts.components.end());
-      info.requirements.topics.assign(w.facts.topics.begin(), w.facts.topics.end());
-      for (const auto& c : w.facts.credentials) info.requirements.credentials.push_back({"", c.node, c.type});
-      info.requirements.env_variables = std::move(w.env);
       for (const auto& ref : w.facts.subflows) {
-        if (ref.flow.empty()) continue;  // a foreign reference outside the repository
-        info.dependencies.push_back({ref.flow, ref.node, false});
-        if (in_package.count(ref.flow)) continue;
+        if (ref.flow.empty() || in_package.count(ref.flow)) continue;
         switch (policy) {
           case DependencyPolicy::kInclude:
             if (!flows.count(ref.flow)) break;  // reported by validation
@@ -537,37 +574,28 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
             break;
         }
       }
+      if (!problems.empty()) continue;  // nothing is written: keep nothing
+      components.insert(w.facts.components.begin(), w.facts.components.end());
+      topics.insert(w.facts.topics.begin(), w.facts.topics.end());
 
-      // Files, sorted by name: app_definition, env_variables, flow_definition.
-      auto add_file = [&](std::string_view file, std::string text, FlowWork::Digest digest,
-                          const std::optional<git_oid>& blob, DocKind kind) {
-        BuiltEntry entry;
-        entry.name = base + std::string(file);
-        entry.size = text.size();
-        entry.sha256 = std::move(digest.sha256);
-        entry.crc32 = digest.crc32;
-        info.files.push_back({std::string(file), entry.sha256, entry.size});
-        if (retain == RetainText::kAll) {
-          entry.text = std::move(text);
-        } else if (retained + digest.deflated.size() <= kRetainBudget) {
-          retained += digest.deflated.size();
-          entry.deflated = std::move(digest.deflated);
-        } else {
-          entry.regenerate = [&store, oid = *blob, name = entry.name, kind, format = ef.format, strip] {
-            return StripDocument(store.ReadBlob(oid), name, kind, format, strip);
-          };
+      BuiltFlow flow;
+      flow.path = w.location.path;
+      flow.format = w.format;
+      flow.entry = built.spool.Append(w.entry);
+      flow.credentials = built.spool.Append(w.credentials);
+      flow.env_variables = built.spool.Append(w.env_variables);
+      flow.files.reserve(w.files.size());
+      for (auto& file : w.files) {
+        if (retain == RetainText::kWithinBudget) {
+          if (retained + file.kept.size() <= kRetainBudget) {
+            retained += file.kept.size();
+          } else {
+            std::string().swap(file.kept);  // assigning an empty string keeps the buffer
+          }
         }
-        ef.files.push_back(std::move(entry));
-      };
-      add_file(kAppDefinitionFile, std::move(w.stripped.app_definition), std::move(w.app),
-               ef.blobs.app, DocKind::kApp);
-      if (!w.stripped.env_variables.empty()) {
-        add_file(kEnvVariablesFile, std::move(w.stripped.env_variables), std::move(w.env_file),
-                 ef.blobs.env, DocKind::kEnv);
+        flow.files.push_back(std::move(file));
       }
-      add_file(kFlowDefinitionFile, std::move(w.stripped.flow_definition), std::move(w.definition),
-               ef.blobs.definition, DocKind::kDefinition);
-      done.emplace(id, std::move(ef));
+      built.flows.push_back(std::move(flow));
       if (request.progress) request.progress(++step, in_package.size());
     }
   }
@@ -580,69 +608,68 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   }
 
   // 4. Versions.
-  std::set<std::string> wanted;
-  for (const auto& [id, ef] : done) wanted.insert(id);
-  auto versions = PublishedVersions(store, ws, commit, wanted);
-  const std::string commit_hex = git::OidHex(commit);
-  for (auto& [id, ef] : done) {
-    ef.info.commit = commit_hex;
-    auto it = versions.find(id);
+  std::set<std::string> wanted(in_package);
+  auto versions = PublishedVersions(store, ws, commit, std::move(wanted));
+  for (BuiltFlow& flow : built.flows) {
+    flow.commit = commit;
+    auto it = versions.find(std::string(flow.id()));
     if (it == versions.end()) continue;
-    ef.info.version = it->second.first;
-    ef.info.commit = git::OidHex(it->second.second);
+    flow.version = it->second.first;
+    flow.commit = it->second.second;
   }
 
   // 5. The manifest; flows sorted by path.
-  std::vector<ExportedFlow*> ordered;
-  for (auto& [id, ef] : done) ordered.push_back(&ef);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const ExportedFlow* a, const ExportedFlow* b) { return a->info.path < b->info.path; });
-  BuiltPackage built;
+  std::sort(built.flows.begin(), built.flows.end(),
+            [](const BuiltFlow& a, const BuiltFlow& b) { return a.path < b.path; });
   PackageManifest& m = built.manifest;
   m.schema = std::string(kPackageSchema);
   m.tool_version = FLOWREPO_VERSION;
   m.workspace = ws;
-  m.commit = commit_hex;
+  m.commit = git::OidHex(commit);
   m.selection = request.selection;
   m.exclude = request.exclude;
   m.all = request.all;
   m.dependency_policy = DependencyPolicyName(policy);
   m.version = version_number;
-  std::set<std::string> components, topics;
-  for (ExportedFlow* ef : ordered) {
-    for (auto& d : ef->info.dependencies) d.included = in_package.count(d.flow) > 0;
-    const auto& r = ef->info.requirements;
-    components.insert(r.components.begin(), r.components.end());
-    topics.insert(r.topics.begin(), r.topics.end());
-    for (auto c : r.credentials) {
-      c.flow = ef->info.id;
-      m.requirements.credentials.push_back(std::move(c));
-    }
-    for (auto e : r.env_variables) {
-      e.flow = ef->info.id;
-      m.requirements.env_variables.push_back(std::move(e));
-    }
-    m.flows.push_back(std::move(ef->info));
-  }
+  m.required_flows.assign(referenced.begin(), referenced.end());
   m.requirements.components.assign(components.begin(), components.end());
   m.requirements.topics.assign(topics.begin(), topics.end());
-  m.required_flows.assign(referenced.begin(), referenced.end());
-  m.groups = AllGroups(m.flows);
+  std::vector<FlowInGroup> in_groups;
+  std::set<std::string_view> groups;  // each group and its parents
+  for (const BuiltFlow& flow : built.flows) {
+    const std::string_view group = flow.group();
+    in_groups.push_back({flow.id(), group});
+    if (group.empty()) continue;
+    for (std::size_t pos = 0;; ++pos) {
+      pos = group.find('/', pos);
+      groups.insert(group.substr(0, pos));
+      if (pos == std::string_view::npos) break;
+    }
+  }
+  m.groups.assign(groups.begin(), groups.end());
+
   std::vector<Problem> manifest_problems;
-  std::mutex manifest_problems_mutex;
-  BuiltEntry manifest_entry;
-  manifest_entry.name = std::string(kManifestName);
-  ManifestDigester digester(manifest_entry, retain);
+  std::mutex manifest_lock;
+  auto read_array = [&built](Spool::Span span) {
+    Json items = Json::parse(built.spool.Read(span));
+    return std::vector<Json>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+  };
+  ManifestSource source{m, GroupTree(in_groups), built.flows.size(),
+                        [&](std::size_t i) { return built.EntryJson(built.flows[i]); },
+                        [&](std::size_t i) { return read_array(built.flows[i].credentials); },
+                        [&](std::size_t i) { return read_array(built.flows[i].env_variables); }};
+  in_groups.clear();
   auto scan = [&](const Json& part, const std::string& at) {
     std::vector<Problem> found;
     ScanSecrets(part, std::string(kManifestName), found);
-    std::lock_guard<std::mutex> lock(manifest_problems_mutex);
+    std::lock_guard<std::mutex> lock(manifest_lock);
     for (auto& p : found) {
       p.pointer = at + p.pointer;
       manifest_problems.push_back(std::move(p));
     }
   };
-  WriteManifestText(m, scan, [&](std::string_view chunk, bool last) { digester.Add(chunk, last); });
+  ManifestDigester digester(built, retain);
+  WriteManifestText(source, scan, [&](std::string_view chunk, bool last) { digester.Add(chunk, last); });
   if (!manifest_problems.empty()) {
     std::sort(manifest_problems.begin(), manifest_problems.end(),
               [](const Problem& a, const Problem& b) { return a.pointer < b.pointer; });
@@ -652,10 +679,6 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
                 "export refused: " + std::to_string(details.size()) +
                     " problem(s) in manifest.json; nothing was written",
                 details);
-  }
-  built.entries.push_back(std::move(manifest_entry));
-  for (ExportedFlow* ef : ordered) {
-    for (auto& file : ef->files) built.entries.push_back(std::move(file));
   }
   built.included.assign(included.begin(), included.end());
   built.referenced.assign(referenced.begin(), referenced.end());
@@ -751,13 +774,13 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
                 "'" + request.output + "' already exists; pass --force to overwrite it");
   }
 
-  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kWithinBudget);
+  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kWithinBudget, dir.string());
 
   fs::path target = request.output;
   if (automatic && request.version) {
     std::string name = request.selection.at(0);
-    for (const auto& f : built.manifest.flows) {
-      if (f.id == request.selection[0]) name = f.name;
+    for (const auto& flow : built.flows) {
+      if (flow.id() == request.selection[0]) name = built.Info(flow).name;
     }
     target = dir / (SafeFileName(name) + ".zip");
     if (request.overwrite == ExportRequest::Overwrite::kNo && exists(target)) {
@@ -769,26 +792,46 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   TempPath temp(dir);
   {
     zip::Writer writer(temp.path());
-    std::size_t total = built.entries.size(), written = 0;
-    for (BuiltEntry& entry : built.entries) {
-      writer.Add(entry.name, entry.size, entry.crc32,
-                 [&entry, &request, &written, total]() -> std::string {
-        ThrowIfCancelled();  // libzip then removes its temporary file
-        std::string deflated;
-        if (entry.regenerate) {
-          std::string text = entry.regenerate();
-          if (Sha256Hex(text) != entry.sha256) {
-            throw Error(ErrorCode::kInternal, "'" + entry.name + "' changed while being exported");
-          }
-          deflated = zip::Deflate(text);
-        } else {
-          deflated = std::move(entry.deflated);
+    std::size_t total = 1, written = 0;
+    for (const BuiltFlow& flow : built.flows) total += flow.files.size();
+    auto progress = [&]() {
+      if (request.progress) request.progress(++written, total);
+    };
+    writer.Add(kManifestName, built.manifest_size, built.manifest_crc32, built.spool, built.manifest_deflated);
+    progress();
+    // Files over the memory budget are made again from their blobs, a batch
+    // at a time on all cores, then written in order.
+    const Store& store = repo.impl().store;
+    const bool remake = std::any_of(built.flows.begin(), built.flows.end(), [](const BuiltFlow& flow) {
+      return std::any_of(flow.files.begin(), flow.files.end(), [](const BuiltFile& f) { return f.kept.empty(); });
+    });
+    const std::size_t workers = remake ? ParallelWorkers(built.flows.size(), kMinPerThread) : 1;
+    std::vector<Store> stores;  // one repository handle per extra worker
+    for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
+    for (std::size_t first = 0; first < built.flows.size(); first += kBatchSize) {
+      ThrowIfCancelled();
+      const std::size_t count = std::min(kBatchSize, built.flows.size() - first);
+      ParallelFor(
+          count,
+          [&](std::size_t i, std::size_t worker) {
+            BuiltFlow& flow = built.flows[first + i];
+            for (BuiltFile& file : flow.files) {
+              if (file.kept.empty()) {
+                file.kept = zip::Deflate(built.Text(worker == 0 ? store : stores[worker - 1], flow, file));
+              }
+            }
+          },
+          kMinPerThread, workers);
+      for (std::size_t i = first; i < first + count; ++i) {
+        BuiltFlow& flow = built.flows[i];
+        for (BuiltFile& file : flow.files) {
+          writer.Add(flow.path + "/" + std::string(FileNameOf(file.kind)), file.size, file.crc32, file.kept);
+          std::string().swap(file.kept);
+          progress();
         }
-        if (request.progress) request.progress(++written, total);
-        return deflated;
-      });
+      }
     }
-    writer.Commit();
+    writer.Finish();
   }
   Fsync(temp.path(), O_RDONLY);
   ExportResult result;
@@ -814,7 +857,15 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   result.path = target.lexically_normal().string();
   result.workspace = built.manifest.workspace;
   result.commit = built.manifest.commit;
-  result.flows = std::move(built.manifest.flows);
+  // The files and requirements of each flow are in the package's manifest;
+  // repeating them here would hold every flow's entry in memory at once.
+  result.flows.reserve(built.flows.size());
+  for (const BuiltFlow& flow : built.flows) {
+    PackageFlowInfo info = built.Info(flow);
+    info.files.clear();
+    info.requirements = {};
+    result.flows.push_back(std::move(info));
+  }
   result.included_dependencies = std::move(built.included);
   result.referenced_dependencies = std::move(built.referenced);
   return result;

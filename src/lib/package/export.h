@@ -6,44 +6,93 @@
 // ExportPackage (which streams the entries into a zip file) and
 // CopyToWorkspace (which imports them from memory).
 
+#include <cstdint>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "flowrepo/package.h"
 #include "json/json_io.h"
+#include "flow/format.h"
+#include "package/manifest.h"
+#include "spool.h"
 #include "repo/repository_impl.h"
 
 namespace flowrepo {
-
-/// One zip entry of a package being built.
-struct BuiltEntry {
-  std::string name;
-  std::uint64_t size = 0;
-  std::string sha256;
-  std::uint32_t crc32 = 0;
-  std::string text;      ///< the bytes (RetainText::kAll only)
-  std::string deflated;  ///< zip::Deflate of the bytes, while within the memory budget
-  /// Makes the bytes again (from the blob) when neither is kept.
-  std::function<std::string()> regenerate;
-};
-
-struct BuiltPackage {
-  PackageManifest manifest;
-  std::vector<BuiltEntry> entries;  ///< manifest.json, then flow files by path
-  std::vector<std::string> included;
-  std::vector<std::string> referenced;
-};
 
 /// kWithinBudget keeps entries deflated up to a memory budget (export);
 /// kAll keeps every entry's bytes uncompressed (copy between workspaces).
 enum class RetainText { kWithinBudget, kAll };
 
+/// The documents of a flow, in the order of their file names.
+enum class DocKind : std::uint8_t { kApp, kEnv, kDefinition };
+std::string_view FileNameOf(DocKind kind);
+
+/// One file of a package being built.
+struct BuiltFile {
+  DocKind kind = DocKind::kDefinition;
+  std::uint32_t crc32 = 0;
+  std::uint64_t size = 0;
+  git_oid blob{};  ///< the stored document it is made from
+  /// RetainText::kAll: the bytes. Else their deflated form while within the
+  /// memory budget, or empty: made again from the blob when written.
+  std::string kept;
+};
+
+/// One flow of a package being built. Its manifest entry waits in the
+/// package's spool, not in memory, so that memory does not grow with the
+/// number of flows by more than these few fields.
+struct BuiltFlow {
+  std::string path;  ///< "flows/<group>/<id>", or "flows/<id>"
+  const FlowFormat* format = nullptr;
+  std::optional<int> version;
+  git_oid commit{};  ///< of that version, else the export's commit
+  /// FlowToJson of the flow without version, commit and whether each
+  /// dependency is included (known only once every flow is read).
+  Spool::Span entry;
+  /// The flow's requirement items, each with its "flow", as JSON arrays.
+  Spool::Span credentials, env_variables;
+  std::vector<BuiltFile> files;  ///< sorted by name
+
+  std::string_view id() const;
+  std::string_view group() const;
+};
+
+struct BuiltPackage {
+  BuiltPackage(RetainText retain_text, const std::string& spool_directory)
+      : retain(retain_text), spool(spool_directory) {}
+
+  /// Everything but the flows (see flows and Info) and the flow-tagged
+  /// requirement lists, which only manifest.json holds.
+  PackageManifest manifest;
+  std::uint64_t manifest_size = 0;
+  std::uint32_t manifest_crc32 = 0;
+  std::string manifest_text;       ///< RetainText::kAll only
+  Spool::Span manifest_deflated;  ///< else: in the spool
+  std::vector<BuiltFlow> flows;  ///< sorted by path
+  std::set<std::string> in_package;
+  std::vector<std::string> included;
+  std::vector<std::string> referenced;
+  StripOptions strip;
+  RetainText retain;
+  Spool spool;
+
+  /// The manifest entry of \a flow, complete.
+  Json EntryJson(const BuiltFlow& flow) const;
+  PackageFlowInfo Info(const BuiltFlow& flow) const { return FlowFromJson(EntryJson(flow)); }
+  /// The bytes of \a file (RetainText::kAll, or made again from its blob).
+  std::string Text(const Store& store, const BuiltFlow& flow, const BuiltFile& file) const;
+};
+
 /// Reads, strips and validates the selected flows of one commit and builds
 /// the manifest. Throws (kInvalidData listing every problem) when a flow is
 /// invalid, a dependency is refused or a secret would be written.
+/// \a spool_directory holds the temporary file the flows' manifest entries
+/// wait in.
 BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request,
-                          RetainText retain);
+                          RetainText retain, const std::string& spool_directory);
 
 /// app_definition.json without the fields that never leave a workspace.
 Json StripApp(Json app);

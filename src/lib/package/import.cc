@@ -442,9 +442,14 @@ ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
 ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
                              const ImportRequest& target) {
   repo.impl().RequireRole(target.workspace, Role::kIntegrator);
-  BuiltPackage built = BuildPackage(repo.impl(), source, RetainText::kAll);
+  BuiltPackage built = BuildPackage(repo.impl(), source, RetainText::kAll, repo.impl().store.git_dir());
   std::map<std::string, std::string> entries;
-  for (auto& e : built.entries) entries.emplace(e.name, std::move(e.text));
+  entries.emplace(std::string(kManifestName), std::move(built.manifest_text));
+  for (auto& flow : built.flows) {
+    for (auto& file : flow.files) {
+      entries.emplace(flow.path + "/" + std::string(FileNameOf(file.kind)), std::move(file.kept));
+    }
+  }
   const std::string label = "workspace '" + source.workspace + "'";
   LoadedPackage loaded = CheckPackage(label, std::move(entries), target.limits);
   std::string what = source.selection.size() == 1 ? source.selection[0] : "flows";

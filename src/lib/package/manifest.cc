@@ -148,8 +148,9 @@ Json RequirementsToJson(const FlowRequirements& r, bool with_flow) {
           {"env_variables", std::move(env)}};
 }
 
-// {"flows": [ids], "groups": {"<name>": {...}}}: the group hierarchy.
-Json GroupTree(const std::vector<PackageFlowInfo>& flows) {
+}  // namespace
+
+Json GroupTree(const std::vector<FlowInGroup>& flows) {
   Json root = {{"flows", Json::array()}, {"groups", Json::object()}};
   for (const auto& f : flows) {
     Json* node = &root;
@@ -157,16 +158,25 @@ Json GroupTree(const std::vector<PackageFlowInfo>& flows) {
     while (!f.group.empty() && start <= f.group.size()) {
       std::size_t end = f.group.find('/', start);
       if (end == std::string::npos) end = f.group.size();
-      std::string part = f.group.substr(start, end - start);
+      std::string part(f.group.substr(start, end - start));
       Json& groups = (*node)["groups"];
       if (!groups.contains(part)) groups[part] = {{"flows", Json::array()}, {"groups", Json::object()}};
       node = &groups[part];
       start = end + 1;
     }
-    (*node)["flows"].push_back(f.id);
+    (*node)["flows"].push_back(std::string(f.id));
   }
   return root;
 }
+
+Json GroupTree(const std::vector<PackageFlowInfo>& flows) {
+  std::vector<FlowInGroup> in_groups;
+  in_groups.reserve(flows.size());
+  for (const auto& f : flows) in_groups.push_back({f.id, f.group});
+  return GroupTree(in_groups);
+}
+
+namespace {
 
 // Walks a group tree, collecting "group -> flow ids"; false when malformed.
 bool ReadGroupTree(const Json& node, const std::string& path, int depth,
@@ -184,6 +194,86 @@ bool ReadGroupTree(const Json& node, const std::string& path, int depth,
     if (!ReadGroupTree(child, path.empty() ? name : path + "/" + name, depth + 1, out)) return false;
   }
   return true;
+}
+
+// One entry of the manifest's flows array, at \a at; \a ids collects the
+// ids seen so far, to report one listed twice.
+PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::string& at,
+                              std::set<std::string>& ids) {
+  PackageFlowInfo info;
+  info.id = r.String(f, at, "id");
+  info.name = r.String(f, at, "name");
+  info.group = r.String(f, at, "group");
+  info.format = r.String(f, at, "format");
+  info.path = r.String(f, at, "path");
+  info.commit = r.String(f, at, "commit");
+  if (const Json* dep = r.Field(f, at, "dependency", Json::value_t::boolean, false)) {
+    info.dependency = *dep;
+  }
+  if (f.contains("version") && !f["version"].is_null()) {
+    if (f["version"].is_number_integer() && f["version"] > 0 && f["version"] < 1000000000) {
+      info.version = f["version"].get<int>();
+    } else {
+      r.Add(at + "/version", "version must be a positive integer or null");
+    }
+  }
+  bool usable = true;  // id and group valid: the path can be checked
+  if (!IsValidId(info.id)) {
+    r.Add(at + "/id", "invalid flow id '" + Printable(info.id) + "'");
+    usable = false;
+  } else if (!ids.insert(info.id).second) {
+    r.Add(at + "/id", "flow '" + info.id + "' is listed twice");
+  }
+  if (!IsValidGroup(info.group)) {
+    r.Add(at + "/group", "invalid group '" + Printable(info.group) + "'");
+    usable = false;
+  }
+  FlowSummary summary{info.id, info.name, info.group, info.format};
+  if (usable && info.path != summary.path()) {
+    r.Add(at + "/path", "path '" + Printable(info.path) + "' does not match group and id ('" +
+                            Printable(summary.path()) + "')");
+  }
+  if (const Json* files = r.Field(f, at, "files", Json::value_t::object)) {
+    for (const auto& [name, file] : files->items()) {
+      std::string file_at = at + "/files/" + name;
+      if (!IsFlowFile(name)) {
+        r.Add(file_at, "unknown file '" + Printable(name) + "'");
+        continue;
+      }
+      PackageFileInfo fi;
+      fi.name = name;
+      fi.sha256 = r.String(file, file_at, "sha256");
+      if (fi.sha256.size() != 64 ||
+          fi.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        r.Add(file_at + "/sha256", "sha256 must be 64 lower-case hex digits");
+      }
+      if (const Json* size = r.Field(file, file_at, "size", Json::value_t::number_unsigned)) {
+        fi.size = size->get<std::uint64_t>();
+      }
+      info.files.push_back(std::move(fi));
+    }
+    for (std::string_view required : {kAppDefinitionFile, kFlowDefinitionFile}) {
+      if (!files->contains(required)) {
+        r.Add(at + "/files", "flow '" + Printable(info.id) + "' lists no " + std::string(required));
+      }
+    }
+  }
+  if (const Json* deps = r.Field(f, at, "dependencies", Json::value_t::array)) {
+    for (std::size_t k = 0; k < deps->size(); ++k) {
+      std::string dep_at = at + "/dependencies/" + std::to_string(k);
+      FlowDependency d;
+      d.flow = r.String((*deps)[k], dep_at, "flow");
+      d.node = r.String((*deps)[k], dep_at, "node");
+      if (const Json* inc = r.Field((*deps)[k], dep_at, "included", Json::value_t::boolean)) {
+        d.included = *inc;
+      }
+      info.dependencies.push_back(std::move(d));
+    }
+  }
+  if (const Json* req = r.Field(f, at, "requirements", Json::value_t::object)) {
+    info.requirements = r.Requirements(*req, at + "/requirements", false);
+  }
+  return info;
 }
 
 }  // namespace
@@ -341,9 +431,12 @@ Json FlowToJson(const PackageFlowInfo& f) {
 
 namespace {
 
-// Everything but the flows array, which holds \a flows.
-Json ManifestHead(const PackageManifest& m, Json flows) {
+// Everything but the flows array and the flow-tagged requirement lists,
+// which hold the values given.
+Json ManifestHead(const PackageManifest& m, Json flows, Json groups, Json credentials, Json env) {
   Json requirements = RequirementsToJson(m.requirements, true);
+  requirements["credentials"] = std::move(credentials);
+  requirements["env_variables"] = std::move(env);
   requirements["flows"] = m.required_flows;
   return {{"schema", m.schema},
           {"tool", {{"name", "flowrepo"}, {"version", m.tool_version}}},
@@ -355,8 +448,51 @@ Json ManifestHead(const PackageManifest& m, Json flows) {
             {"dependencies", m.dependency_policy},
             {"version", m.version ? Json(*m.version) : Json()}}},
           {"flows", std::move(flows)},
-          {"groups", GroupTree(m.flows)},
+          {"groups", std::move(groups)},
           {"requirements", std::move(requirements)}};
+}
+
+// Writes the items of one array of the canonical document, nested \a depth
+// levels deep (dump(2) indents them by two spaces a level), made a block of
+// flows at a time on all cores. \a items_of(i) gives flow i's items.
+void WriteArray(std::size_t flows, const std::function<std::vector<Json>(std::size_t)>& items_of,
+                const std::string& pointer, int depth,
+                const std::function<void(const Json&, const std::string&)>& visit,
+                const std::function<void(std::string_view, bool)>& sink) {
+  constexpr std::size_t kBlock = 1024;
+  const std::string indent(2 * static_cast<std::size_t>(depth), ' ');
+  std::size_t written = 0;  // items so far: their index in the array
+  for (std::size_t begin = 0; begin < flows; begin += kBlock) {
+    std::size_t end = std::min(begin + kBlock, flows);
+    std::vector<std::vector<Json>> items(end - begin);
+    ParallelFor(items.size(), [&](std::size_t k, std::size_t) { items[k] = items_of(begin + k); });
+    std::vector<std::size_t> first(items.size());
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      first[k] = written;
+      written += items[k].size();
+    }
+    std::vector<std::string> parts(items.size());
+    ParallelFor(items.size(), [&](std::size_t k, std::size_t) {
+      std::string& part = parts[k];
+      for (std::size_t j = 0; j < items[k].size(); ++j) {
+        const std::size_t index = first[k] + j;
+        visit(items[k][j], pointer + "/" + std::to_string(index));
+        std::string dumped = items[k][j].dump(2, ' ', false, Json::error_handler_t::strict);
+        part.reserve(part.size() + dumped.size() + dumped.size() / 8);
+        part += index == 0 ? "\n" : ",\n";
+        part += indent;
+        for (char c : dumped) {
+          part += c;
+          if (c == '\n') part += indent;
+        }
+      }
+      items[k].clear();
+    });
+    std::string block;
+    for (const auto& part : parts) block += part;
+    sink(block, false);
+  }
+  sink(written == 0 ? "]" : "\n" + indent.substr(2) + "]", false);
 }
 
 }  // namespace
@@ -364,46 +500,51 @@ Json ManifestHead(const PackageManifest& m, Json flows) {
 Json ManifestToJson(const PackageManifest& m) {
   Json flows = Json::array();
   for (const auto& f : m.flows) flows.push_back(FlowToJson(f));
-  return ManifestHead(m, std::move(flows));
+  Json requirements = RequirementsToJson(m.requirements, true);
+  return ManifestHead(m, std::move(flows), GroupTree(m.flows), std::move(requirements["credentials"]),
+                      std::move(requirements["env_variables"]));
 }
 
-void WriteManifestText(const PackageManifest& m,
+void WriteManifestText(const ManifestSource& source,
                        const std::function<void(const Json&, const std::string&)>& visit,
                        const std::function<void(std::string_view chunk, bool last)>& sink) {
-  // The flows array is written flow by flow, indented as dump(2) nests it
-  // (two levels: four spaces), so the text equals CanonicalJson of the
-  // whole document without ever holding it as JSON values.
-  constexpr std::size_t kBlock = 1024;  // flows made on all cores, then handed on
-  const std::string placeholder = "\x01flows\x01";
-  Json head = ManifestHead(m, placeholder);
+  // The head is written with placeholders for the three long arrays; each
+  // is then written item by item where its placeholder was, so the text
+  // equals CanonicalJson of the whole document without ever holding it.
+  struct Streamed {
+    std::string placeholder;
+    std::string pointer;
+    int depth;
+    const std::function<std::vector<Json>(std::size_t)>* items_of;
+  };
+  std::function<std::vector<Json>(std::size_t)> flow_items = [&](std::size_t i) {
+    return std::vector<Json>{source.flow(i)};
+  };
+  const Streamed streamed[] = {
+      {"\x01flows\x01", "/flows", 2, &flow_items},
+      {"\x01credentials\x01", "/requirements/credentials", 3, &source.credentials},
+      {"\x01env_variables\x01", "/requirements/env_variables", 3, &source.env_variables}};
+  Json head = ManifestHead(source.head, streamed[0].placeholder, source.groups, streamed[1].placeholder,
+                           streamed[2].placeholder);
   visit(head, "");
   const std::string text = CanonicalJson(head);
-  const std::string quoted = Json(placeholder).dump();
-  const std::size_t at = text.find(quoted);
-  sink(std::string_view(text).substr(0, at), false);
-  sink(m.flows.empty() ? "[]" : "[\n", false);
-  for (std::size_t begin = 0; begin < m.flows.size(); begin += kBlock) {
-    std::size_t end = std::min(begin + kBlock, m.flows.size());
-    std::vector<std::string> parts(end - begin);
-    ParallelFor(parts.size(), [&](std::size_t k, std::size_t) {
-      const std::size_t i = begin + k;
-      Json flow = FlowToJson(m.flows[i]);
-      visit(flow, "/flows/" + std::to_string(i));
-      std::string dumped = flow.dump(2, ' ', false, Json::error_handler_t::strict);
-      std::string& part = parts[k];
-      part.reserve(dumped.size() + dumped.size() / 8);
-      part = i > 0 ? ",\n    " : "    ";
-      for (char c : dumped) {
-        part += c;
-        if (c == '\n') part += "    ";
-      }
-    });
-    std::string block;
-    for (const auto& part : parts) block += part;
-    sink(block, false);
+  std::size_t from = 0;
+  for (const Streamed& array : streamed) {
+    const std::string quoted = Json(array.placeholder).dump();
+    const std::size_t at = text.find(quoted, from);
+    sink(std::string_view(text).substr(from, at - from), false);
+    sink("[", false);
+    WriteArray(source.flow_count, *array.items_of, array.pointer, array.depth, visit, sink);
+    from = at + quoted.size();
   }
-  if (!m.flows.empty()) sink("\n  ]", false);
-  sink(std::string_view(text).substr(at + quoted.size()), true);
+  sink(std::string_view(text).substr(from), true);
+}
+
+PackageFlowInfo FlowFromJson(const Json& flow) {
+  std::vector<Problem> ignored;
+  ManifestReader reader(ignored);
+  std::set<std::string> ids;
+  return ReadFlowEntry(reader, flow, "", ids);
 }
 
 PackageManifest ManifestFromJson(const Json& doc, std::vector<Problem>& problems) {
@@ -439,80 +580,7 @@ PackageManifest ManifestFromJson(const Json& doc, std::vector<Problem>& problems
         r.Add(at, "flow entry must be an object");
         continue;
       }
-      PackageFlowInfo info;
-      info.id = r.String(f, at, "id");
-      info.name = r.String(f, at, "name");
-      info.group = r.String(f, at, "group");
-      info.format = r.String(f, at, "format");
-      info.path = r.String(f, at, "path");
-      info.commit = r.String(f, at, "commit");
-      if (const Json* dep = r.Field(f, at, "dependency", Json::value_t::boolean, false)) {
-        info.dependency = *dep;
-      }
-      if (f.contains("version") && !f["version"].is_null()) {
-        if (f["version"].is_number_integer() && f["version"] > 0 && f["version"] < 1000000000) {
-          info.version = f["version"].get<int>();
-        } else {
-          r.Add(at + "/version", "version must be a positive integer or null");
-        }
-      }
-      bool usable = true;  // id and group valid: the path can be checked
-      if (!IsValidId(info.id)) {
-        r.Add(at + "/id", "invalid flow id '" + Printable(info.id) + "'");
-        usable = false;
-      } else if (!ids.insert(info.id).second) {
-        r.Add(at + "/id", "flow '" + info.id + "' is listed twice");
-      }
-      if (!IsValidGroup(info.group)) {
-        r.Add(at + "/group", "invalid group '" + Printable(info.group) + "'");
-        usable = false;
-      }
-      FlowSummary summary{info.id, info.name, info.group, info.format};
-      if (usable && info.path != summary.path()) {
-        r.Add(at + "/path", "path '" + Printable(info.path) + "' does not match group and id ('" +
-                                Printable(summary.path()) + "')");
-      }
-      if (const Json* files = r.Field(f, at, "files", Json::value_t::object)) {
-        for (const auto& [name, file] : files->items()) {
-          std::string file_at = at + "/files/" + name;
-          if (!IsFlowFile(name)) {
-            r.Add(file_at, "unknown file '" + Printable(name) + "'");
-            continue;
-          }
-          PackageFileInfo fi;
-          fi.name = name;
-          fi.sha256 = r.String(file, file_at, "sha256");
-          if (fi.sha256.size() != 64 ||
-              fi.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-            r.Add(file_at + "/sha256", "sha256 must be 64 lower-case hex digits");
-          }
-          if (const Json* size = r.Field(file, file_at, "size", Json::value_t::number_unsigned)) {
-            fi.size = size->get<std::uint64_t>();
-          }
-          info.files.push_back(std::move(fi));
-        }
-        for (std::string_view required : {kAppDefinitionFile, kFlowDefinitionFile}) {
-          if (!files->contains(required)) {
-            r.Add(at + "/files", "flow '" + Printable(info.id) + "' lists no " + std::string(required));
-          }
-        }
-      }
-      if (const Json* deps = r.Field(f, at, "dependencies", Json::value_t::array)) {
-        for (std::size_t k = 0; k < deps->size(); ++k) {
-          std::string dep_at = at + "/dependencies/" + std::to_string(k);
-          FlowDependency d;
-          d.flow = r.String((*deps)[k], dep_at, "flow");
-          d.node = r.String((*deps)[k], dep_at, "node");
-          if (const Json* inc = r.Field((*deps)[k], dep_at, "included", Json::value_t::boolean)) {
-            d.included = *inc;
-          }
-          info.dependencies.push_back(std::move(d));
-        }
-      }
-      if (const Json* req = r.Field(f, at, "requirements", Json::value_t::object)) {
-        info.requirements = r.Requirements(*req, at + "/requirements", false);
-      }
-      m.flows.push_back(std::move(info));
+      m.flows.push_back(ReadFlowEntry(r, f, at, ids));
     }
   }
   if (const Json* req = r.Field(doc, "", "requirements", Json::value_t::object)) {

@@ -50,13 +50,41 @@ std::string FoldCase(std::string_view text);
 Json ManifestToJson(const PackageManifest& manifest);
 /// One flow of the manifest as JSON.
 Json FlowToJson(const PackageFlowInfo& flow);
-/// CanonicalJson(ManifestToJson(manifest)), made a block of flows at a
-/// time so that memory never holds the whole document: \a sink receives the
-/// text in order, in chunks, the last with last = true. \a visit sees each
-/// part with the JSON pointer it has in the document ("" for the top level
-/// without the flows, "/flows/<i>" for each flow), e.g. for the secret scan;
-/// flows' parts are made on all cores, so \a visit must be thread-safe.
-void WriteManifestText(const PackageManifest& manifest,
+/// A flow read back from FlowToJson's form (what it cannot read is left
+/// empty: the JSON is the exporter's own).
+PackageFlowInfo FlowFromJson(const Json& flow);
+
+/// A flow's place in the group hierarchy.
+struct FlowInGroup {
+  std::string_view id;
+  std::string_view group;
+};
+/// The manifest's "groups" tree: {"flows": [ids], "groups": {"<name>": {...}}}.
+Json GroupTree(const std::vector<FlowInGroup>& flows);
+Json GroupTree(const std::vector<PackageFlowInfo>& flows);
+
+/// A manifest made flow by flow, so that memory never holds every flow's
+/// entry at once: \a head has everything but the flows and the flow-tagged
+/// requirement lists (its flows, requirements.credentials and
+/// requirements.env_variables are not read); flow i, in path order, gives
+/// its entry and its credential and env variable requirements, each item
+/// with its "flow". The functions are called from many threads at once.
+struct ManifestSource {
+  const PackageManifest& head;
+  Json groups;  ///< GroupTree of the flows
+  std::size_t flow_count = 0;
+  std::function<Json(std::size_t)> flow;
+  std::function<std::vector<Json>(std::size_t)> credentials;
+  std::function<std::vector<Json>(std::size_t)> env_variables;
+};
+
+/// CanonicalJson of the manifest \a source describes, made a block of flows
+/// at a time on all cores: \a sink receives the text in order, in chunks,
+/// the last with last = true. \a visit sees each part with the JSON pointer
+/// it has in the document ("" for the head, "/flows/<i>",
+/// "/requirements/credentials/<i>", ...), e.g. for the secret scan; it must
+/// be thread-safe.
+void WriteManifestText(const ManifestSource& source,
                        const std::function<void(const Json&, const std::string&)>& visit,
                        const std::function<void(std::string_view chunk, bool last)>& sink);
 

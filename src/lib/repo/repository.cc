@@ -90,14 +90,14 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
                   "' (expected vN, a workspace, a draft, a ref or a full commit id)");
 }
 
-std::map<std::string, FlowLocation> FlowRepository::Impl::FlowsAt(const git_oid& commit) const {
+const std::map<std::string, FlowLocation>& FlowRepository::Impl::FlowsAt(const git_oid& commit) const {
   git::TreePtr tree = store.CommitTree(commit);
   return index_cache.ForRootTree(store, tree.get());
 }
 
 Flow FlowRepository::Impl::FlowAt(const git_oid& commit, std::string_view id,
                                   std::string_view where) const {
-  auto flows = FlowsAt(commit);
+  const auto& flows = FlowsAt(commit);
   auto it = flows.find(std::string(id));
   if (it == flows.end()) {
     throw Error(ErrorCode::kNotFound,

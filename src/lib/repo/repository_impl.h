@@ -43,7 +43,8 @@ struct FlowRepository::Impl {
   /// Peels \a id (a tag or commit) to a commit id.
   git_oid PeelToCommit(const git_oid& id) const;
 
-  std::map<std::string, FlowLocation> FlowsAt(const git_oid& commit) const;
+  /// Valid until the next call (it is the flow-index cache's own map).
+  const std::map<std::string, FlowLocation>& FlowsAt(const git_oid& commit) const;
   /// The flow \a id at \a commit. Throws kNotFound.
   Flow FlowAt(const git_oid& commit, std::string_view id, std::string_view where) const;
 

@@ -2,9 +2,10 @@
 #define FLOWREPO_ZIP_ZIP_H_
 
 // Owning wrappers for libzip handles, and the one place where libzip error
-// codes become flowrepo::Error. Writer streams entries from callbacks at
-// Commit() time, so only one entry is ever held in memory; Reader reads
-// entries into bounded buffers and never extracts anything to disk.
+// codes become flowrepo::Error. Reader reads entries into bounded buffers
+// and never extracts anything to disk. Writer is our own: libzip keeps
+// about 400 bytes per entry until the archive is closed, which at 300,000
+// entries was the largest part of an export's memory.
 
 #include <zip.h>
 
@@ -15,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "spool.h"
 
 namespace flowrepo::zip {
 
@@ -27,7 +30,6 @@ struct Free {
 /// An archive that is discarded (no changes written) unless committed.
 using ArchivePtr = std::unique_ptr<zip_t, Free<zip_discard>>;
 using FilePtr = std::unique_ptr<zip_file_t, Free<zip_fclose>>;
-using SourcePtr = std::unique_ptr<zip_source_t, Free<zip_source_free>>;
 
 /// The text of libzip error \a code ("Not a zip archive").
 std::string ErrorText(int code);
@@ -45,38 +47,46 @@ std::string DeflatePiece(std::string_view piece, bool last);
 /// what came before \a data when given it.
 std::uint32_t Crc32(std::string_view data, std::uint32_t previous = 0);
 
-/// Writes a new zip archive deterministically: entries in the order added,
-/// deflated (by Deflate, so entries can be compressed ahead, on any thread),
-/// a fixed DOS time (1980-01-01 00:00), Unix mode 0644, UTF-8 names flagged
-/// in the header, no extra fields, no comment.
+/// Writes a new zip archive front to back, deterministically: entries in
+/// the order added, deflated ahead by the caller (Deflate, so entries can be
+/// compressed on any thread), a fixed DOS time (1980-01-01 00:00), Unix mode
+/// 0644, names flagged UTF-8 when not ASCII, no extra fields but Zip64's, no
+/// comment; Zip64 end records from 65,535 entries or 4 GiB on. These are
+/// the bytes libzip wrote for the same entries. Memory does not grow with
+/// the number of entries: the central directory waits in a temporary file
+/// beside the archive until Finish().
 class Writer {
  public:
-  /// Produces an entry's deflated bytes (Deflate of its content); called
-  /// once, at Commit().
-  using Producer = std::function<std::string()>;
-
-  /// Creates (or truncates) the archive at \a path. Nothing is written to
-  /// \a path before Commit(). Throws kIo.
+  /// Creates (or truncates) the archive at \a path. Throws kIo.
   explicit Writer(const std::string& path);
-  Writer(Writer&&) noexcept = default;
-  Writer& operator=(Writer&&) noexcept = default;
-  ~Writer() = default;  // ArchivePtr discards
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  /// Closes the file; an archive not finished is not a valid zip file.
+  ~Writer();
 
-  /// Adds entry \a name whose content has \a size bytes and CRC-32 \a crc;
-  /// \a produce returns its deflated bytes when the archive is written.
-  /// Throws kIo.
-  void Add(const std::string& name, std::uint64_t size, std::uint32_t crc, Producer produce);
-  /// Writes the archive (libzip writes a temporary file next to it and
-  /// renames it). Rethrows what a producer threw; throws kIo otherwise.
-  void Commit();
+  /// Adds entry \a name whose content has \a size bytes and CRC-32 \a crc
+  /// and whose deflated bytes are \a deflated. Throws kIo.
+  void Add(std::string_view name, std::uint64_t size, std::uint32_t crc, std::string_view deflated);
+  /// The same, the deflated bytes being \a span of \a spool, copied a
+  /// piece at a time.
+  void Add(std::string_view name, std::uint64_t size, std::uint32_t crc, const Spool& spool,
+           Spool::Span span);
+  /// Writes the central directory and end records and flushes the file to
+  /// the operating system (not to disk: the caller decides). Throws kIo.
+  void Finish();
 
  private:
-  struct Shared {
-    std::exception_ptr error;  ///< first exception of a producer
-  };
-  ArchivePtr archive_;
+  void LocalHeader(std::string_view name, std::uint64_t size, std::uint32_t crc,
+                   std::uint64_t deflated_size);
+  void Write(std::string_view bytes);
+  void Flush();
+
+  int fd_ = -1;
   std::string path_;
-  std::unique_ptr<Shared> shared_;
+  std::string buffer_;
+  std::uint64_t offset_ = 0;  ///< of the next byte written
+  std::uint64_t entries_ = 0;
+  Spool central_;  ///< the central directory, entry by entry
 };
 
 /// One entry as the central directory describes it.
