@@ -391,5 +391,22 @@ TEST_F(HooksTest, ReproducibleNoticesARezippedPackage) {
   EXPECT_EQ(Run("validate " + Quote(dir_ / "support.studiopkg") + " --reproducible").exit_code, 0);
 }
 
+// A package of another flowrepo version cannot be reproduced byte for byte
+// (its manifest names that version): the check says so rather than
+// suggesting the package was altered.
+TEST_F(HooksTest, ReproducibleNamesTheVersionThatMadeThePackage) {
+  MakeWorkTree();
+  ASSERT_EQ(Run("export Support -o " + Quote(dir_ / "support.studiopkg")).exit_code, 0);
+  RunResult z = Shell(
+      "mkdir u && cd u && unzip -q ../support.studiopkg && "
+      "sed -i 's/\"version\": \"" FLOWREPO_VERSION "\"/\"version\": \"0.0.1\"/' manifest.json && "
+      "grep -q '\"0.0.1\"' manifest.json && zip -q -r -X -D ../older.studiopkg manifest.json flows",
+      dir_.path());
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  RunResult r = Run("validate " + Quote(dir_ / "older.studiopkg") + " --reproducible");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("made by flowrepo 0.0.1 and this is " FLOWREPO_VERSION), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace flowrepo

@@ -166,32 +166,37 @@ struct FlowWork {
   std::vector<BuiltFile> files;
 };
 
-// The manifest is large (about 2 KB a flow), so its text is not kept: each
-// chunk is deflated as it is made, in pieces of at most 1 MiB compressed on
-// all cores (pigz-style; the chunks, hence the bytes, do not depend on the
-// number of cores), and waits in the spool.
+// The manifest is large (about 2 KB a flow), so its text is not kept: it is
+// deflated as it is made, in pieces of 1 MiB compressed on all cores
+// (pigz-style), and waits in the spool. The pieces are cut at fixed offsets
+// of the text, so the bytes depend on the text alone: not on the number of
+// cores, nor on the chunks the manifest writer hands over.
 class ManifestDigester {
  public:
   ManifestDigester(BuiltPackage& built, RetainText retain) : built_(built), retain_(retain) {}
 
   void Add(std::string_view chunk, bool last) {
     constexpr std::size_t kPiece = 1u << 20;
-    if (chunk.empty() && !last) return;
+    constexpr std::size_t kPiecesAtOnce = 4;
     built_.manifest_size += chunk.size();
     if (retain_ == RetainText::kAll) {
       built_.manifest_text += chunk;
       built_.manifest_crc32 = zip::Crc32(chunk, built_.manifest_crc32);
       return;
     }
-    const std::size_t pieces = std::max<std::size_t>(1, (chunk.size() + kPiece - 1) / kPiece);
+    pending_ += chunk;
+    if (!last && pending_.size() < kPiecesAtOnce * kPiece) return;
+    const std::size_t pieces =
+        last ? std::max<std::size_t>(1, (pending_.size() + kPiece - 1) / kPiece) : pending_.size() / kPiece;
+    const std::string_view text = std::string_view(pending_).substr(0, std::min(pending_.size(), pieces * kPiece));
     std::vector<std::string> deflated(pieces);
     ParallelFor(
         pieces + 1,
         [&](std::size_t i, std::size_t) {
           if (i == pieces) {
-            built_.manifest_crc32 = zip::Crc32(chunk, built_.manifest_crc32);
+            built_.manifest_crc32 = zip::Crc32(text, built_.manifest_crc32);
           } else {
-            deflated[i] = zip::DeflatePiece(chunk.substr(i * kPiece, kPiece), last && i + 1 == pieces);
+            deflated[i] = zip::DeflatePiece(text.substr(i * kPiece, kPiece), last && i + 1 == pieces);
           }
         },
         1);
@@ -200,11 +205,13 @@ class ManifestDigester {
       if (built_.manifest_deflated.size == 0) built_.manifest_deflated.offset = span.offset;
       built_.manifest_deflated.size += span.size;
     }
+    pending_.erase(0, text.size());
   }
 
  private:
   BuiltPackage& built_;
   RetainText retain_;
+  std::string pending_;  ///< text not yet deflated
 };
 
 void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip,

@@ -18,6 +18,7 @@
 #include "flowrepo/package.h"
 #include "flowrepo/validate.h"
 #include "json/json_io.h"
+#include "package/manifest.h"
 #include "package/sha256.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
@@ -143,7 +144,10 @@ void CheckReproducible(const std::string& path, const PackageManifest& m, FlowRe
   }
   std::string original = ReadBytes(path);
   std::string again = ReadBytes(result.path);
-  if (original != again) {
+  if (original != again && m.tool_version != FLOWREPO_VERSION) {
+    refuse("the package was made by flowrepo " + Printable(m.tool_version) + " and this is " +
+           FLOWREPO_VERSION + ": only the version that made a package reproduces its bytes");
+  } else if (original != again) {
     refuse("re-exporting commit " + m.commit.substr(0, 7) + " of workspace '" + m.workspace +
            "' gives different bytes (sha256 " + Sha256Hex(again).substr(0, 12) + ", package " +
            Sha256Hex(original).substr(0, 12) + "): the package was altered or made otherwise");
