@@ -14,10 +14,11 @@
 //    written.
 // 4. Versions: one first-parent walk over the commit's history reads the
 //    publish trailers, giving each flow the version whose content it is.
-// 5. The manifest, then pass two: the zip is written to a temporary file in
-//    the target folder, entries streamed one at a time (kept text, or made
-//    again from the blob when the memory budget was exceeded), and the file
-//    is renamed into place without replacing anything unless asked to.
+// 5. The manifest, made from the flows' entries waiting in the spool, then
+//    pass two: the zip is written front to back to a temporary file in the
+//    target folder (files kept deflated within the memory budget, the rest
+//    made again from their blobs a batch at a time on all cores), and the
+//    file is renamed into place without replacing anything unless asked to.
 
 #include "package/export.h"
 
