@@ -881,14 +881,14 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   result.commit = built.manifest.commit;
   // The files and requirements of each flow are in the package's manifest;
   // repeating them here would hold every flow's entry in memory at once.
-  result.flows.reserve(built.flows.size());
-  for (BuiltFlow& flow : built.flows) {
-    Json entry = built.EntryJson(flow);
+  result.flows.resize(built.flows.size());
+  ParallelFor(built.flows.size(), [&](std::size_t i, std::size_t) {
+    Json entry = built.EntryJson(built.flows[i]);
     entry.erase("files");
     entry.erase("requirements");
-    result.flows.push_back(FlowFromJson(entry));
-    std::string().swap(flow.path);  // its memory goes to the result
-  }
+    result.flows[i] = FlowFromJson(entry);
+    std::string().swap(built.flows[i].path);  // its memory goes to the result
+  });
   result.included_dependencies = std::move(built.included);
   result.referenced_dependencies = std::move(built.referenced);
   return result;
