@@ -93,28 +93,19 @@ FlowBlobs BlobsOf(const Store& store, const FlowLocation& location) {
   return {get(kFlowDefinitionFile), get(kAppDefinitionFile), get(kEnvVariablesFile)};
 }
 
-std::optional<git_oid> FlowsTreeOf(const Store& store, const git_oid& commit) {
-  git::TreePtr tree = store.CommitTree(commit);
-  auto entry = store.EntryAt(tree.get(), std::string(kFlowsDir));
-  if (!entry || entry->mode != GIT_FILEMODE_TREE) return std::nullopt;
-  return entry->id;
-}
-
 // For each wanted flow, the latest version published to \a ws in the
-// first-parent history of \a commit whose content the flow still has at
-// \a commit, with its publish commit. One walk: at each commit its publish
-// trailers are read, then the flows it changed (compared with its first
-// parent, at a cost that follows the change) are marked; a flow marked
-// before its latest publish is reached has unpublished content.
-std::map<std::string, std::pair<int, git_oid>> PublishedVersions(const Store& store,
-                                                                 std::string_view ws,
+// first-parent history of \a commit, when the flow still has that version's
+// content at \a commit (the same folder, the same tree), with its publish
+// commit. One walk reading commit messages; the flow's folder is looked up
+// only at the publish commit of its latest version, so the cost is the
+// number of commits plus the number of flows, not the changes between.
+std::map<std::string, std::pair<int, git_oid>> PublishedVersions(const Store& store, std::string_view ws,
                                                                  const git_oid& commit,
+                                                                 const std::map<std::string, FlowLocation>& flows,
                                                                  std::set<std::string> wanted) {
   std::map<std::string, std::pair<int, git_oid>> found;
-  std::set<std::string> changed;
   const std::string ws_line = std::string(kWorkspaceTrailer) + std::string(ws);
   git_oid current = commit;
-  std::optional<git_oid> current_flows = FlowsTreeOf(store, current);
   while (!wanted.empty()) {
     git::CommitPtr c = store.LookupCommit(current);
     std::string_view message = git_commit_message(c.get());
@@ -136,18 +127,17 @@ std::map<std::string, std::pair<int, git_oid>> PublishedVersions(const Store& st
       }
     }
     if (ours) {
+      git::TreePtr root;
       for (const auto& [flow, n] : versions) {
-        if (wanted.erase(flow) && !changed.count(flow)) found.emplace(flow, std::make_pair(n, current));
+        if (!wanted.erase(flow)) continue;
+        const FlowLocation& location = flows.at(flow);
+        if (!root) root = store.CommitTree(current);
+        auto then = store.EntryAt(root.get(), location.path);
+        if (then && git_oid_equal(&then->id, &location.tree)) found.emplace(flow, std::make_pair(n, current));
       }
     }
     if (wanted.empty() || git_commit_parentcount(c.get()) == 0) break;
-    git_oid parent = *git_commit_parent_id(c.get(), 0);
-    std::optional<git_oid> parent_flows = FlowsTreeOf(store, parent);
-    for (const auto& [id, change] : DiffFlowTrees(store, parent_flows, current_flows)) {
-      if (wanted.count(id)) changed.insert(id);
-    }
-    current = parent;
-    current_flows = parent_flows;
+    current = *git_commit_parent_id(c.get(), 0);
   }
   return found;
 }
@@ -620,7 +610,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
 
   // 4. Versions.
   {
-    auto versions = PublishedVersions(store, ws, commit, in_package);
+    auto versions = PublishedVersions(store, ws, commit, flows, in_package);
     for (BuiltFlow& flow : built.flows) {
       flow.commit = commit;
       auto it = versions.find(std::string(flow.id()));
