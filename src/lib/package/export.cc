@@ -128,12 +128,26 @@ std::map<std::string, std::pair<int, git_oid>> PublishedVersions(const Store& st
     }
     if (ours) {
       git::TreePtr root;
+      // The folders holding flows at this commit, each read once: the first
+      // publish of a whole repository names every flow.
+      std::map<std::string_view, git::TreePtr> folders;
+      auto folder = [&](std::string_view path) -> const git_tree* {
+        auto it = folders.find(path);
+        if (it != folders.end()) return it->second.get();
+        if (!root) root = store.CommitTree(current);
+        auto entry = store.EntryAt(root.get(), std::string(path));
+        git::TreePtr tree = entry && entry->mode == GIT_FILEMODE_TREE ? store.LookupTree(entry->id) : nullptr;
+        return folders.emplace(path, std::move(tree)).first->second.get();
+      };
       for (const auto& [flow, n] : versions) {
         if (!wanted.erase(flow)) continue;
         const FlowLocation& location = flows.at(flow);
-        if (!root) root = store.CommitTree(current);
-        auto then = store.EntryAt(root.get(), location.path);
-        if (then && git_oid_equal(&then->id, &location.tree)) found.emplace(flow, std::make_pair(n, current));
+        const std::string_view path = location.path;
+        const git_tree* parent = folder(path.substr(0, path.rfind('/')));
+        const git_tree_entry* then = parent ? git_tree_entry_byname(parent, flow.c_str()) : nullptr;
+        if (then && git_oid_equal(git_tree_entry_id(then), &location.tree)) {
+          found.emplace(flow, std::make_pair(n, current));
+        }
       }
     }
     if (wanted.empty() || git_commit_parentcount(c.get()) == 0) break;
