@@ -39,9 +39,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <thread>
 #include <set>
-#include <sstream>
 
 #include "flow/format.h"
 #include "flowrepo/cancel.h"

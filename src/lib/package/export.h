@@ -7,7 +7,6 @@
 // CopyToWorkspace (which imports them from memory).
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <set>
 #include <string>

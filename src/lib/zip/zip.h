@@ -10,8 +10,6 @@
 #include <zip.h>
 
 #include <cstdint>
-#include <exception>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
