@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <filesystem>
 
@@ -119,13 +120,45 @@ class PackageTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// Both engines, where this CPU has the SHA extensions; the portable one
+// alone elsewhere.
+std::vector<Sha256::Engine> Sha256Engines() {
+  std::vector<Sha256::Engine> engines{Sha256::Engine::kPortable};
+  if (Sha256::Fastest() != Sha256::Engine::kPortable) engines.push_back(Sha256::Fastest());
+  return engines;
+}
+
+std::string Sha256Of(Sha256::Engine engine, std::string_view data, std::size_t piece = std::string_view::npos) {
+  Sha256 sha(engine);
+  for (std::size_t at = 0; at < data.size(); at += piece) sha.Update(data.substr(at, piece));
+  return sha.HexDigest();
+}
+
 TEST(Sha256Test, MatchesKnownVectors) {
-  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  for (Sha256::Engine engine : Sha256Engines()) {
+    SCOPED_TRACE(engine == Sha256::Engine::kPortable ? "portable" : "SHA extensions");
+    EXPECT_EQ(Sha256Of(engine, ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(Sha256Of(engine, "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(Sha256Of(engine, std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(Sha256Of(engine, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  }
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(Sha256Hex(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+// Every length around the block and padding boundaries, fed whole and in
+// uneven pieces, gives the portable engine's digest.
+TEST(Sha256Test, EnginesAgreeOnEveryLengthAndPiece) {
+  if (Sha256Engines().size() < 2) GTEST_SKIP() << "this CPU has no SHA extensions: only the portable engine runs";
+  std::string data;
+  for (int i = 0; i < 300; ++i) data += static_cast<char>((i * 131 + 7) & 0xff);
+  for (std::size_t length = 0; length <= data.size(); ++length) {
+    std::string_view input(data.data(), length);
+    const std::string expected = Sha256Of(Sha256::Engine::kPortable, input);
+    EXPECT_EQ(Sha256Of(Sha256::Fastest(), input), expected) << length;
+    EXPECT_EQ(Sha256Of(Sha256::Fastest(), input, 37), expected) << length;
+  }
 }
 
 TEST(SafeFileNameTest, ReplacesUnsafeCharacters) {
@@ -391,6 +424,38 @@ TEST_F(PackageTest, SecretInFreeFieldRefusesExportAndLeavesNoFile) {
     EXPECT_EQ(details.find(token), std::string::npos);
     EXPECT_EQ(details.find("hunter2"), std::string::npos);
   }
+  EXPECT_EQ(Files(dir_.path()), std::vector<std::string>{"repo"});
+}
+
+// A blob whose stored bytes no longer match its id (a damaged disk, a
+// hand-edited object) stops the export: nothing altered reaches a package.
+TEST_F(PackageTest, DamagedBlobRefusesExportAndLeavesNoFile) {
+  FlowRepository repo = Standard();
+  auto& store = repo.impl().store;
+  git::TreePtr tree = store.CommitTree(repo.impl().WorkspaceHead("main"));
+  std::optional<TreeEntry> blob = store.EntryAt(tree.get(), "flows/Ops/report/flow_definition.json");
+  ASSERT_TRUE(blob);
+  const std::string hex = git::OidHex(blob->id);
+  const fs::path object = fs::path(dir_ / "repo") / "objects" / hex.substr(0, 2) / hex.substr(2);
+  ASSERT_TRUE(fs::exists(object)) << "expected a loose object";
+  std::string altered = store.ReadBlob(blob->id);
+  altered[altered.find('"')] = '\'';  // one byte changed, the size kept
+  const std::string raw = "blob " + std::to_string(altered.size()) + std::string(1, '\0') + altered;
+  std::string compressed(compressBound(raw.size()), '\0');
+  uLongf size = compressed.size();
+  ASSERT_EQ(compress(reinterpret_cast<Bytef*>(compressed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+                     raw.size()),
+            Z_OK);
+  compressed.resize(size);
+  fs::permissions(object, fs::perms::owner_write, fs::perm_options::add);
+  WriteFile(object, compressed);
+
+  git_oid altered_id;
+  ASSERT_EQ(git_odb_hash(&altered_id, altered.data(), altered.size(), GIT_OBJECT_BLOB), 0);
+  ExpectError(ErrorCode::kIo,
+              "read blob " + hex + ": object hash mismatch - expected " + hex + " but got " +
+                  git::OidHex(altered_id) + " (the repository is damaged; `git fsck` lists what)",
+              [&] { ExportPackage(repo, Request({"Ops"}, "ops.studiopkg")); });
   EXPECT_EQ(Files(dir_.path()), std::vector<std::string>{"repo"});
 }
 

@@ -16,10 +16,6 @@ LibGit2Session::LibGit2Session() {
     // tree once, so at 100,000 flows the cache held about 60 MB that was
     // never read again; what flowrepo reads twice is read soon after.
     git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(4) << 20);
-    // libgit2 hashes every object it reads to compare with its id (4% of an
-    // export's CPU). git does not: zlib's checksum catches damaged objects,
-    // received packs are checked by index-pack, and fsck is the full check.
-    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
   }
 }
 LibGit2Session::LibGit2Session(const LibGit2Session&) { git_libgit2_init(); }
@@ -39,6 +35,8 @@ void Check(int rc, std::string_view action) {
     case GIT_ELOCKED:
     case GIT_ENONFASTFORWARD:
       throw Error(ErrorCode::kConflict, message);
+    case GIT_EMISMATCH:
+      throw Error(ErrorCode::kIo, message + " (the repository is damaged; `git fsck` lists what)");
     case GIT_EINVALIDSPEC:
     case GIT_EAMBIGUOUS:
       throw Error(ErrorCode::kInvalidArgument, message);

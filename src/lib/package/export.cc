@@ -37,7 +37,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -761,21 +760,6 @@ void ReturnFreedMemory() {
 #endif
 }
 
-std::string FileSha256(const std::string& path, std::uint64_t& size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, "cannot read '" + path + "'");
-  Sha256 sha;
-  std::vector<char> buf(1 << 16);
-  size = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    auto n = static_cast<std::size_t>(in.gcount());
-    size += n;
-    sha.Update(std::string_view(buf.data(), n));
-  }
-  return sha.HexDigest();
-}
-
 }  // namespace
 
 ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
@@ -814,8 +798,13 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   }
 
   TempPath temp(dir);
+  ExportResult result;
+  Sha256 package_sha;
   {
-    zip::Writer writer(temp.path());
+    zip::Writer writer(temp.path(), [&](std::string_view bytes) {
+      package_sha.Update(bytes);
+      result.bytes += bytes.size();
+    });
     std::size_t total = 1, written = 0;
     for (const BuiltFlow& flow : built.flows) total += flow.files.size();
     auto progress = [&]() {
@@ -858,8 +847,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     writer.Finish();
   }
   Fsync(temp.path(), O_RDONLY);
-  ExportResult result;
-  result.sha256 = FileSha256(temp.path(), result.bytes);
+  result.sha256 = package_sha.HexDigest();
 
   if (automatic && !request.version) {
     for (int n = 0;; ++n) {

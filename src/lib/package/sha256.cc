@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FLOWREPO_SHA_EXTENSIONS 1
+#endif
+
 namespace flowrepo {
 namespace {
 
@@ -18,13 +23,7 @@ constexpr std::uint32_t kRound[64] = {
 
 inline std::uint32_t Rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-}  // namespace
-
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-         0x5be0cd19} {}
-
-void Sha256::Block(const unsigned char* p) {
+void PortableBlock(std::array<std::uint32_t, 8>& state, const unsigned char* p) {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i) {
     w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
@@ -35,8 +34,8 @@ void Sha256::Block(const unsigned char* p) {
     std::uint32_t s1 = Rotr(w[i - 2], 17) ^ Rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
-  std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6],
-                h = h_[7];
+  std::uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5],
+                g = state[6], h = state[7];
   for (int i = 0; i < 64; ++i) {
     std::uint32_t s1 = Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25);
     std::uint32_t ch = (e & f) ^ (~e & g);
@@ -53,8 +52,72 @@ void Sha256::Block(const unsigned char* p) {
     b = a;
     a = t1 + t2;
   }
-  h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d;
-  h_[4] += e; h_[5] += f; h_[6] += g; h_[7] += h;
+  state[0] += a; state[1] += b; state[2] += c; state[3] += d;
+  state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+}
+
+#ifdef FLOWREPO_SHA_EXTENSIONS
+// The SHA-NI round instructions work on the state as ABEF and CDGH halves;
+// each pair of sha256rnds2 calls does four rounds, and the message schedule
+// for four words is sha256msg1, one add and sha256msg2.
+__attribute__((target("sha,sse4.1"))) void ShaExtensionBlocks(std::array<std::uint32_t, 8>& state,
+                                                                const unsigned char* p, std::size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i hgfe = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+  __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+  for (; blocks > 0; --blocks, p += 64) {
+    const __m128i abef_before = abef, cdgh_before = cdgh;
+    __m128i w[4];  // the last sixteen schedule words, four to a register
+    for (int i = 0; i < 16; ++i) {
+      __m128i& words = w[i % 4];
+      if (i < 4) {
+        words = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)), byte_swap);
+      } else {
+        const __m128i& previous = w[(i + 3) % 4];
+        __m128i next = _mm_sha256msg1_epu32(words, w[(i + 1) % 4]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(previous, w[(i + 2) % 4], 4));
+        words = _mm_sha256msg2_epu32(next, previous);
+      }
+      __m128i message = _mm_add_epi32(words, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[4 * i])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, message);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(message, 0x0E));
+    }
+    abef = _mm_add_epi32(abef, abef_before);
+    cdgh = _mm_add_epi32(cdgh, cdgh_before);
+  }
+  __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+
+}  // namespace
+
+Sha256::Engine Sha256::Fastest() {
+#ifdef FLOWREPO_SHA_EXTENSIONS
+  static const Engine fastest = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1")
+                                    ? Engine::kShaExtensions
+                                    : Engine::kPortable;
+  return fastest;
+#else
+  return Engine::kPortable;
+#endif
+}
+
+Sha256::Sha256(Engine engine)
+    : engine_(engine),
+      h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::Blocks(const unsigned char* p, std::size_t count) {
+#ifdef FLOWREPO_SHA_EXTENSIONS
+  if (engine_ == Engine::kShaExtensions) return ShaExtensionBlocks(h_, p, count);
+#endif
+  for (; count > 0; --count, p += 64) PortableBlock(h_, p);
 }
 
 void Sha256::Update(std::string_view data) {
@@ -68,10 +131,12 @@ void Sha256::Update(std::string_view data) {
     p += take;
     n -= take;
     if (buffered_ < 64) return;
-    Block(buffer_.data());
+    Blocks(buffer_.data(), 1);
     buffered_ = 0;
   }
-  for (; n >= 64; p += 64, n -= 64) Block(p);
+  Blocks(p, n / 64);
+  p += n / 64 * 64;
+  n %= 64;
   std::memcpy(buffer_.data(), p, n);
   buffered_ = n;
 }

@@ -12,14 +12,21 @@ namespace flowrepo {
 
 class Sha256 {
  public:
-  Sha256();
+  /// How blocks are hashed: portable C++, or the x86 SHA extensions (five
+  /// times faster; most x86 CPUs since 2017 have them).
+  enum class Engine { kPortable, kShaExtensions };
+  /// The fastest engine this CPU runs.
+  static Engine Fastest();
+
+  explicit Sha256(Engine engine = Fastest());
   void Update(std::string_view data);
   /// Lower-case hex digest; the object must not be updated afterwards.
   std::string HexDigest();
 
  private:
-  void Block(const unsigned char* p);
+  void Blocks(const unsigned char* p, std::size_t count);
 
+  Engine engine_;
   std::array<std::uint32_t, 8> h_;
   std::array<unsigned char, 64> buffer_{};
   std::size_t buffered_ = 0;

@@ -1044,11 +1044,14 @@ bool IsSecretReference(std::string_view v) {
       return true;
     }
   }
+  // Every scheme holds a colon, where the value's first one must be.
+  const std::size_t colon = v.find(':');
+  if (colon == std::string_view::npos) return false;
   for (std::string_view scheme : {"vault:", "secret:", "secrets:", "env:", "op://", "keyvault:",
                                   "azurekeyvault:", "aws-sm:", "awssm:", "gcpsm:", "sm://",
                                   "arn:aws:secretsmanager:", "arn:aws:ssm:", "ssm:", "credential:",
                                   "credentials:", "doppler:", "infisical:"}) {
-    if (StartsWith(v, 0, scheme) && v.size() > scheme.size()) return true;
+    if (scheme.find(':') == colon && StartsWith(v, 0, scheme) && v.size() > scheme.size()) return true;
   }
   return false;
 }

@@ -196,9 +196,10 @@ Error WriteError(const std::string& path) {
 
 }  // namespace
 
-Writer::Writer(const std::string& path)
+Writer::Writer(const std::string& path, Observer observer)
     : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)),
       path_(path),
+      observer_(std::move(observer)),
       central_(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string()) {
   if (fd_ < 0) throw Error(ErrorCode::kIo, "cannot create '" + path + "': " + std::strerror(errno));
   buffer_.reserve(kWriteBuffer);
@@ -221,6 +222,7 @@ void Writer::Write(std::string_view bytes) {
 }
 
 void Writer::Flush() {
+  if (observer_) observer_(buffer_);
   std::string_view rest = buffer_;
   while (!rest.empty()) {
     ssize_t n = ::write(fd_, rest.data(), rest.size());

@@ -10,6 +10,7 @@
 #include <zip.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,8 +56,11 @@ std::uint32_t Crc32(std::string_view data, std::uint32_t previous = 0);
 /// beside the archive until Finish().
 class Writer {
  public:
+  /// Sees every byte of the archive once, in order, as it is written.
+  using Observer = std::function<void(std::string_view bytes)>;
+
   /// Creates (or truncates) the archive at \a path. Throws kIo.
-  explicit Writer(const std::string& path);
+  explicit Writer(const std::string& path, Observer observer = {});
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   /// Closes the file; an archive not finished is not a valid zip file.
@@ -81,6 +85,7 @@ class Writer {
 
   int fd_ = -1;
   std::string path_;
+  Observer observer_;
   std::string buffer_;
   std::uint64_t offset_ = 0;  ///< of the next byte written
   std::uint64_t entries_ = 0;
