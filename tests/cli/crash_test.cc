@@ -78,6 +78,17 @@ bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
   return killed && WIFSIGNALED(status);
 }
 
+// RunAndKill after a random delay within \a span. A run that finished
+// first shows runs are now quicker than \a span (the machine was busier
+// while timing): \a span shrinks to that delay, so later kills still land.
+bool RunAndKillWithin(const std::vector<std::string>& args, const std::string& cwd, std::chrono::microseconds& span,
+                      std::mt19937& rng) {
+  const std::chrono::microseconds delay(std::uniform_int_distribution<long>(0, span.count())(rng));
+  const bool landed = RunAndKill(args, cwd, delay);
+  if (!landed) span = std::max(delay, std::chrono::microseconds(1));
+  return landed;
+}
+
 struct CrashStats {
   int kills = 0;           // kills that landed while the process ran
   int finished = 0;        // the process had already finished
@@ -133,8 +144,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
     testing::WriteFile(flow_dir + "/flow_definition.json", def.dump());
     ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put " + draft + " " + Quote(flow_dir)).exit_code, 0);
     auto before = Refs(repo);
-    std::uniform_int_distribution<long> pick(0, span.count());
-    bool landed = RunAndKill({"publish", draft}, repo, std::chrono::microseconds(pick(rng)));
+    bool landed = RunAndKillWithin({"publish", draft}, repo, span, rng);
     (landed ? stats.kills : stats.finished)++;
 
     testing::ExpectFsckClean(repo);
@@ -205,9 +215,8 @@ TEST(CrashTest, ImportKilledAtRandomPointsLosesNothing) {
     const std::string draft_ref = "refs/heads/drafts/main/" + draft;
     const std::string args = "import " + Quote(pkg) + " --as-new --draft " + draft;
     auto before = Refs(repo);
-    std::uniform_int_distribution<long> pick(0, span.count());
     std::vector<std::string> argv = {"import", pkg, "--as-new", "--draft", draft};
-    bool landed = RunAndKill(argv, repo, std::chrono::microseconds(pick(rng)));
+    bool landed = RunAndKillWithin(argv, repo, span, rng);
     (landed ? stats.kills : stats.finished)++;
 
     testing::ExpectFsckClean(repo);
