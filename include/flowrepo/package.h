@@ -166,15 +166,21 @@ struct ExportRequest {
   SampleData sample_data = SampleData::kStrip;
   /// Called now and then with flows done and flows in all; may be empty.
   std::function<void(std::size_t done, std::size_t total)> progress;
+  /// How many of the flows written ExportResult::flows lists (the first,
+  /// by path); all by default. A caller that shows a few keeps memory from
+  /// growing with the package.
+  std::size_t listed_flows = SIZE_MAX;
 };
 
 struct ExportResult {
   std::string path;       ///< the package written
   std::string workspace;
   std::string commit;     ///< the source commit
-  /// The flows written, by path; their files and requirements are left
-  /// empty (the package's manifest has them): holding every flow's at once
-  /// would make memory grow with the package.
+  std::size_t flow_count = 0;  ///< flows written
+  /// The first ExportRequest::listed_flows flows written, by path; their
+  /// files and requirements are left empty (the package's manifest has
+  /// them): holding every flow's at once would make memory grow with the
+  /// package.
   std::vector<PackageFlowInfo> flows;
   std::vector<std::string> included_dependencies;   ///< added because selected flows use them
   std::vector<std::string> referenced_dependencies; ///< used but left out

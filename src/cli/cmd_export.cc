@@ -126,6 +126,8 @@ void AddExportCommand(CLI::App& app, Globals& g) {
            });
       return;
     }
+    constexpr std::size_t kListed = 50;  // --json lists them all
+    if (!g.json) request.listed_flows = kListed;
     ExportResult r = ExportPackage(repo, request);
     // Made only for --json: at 100,000 flows it is larger than the export.
     auto as_json = [&r]() {
@@ -141,16 +143,15 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                   {"referenced_dependencies", r.referenced_dependencies}};
     };
     Emit(g, g.json ? as_json() : Json(), [&](std::ostream& os) {
-      os << "Exported " << r.flows.size() << " flow(s) of workspace '" << r.workspace << "' at "
+      os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at "
          << r.commit.substr(0, 7) << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
-      constexpr std::size_t kListed = 50;  // --json lists them all
-      for (std::size_t i = 0; i < r.flows.size() && i < kListed; ++i) {
+      for (std::size_t i = 0; i < r.flows.size(); ++i) {
         const auto& f = r.flows[i];
         os << "  " << f.path.substr(6) << "  "
            << (f.version ? "v" + std::to_string(*f.version) : std::string("unpublished"))
            << (f.dependency ? "  (dependency)" : "") << "\n";
       }
-      if (r.flows.size() > kListed) os << "  ... and " << r.flows.size() - kListed << " more\n";
+      if (r.flow_count > r.flows.size()) os << "  ... and " << r.flow_count - r.flows.size() << " more\n";
       if (!r.included_dependencies.empty()) {
         os << "Included because selected flows use them:";
         for (const auto& id : r.included_dependencies) os << " " << id;

@@ -309,6 +309,21 @@ TEST_F(PackageTest, GroupSelectsSubGroupsAndExcludeDeselects) {
               [&] { ExportPackage(repo, Request({}, "5.studiopkg")); });
 }
 
+// A caller showing a few flows asks for those: the package still holds
+// every flow, and the result says how many.
+TEST_F(PackageTest, ResultListsOnlyTheFlowsAskedFor) {
+  FlowRepository repo = Standard();
+  ExportRequest req = Request({}, "all.studiopkg");
+  req.all = true;
+  req.listed_flows = 2;
+  ExportResult r = ExportPackage(repo, req);
+  EXPECT_EQ(r.flow_count, 4u);
+  EXPECT_EQ(Ids(r.flows), (std::vector<std::string>{"aml", "kyc"}));
+  PackageReport report = VerifyPackage(r.path);
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.manifest.flows.size(), 4u);
+}
+
 TEST_F(PackageTest, DependencyPolicies) {
   FlowRepository repo = Standard();
   ExportResult r = ExportPackage(repo, Request({"app"}, "include.studiopkg"));

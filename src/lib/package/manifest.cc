@@ -505,7 +505,7 @@ Json ManifestToJson(const PackageManifest& m) {
                       std::move(requirements["env_variables"]));
 }
 
-void WriteManifestText(const ManifestSource& source,
+void WriteManifestText(ManifestSource source,
                        const std::function<void(const Json&, const std::string&)>& visit,
                        const std::function<void(std::string_view chunk, bool last)>& sink) {
   // The head is written with placeholders for the three long arrays; each
@@ -524,10 +524,13 @@ void WriteManifestText(const ManifestSource& source,
       {"\x01flows\x01", "/flows", 2, &flow_items},
       {"\x01credentials\x01", "/requirements/credentials", 3, &source.credentials},
       {"\x01env_variables\x01", "/requirements/env_variables", 3, &source.env_variables}};
-  Json head = ManifestHead(source.head, streamed[0].placeholder, source.groups, streamed[1].placeholder,
-                           streamed[2].placeholder);
-  visit(head, "");
-  const std::string text = CanonicalJson(head);
+  std::string text;
+  {
+    const Json head = ManifestHead(source.head, streamed[0].placeholder, std::move(source.groups),
+                                   streamed[1].placeholder, streamed[2].placeholder);
+    visit(head, "");
+    text = CanonicalJson(head);
+  }  // the group tree holds every flow id: gone before the long arrays
   std::size_t from = 0;
   for (const Streamed& array : streamed) {
     const std::string quoted = Json(array.placeholder).dump();
