@@ -4,6 +4,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define FLOWREPO_SHA_EXTENSIONS 1
 #endif
@@ -100,9 +101,14 @@ __attribute__((target("sha,sse4.1"))) void ShaExtensionBlocks(std::array<std::ui
 
 Sha256::Engine Sha256::Fastest() {
 #ifdef FLOWREPO_SHA_EXTENSIONS
-  static const Engine fastest = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1")
-                                    ? Engine::kShaExtensions
-                                    : Engine::kPortable;
+  // CPUID leaf 7 EBX bit 29: SHA; leaf 1 ECX bit 19: SSE4.1 (clang's
+  // __builtin_cpu_supports knows no "sha").
+  static const Engine fastest = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    const bool sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
+    const bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+    return sse41 && sha ? Engine::kShaExtensions : Engine::kPortable;
+  }();
   return fastest;
 #else
   return Engine::kPortable;
