@@ -58,10 +58,14 @@ struct ReceiveReport {
 ReceiveReport CheckReceive(const std::string& repository, const std::string& user,
                            const std::vector<RefUpdate>& updates);
 
-/// The pushing user as a git server tells a hook: FLOWREPO_USER, else
-/// GL_USERNAME (GitLab), else REMOTE_USER (HTTP authentication, also set
-/// by many SSH set-ups); empty when none is set.
-std::string PushingUserFromEnvironment();
+/// The pushing user of a push into \a repository. The identity the
+/// transport authenticated comes first: GL_USERNAME (GitLab), GL_USER
+/// (gitolite), REMOTE_USER (HTTP authentication, or set by an SSH forced
+/// command). \a claimed (--user or FLOWREPO_USER, which a pusher may set
+/// himself on a local push) counts only when none is set and the server
+/// repository's git config has flowrepo.trustUserEnvironment = true.
+/// Empty when there is no such identity. Throws kNotFound (no repository).
+std::string PushingUser(const std::string& repository, const std::string& claimed);
 
 /// Which hooks to install.
 enum class HookSet {

@@ -73,6 +73,16 @@ struct PublishResult {
   /// Set when this draft's head had already been published by a publish of
   /// that other draft (both heads were one commit); nothing new was made.
   std::string published_with_draft;
+  /// Work trees that have the draft checked out: there the draft branch is
+  /// kept, moved to the publish commit, instead of being removed.
+  std::vector<std::string> draft_kept_in;
+};
+
+/// One work tree whose interrupted update Repair finished.
+struct RepairAction {
+  std::string work_tree;  ///< its top directory
+  std::string ref;        ///< the branch checked out there
+  std::string message;    ///< what was done
 };
 
 /// One change between two versions of a flow.
@@ -180,6 +190,14 @@ class FlowRepository {
   /// Removes \a user's role. Throws kNotFound when the user has none, and
   /// as GrantRole.
   RoleChange RevokeRole(std::string_view workspace, std::string_view user);
+
+  /// Finishes what killed flowrepo processes left undone: a branch that
+  /// moved while its work tree and index (main or linked work tree) had
+  /// not followed yet. Every write runs it first; it is safe any time and
+  /// needs no role (it touches only this clone's work trees). Throws
+  /// kConflict when such a work tree was changed since in a way that
+  /// cannot be finished safely (the message says what to do).
+  std::vector<RepairAction> Repair();
 
   struct Impl;
   /// Internal: for other flowrepo modules only.

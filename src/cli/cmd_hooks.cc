@@ -49,14 +49,15 @@ void AddHooksCommand(CLI::App& app, Globals& g) {
   auto* receive = hook->add_subcommand(
       "pre-receive",
       "Check pushed ref updates (stdin: <old> <new> <ref> lines) against roles, validity and\n"
-      "version tags; exit 1 refusing the push. User: --user, FLOWREPO_USER, GL_USERNAME,\n"
-      "REMOTE_USER.\n"
+      "version tags; exit 1 refusing the push. User: GL_USERNAME, GL_USER or REMOTE_USER as\n"
+      "the server authenticated it; --user / FLOWREPO_USER only where the server repository\n"
+      "has git config flowrepo.trustUserEnvironment true.\n"
       "Example: flowrepo hook pre-receive < updates.txt");
   AddJsonFlag(receive, g);
   receive->callback([&g] {
     std::string input(std::istreambuf_iterator<char>(std::cin), {});
     auto updates = ParseRefUpdates(input);
-    std::string user = g.user.empty() ? PushingUserFromEnvironment() : g.user;
+    std::string user = PushingUser(g.repo, g.user);
     ReceiveReport report = CheckReceive(g.repo, user, updates);
     Json refs = Json::array();
     int refused = 0;

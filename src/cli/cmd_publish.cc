@@ -20,10 +20,13 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
     Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
                 {"versions", versions},     {"removed", r.removed},
                 {"completed_earlier_publish", r.completed_earlier_publish},
-                {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)}};
+                {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
+                {"draft_kept_in", r.draft_kept_in}};
     Emit(g, out, [&](std::ostream& os) {
-      if (r.completed_earlier_publish) os << "Completed an interrupted publish of '" << r.draft << "'\n";
-      if (r.published_with_draft.empty()) {
+      if (r.completed_earlier_publish) {
+        os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at "
+           << r.commit.substr(0, 7) << " (what an interrupted run left undone is done now)\n";
+      } else if (r.published_with_draft.empty()) {
         os << "Published draft '" << r.draft << "' to '" << r.workspace << "' at "
            << r.commit.substr(0, 7) << "\n";
       } else {
@@ -33,6 +36,10 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
       }
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
       for (const auto& id : r.removed) os << "  " << id << " removed\n";
+      for (const auto& path : r.draft_kept_in) {
+        os << "Draft '" << r.draft << "' stays checked out in " << path
+           << ", now at the published commit\n";
+      }
     });
   });
 }

@@ -218,6 +218,9 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(Admin("role grant vic@example.com viewer").exit_code, 0);
     RunResult r = Admin("hooks install --server");
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Pushes here go over the file system: the pushing process names its
+    // user, which this server is told to believe.
+    ASSERT_EQ(Shell("git config flowrepo.trustUserEnvironment true", server_).exit_code, 0);
     clone_ = dir_ / "clone";
     ASSERT_EQ(Shell("git clone -q " + Quote(server_) + " " + Quote(clone_)).exit_code, 0);
   }
@@ -253,11 +256,49 @@ TEST_F(ServerTest, ViewerPushIsRefusedIntegratorPushIsAccepted) {
   r = Push("bob@example.com", "main");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(ServerRef("main"), before);
-  // GL_USERNAME is read when FLOWREPO_USER is not set.
+  // The identity the transport authenticated wins over one the pusher
+  // claims: FLOWREPO_USER names an admin, GL_USERNAME the viewer.
   CommitChange(0.6);
-  r = Shell("GL_USERNAME=vic@example.com git push origin main", clone_);
+  r = Shell("GL_USERNAME=vic@example.com FLOWREPO_USER=alice@example.com git push origin main", clone_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("user 'vic@example.com' needs role 'integrator'"), std::string::npos) << r.err;
+}
+
+TEST_F(ServerTest, AClaimedUserCountsOnlyWhereTheServerTrustsIt) {
+  ASSERT_EQ(Shell("git config flowrepo.trustUserEnvironment false", server_).exit_code, 0);
+  CommitChange(0.5);
+  std::string before = ServerRef("main");
+  RunResult r = Push("alice@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("user (unknown user) needs role 'integrator'"), std::string::npos) << r.err;
+  EXPECT_EQ(ServerRef("main"), before);
+  r = Shell("REMOTE_USER=bob@example.com FLOWREPO_USER=vic@example.com git push origin main", clone_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ServerTest, ABranchGainingSettingsIsCreatingAWorkspace) {
+  // An ordinary branch first, then a fast-forward adding settings that name
+  // the pusher admin: that creates a workspace, which needs an admin.
+  ASSERT_EQ(Shell("git switch -q --orphan prod && "
+                  "echo x > README.md && git add README.md && git commit -qm plain", clone_).exit_code, 0);
+  RunResult r = Push("mallory@example.com", "prod");
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // not flowrepo's business
+  testing::WriteFile(clone_ + "/.flowrepo/workspace.json",
+                     R"({"components":[],"roles":{"mallory@example.com":"admin"},"schema":"flowrepo/workspace@1","topics":[]})");
+  ASSERT_EQ(Shell("git add .flowrepo && git commit -qm take-over", clone_).exit_code, 0);
+  r = Push("mallory@example.com", "prod");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("creating workspace 'prod' needs the admin role in an existing workspace"),
+            std::string::npos) << r.err;
+  // Removing the settings of a workspace is refused even for its admin.
+  ASSERT_EQ(Shell("git switch -q main && git rm -q .flowrepo/workspace.json && git commit -qm drop", clone_).exit_code, 0);
+  r = Push("alice@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a push may not remove .flowrepo/workspace.json"), std::string::npos) << r.err;
+  // The configured owner may create workspaces.
+  ASSERT_EQ(Shell("git config flowrepo.owner mallory@example.com", server_).exit_code, 0);
+  r = Push("mallory@example.com", "prod");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(ServerTest, SecretsAndInvalidFlowsAreRefusedOnTheWorkspace) {

@@ -62,7 +62,8 @@ TEST_F(ReceiveTest, ViewerIsRefusedIntegratorAccepted) {
   RefVerdict nobody = One("", head, next, "refs/heads/main");
   EXPECT_EQ(nobody.reasons.at(0),
             "user (unknown user) needs role 'integrator' in workspace 'main' (has none); the server "
-            "set none of FLOWREPO_USER, GL_USERNAME, REMOTE_USER");
+            "authenticated no user (GL_USERNAME, GL_USER and REMOTE_USER are unset; FLOWREPO_USER "
+            "counts only where git config flowrepo.trustUserEnvironment is true)");
 }
 
 TEST_F(ReceiveTest, InvalidFlowsAndSecretsAreRefusedOnWorkspaces) {

@@ -107,7 +107,9 @@ class Judge {
     if (has && *has >= role) return true;
     std::string who = impl_.user.empty() ? std::string("(unknown user)") : "'" + impl_.user + "'";
     std::string hint = impl_.user.empty()
-                           ? "; the server set none of FLOWREPO_USER, GL_USERNAME, REMOTE_USER"
+                           ? "; the server authenticated no user (GL_USERNAME, GL_USER and "
+                             "REMOTE_USER are unset; FLOWREPO_USER counts only where git config "
+                             "flowrepo.trustUserEnvironment is true)"
                            : "";
     Refuse("user " + who + " needs role '" + RoleName(role) + "' in workspace '" + ws + "' (has " +
            Has(has) + ")" + hint);
@@ -146,32 +148,45 @@ class Judge {
   void Branch(const std::string& ref, const std::string& ws, const std::optional<git_oid>& old_id,
               const std::optional<git_oid>& new_id) {
     if (!IsValidId(ws)) return;
-    bool workspace = (old_id && HasSettings(*old_id)) || (new_id && HasSettings(*new_id));
-    if (!workspace) return;  // an ordinary branch
+    const bool had = old_id && HasSettings(*old_id);
+    const bool has = new_id && HasSettings(*new_id);
+    if (!had && !has) return;  // an ordinary branch
     if (!new_id) {
       Require(ws, *old_id, Role::kAdmin);
       return;
     }
-    if (!old_id) {
+    if (!had) {
+      // A branch gaining settings becomes a workspace: that is creating
+      // one, whatever the branch held before (its old commit has no roles
+      // to govern it).
       CreateWorkspace(ws, *new_id);
-    } else {
-      if (!Require(ws, *old_id, Role::kIntegrator)) return;
-      if (!impl_.store.IsAncestor(*old_id, *new_id)) {
-        Refuse("workspace branches only move forward: '" + ref + "' " + ShortId(*old_id) +
-               " is not an ancestor of " + ShortId(*new_id) + " (history is never rewritten)");
-        return;
-      }
-      if (WorkspaceSettings::AtCommit(impl_.store, *old_id).Roles() !=
-          WorkspaceSettings::AtCommit(impl_.store, *new_id).Roles()) {
-        if (!Require(ws, *old_id, Role::kAdmin)) return;
-      }
+      return;
+    }
+    if (!Require(ws, *old_id, Role::kIntegrator)) return;
+    if (!has) {
+      Refuse("'" + ref + "' is a workspace: a push may not remove " + std::string(kSettingsPath) +
+             " (that would leave it ungoverned)");
+      return;
+    }
+    if (!impl_.store.IsAncestor(*old_id, *new_id)) {
+      Refuse("workspace branches only move forward: '" + ref + "' " + ShortId(*old_id) +
+             " is not an ancestor of " + ShortId(*new_id) + " (history is never rewritten)");
+      return;
+    }
+    if (WorkspaceSettings::AtCommit(impl_.store, *old_id).Roles() !=
+        WorkspaceSettings::AtCommit(impl_.store, *new_id).Roles()) {
+      if (!Require(ws, *old_id, Role::kAdmin)) return;
     }
     Validate(old_id, *new_id);
   }
 
+  // Who may create workspace \a ws: the server's owner (git config
+  // flowrepo.owner), or an admin of an existing workspace; on a server
+  // without workspaces and without an owner, a first workspace whose
+  // settings make the pusher admin bootstraps it.
   void CreateWorkspace(const std::string& ws, const git_oid& id) {
-    // An empty server is bootstrapped by its first workspace; after that a
-    // new workspace needs an admin of an existing one.
+    const std::string owner = impl_.store.ConfigString("flowrepo.owner");
+    if (!impl_.user.empty() && impl_.user == owner) return Validate(std::nullopt, id);
     bool any = false;
     for (const auto& [ref, head] : impl_.store.ListRefs("refs/heads/*")) {
       std::string name = ref.substr(std::string("refs/heads/").size());
@@ -184,8 +199,13 @@ class Judge {
       Refuse("creating workspace '" + ws + "' needs the admin role in an existing workspace");
       return;
     }
+    if (!owner.empty()) {
+      Refuse("only the server's owner '" + owner + "' (git config flowrepo.owner) may create the "
+             "first workspace '" + ws + "'");
+      return;
+    }
     auto role = WorkspaceSettings::AtCommit(impl_.store, id).RoleOf(impl_.user);
-    if (role != Role::kAdmin) {
+    if (impl_.user.empty() || role != Role::kAdmin) {
       Refuse("the first workspace '" + ws + "' must make the pushing user an admin");
       return;
     }
@@ -272,12 +292,20 @@ std::vector<RefUpdate> ParseRefUpdates(std::string_view text) {
   return out;
 }
 
-std::string PushingUserFromEnvironment() {
-  for (const char* name : {"FLOWREPO_USER", "GL_USERNAME", "REMOTE_USER"}) {
+std::string PushingUser(const std::string& repository, const std::string& claimed) {
+  for (const char* name : {"GL_USERNAME", "GL_USER", "REMOTE_USER"}) {
     const char* value = std::getenv(name);
     if (value && *value) return value;
   }
-  return {};
+  if (claimed.empty()) return {};
+  Store store = Store::Open(repository);
+  int trusted = 0;
+  git_config* raw = nullptr;
+  if (git_repository_config_snapshot(&raw, store.raw()) == 0) {
+    git::ConfigPtr config(raw);
+    if (git_config_get_bool(&trusted, config.get(), "flowrepo.trustUserEnvironment") < 0) trusted = 0;
+  }
+  return trusted ? claimed : std::string();
 }
 
 ReceiveReport CheckReceive(const std::string& repository, const std::string& user,

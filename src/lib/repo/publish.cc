@@ -20,6 +20,7 @@
 
 #include "flowrepo/error.h"
 #include "repo/repository_impl.h"
+#include "repo/worktree.h"
 #include "validate/flow_validator.h"
 
 namespace flowrepo {
@@ -135,11 +136,34 @@ static std::vector<Version> CompleteTags(FlowRepository::Impl& impl, std::string
   return made;
 }
 
+// After a publish the draft goes away, unless it is checked out in a work
+// tree: git must never lose a checked-out branch. Then it stays, moved to
+// the publish commit (a fast-forward: the draft head is its second parent),
+// so the work tree shows what was published and the user can go on
+// committing there. Someone committing to the draft meanwhile keeps it too.
+static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref,
+                        const git_oid& draft_head, const git_oid& publish_commit,
+                        PublishResult& result) {
+  std::vector<WorkTree> trees = WorkTreesOn(impl.store, draft_ref);
+  try {
+    if (trees.empty()) {
+      impl.store.DeleteRef(draft_ref, draft_head);
+      return;
+    }
+    impl.MoveRef(draft_ref, publish_commit, draft_head, "flowrepo: published, kept checked out");
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kConflict) throw;
+    return;
+  }
+  for (const auto& tree : trees) result.draft_kept_in.push_back(tree.path);
+}
+
 PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft,
                                       std::string_view note_view) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireDraftName(draft);
   Store& store = impl_->store;
+  RepairWorkTrees(store);  // a killed publish may have left a work tree behind
   const std::string draft_ref = DraftRef(workspace, draft);
   auto draft_head = store.ReadRef(draft_ref);
   const git_oid ws_head = impl_->WorkspaceHead(workspace);
@@ -190,12 +214,20 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
       return git_commit_parentcount(commit) == 2 &&
              git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
     });
-    if (!earlier) {
+    if (earlier) {
+      RetireDraft(*impl_, draft_ref, *draft_head, *earlier, result);
+      return report_earlier(*earlier);
+    }
+    // A draft kept checked out after its publish sits on that publish
+    // commit: rerunning (perhaps after a kill) has nothing left to do.
+    auto kept = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
+      return git_oid_equal(git_commit_id(commit), &*draft_head) && DraftTrailer(commit) == draft;
+    });
+    if (!kept) {
       throw Error(ErrorCode::kInvalidArgument,
                   "draft '" + std::string(draft) + "' has no changes to publish");
     }
-    store.DeleteRef(draft_ref, *draft_head);
-    return report_earlier(*earlier);
+    return report_earlier(*kept);
   }
 
   auto base = store.MergeBase(*draft_head, ws_head);
@@ -314,6 +346,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
 
   git::SignaturePtr who = store.Signature(impl_->user);
   git_oid commit = store.CreateCommit(merged_tree, {ws_head, *draft_head}, message, who.get());
+  // A work tree with the draft checked out must be able to follow it to the
+  // publish commit: find out before the workspace moves.
+  WorkTreeSync::Plan(store, draft_ref, *draft_head, commit);
   impl_->MoveRef(ws_ref, commit, ws_head, "flowrepo: publish " + std::string(draft));
   result.commit = git::OidHex(commit);
 
@@ -322,12 +357,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     v.commit = result.commit;
     v.time = who->when.time;
   }
-  try {
-    store.DeleteRef(draft_ref, *draft_head);
-  } catch (const Error& e) {
-    // Someone committed to the draft meanwhile: keep their work.
-    if (e.code() != ErrorCode::kConflict) throw;
-  }
+  RetireDraft(*impl_, draft_ref, *draft_head, commit, result);
   return result;
 }
 

@@ -12,6 +12,7 @@
 
 #include "flowrepo/error.h"
 #include "json/json_io.h"
+#include "repo/worktree.h"
 
 namespace flowrepo {
 
@@ -191,20 +192,14 @@ DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_v
 void FlowRepository::Impl::MoveRef(const std::string& ref, const git_oid& target,
                                    const std::optional<git_oid>& expected,
                                    const std::string& log) {
+  RepairWorkTrees(store);
+  std::optional<WorkTreeSync> work_trees;
+  if (expected) {
+    work_trees = WorkTreeSync::Plan(store, ref, *expected, target);
+    work_trees->Begin();
+  }
   store.UpdateRef(ref, target, expected, log);
-  if (store.bare() || !expected) return;
-  // Keep a work tree that has this branch checked out in step, as a
-  // fast-forward would; SAFE never overwrites a user's uncommitted edits.
-  git_reference* head_raw = nullptr;
-  if (git_repository_head(&head_raw, store.raw()) < 0) return;
-  git::ReferencePtr head(head_raw);
-  if (ref != git_reference_name(head.get())) return;
-  git::TreePtr old_tree = store.CommitTree(*expected);
-  git::TreePtr new_tree = store.CommitTree(target);
-  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-  opts.checkout_strategy = GIT_CHECKOUT_SAFE;
-  opts.baseline = old_tree.get();
-  git_checkout_tree(store.raw(), reinterpret_cast<git_object*>(new_tree.get()), &opts);
+  if (work_trees) work_trees->Finish();
 }
 
 // ---- FlowRepository ------------------------------------------------------
@@ -228,6 +223,18 @@ std::string ResolveUser(const Store& store, const std::string& user) {
                 "no acting user: pass --user, set FLOWREPO_USER or git config user.email");
   }
   return email;
+}
+
+// Points HEAD at \a ref and writes its tree into the (empty) work tree and
+// index. SAFE against an empty baseline refuses to overwrite an untracked
+// file that is in the way.
+void CheckOutNewWorkspace(Store& s, const std::string& ref) {
+  git::Check(git_repository_set_head(s.raw(), ref.c_str()), "set HEAD");
+  git::TreePtr empty = s.LookupTree(s.EditTree(std::nullopt, {}));
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+  opts.baseline = empty.get();
+  git::Check(git_checkout_head(s.raw(), &opts), "check out workspace");
 }
 
 }  // namespace
@@ -262,13 +269,11 @@ FlowRepository FlowRepository::Init(const std::string& dir, const InitOptions& o
   git::SignaturePtr sig = s.Signature(who);
   git_oid commit =
       s.CreateCommit(tree, {}, "Create workspace " + options.workspace + "\n", sig.get());
+  // A new repository's HEAD names the workspace before it exists: check the
+  // settings out so that git status is clean from the start.
+  const bool check_out = !s.bare() && git_repository_head_unborn(s.raw()) == 1;
   s.UpdateRef(ref, commit, std::nullopt, "flowrepo: init");
-  if (!s.bare() && git_repository_head_unborn(s.raw()) == 1) {
-    git::Check(git_repository_set_head(s.raw(), ref.c_str()), "set HEAD");
-    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-    opts.checkout_strategy = GIT_CHECKOUT_SAFE;
-    git::Check(git_checkout_head(s.raw(), &opts), "check out workspace");
-  }
+  if (check_out) CheckOutNewWorkspace(s, ref);
   return FlowRepository(std::move(impl));
 }
 
@@ -330,6 +335,14 @@ Flow FlowRepository::ReadFlow(std::string_view workspace, const FlowSpec& spec) 
   return impl_->FlowAt(commit, spec.id, where);
 }
 
+std::vector<RepairAction> FlowRepository::Repair() {
+  std::vector<RepairAction> out;
+  for (auto& done : RepairWorkTrees(impl_->store)) {
+    out.push_back({std::move(done.path), std::move(done.ref), std::move(done.message)});
+  }
+  return out;
+}
+
 // ---- drafts ----------------------------------------------------------------
 
 DraftInfo FlowRepository::StartDraft(std::string_view workspace, std::string_view name) {
@@ -368,6 +381,12 @@ std::string FlowRepository::DropDraft(std::string_view workspace, std::string_vi
   const std::string ref = DraftRef(workspace, name);
   auto head = impl_->store.ReadRef(ref);
   if (!head) throw Error(ErrorCode::kNotFound, "draft '" + std::string(name) + "' not found");
+  if (auto trees = WorkTreesOn(impl_->store, ref); !trees.empty()) {
+    throw Error(ErrorCode::kConflict, "draft '" + std::string(name) +
+                                          "' is checked out in work tree '" + trees[0].path +
+                                          "'; switch it to another branch first (git switch " +
+                                          std::string(workspace) + ")");
+  }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch()).count();
   std::string archive = "refs/flowrepo/dropped/" + std::string(workspace) + "/" +
