@@ -154,7 +154,8 @@ class GitModelTest : public ::testing::Test {
       ASSERT_EQ(Git("reset -q --hard main", draft == "w2" ? wt_ : repo_).exit_code, 0);
       d = {true, model_.seq, {}};
     } else {
-      ASSERT_EQ(Fr("draft drop " + draft).exit_code, 0);
+      RunResult r = Fr("draft drop " + draft);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
       d = {};
     }
   }

@@ -145,16 +145,17 @@ static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref
                         const git_oid& draft_head, const git_oid& publish_commit,
                         PublishResult& result) {
   std::vector<WorkTree> trees = WorkTreesOn(impl.store, draft_ref);
-  try {
-    if (trees.empty()) {
+  if (trees.empty()) {
+    try {
       impl.store.DeleteRef(draft_ref, draft_head);
-      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kConflict) throw;  // moved meanwhile: keep that work
     }
-    impl.MoveRef(draft_ref, publish_commit, draft_head, "flowrepo: published, kept checked out");
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kConflict) throw;
     return;
   }
+  auto now = impl.store.ReadRef(draft_ref);
+  if (!now || !git_oid_equal(&*now, &draft_head)) return;  // moved meanwhile: keep that work
+  impl.MoveRef(draft_ref, publish_commit, draft_head, "flowrepo: published, kept checked out");
   for (const auto& tree : trees) result.draft_kept_in.push_back(tree.path);
 }
 

@@ -389,8 +389,11 @@ std::string FlowRepository::DropDraft(std::string_view workspace, std::string_vi
   }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch()).count();
-  std::string archive = "refs/flowrepo/dropped/" + std::string(workspace) + "/" +
-                        std::string(name) + "/" + std::to_string(now);
+  // Unique even for drops of one draft name within a second.
+  const std::string stem = "refs/flowrepo/dropped/" + std::string(workspace) + "/" +
+                           std::string(name) + "/" + std::to_string(now);
+  std::string archive = stem;
+  for (int n = 2; impl_->store.ReadRef(archive); ++n) archive = stem + "-" + std::to_string(n);
   impl_->store.UpdateRef(archive, *head, std::nullopt, "flowrepo: draft drop");
   impl_->store.DeleteRef(ref, *head);
   return archive;

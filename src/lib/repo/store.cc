@@ -57,8 +57,11 @@ Store Store::Init(const std::string& path, bool bare) {
 }
 
 Error Store::LockedError(const std::string& name) const {
+  // Refs live in the common directory, also when opened from a linked work tree.
+  std::string common = git_repository_commondir(repo_.get());
+  if (!common.empty() && common.back() != '/') common += '/';
   return Error(ErrorCode::kConflict,
-               "'" + name + "' is locked by another writer (" + git_dir() + name +
+               "'" + name + "' is locked by another writer (" + common + name +
                    ".lock); re-run the command, or remove the lock if no git or flowrepo "
                    "process is running");
 }

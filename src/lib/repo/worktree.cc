@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -154,23 +156,43 @@ std::optional<git_oid> FileBlob(const WorkTree& tree, const std::string& path) {
   return id;
 }
 
-// The first path whose index entry or file is in none of the states \a
-// allowed gives for it, or "".
+// Paths of \a changes whose index entry, or whose file, is in none of the
+// states \a allowed gives for it.
+struct Unexpected {
+  std::string index;               ///< the first such index entry, or ""
+  std::vector<std::string> files;  ///< every such file
+};
+
 template <typename AllowedStates>
-std::string FirstUnsafePath(const WorkTree& tree, const std::vector<PathChange>& changes,
-                            AllowedStates allowed) {
+Unexpected FindUnexpected(const WorkTree& tree, const std::vector<PathChange>& changes,
+                          AllowedStates allowed) {
   git_index* raw = nullptr;
   git::Check(git_repository_index(&raw, tree.repo.get()), "read index of '" + tree.path + "'");
   git::IndexPtr index(raw);
-  if (git_index_has_conflicts(index.get())) return "(the index has unresolved conflicts)";
+  Unexpected out;
+  if (git_index_has_conflicts(index.get())) out.index = "(the index has unresolved conflicts)";
   for (const auto& change : changes) {
     std::vector<std::optional<git_oid>> ok = allowed(change);
-    if (!Allowed(IndexBlob(index.get(), change.path), ok) ||
-        !Allowed(FileBlob(tree, change.path), ok)) {
-      return change.path;
-    }
+    if (out.index.empty() && !Allowed(IndexBlob(index.get(), change.path), ok)) out.index = change.path;
+    if (!Allowed(FileBlob(tree, change.path), ok)) out.files.push_back(change.path);
   }
-  return "";
+  return out;
+}
+
+// Copies \a files of \a tree under <git dir>/flowrepo-repair/<time>/ before
+// a repair overwrites them: a file a killed checkout was writing and one
+// the user changed after the crash look the same. Returns the folder.
+std::string BackUp(const WorkTree& tree, const std::vector<std::string>& files) {
+  std::string dir = tree.git_dir + "flowrepo-repair/" + std::to_string(time(nullptr)) + "/";
+  for (const auto& file : files) {
+    std::error_code ec;
+    std::filesystem::path source = tree.path + file, target = dir + file;
+    if (!std::filesystem::is_regular_file(source, ec)) continue;  // nothing there to keep
+    std::filesystem::create_directories(target.parent_path(), ec);
+    std::filesystem::copy_file(source, target, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw Error(ErrorCode::kIo, "cannot back up '" + file + "' to '" + target.string() + "': " + ec.message());
+  }
+  return dir;
 }
 
 void CheckoutPaths(const Store& store, const WorkTree& tree, const git_oid& from, const git_oid& to,
@@ -272,22 +294,27 @@ std::string FinishJournaled(const Store& store, const WorkTree& tree, const Jour
   }
   std::vector<PathChange> changes = ChangedFiles(store, j.from, *now);
   git::TreePtr journal_to = store.CommitTree(j.to);
-  std::string unsafe = FirstUnsafePath(tree, changes, [&](const PathChange& c) {
+  Unexpected unexpected = FindUnexpected(tree, changes, [&](const PathChange& c) {
     std::vector<std::optional<git_oid>> ok{c.before, c.after};
     if (auto entry = store.EntryAt(journal_to.get(), c.path)) ok.push_back(entry->id);
     return ok;
   });
-  if (!unsafe.empty()) {
+  if (!unexpected.index.empty()) {
     throw Error(ErrorCode::kConflict,
                 "work tree '" + tree.path + "': an interrupted flowrepo update of '" + j.ref +
-                    "' cannot be finished: '" + unsafe +
-                    "' was changed since; save that change elsewhere, run 'git reset --keep " +
-                    j.ref.substr(std::string("refs/heads/").size()) +
-                    "', then 'flowrepo repair'");
+                    "' cannot be finished: '" + unexpected.index +
+                    "' was staged since; save that change elsewhere, run 'git reset --keep " +
+                    j.ref.substr(std::string("refs/heads/").size()) + "', then 'flowrepo repair'");
+  }
+  std::string kept;
+  if (!unexpected.files.empty()) {
+    kept = "; " + std::to_string(unexpected.files.size()) +
+           " file(s) that differed (half-written, or changed since) kept in " +
+           BackUp(tree, unexpected.files);
   }
   CheckoutPaths(store, tree, j.from, *now, PathsOf(changes));
   return "brought the work tree and index of '" + j.ref + "' to " +
-         git::OidHex(*now).substr(0, 7) + " (" + std::to_string(changes.size()) + " file(s))";
+         git::OidHex(*now).substr(0, 7) + " (" + std::to_string(changes.size()) + " file(s))" + kept;
 }
 
 // Whether any work tree has a journal: a few stat calls, so that the check
@@ -341,9 +368,12 @@ WorkTreeSync WorkTreeSync::Plan(const Store& store, const std::string& ref, cons
                                             StateName(state) +
                                             "; finish or abort it, then run the command again");
     }
-    std::string unsafe = FirstUnsafePath(tree, changes, [](const PathChange& c) {
+    Unexpected unexpected = FindUnexpected(tree, changes, [](const PathChange& c) {
       return std::vector<std::optional<git_oid>>{c.before, c.after};
     });
+    std::string unsafe = !unexpected.index.empty() ? unexpected.index
+                         : unexpected.files.empty() ? std::string()
+                                                    : unexpected.files.front();
     if (!unsafe.empty()) {
       throw Error(ErrorCode::kConflict,
                   "work tree '" + tree.path + "' has '" + ref + "' checked out with changes in '" +
