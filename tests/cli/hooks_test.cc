@@ -301,6 +301,31 @@ TEST_F(ServerTest, ABranchGainingSettingsIsCreatingAWorkspace) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_F(ServerTest, ASecretAnywhereInThePushedHistoryIsRefused) {
+  // Added in one commit, removed in the next, pushed together: the tip is
+  // clean but the secret would stay in history for good.
+  const std::string token = "ghp_" "0123456789abcdefghijklmnopqrstuvwxyzAB";
+  testing::WriteFile(clone_ + "/NOTES.md", "deploy with " + token + "\n");
+  ASSERT_EQ(Shell("git add NOTES.md && git commit -qm notes && git rm -q NOTES.md && "
+                  "git commit -qm 'remove notes'", clone_).exit_code, 0);
+  std::string before = ServerRef("main");
+  RunResult r = Push("bob@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("NOTES.md"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a pushed secret stays in history"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos) << "the message shows the secret";
+  EXPECT_EQ(ServerRef("main"), before);
+  // A file beside a flow's documents, on a draft, is scanned too.
+  ASSERT_EQ(Shell("git reset -q --hard origin/main && git switch -q -c drafts/main/creds", clone_).exit_code, 0);
+  testing::WriteFile(clone_ + "/flows/Support/ticket-triage/creds.json",
+                     "{\"slack\": \"xoxb-" "123456789012-1234567890123-abcdefghijklmnopqrstuvwx\"}\n");
+  ASSERT_EQ(Shell("git add -A && git commit -qm creds", clone_).exit_code, 0);
+  r = Push("bob@example.com", "drafts/main/creds");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("flows/Support/ticket-triage/creds.json"), std::string::npos) << r.err;
+  EXPECT_NE(Shell("git rev-parse --verify -q refs/heads/drafts/main/creds", server_).exit_code, 0);
+}
+
 TEST_F(ServerTest, SecretsAndInvalidFlowsAreRefusedOnTheWorkspace) {
   std::string canary = Canary();
   std::string file = clone_ + "/flows/Support/Knowledge/faq-answerer/env_variables.json";
@@ -397,6 +422,7 @@ TEST(HooksServerFlowTest, PublishInACloneThenPushBranchAndTags) {
   ASSERT_EQ(testing::Flowrepo("--user alice@example.com init --bare " + testing::Quote(server)).exit_code, 0);
   ASSERT_EQ(admin("role grant bob@example.com integrator").exit_code, 0);
   ASSERT_EQ(admin("hooks install --server").exit_code, 0);
+  ASSERT_EQ(testing::Shell("git config flowrepo.trustUserEnvironment true", server).exit_code, 0);
   ASSERT_EQ(testing::Shell("git clone -q " + testing::Quote(server) + " " + testing::Quote(clone)).exit_code, 0);
   auto bob = [&](const std::string& args) {
     return testing::Flowrepo("--user bob@example.com -C " + testing::Quote(clone) + " " + args);

@@ -12,6 +12,7 @@
 // changes (tree comparison: the cost follows the change) against the
 // pushed tree.
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -20,7 +21,9 @@
 #include "flowrepo/error.h"
 #include "flowrepo/hooks.h"
 #include "repo/repository_impl.h"
+#include "json/json_io.h"
 #include "validate/flow_validator.h"
+#include "validate/secrets.h"
 
 namespace flowrepo {
 namespace {
@@ -62,8 +65,11 @@ class Judge {
       Tag(ref, old_id, new_id);
     } else if (ref.rfind("refs/heads/drafts/", 0) == 0) {
       Draft(ref);
+      if (new_id) ScanNewCommits(*new_id);
     } else if (ref.rfind("refs/heads/", 0) == 0) {
-      Branch(ref, ref.substr(std::string("refs/heads/").size()), old_id, new_id);
+      const std::string ws = ref.substr(std::string("refs/heads/").size());
+      Branch(ref, ws, old_id, new_id);
+      if (new_id && IsValidId(ws) && HasSettings(*new_id)) ScanNewCommits(*new_id);
     }
   }
 
@@ -212,6 +218,72 @@ class Judge {
     Validate(std::nullopt, id);
   }
 
+  // Every commit the push brings (reachable from \a tip, from no branch the
+  // server has): a secret committed once and removed in the next commit
+  // would otherwise stay in history for good, since history is never
+  // rewritten. Each file a new commit adds or changes is scanned, flow
+  // document or not; the cost follows what the push adds.
+  void ScanNewCommits(const git_oid& tip) {
+    Store& store = impl_.store;
+    git_revwalk* raw = nullptr;
+    git::Check(git_revwalk_new(&raw, store.raw()), "walk pushed commits");
+    git::RevwalkPtr walk(raw);
+    git::Check(git_revwalk_push(walk.get(), &tip), "walk pushed commits");
+    if (!store.ListRefs("refs/heads/*").empty()) {
+      git::Check(git_revwalk_hide_glob(walk.get(), "refs/heads/*"), "walk pushed commits");
+    }
+    git_oid id;
+    while (git_revwalk_next(&id, walk.get()) == 0) {
+      if (scanned_commits_.insert(git::OidHex(id)).second) ScanCommit(id);
+    }
+  }
+
+  void ScanCommit(const git_oid& id) {
+    Store& store = impl_.store;
+    git::CommitPtr commit = store.LookupCommit(id);
+    git::TreePtr tree = store.CommitTree(id);
+    unsigned parents = git_commit_parentcount(commit.get());
+    for (unsigned i = 0; i < std::max(parents, 1u); ++i) {
+      git::TreePtr parent_tree;
+      if (parents > 0) parent_tree = store.CommitTree(*git_commit_parent_id(commit.get(), i));
+      git_diff* raw = nullptr;
+      git::Check(git_diff_tree_to_tree(&raw, store.raw(), parent_tree.get(), tree.get(), nullptr),
+                 "compare pushed commit");
+      git::DiffPtr diff(raw);
+      for (size_t d = 0; d < git_diff_num_deltas(diff.get()); ++d) {
+        const git_diff_delta* delta = git_diff_get_delta(diff.get(), d);
+        if (delta->status == GIT_DELTA_DELETED) continue;
+        if (!scanned_blobs_.insert(git::OidHex(delta->new_file.id)).second) continue;
+        ScanBlob(id, delta->new_file.path, delta->new_file.id);
+      }
+    }
+  }
+
+  void ScanBlob(const git_oid& commit, const std::string& path, const git_oid& blob) {
+    std::string text = impl_.store.ReadBlob(blob);
+    std::vector<Problem> problems;
+    bool json = path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+    bool scanned = false;
+    if (json) {
+      try {
+        ScanSecrets(ParseJson(text, path), path, problems);
+        scanned = true;
+      } catch (const Error&) {
+        // Not JSON after all: scanned as text below.
+      }
+    }
+    if (!scanned) {
+      std::string rule = DetectSecretInText(text);
+      if (!rule.empty()) {
+        problems.push_back({path, "", "secret/" + rule, "plain-text secret in a file"});
+      }
+    }
+    for (const auto& p : problems) {
+      Refuse("commit " + ShortId(commit) + ": " + p.ToString() +
+             "; a pushed secret stays in history: remove it from that commit and push again");
+    }
+  }
+
   std::optional<git_oid> FlowsTree(const std::optional<git_oid>& commit) const {
     if (!commit) return std::nullopt;
     git::TreePtr tree = impl_.store.CommitTree(*commit);
@@ -264,6 +336,8 @@ class Judge {
   FlowRepository::Impl impl_;
   RefVerdict* verdict_ = nullptr;
   std::map<std::string, git_oid> pushed_workspaces_;
+  std::set<std::string> scanned_commits_;  ///< per push: a commit is scanned once
+  std::set<std::string> scanned_blobs_;
 };
 
 bool IsHexId(std::string_view s) {

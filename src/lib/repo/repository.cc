@@ -195,8 +195,17 @@ void FlowRepository::Impl::MoveRef(const std::string& ref, const git_oid& target
   RepairWorkTrees(store);
   std::optional<WorkTreeSync> work_trees;
   if (expected) {
-    work_trees = WorkTreeSync::Plan(store, ref, *expected, target);
-    work_trees->Begin();
+    try {
+      work_trees = WorkTreeSync::Plan(store, ref, *expected, target);
+      work_trees->Begin();
+    } catch (const Error& e) {
+      // A writer that moved the ref meanwhile may be updating the work tree
+      // right now: report what really happened, the concurrent move.
+      auto now = store.ReadRef(ref);
+      if (e.code() != ErrorCode::kConflict || (now && git_oid_equal(&*now, &*expected))) throw;
+      throw Error(ErrorCode::kConflict,
+                  "'" + ref + "' changed concurrently; nothing was written, re-run the command");
+    }
   }
   store.UpdateRef(ref, target, expected, log);
   if (work_trees) work_trees->Finish();

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -259,14 +261,33 @@ bool ProcessAlive(long pid) {
   return pid > 0 && pid != getpid() && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
+// Creates the journal, waiting up to a few seconds while another process
+// holds one for this work tree (it is moving the same branch: once it is
+// done, this process's compare-and-swap reports the conflict as usual).
+int CreateJournal(const std::string& path) {
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EEXIST || Clock::now() > give_up) return fd;
+    std::optional<Journal> other = ReadJournal(path);
+    if (other && other->pid > 0 && !ProcessAlive(other->pid)) {
+      errno = EEXIST;  // a killed process's: for 'flowrepo repair'
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 void WriteJournal(const std::string& path, const std::string& ref, const git_oid& from,
                   const git_oid& to) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = CreateJournal(path);
   if (fd < 0) {
     if (errno == EEXIST) {
       throw Error(ErrorCode::kConflict, "work tree update journal '" + path +
                                             "' exists: another flowrepo process is updating "
-                                            "this work tree; run the command again");
+                                            "this work tree, or one was killed (then run "
+                                            "'flowrepo repair'); run the command again");
     }
     throw Error(ErrorCode::kIo, "cannot write '" + path + "': " + std::strerror(errno));
   }
