@@ -12,6 +12,57 @@
 #include "repo/repository_impl.h"
 
 namespace flowrepo {
+namespace {
+
+// Whether \a commit's message has the whole line \a line.
+bool HasLine(const git_commit* commit, const std::string& line) {
+  std::string_view message = git_commit_message(commit);
+  if (message.substr(0, line.size() + 1) == line + "\n") return true;
+  return message.find("\n" + line + "\n") != std::string_view::npos;
+}
+
+// The body of a publish commit without its "Flowrepo-" trailers.
+std::string PublishNote(const git_commit* commit) {
+  const char* raw = git_commit_body(const_cast<git_commit*>(commit));
+  std::string body = raw ? raw : "";
+  std::string note;
+  std::size_t at = 0;
+  while (at < body.size()) {
+    std::size_t end = body.find('\n', at);
+    if (end == std::string::npos) end = body.size();
+    std::string line = body.substr(at, end - at);
+    if (line.rfind("Flowrepo-", 0) != 0) note += line + "\n";
+    at = end + 1;
+  }
+  while (!note.empty() && (note.back() == '\n' || note.back() == ' ')) note.pop_back();
+  return note;
+}
+
+// The publishes onto \a ws that removed \a flow after its latest version
+// (\a versions: newest first), newest first. Walked only when the flow is
+// gone from the workspace head, and only back to that version's commit, so
+// the history of a living flow costs nothing more.
+std::vector<Removal> RemovalsSinceLatestVersion(const FlowRepository::Impl& impl, std::string_view ws,
+                                                std::string_view flow, const std::vector<Version>& versions) {
+  std::vector<Removal> out;
+  git_oid current = impl.WorkspaceHead(ws);
+  if (versions.empty() || impl.FlowsAt(current).count(std::string(flow))) return out;
+  const std::string removed_line = "Flowrepo-Removed: " + std::string(flow);
+  const std::string workspace_line = "Flowrepo-Workspace: " + std::string(ws);
+  const std::string stop = versions.front().commit;
+  while (git::OidHex(current) != stop) {
+    git::CommitPtr commit = impl.store.LookupCommit(current);
+    if (HasLine(commit.get(), removed_line) && HasLine(commit.get(), workspace_line)) {
+      const git_signature* author = git_commit_author(commit.get());
+      out.push_back({git::OidHex(current), author->email, author->when.time, PublishNote(commit.get())});
+    }
+    if (git_commit_parentcount(commit.get()) == 0) break;
+    current = *git_commit_parent_id(commit.get(), 0);
+  }
+  return out;
+}
+
+}  // namespace
 
 History FlowRepository::FlowHistory(std::string_view workspace, std::string_view flow) const {
   impl_->RequireRole(workspace, Role::kViewer);
@@ -53,6 +104,7 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
     // A flow that exists but was never published has an empty history.
     impl_->FlowAt(ws_head, flow, "workspace '" + std::string(workspace) + "'");
   }
+  history.removed = RemovalsSinceLatestVersion(*impl_, workspace, flow, history.versions);
   return history;
 }
 
