@@ -315,5 +315,21 @@ TEST_F(PublishChecksTest, RemovedFlowShowsInHistory) {
   EXPECT_TRUE(admin.FlowHistory("main", "alpha").removed.empty());
 }
 
+// History walks back from the head to the latest version; past a few dozen
+// commits it looks the flow up first, and a living flow ends the walk.
+TEST_F(PublishChecksTest, RemovalFarBehindTheHeadShowsInHistory) {
+  FlowRepository admin = As(kAdmin);
+  Publish(admin, {MakeFlow("old"), MakeFlow("alpha")}, "d1");
+  RemoveFlow(admin, "retire", "flows/old");
+  PublishResult r = admin.Publish("main", "retire", "");
+  for (int i = 0; i < 70; ++i) {
+    admin.GrantRole("main", "bob@example.com", i % 2 ? Role::kViewer : Role::kIntegrator);
+  }
+  History h = admin.FlowHistory("main", "old");
+  ASSERT_EQ(h.removed.size(), 1u);
+  EXPECT_EQ(h.removed[0].commit, r.commit);
+  EXPECT_TRUE(admin.FlowHistory("main", "alpha").removed.empty());
+}
+
 }  // namespace
 }  // namespace flowrepo

@@ -38,19 +38,26 @@ std::string PublishNote(const git_commit* commit) {
   return note;
 }
 
+// Commits walked before asking whether the flow still exists at all.
+constexpr int kWalkBeforeLookup = 64;
+
 // The publishes onto \a ws that removed \a flow after its latest version
-// (\a versions: newest first), newest first. Walked only when the flow is
-// gone from the workspace head, and only back to that version's commit, so
-// the history of a living flow costs nothing more.
+// (\a versions: newest first), newest first: commit messages from the
+// workspace head back to that version's commit. A living flow has none (a
+// flow published again has a newer version), so a long walk first looks
+// the flow up at the head and stops when it is there; the history of a
+// recently published flow reads a few commits and no tree.
 std::vector<Removal> RemovalsSinceLatestVersion(const FlowRepository::Impl& impl, std::string_view ws,
                                                 std::string_view flow, const std::vector<Version>& versions) {
   std::vector<Removal> out;
-  git_oid current = impl.WorkspaceHead(ws);
-  if (versions.empty() || impl.FlowsAt(current).count(std::string(flow))) return out;
+  if (versions.empty()) return out;
+  const git_oid head = impl.WorkspaceHead(ws);
+  const git_oid stop = git::OidFromHex(versions.front().commit);
   const std::string removed_line = "Flowrepo-Removed: " + std::string(flow);
   const std::string workspace_line = "Flowrepo-Workspace: " + std::string(ws);
-  const std::string stop = versions.front().commit;
-  while (git::OidHex(current) != stop) {
+  git_oid current = head;
+  for (int walked = 1; !git_oid_equal(&current, &stop); ++walked) {
+    if (walked == kWalkBeforeLookup && out.empty() && impl.FlowsAt(head).count(std::string(flow))) break;
     git::CommitPtr commit = impl.store.LookupCommit(current);
     if (HasLine(commit.get(), removed_line) && HasLine(commit.get(), workspace_line)) {
       const git_signature* author = git_commit_author(commit.get());
