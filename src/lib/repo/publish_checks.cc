@@ -254,11 +254,14 @@ void CheckMergedWorkspace(const Store& store, FlowIndexCache& index, const Merge
     if (change.after) changed.insert(change.id);
     if (!flows_after.count(change.id)) removed.insert(change.id);
   }
+  // The workspace's settings, when the merge may provide fewer components
+  // or topics than they do.
   std::optional<WorkspaceSettings> before;
   if (merge.settings_changed && settings) {
     before = WorkspaceSettings::AtCommit(store, merge.workspace_head);
-    bool fewer_possible = before->Components() != settings->Components() || before->Topics() != settings->Topics();
-    if (!fewer_possible) before.reset();
+    if (before->Components() == settings->Components() && before->Topics() == settings->Topics()) {
+      before.reset();
+    }
   }
   Withdrawn withdrawn(merge.draft, std::move(removed), before ? &*before : nullptr,
                       before ? &*settings : nullptr);
