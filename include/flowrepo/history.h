@@ -18,10 +18,23 @@ struct Version {
   std::string note;
 };
 
+/// A publish that removed a flow from the workspace (its
+/// "Flowrepo-Removed: <flow>" trailer).
+struct Removal {
+  std::string commit;     ///< the publish commit
+  std::string author;     ///< its author's email: the publisher
+  std::int64_t time = 0;  ///< seconds since the epoch
+  std::string note;       ///< the publish note
+};
+
 struct History {
   std::string workspace;
   std::string flow;
   std::vector<Version> versions;      ///< newest first
+  /// Publishes that removed the flow since its latest version, newest
+  /// first: the end of a retired flow's history. (A flow removed and later
+  /// published again shows only its versions.)
+  std::vector<Removal> removed;
   std::vector<std::string> drafts;    ///< open drafts that change the flow
 };
 

@@ -10,6 +10,7 @@
 #include "flowrepo/access.h"
 #include "flowrepo/flow.h"
 #include "flowrepo/history.h"
+#include "flowrepo/settings_change.h"
 
 namespace flowrepo {
 
@@ -33,6 +34,10 @@ struct DraftInfo {
   std::string commit;  ///< draft head
   std::string base;    ///< merge base with the workspace branch
   std::vector<std::string> changed_flows;  ///< ids added, changed or removed since base
+  std::vector<std::string> removed_flows;  ///< those of changed_flows the draft removes
+  /// What the draft changes under .flowrepo/ since base (roles first);
+  /// publishing it needs admin when any change says so.
+  std::vector<SettingsChange> settings_changes;
 };
 
 /// What a write onto a draft did.
@@ -69,6 +74,9 @@ struct PublishResult {
   std::string commit;                 ///< the publish commit on the workspace
   std::vector<Version> versions;      ///< one new version per changed flow
   std::vector<std::string> removed;   ///< flows deleted by the draft
+  /// What the publish changed under .flowrepo/ (roles first); a role
+  /// change has needs_admin set, so an admin publishing it sees it flagged.
+  std::vector<SettingsChange> settings_changes;
   bool completed_earlier_publish = false;  ///< the draft had been merged by an interrupted run
   /// Set when this draft's head had already been published by a publish of
   /// that other draft (both heads were one commit); nothing new was made.
@@ -160,11 +168,18 @@ class FlowRepository {
                        DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
 
-  /// Validates every flow the draft changed, merges them flow by flow onto
+  /// Validates the workspace as the merge would leave it, merges the
+  /// draft's flows flow by flow and its .flowrepo/ files file by file onto
   /// the workspace branch, tags v<N+1> per changed flow and removes the
-  /// draft. Throws kInvalidData listing every problem, or kConflict naming
-  /// both commits when a flow changed on the workspace since the draft's
-  /// base; the workspace branch is untouched then.
+  /// draft. Checked: every flow the draft changed (against the merged flows
+  /// and settings, credentials bound), the settings document when it
+  /// changed, and the flows the draft leaves alone that use a flow it
+  /// removes (or renames) or a component or topic its settings no longer
+  /// provide; only then are all flows read, each once. Throws kInvalidData
+  /// listing every problem, kConflict naming both commits when a flow or
+  /// settings file changed on the workspace since the draft's base, or
+  /// kPermissionDenied when the draft changes roles and the user is not
+  /// admin; the workspace branch is untouched then.
   PublishResult Publish(std::string_view workspace, std::string_view draft,
                         std::string_view note);
 

@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "cli/one_line.h"
+
 namespace flowrepo::cli {
 
 FlowRepository OpenRepository(const Globals& g) { return FlowRepository::Open(g.repo, g.user); }
@@ -20,8 +22,37 @@ void AddJsonFlag(CLI::App* cmd, Globals& g) {
 }
 
 Json ToJson(const DraftInfo& d) {
-  return {{"workspace", d.workspace}, {"name", d.name},       {"ref", d.ref},
-          {"commit", d.commit},       {"base", d.base},       {"changed_flows", d.changed_flows}};
+  Json out = {{"workspace", d.workspace}, {"name", d.name},       {"ref", d.ref},
+              {"commit", d.commit},       {"base", d.base},       {"changed_flows", d.changed_flows},
+              {"removed_flows", d.removed_flows}};
+  AddSettingsChanges(out, d.settings_changes);
+  return out;
+}
+
+Json ToJson(const SettingsChange& c) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
+  return {{"kind", SettingsChangeKindName(c.kind)}, {"key", c.key},
+          {"before", text_or_null(c.before)},        {"after", text_or_null(c.after)},
+          {"message", c.message},                    {"needs_admin", c.needs_admin}};
+}
+
+Json ToJson(const Removal& r) {
+  return {{"commit", r.commit}, {"author", r.author}, {"time", r.time}, {"note", r.note}};
+}
+
+void AddSettingsChanges(Json& out, const std::vector<SettingsChange>& changes) {
+  Json list = Json::array();
+  bool role_changes = false;
+  for (const auto& c : changes) {
+    list.push_back(ToJson(c));
+    role_changes |= c.needs_admin;
+  }
+  out["settings_changes"] = std::move(list);
+  out["role_changes"] = role_changes;
+}
+
+void PrintSettingsChanges(std::ostream& os, const std::vector<SettingsChange>& changes) {
+  for (const auto& c : changes) os << "  " << OneLine(c.message) << "\n";
 }
 
 Json ToJson(const WriteResult& w) {

@@ -43,6 +43,16 @@ Json ToJson(const DraftInfo& d);
 Json ToJson(const WriteResult& w);
 Json ToJson(const FlowSummary& s);
 Json ToJson(const Version& v);
+/// {"kind", "key", "before", "after", "message", "needs_admin"}; before and
+/// after are null when absent.
+Json ToJson(const SettingsChange& c);
+/// {"commit", "author", "time", "note"}
+Json ToJson(const Removal& r);
+/// Settings changes as JSON: {"settings_changes": [...], "role_changes": bool}
+/// merged into \a out.
+void AddSettingsChanges(Json& out, const std::vector<SettingsChange>& changes);
+/// One indented line per settings change (terminal-safe).
+void PrintSettingsChanges(std::ostream& os, const std::vector<SettingsChange>& changes);
 std::string FormatTime(std::int64_t seconds);
 
 void AddInitCommand(CLI::App& app, Globals& g);

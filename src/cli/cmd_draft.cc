@@ -1,13 +1,41 @@
 #include "cli/cli.h"
 
+#include <algorithm>
+
 namespace flowrepo::cli {
 namespace {
 
+bool Removed(const DraftInfo& d, const std::string& flow) {
+  return std::find(d.removed_flows.begin(), d.removed_flows.end(), flow) != d.removed_flows.end();
+}
+
+bool ChangesRoles(const DraftInfo& d) {
+  return std::any_of(d.settings_changes.begin(), d.settings_changes.end(),
+                     [](const SettingsChange& c) { return c.needs_admin; });
+}
+
+// One line: name, head, changed flows, and how many settings changes.
 void PrintDraft(std::ostream& os, const DraftInfo& d) {
   os << d.name << "\t" << d.commit.substr(0, 7) << "\t";
-  if (d.changed_flows.empty()) os << "(no changes)";
-  for (std::size_t i = 0; i < d.changed_flows.size(); ++i) os << (i ? ", " : "") << d.changed_flows[i];
+  if (d.changed_flows.empty() && d.settings_changes.empty()) os << "(no changes)";
+  for (std::size_t i = 0; i < d.changed_flows.size(); ++i) {
+    os << (i ? ", " : "") << d.changed_flows[i] << (Removed(d, d.changed_flows[i]) ? " (removed)" : "");
+  }
+  if (!d.settings_changes.empty()) {
+    os << (d.changed_flows.empty() ? "" : "; ") << d.settings_changes.size() << " settings change(s)";
+    if (ChangesRoles(d)) os << ", role changes (needs admin)";
+  }
   os << "\n";
+}
+
+void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
+  os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base
+     << "\nchanged flows:\n";
+  for (const auto& f : d.changed_flows) os << "  " << f << (Removed(d, f) ? " (removed)" : "") << "\n";
+  if (d.settings_changes.empty()) return;
+  os << "settings changes:\n";
+  PrintSettingsChanges(os, d.settings_changes);
+  if (ChangesRoles(d)) os << "publishing this draft needs the admin role: it changes roles\n";
 }
 
 }  // namespace
@@ -49,11 +77,7 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
   show->callback([&g] {
     auto repo = OpenRepository(g);
     DraftInfo d = repo.ShowDraft(g.workspace, name);
-    Emit(g, ToJson(d), [&](std::ostream& os) {
-      os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base
-         << "\nchanged flows:\n";
-      for (const auto& f : d.changed_flows) os << "  " << f << "\n";
-    });
+    Emit(g, ToJson(d), [&](std::ostream& os) { PrintDraftDetails(os, d); });
   });
 
   auto* drop = cmd->add_subcommand(

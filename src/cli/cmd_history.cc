@@ -6,7 +6,8 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
   static std::string flow;
   auto* cmd = app.add_subcommand(
       "history",
-      "Published versions of a flow (newest first) and the open drafts that change it.\n"
+      "Published versions of a flow (newest first), the publish that removed it if it is\n"
+      "retired, and the open drafts that change it.\n"
       "Example: flowrepo history banking-assistant");
   cmd->add_option("FLOW", flow, "flow id")->required();
   AddJsonFlag(cmd, g);
@@ -15,8 +16,15 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
     History h = repo.FlowHistory(g.workspace, flow);
     Json versions = Json::array();
     for (const auto& v : h.versions) versions.push_back(ToJson(v));
-    Json out = {{"workspace", h.workspace}, {"flow", h.flow}, {"versions", versions}, {"drafts", h.drafts}};
+    Json removed = Json::array();
+    for (const auto& r : h.removed) removed.push_back(ToJson(r));
+    Json out = {{"workspace", h.workspace}, {"flow", h.flow}, {"versions", versions},
+                {"removed", removed},       {"drafts", h.drafts}};
     Emit(g, out, [&](std::ostream& os) {
+      for (const auto& r : h.removed) {
+        os << "removed\t" << FormatTime(r.time) << "\t" << r.author << "\t" << r.commit.substr(0, 7)
+           << "\t" << r.note << "\n";
+      }
       for (const auto& v : h.versions) {
         os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t"
            << v.commit.substr(0, 7) << "\t" << v.note << "\n";

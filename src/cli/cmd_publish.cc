@@ -7,7 +7,9 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand(
       "publish",
       "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
-      "flow. Refuses invalid flows (all problems listed) and flows changed on both sides.\n"
+      "flow. Refuses a draft that would leave the workspace invalid (all problems listed:\n"
+      "changed flows, settings, flows using a removed flow, component or topic) and\n"
+      "flows changed on both sides. Lists settings and role changes.\n"
       "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
   cmd->add_option("DRAFT", draft, "draft to publish")->required();
   cmd->add_option("-m,--message", note, "release note (the tag message)");
@@ -22,6 +24,7 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
                 {"completed_earlier_publish", r.completed_earlier_publish},
                 {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
                 {"draft_kept_in", r.draft_kept_in}};
+    AddSettingsChanges(out, r.settings_changes);
     Emit(g, out, [&](std::ostream& os) {
       if (r.completed_earlier_publish) {
         os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at "
@@ -36,6 +39,7 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
       }
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
       for (const auto& id : r.removed) os << "  " << id << " removed\n";
+      PrintSettingsChanges(os, r.settings_changes);
       for (const auto& path : r.draft_kept_in) {
         os << "Draft '" << r.draft << "' stays checked out in " << path
            << ", now at the published commit\n";

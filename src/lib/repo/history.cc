@@ -12,6 +12,64 @@
 #include "repo/repository_impl.h"
 
 namespace flowrepo {
+namespace {
+
+// Whether \a commit's message has the whole line \a line.
+bool HasLine(const git_commit* commit, const std::string& line) {
+  std::string_view message = git_commit_message(commit);
+  if (message.substr(0, line.size() + 1) == line + "\n") return true;
+  return message.find("\n" + line + "\n") != std::string_view::npos;
+}
+
+// The body of a publish commit without its "Flowrepo-" trailers.
+std::string PublishNote(const git_commit* commit) {
+  const char* raw = git_commit_body(const_cast<git_commit*>(commit));
+  std::string body = raw ? raw : "";
+  std::string note;
+  std::size_t at = 0;
+  while (at < body.size()) {
+    std::size_t end = body.find('\n', at);
+    if (end == std::string::npos) end = body.size();
+    std::string line = body.substr(at, end - at);
+    if (line.rfind("Flowrepo-", 0) != 0) note += line + "\n";
+    at = end + 1;
+  }
+  while (!note.empty() && (note.back() == '\n' || note.back() == ' ')) note.pop_back();
+  return note;
+}
+
+// Commits walked before asking whether the flow still exists at all.
+constexpr int kWalkBeforeLookup = 64;
+
+// The publishes onto \a ws that removed \a flow after its latest version
+// (\a versions: newest first), newest first: commit messages from the
+// workspace head back to that version's commit. A living flow has none (a
+// flow published again has a newer version), so a long walk first looks
+// the flow up at the head and stops when it is there; the history of a
+// recently published flow reads a few commits and no tree.
+std::vector<Removal> RemovalsSinceLatestVersion(const FlowRepository::Impl& impl, std::string_view ws,
+                                                std::string_view flow, const std::vector<Version>& versions) {
+  std::vector<Removal> out;
+  if (versions.empty()) return out;
+  const git_oid head = impl.WorkspaceHead(ws);
+  const git_oid stop = git::OidFromHex(versions.front().commit);
+  const std::string removed_line = "Flowrepo-Removed: " + std::string(flow);
+  const std::string workspace_line = "Flowrepo-Workspace: " + std::string(ws);
+  git_oid current = head;
+  for (int walked = 1; !git_oid_equal(&current, &stop); ++walked) {
+    if (walked == kWalkBeforeLookup && out.empty() && impl.FlowsAt(head).count(std::string(flow))) break;
+    git::CommitPtr commit = impl.store.LookupCommit(current);
+    if (HasLine(commit.get(), removed_line) && HasLine(commit.get(), workspace_line)) {
+      const git_signature* author = git_commit_author(commit.get());
+      out.push_back({git::OidHex(current), author->email, author->when.time, PublishNote(commit.get())});
+    }
+    if (git_commit_parentcount(commit.get()) == 0) break;
+    current = *git_commit_parent_id(commit.get(), 0);
+  }
+  return out;
+}
+
+}  // namespace
 
 History FlowRepository::FlowHistory(std::string_view workspace, std::string_view flow) const {
   impl_->RequireRole(workspace, Role::kViewer);
@@ -53,6 +111,7 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
     // A flow that exists but was never published has an empty history.
     impl_->FlowAt(ws_head, flow, "workspace '" + std::string(workspace) + "'");
   }
+  history.removed = RemovalsSinceLatestVersion(*impl_, workspace, flow, history.versions);
   return history;
 }
 

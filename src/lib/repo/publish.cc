@@ -5,9 +5,11 @@
 //    draft head (unchanged sub-trees are skipped).
 // 3. A flow whose folder also changed on the workspace since the base is a
 //    conflict: refused, naming the workspace commit and the draft commit.
-// 4. The merged tree is the workspace tree with the draft's folders put in;
-//    every changed flow is validated against it (subflows, components,
-//    bound credentials) and all problems are reported at once.
+// 4. The merged tree is the workspace tree with the draft's flow folders
+//    and changed .flowrepo/ files put in; the workspace it makes is
+//    validated (publish_checks.cc: changed flows in full, the settings, and
+//    unchanged flows that use what the draft removes) and all problems are
+//    reported at once. Settings changes are described for the result.
 // 5. One merge commit (parents: workspace head, draft head) records the new
 //    versions as "Flowrepo-Version: <flow> v<N>" trailers; the workspace ref
 //    moves by compare-and-swap, then the version tags are created and the
@@ -19,9 +21,10 @@
 #include <sstream>
 
 #include "flowrepo/error.h"
+#include "repo/publish_checks.h"
 #include "repo/repository_impl.h"
+#include "repo/settings_changes.h"
 #include "repo/worktree.h"
-#include "validate/flow_validator.h"
 
 namespace flowrepo {
 namespace {
@@ -185,6 +188,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     for (const auto& [flow, n] : VersionTrailers(commit.get())) {
       result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
     }
+    if (git_commit_parentcount(commit.get()) > 0) {
+      result.settings_changes = DescribeSettingsChanges(store, *git_commit_parent_id(commit.get(), 0), earlier);
+    }
     std::string merged_from = DraftTrailer(commit.get());
     if (merged_from == draft) {
       result.completed_earlier_publish = true;
@@ -238,10 +244,13 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
                                           std::string(workspace) + "'");
   }
   std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
-  bool settings_changed = impl_->SettingsChanged(*base, *draft_head);
+  const std::vector<std::string> settings_paths = ChangedSettingsPaths(store, *base, *draft_head);
+  bool settings_changed = !settings_paths.empty();
+  result.settings_changes = DescribeSettingsChanges(store, *base, *draft_head);
   // Roles are access control: changing them through a draft needs admin.
-  if (settings_changed && WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
-                              WorkspaceSettings::AtCommit(store, *draft_head).Roles()) {
+  if (settings_changed && (NeedsAdmin(result.settings_changes) ||
+                           WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
+                               WorkspaceSettings::AtCommit(store, *draft_head).Roles())) {
     impl_->RequireRole(workspace, Role::kAdmin);
   }
   if (changes.empty() && !settings_changed) {
@@ -272,15 +281,14 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
       edits[change.after->path] = TreeEntry{change.after->tree, GIT_FILEMODE_TREE};
     }
   }
-  if (settings_changed) {
-    const std::string path(kSettingsPath);
+  git::TreePtr draft_tree = store.CommitTree(*draft_head);
+  for (const auto& path : settings_paths) {
     if (!SameEntry(store, *base, ws_head, path)) {
-      conflicts.push_back("workspace settings changed in workspace '" + std::string(workspace) +
-                          "' commit " + ShortId(LastChange(store, ws_head, *base, path)) +
-                          " and in draft '" + std::string(draft) + "' commit " +
-                          ShortId(*draft_head));
+      std::string what = path == kSettingsPath ? "workspace settings" : "settings file '" + path + "'";
+      conflicts.push_back(what + " changed in workspace '" + std::string(workspace) + "' commit " +
+                          ShortId(LastChange(store, ws_head, *base, path)) + " and in draft '" +
+                          std::string(draft) + "' commit " + ShortId(*draft_head));
     }
-    git::TreePtr draft_tree = store.CommitTree(*draft_head);
     edits[path] = store.EntryAt(draft_tree.get(), path);
   }
   if (!conflicts.empty()) {
@@ -293,33 +301,12 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
 
   git_oid merged_tree = store.EditTree(store.CommitTreeId(ws_head), edits);
 
-  // Validate every changed flow against the merged result.
-  git::TreePtr merged = store.LookupTree(merged_tree);
-  const auto& flows_after = impl_->index_cache.ForRootTree(store, merged.get());
-  WorkspaceSettings settings = [&] {
-    auto entry = store.EntryAt(merged.get(), std::string(kSettingsPath));
-    return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
-  }();
-  ValidationContext context{[&flows_after](const std::string& id) { return flows_after.count(id) > 0; },
-                            &settings, CredentialPolicy::kRequireBound};
-  std::vector<std::string> problems;
-  std::set<std::string> invalid;
+  // Validate the workspace as the merge leaves it.
+  CheckMergedWorkspace(store, impl_->index_cache,
+                       {std::string(workspace), std::string(draft), ws_head, merged_tree, &changes,
+                        settings_changed});
   for (const auto& change : changes) {
-    if (!change.after) {
-      result.removed.push_back(change.id);
-      continue;
-    }
-    for (const auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) {
-      problems.push_back(p.ToString());
-      invalid.insert(change.id);
-    }
-  }
-  if (!problems.empty()) {
-    throw Error(ErrorCode::kInvalidData,
-                "publish refused: " + std::to_string(problems.size()) + " problem(s) in " +
-                    std::to_string(invalid.size()) + " flow(s); workspace '" +
-                    std::string(workspace) + "' unchanged",
-                problems);
+    if (!change.after) result.removed.push_back(change.id);
   }
 
   // Versions and the publish commit.

@@ -12,6 +12,7 @@
 
 #include "flowrepo/error.h"
 #include "json/json_io.h"
+#include "repo/settings_changes.h"
 #include "repo/worktree.h"
 
 namespace flowrepo {
@@ -184,7 +185,11 @@ DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_v
   auto base = store.MergeBase(head, WorkspaceHead(ws));
   if (base) {
     info.base = git::OidHex(*base);
-    for (const auto& change : ChangedFlows(*base, head)) info.changed_flows.push_back(change.id);
+    for (const auto& change : ChangedFlows(*base, head)) {
+      info.changed_flows.push_back(change.id);
+      if (!change.after) info.removed_flows.push_back(change.id);
+    }
+    info.settings_changes = DescribeSettingsChanges(store, *base, head);
   }
   return info;
 }
