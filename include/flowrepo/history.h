@@ -23,6 +23,9 @@ struct History {
   std::string flow;
   std::vector<Version> versions;      ///< newest first
   std::vector<std::string> drafts;    ///< open drafts that change the flow
+  /// Tags named like versions that no publish commit backs ("<ws>/<flow>/vN"):
+  /// not versions, left out above; `flowrepo check` reports them.
+  std::vector<std::string> ignored_tags;
 };
 
 }  // namespace flowrepo

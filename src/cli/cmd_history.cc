@@ -15,7 +15,8 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
     History h = repo.FlowHistory(g.workspace, flow);
     Json versions = Json::array();
     for (const auto& v : h.versions) versions.push_back(ToJson(v));
-    Json out = {{"workspace", h.workspace}, {"flow", h.flow}, {"versions", versions}, {"drafts", h.drafts}};
+    Json out = {{"workspace", h.workspace}, {"flow", h.flow},       {"versions", versions},
+                {"drafts", h.drafts},       {"ignored_tags", h.ignored_tags}};
     Emit(g, out, [&](std::ostream& os) {
       for (const auto& v : h.versions) {
         os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t"
@@ -23,6 +24,9 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
       }
       if (h.versions.empty()) os << "(never published)\n";
       for (const auto& d : h.drafts) os << "open draft: " << d << "\n";
+      for (const auto& t : h.ignored_tags) {
+        os << "ignored tag: " << t << " (no publish commit backs it; see 'flowrepo check')\n";
+      }
     });
   });
 }

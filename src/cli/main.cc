@@ -80,6 +80,7 @@ int Run(int argc, char** argv) {
   AddExportCommand(app, g);
   AddImportCommand(app, g);
   AddBindCommand(app, g);
+  AddCheckCommand(app, g);
 
   try {
     app.parse(argc, argv);
