@@ -452,10 +452,6 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     RequireId(flow, "flow id");
     int n = *request.version;
     if (n < 0) throw Error(ErrorCode::kInvalidArgument, "invalid version " + std::to_string(n));
-    if (n > kMaxVersion) {
-      throw Error(ErrorCode::kInvalidArgument, "invalid version " + std::to_string(n) + " (versions are 1 to " +
-                                                   std::to_string(kMaxVersion) + ")");
-    }
     if (n == 0) {
       // The latest version: the highest backed tag (unbacked ones are no versions).
       for (const VersionTag& tag : impl.VersionTagsOf(ws, flow)) {

@@ -168,7 +168,10 @@ Chain ReadChain(const Store& store, const Workspace& ws) {
     git::CommitPtr commit = store.LookupCommit(current);
     PublishTrailers trailers = ReadPublishTrailers(commit.get());
     if (trailers.IsPublishTo(ws.name)) {
-      chain.publishes.push_back(current);
+      // Role changes name the workspace too, but publish nothing.
+      if (!trailers.versions.empty() || !trailers.draft.empty() || !trailers.created_from.empty()) {
+        chain.publishes.push_back(current);
+      }
       for (const auto& v : trailers.versions) chain.named[{v.flow, v.number}].push_back(current);
       for (const auto& bad : trailers.malformed) {
         chain.problems.push_back({CheckKind::kInvalidTrailer, ws.name, git::OidHex(current), "",

@@ -209,10 +209,6 @@ WriteResult FlowRepository::Revert(std::string_view workspace, std::string_view 
                                    std::string_view draft_name) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireId(flow, "flow id");
-  if (version < 1 || version > kMaxVersion) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid version " + std::to_string(version) + " (versions are 1 to " +
-                                                 std::to_string(kMaxVersion) + ")");
-  }
   std::string v = "v" + std::to_string(version);
   git_oid old_commit = impl_->VersionCommit(workspace, flow, version);
   auto old_flows = impl_->FlowsAt(old_commit);

@@ -307,7 +307,7 @@ Flow FlowRepository::ReadFlow(std::string_view workspace, const FlowSpec& spec) 
   std::string where = "workspace '" + std::string(workspace) + "'";
   git_oid commit = impl_->WorkspaceHead(workspace);
   if (spec.version) {
-    commit = impl_->ResolveRevision(workspace, spec.id, "v" + std::to_string(*spec.version));
+    commit = impl_->VersionCommit(workspace, spec.id, *spec.version);
     where = "version v" + std::to_string(*spec.version);
   } else if (!spec.revision.empty()) {
     commit = impl_->ResolveRevision(workspace, spec.id, spec.revision);

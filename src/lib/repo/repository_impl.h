@@ -63,7 +63,8 @@ struct FlowRepository::Impl {
   /// number, each with whether it is backed. Throws kNotFound (workspace).
   std::vector<VersionTag> VersionTagsOf(std::string_view ws, std::string_view flow) const;
   /// The publish commit of version \a number of \a flow. Throws kNotFound
-  /// when there is no such tag or no publish commit backs it (naming it).
+  /// when there is no such tag or no publish commit backs it (naming it),
+  /// kInvalidArgument outside 1..kMaxVersion.
   git_oid VersionCommit(std::string_view ws, std::string_view flow, int number) const;
   /// The number the next publish of \a flow in \a ws gets: one above every
   /// backed tag and every version a publish commit names. Throws kConflict

@@ -45,6 +45,7 @@ class TrailerBlock {
   std::string_view Workspace() const;
 
  private:
+  git::LibGit2Session session_;  // libgit2's allocator, also without a repository
   git::MessageTrailers trailers_;
 };
 

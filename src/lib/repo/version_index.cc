@@ -20,7 +20,7 @@ using Record = VersionIndex::Record;
 constexpr std::string_view kMagic = "flowrepo-version-index 1 ";
 // Catching up costs one commit read per commit since the file's head;
 // rewriting the file costs its size. Rewrite once that many were read.
-constexpr std::size_t kResaveAfterCommits = 64;
+constexpr std::size_t kResaveAfterCommits = 16;
 
 std::string IndexPath(const Store& store, std::string_view ws) {
   return store.git_dir() + "flowrepo/versions/" + std::string(ws);

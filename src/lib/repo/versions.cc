@@ -67,6 +67,10 @@ std::vector<VersionTag> FlowRepository::Impl::VersionTagsOf(std::string_view ws,
 }
 
 git_oid FlowRepository::Impl::VersionCommit(std::string_view ws, std::string_view flow, int number) const {
+  if (number < 1 || number > kMaxVersion) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid version " + std::to_string(number) + " (versions are 1 to " +
+                                                 std::to_string(kMaxVersion) + ")");
+  }
   const git_oid head = WorkspaceHead(ws);
   const std::string ref = TagRef(ws, flow, number);
   const std::string missing = "flow '" + std::string(flow) + "' has no version v" + std::to_string(number) +
