@@ -95,6 +95,13 @@ TEST_F(VersionsCliTest, UnbackedTagIsIgnoredByHistoryExportRevertAndReportedByCh
   RunResult d = Run("diff banking-assistant v1 v2");
   EXPECT_EQ(d.exit_code, 3);
 
+  RunResult val = Run("validate");
+  EXPECT_EQ(val.exit_code, 1);
+  EXPECT_NE(val.out.find("refs/tags/main/banking-assistant/v2: no publish commit backs this version tag; it is "
+                         "ignored (see 'flowrepo check') [unbacked-version-tag]\n"),
+            std::string::npos)
+      << val.out;
+
   RunResult c = Run("check");
   EXPECT_EQ(c.exit_code, 1);
   EXPECT_EQ(c.out.substr(0, c.out.find(':')), "unbacked-tag refs/tags/main/banking-assistant/v2");

@@ -66,6 +66,9 @@ struct FlowRepository::Impl {
   /// when there is no such tag or no publish commit backs it (naming it),
   /// kInvalidArgument outside 1..kMaxVersion.
   git_oid VersionCommit(std::string_view ws, std::string_view flow, int number) const;
+  /// Every tag under refs/tags/<ws>/ named like a version that no publish
+  /// commit backs, as full ref names.
+  std::vector<std::string> UnbackedVersionTags(std::string_view ws) const;
   /// The number the next publish of \a flow in \a ws gets: one above every
   /// backed tag and every version a publish commit names. Throws kConflict
   /// when an unbacked tag already holds that number (the tag could not be

@@ -1,5 +1,8 @@
 #include "repo/version_index.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "flowrepo/error.h"
 #include "repo/trailers.h"
@@ -119,8 +123,8 @@ VersionIndex::Record VersionIndex::MakeRecord(std::string_view flow, int number,
 std::vector<VersionIndex::Entry> VersionIndex::Of(std::string_view flow) const {
   Record probe = MakeRecord(flow, 0, git_oid{});
   std::vector<Entry> out;
-  for (const auto* records : {&base_, &recent_}) {
-    auto [first, last] = std::equal_range(records->begin(), records->end(), probe, FlowBefore);
+  for (std::span<const Record> records : {base(), std::span<const Record>(recent_)}) {
+    auto [first, last] = std::equal_range(records.begin(), records.end(), probe, FlowBefore);
     for (auto it = first; it != last; ++it) out.push_back({NumberOf(*it), CommitOf(*it)});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.number < b.number; });
@@ -129,8 +133,44 @@ std::vector<VersionIndex::Entry> VersionIndex::Of(std::string_view flow) const {
 
 bool VersionIndex::Has(std::string_view flow, int number, const git_oid& commit) const {
   Record probe = MakeRecord(flow, number, commit);
-  return std::binary_search(base_.begin(), base_.end(), probe) ||
+  std::span<const Record> base_records = base();
+  return std::binary_search(base_records.begin(), base_records.end(), probe) ||
          std::binary_search(recent_.begin(), recent_.end(), probe);
+}
+
+VersionIndex::MappedRecords::MappedRecords(void* map, std::size_t map_size, std::size_t offset, std::size_t count)
+    : map_(map), map_size_(map_size), offset_(offset), count_(count) {}
+
+VersionIndex::MappedRecords::MappedRecords(MappedRecords&& other) noexcept
+    : map_(std::exchange(other.map_, nullptr)),
+      map_size_(other.map_size_),
+      offset_(other.offset_),
+      count_(other.count_) {}
+
+VersionIndex::MappedRecords& VersionIndex::MappedRecords::operator=(MappedRecords&& other) noexcept {
+  if (this != &other) {
+    if (map_) munmap(map_, map_size_);
+    map_ = std::exchange(other.map_, nullptr);
+    map_size_ = other.map_size_;
+    offset_ = other.offset_;
+    count_ = other.count_;
+  }
+  return *this;
+}
+
+VersionIndex::MappedRecords::~MappedRecords() {
+  if (map_) munmap(map_, map_size_);
+}
+
+void VersionIndex::MappedRecords::Select(std::size_t offset, std::size_t count) {
+  offset_ = offset;
+  count_ = count;
+}
+
+std::span<const VersionIndex::Record> VersionIndex::MappedRecords::records() const {
+  if (!map_ || count_ == 0) return {};
+  // Records are arrays of bytes: any address is aligned for them.
+  return {reinterpret_cast<const Record*>(static_cast<const char*>(map_) + offset_), count_};
 }
 
 const VersionIndex& VersionIndexCache::For(const Store& store, std::string_view ws, const git_oid& head) {
@@ -148,7 +188,8 @@ const VersionIndex& VersionIndexCache::For(const Store& store, std::string_view 
   } else {
     // Not a descendant of what the index described (or nothing was): the
     // walk read the whole chain.
-    state.index.base_ = std::move(walk.records);
+    state.index.mapped_.reset();
+    state.index.owned_ = std::move(walk.records);
     state.index.recent_.clear();
     state.commits_since_saved = kResaveAfterCommits + 1;
   }
@@ -160,47 +201,50 @@ const VersionIndex& VersionIndexCache::For(const Store& store, std::string_view 
 const VersionIndex& VersionIndexCache::Rebuild(const Store& store, std::string_view ws, const git_oid& head) {
   State& state = states_[std::string(ws)];
   state.head.reset();
-  state.index = VersionIndex();
+  state.index = VersionIndex();  // forgets the file: For reads the commits
   state.commits_since_saved = 0;
   return For(store, ws, head);
 }
 
 void VersionIndexCache::Load(const Store& store, std::string_view ws, State& state) {
-  std::ifstream in(IndexPath(store, ws), std::ios::binary | std::ios::ate);
-  if (!in) return;
-  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+  const int fd = open(IndexPath(store, ws).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  const bool sized = fstat(fd, &st) == 0 && st.st_size > 0;
+  void* map = sized ? mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  close(fd);
+  if (map == MAP_FAILED) return;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  VersionIndex::MappedRecords mapped(map, size, 0, 0);  // unmaps on every return below
+  // "<magic><40 hex> <10 digits>\n"
   const std::size_t header_size = kMagic.size() + GIT_OID_HEXSZ + 1 + 10 + 1;
   if (size < header_size) return;
-  std::string header(header_size, '\0');
-  in.seekg(0);
-  if (!in.read(header.data(), static_cast<std::streamsize>(header.size()))) return;
-  // "<magic><40 hex> <10 digits>\n"
-  if (header.compare(0, kMagic.size(), kMagic) != 0 || header[kMagic.size() + GIT_OID_HEXSZ] != ' ' ||
+  const std::string_view header(static_cast<const char*>(map), header_size);
+  if (header.substr(0, kMagic.size()) != kMagic || header[kMagic.size() + GIT_OID_HEXSZ] != ' ' ||
       header.back() != '\n') {
     return;
   }
   git_oid head;
   if (git_oid_fromstrn(&head, header.data() + kMagic.size(), GIT_OID_HEXSZ) < 0) return;
-  const std::string digits = header.substr(kMagic.size() + GIT_OID_HEXSZ + 1, 10);
-  if (digits.find_first_not_of("0123456789") != std::string::npos) return;
-  const std::size_t count = std::stoul(digits);
+  const std::string_view digits = header.substr(kMagic.size() + GIT_OID_HEXSZ + 1, 10);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return;
+  const std::size_t count = std::stoul(std::string(digits));
   if (size != header_size + count * sizeof(Record)) return;  // torn or damaged
-  std::vector<Record> records(count);
-  if (!in.read(reinterpret_cast<char*>(records.data()), static_cast<std::streamsize>(count * sizeof(Record)))) {
-    return;
-  }
-  if (!std::is_sorted(records.begin(), records.end())) return;
   state.head = head;
-  state.index.base_ = std::move(records);
+  mapped.Select(header_size, count);
+  state.index.mapped_ = std::move(mapped);
+  state.index.owned_.clear();
   state.index.recent_.clear();
 }
 
 void VersionIndexCache::Save(const Store& store, std::string_view ws, State& state) {
-  state.index.base_ = Merged(state.index.base_, state.index.recent_);
+  std::span<const Record> base = state.index.base();
+  state.index.owned_ = Merged(std::vector<Record>(base.begin(), base.end()), state.index.recent_);
+  state.index.mapped_.reset();
   state.index.recent_.clear();
   state.commits_since_saved = 0;
   char count[11];
-  std::snprintf(count, sizeof count, "%010zu", state.index.base_.size());
+  std::snprintf(count, sizeof count, "%010zu", state.index.owned_.size());
   const std::string header = std::string(kMagic) + git::OidHex(*state.head) + " " + count + "\n";
   // Only a cache: a read-only repository simply gets none.
   std::error_code ec;
@@ -211,8 +255,8 @@ void VersionIndexCache::Save(const Store& store, std::string_view ws, State& sta
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
     if (!file) return;
     file.write(header.data(), static_cast<std::streamsize>(header.size()));
-    file.write(reinterpret_cast<const char*>(state.index.base_.data()),
-               static_cast<std::streamsize>(state.index.base_.size() * sizeof(Record)));
+    file.write(reinterpret_cast<const char*>(state.index.owned_.data()),
+               static_cast<std::streamsize>(state.index.owned_.size() * sizeof(Record)));
     if (!file) {
       file.close();
       std::filesystem::remove(tmp, ec);

@@ -9,17 +9,20 @@
 // so the index of a workspace is kept in <gitdir>/flowrepo/versions/<ws>:
 // the head it was made for and one fixed-size record per Flowrepo-Version
 // trailer of the publish commits on that head's first-parent chain, sorted
-// so that the records of one flow are found by a binary search. A newer
+// so that the records of one flow are found by a binary search in the
+// mapped file (a history reads a few pages of it, not all). A newer
 // head is caught up by reading only the commits since (the file is
 // rewritten once it has fallen far behind); a head that is no descendant
 // of the file's is read in full. The file is derived data: a missing,
-// stale or damaged file is rebuilt, and callers verify what they take from
-// it against tags or commits, so a damaged file cannot invent a version.
+// stale or torn file is rebuilt, and callers verify what they take from it
+// against tags or commits, so a damaged file can neither hide nor invent a
+// version (it only slows lookups until publish or check rewrites it).
 
 #include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,11 +57,36 @@ class VersionIndex {
   /// True when a publish commit on the chain names \a flow vN at \a commit.
   bool Has(std::string_view flow, int number, const git_oid& commit) const;
   /// The number of records.
-  std::size_t size() const { return base_.size() + recent_.size(); }
+  std::size_t size() const { return base().size() + recent_.size(); }
 
  private:
   friend class VersionIndexCache;
-  std::vector<Record> base_;    ///< sorted; from the file, or a full walk
+
+  /// The records of the index file, mapped (only the pages a lookup
+  /// touches are read). Move-only; unmaps when destroyed.
+  class MappedRecords {
+   public:
+    MappedRecords() = default;
+    MappedRecords(void* map, std::size_t map_size, std::size_t offset, std::size_t count);
+    MappedRecords(MappedRecords&& other) noexcept;
+    MappedRecords& operator=(MappedRecords&& other) noexcept;
+    ~MappedRecords();
+    /// The records: \a count of them from byte \a offset of the map.
+    void Select(std::size_t offset, std::size_t count);
+    std::span<const Record> records() const;
+
+   private:
+    void* map_ = nullptr;
+    std::size_t map_size_ = 0;
+    std::size_t offset_ = 0;
+    std::size_t count_ = 0;
+  };
+
+  /// Sorted: the file's records, or owned_ once made in this process.
+  std::span<const Record> base() const { return mapped_ ? mapped_->records() : std::span<const Record>(owned_); }
+
+  std::optional<MappedRecords> mapped_;
+  std::vector<Record> owned_;
   std::vector<Record> recent_;  ///< sorted; from commits after the file's head
 };
 

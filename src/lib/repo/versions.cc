@@ -32,13 +32,24 @@ std::string ShortTag(const std::string& ref) { return ref.substr(std::string_vie
 }  // namespace
 
 std::optional<git_oid> PeelTagTarget(const Store& store, const git_oid& target) {
-  git_object* raw = nullptr;
-  if (git_object_lookup(&raw, store.raw(), &target, GIT_OBJECT_ANY) < 0) return std::nullopt;
-  git::ObjectPtr object(raw);
-  git_object* peeled_raw = nullptr;
-  if (git_object_peel(&peeled_raw, object.get(), GIT_OBJECT_COMMIT) < 0) return std::nullopt;
-  git::ObjectPtr peeled(peeled_raw);
-  return *git_object_id(peeled.get());
+  // Peeled by the types tag objects record, without reading the commit: a
+  // first publish of a large import is a commit of megabytes.
+  git_odb* odb_raw = nullptr;
+  if (git_repository_odb(&odb_raw, store.raw()) < 0) return std::nullopt;
+  git::OdbPtr odb(odb_raw);
+  std::size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  if (git_odb_read_header(&size, &type, odb.get(), &target) < 0) return std::nullopt;
+  git_oid current = target;
+  for (int depth = 0; depth < 8 && type == GIT_OBJECT_TAG; ++depth) {
+    git_tag* raw = nullptr;
+    if (git_tag_lookup(&raw, store.raw(), &current) < 0) return std::nullopt;
+    git::TagPtr tag(raw);
+    current = *git_tag_target_id(tag.get());
+    type = git_tag_target_type(tag.get());
+  }
+  if (type != GIT_OBJECT_COMMIT) return std::nullopt;
+  return current;
 }
 
 bool FlowRepository::Impl::Backs(std::string_view ws, const git_oid& head, const VersionIndex& index,
@@ -83,6 +94,24 @@ git_oid FlowRepository::Impl::VersionCommit(std::string_view ws, std::string_vie
                                           "' is not backed by a publish commit; see 'flowrepo check')");
   }
   return *commit;
+}
+
+std::vector<std::string> FlowRepository::Impl::UnbackedVersionTags(std::string_view ws) const {
+  const git_oid head = WorkspaceHead(ws);
+  const std::string prefix = "refs/tags/" + std::string(ws) + "/";
+  std::vector<std::string> out;
+  for (const auto& [ref, target] : store.ListRefs(prefix + "*")) {
+    std::string_view rest = std::string_view(ref).substr(prefix.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    auto number = VersionFromTag(rest.substr(slash + 1), "v");
+    if (!number) continue;
+    auto commit = PeelTagTarget(store, target);
+    if (!commit || !Backs(ws, head, version_index.For(store, ws, head), rest.substr(0, slash), *number, *commit)) {
+      out.push_back(ref);
+    }
+  }
+  return out;
 }
 
 int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow) const {
