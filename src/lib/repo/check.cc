@@ -299,7 +299,9 @@ std::vector<CheckProblem> CheckVersions(CheckContext& c) {
   return problems;
 }
 
-// Every check over the readable workspaces, in report order.
+// Every check over the readable workspaces, in report order. To add one
+// (a stale work tree, say): a function returning its problems, a CheckKind
+// with its name in CheckKindName, and an entry here.
 constexpr CheckFunction kChecks[] = {CheckFlowIds, CheckVersions};
 
 // ---- repair -------------------------------------------------------------------
