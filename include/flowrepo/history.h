@@ -36,6 +36,9 @@ struct History {
   /// published again shows only its versions.)
   std::vector<Removal> removed;
   std::vector<std::string> drafts;    ///< open drafts that change the flow
+  /// Tags named like versions that no publish commit backs ("<ws>/<flow>/vN"):
+  /// not versions, left out above; `flowrepo check` reports them.
+  std::vector<std::string> ignored_tags;
 };
 
 }  // namespace flowrepo

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flowrepo/access.h"
+#include "flowrepo/check.h"
 #include "flowrepo/flow.h"
 #include "flowrepo/history.h"
 #include "flowrepo/settings_change.h"
@@ -25,6 +26,9 @@ struct WorkspaceInfo {
   std::string name;
   std::string commit;  ///< head of refs/heads/<name>
   int flow_count = 0;
+  /// CreateWorkspace only: the workspace had been created by an interrupted
+  /// run of the same command, whose version tags this run completed.
+  bool completed_earlier_create = false;
 };
 
 struct DraftInfo {
@@ -136,7 +140,12 @@ class FlowRepository {
   std::string git_dir() const;
 
   std::vector<WorkspaceInfo> ListWorkspaces() const;
-  /// Branches \a name from workspace \a from. Throws kAlreadyExists.
+  /// Creates workspace \a name from workspace \a from with a publish of
+  /// its own: one commit on \a from's head (same tree) whose trailers give
+  /// every flow v1 in \a name and name the version it came from, then the
+  /// tags <name>/<flow>/v1. Rerunning it after an interruption completes the
+  /// tags. Needs the admin role in \a from. Throws kAlreadyExists (the
+  /// workspace, or version tags under its name, exist), kNotFound.
   WorkspaceInfo CreateWorkspace(std::string_view name, std::string_view from);
 
   /// Flows at the workspace head (or query.at), sorted by group then id.
@@ -213,6 +222,12 @@ class FlowRepository {
   /// kConflict when such a work tree was changed since in a way that
   /// cannot be finished safely (the message says what to do).
   std::vector<RepairAction> Repair();
+  /// Checks the repository's own invariants in every workspace the user
+  /// has a role in (include/flowrepo/check.h); problems are reported, not
+  /// thrown. With CheckOptions::Repair::kMissingTags, first creates the
+  /// tags publish commits name but lack, then checks. Throws kIo, and
+  /// kPermissionDenied when repairing needs a role the user lacks.
+  CheckReport Check(const CheckOptions& options = {});
 
   struct Impl;
   /// Internal: for other flowrepo modules only.

@@ -73,6 +73,7 @@ void AddExportCommand(CLI::App& app, Globals& g);
 void AddImportCommand(CLI::App& app, Globals& g);
 void AddBindCommand(CLI::App& app, Globals& g);
 void AddRepairCommand(CLI::App& app, Globals& g);
+void AddCheckCommand(CLI::App& app, Globals& g);
 
 /// Prints an import (or cross-workspace copy) result or plan.
 void PrintImport(const Globals& g, const ImportResult& r);

@@ -18,8 +18,8 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
     for (const auto& v : h.versions) versions.push_back(ToJson(v));
     Json removed = Json::array();
     for (const auto& r : h.removed) removed.push_back(ToJson(r));
-    Json out = {{"workspace", h.workspace}, {"flow", h.flow}, {"versions", versions},
-                {"removed", removed},       {"drafts", h.drafts}};
+    Json out = {{"workspace", h.workspace}, {"flow", h.flow},       {"versions", versions},
+                {"removed", removed},       {"drafts", h.drafts},       {"ignored_tags", h.ignored_tags}};
     Emit(g, out, [&](std::ostream& os) {
       for (const auto& r : h.removed) {
         os << "removed\t" << FormatTime(r.time) << "\t" << r.author << "\t" << r.commit.substr(0, 7)
@@ -31,6 +31,9 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
       }
       if (h.versions.empty()) os << "(never published)\n";
       for (const auto& d : h.drafts) os << "open draft: " << d << "\n";
+      for (const auto& t : h.ignored_tags) {
+        os << "ignored tag: " << t << " (no publish commit backs it; see 'flowrepo check')\n";
+      }
     });
   });
 }

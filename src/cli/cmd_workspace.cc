@@ -7,7 +7,10 @@ void AddWorkspaceCommand(CLI::App& app, Globals& g) {
   cmd->require_subcommand(1);
 
   auto* create = cmd->add_subcommand(
-      "create", "Create a workspace from another.\nExample: flowrepo workspace create dev --from main");
+      "create",
+      "Create a workspace from another: one commit on its head gives every flow v1 in the new\n"
+      "workspace, naming the version it came from. Rerun it if it was interrupted.\n"
+      "Example: flowrepo workspace create dev --from main");
   static std::string name, from = "main";
   create->add_option("NAME", name, "new workspace name")->required();
   create->add_option("--from", from, "source workspace (default: main)");
@@ -15,10 +18,19 @@ void AddWorkspaceCommand(CLI::App& app, Globals& g) {
   create->callback([&g] {
     auto repo = OpenRepository(g);
     WorkspaceInfo ws = repo.CreateWorkspace(name, from);
-    Emit(g, {{"name", ws.name}, {"commit", ws.commit}, {"flows", ws.flow_count}},
+    Emit(g,
+         {{"name", ws.name},
+          {"commit", ws.commit},
+          {"flows", ws.flow_count},
+          {"completed_earlier_create", ws.completed_earlier_create}},
          [&](std::ostream& os) {
+           if (ws.completed_earlier_create) {
+             os << "Workspace '" << ws.name << "' had been created from '" << from
+                << "' by an earlier run; its version tags are complete\n";
+             return;
+           }
            os << "Created workspace '" << ws.name << "' from '" << from << "' (" << ws.flow_count
-              << " flows)\n";
+              << " flows, each v1 there)\n";
          });
   });
 

@@ -81,6 +81,7 @@ int Run(int argc, char** argv) {
   AddImportCommand(app, g);
   AddBindCommand(app, g);
   AddRepairCommand(app, g);
+  AddCheckCommand(app, g);
 
   try {
     app.parse(argc, argv);

@@ -315,5 +315,61 @@ TEST(CrashTest, PublishWithWorkTreesKilledAtRandomPointsLeavesThemConsistent) {
   unsetenv("FLOWREPO_USER");
 }
 
+// Workspace create writes one commit, creates the workspace ref (the commit
+// point), then one tag per flow: a kill between leaves a workspace whose
+// tags a rerun of the same command completes.
+TEST(CrashTest, WorkspaceCreateKilledAtRandomPointsCompletesItsTags) {
+  TempDir dir;
+  setenv("FLOWREPO_USER", "alice@example.com", 1);
+  std::string repo = dir / "repo";
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  std::string fixtures = testing::SourceDir() + "/fixtures";
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+
+  auto span = std::chrono::microseconds::max();
+  for (const char* name : {"timing0", "timing1", "timing2"}) {
+    span = std::min(span, TimeRun({"workspace", "create", name, "--from", "main"}, repo));
+  }
+  std::mt19937 rng(20261203);
+  CrashStats stats;
+  const int kIterations = 40;
+  int interrupted = 0;  // kills that left the workspace without all its tags
+  for (int i = 0; i < kIterations; ++i) {
+    const std::string name = "ws" + std::to_string(i);
+    auto before = Refs(repo);
+    bool landed = RunAndKillWithin({"workspace", "create", name, "--from", "main"}, repo, span, rng);
+    (landed ? stats.kills : stats.finished)++;
+
+    testing::ExpectFsckClean(repo);
+    auto after = Refs(repo);
+    int tags = 0;
+    for (const auto& [ref, id] : after) {
+      if (before.count(ref)) {
+        EXPECT_EQ(before[ref], id) << ref << " moved, iteration " << i;
+      } else if (ref.rfind("refs/tags/" + name + "/", 0) == 0) {
+        ++tags;
+        EXPECT_TRUE(after.count("refs/heads/" + name)) << "a tag before its workspace, iteration " << i;
+      } else {
+        EXPECT_EQ(ref, "refs/heads/" + name) << "iteration " << i;
+      }
+    }
+    if (after.count("refs/heads/" + name) && tags < 6) ++interrupted;
+    RerunToSuccess(repo, "workspace create " + name + " --from main", stats);
+    if (HasFatalFailure()) return;
+    auto h = nlohmann::json::parse(Flowrepo("-C " + Quote(repo) + " -w " + name + " history kyc-check --json").out);
+    ASSERT_EQ(h["versions"].size(), 1u) << "iteration " << i;
+    EXPECT_EQ(h["versions"][0]["tag"], "refs/tags/" + name + "/kyc-check/v1");
+  }
+  RunResult check = Flowrepo("-C " + Quote(repo) + " check");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  testing::ExpectFsckClean(repo);
+  std::printf("workspace create crash test: %d kills landed (%d between the ref and its last tag), %d runs "
+              "finished first, %d stale-lock recoveries\n",
+              stats.kills, interrupted, stats.finished, stats.lock_recoveries);
+  EXPECT_GE(stats.kills, kIterations / 2);
+  unsetenv("FLOWREPO_USER");
+}
+
 }  // namespace
 }  // namespace flowrepo

@@ -191,6 +191,8 @@ class GitModelTest : public ::testing::Test {
     testing::ExpectFsckClean(repo_);
     EXPECT_EQ(Git("status --porcelain").out, "");
     EXPECT_EQ(Git("status --porcelain", wt_).out, "");
+    RunResult check = Fr("check");
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
     for (const auto& [flow, folder] : kFolders) {
       const auto& v = model_.versions[flow];
       EXPECT_EQ(Description("main", folder), v.back()) << flow;

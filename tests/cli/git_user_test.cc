@@ -62,6 +62,8 @@ class GitUserTest : public ::testing::Test {
   void ExpectClean(const std::string& cwd) {
     testing::ExpectFsckClean(cwd);
     EXPECT_EQ(Status(cwd), "") << "in " << cwd;
+    RunResult check = Fr("check", cwd);
+    EXPECT_EQ(check.exit_code, 0) << "flowrepo check in " << cwd << ": " << check.out << check.err;
   }
   // The description of \a folder's flow at \a rev.
   std::string DescriptionAt(const std::string& rev, const std::string& folder) {
@@ -345,6 +347,10 @@ TEST_F(GitUserTest, RepairFinishesAnUpdateAKilledProcessLeft) {
   testing::WriteFile(repo_ + "/.git/flowrepo-checkout",
                      "refs/heads/main\n" + old_head + "\n" + draft_head + "\n999999999\n");
   EXPECT_NE(Status(repo_), "");  // the phantom change git shows
+  RunResult check = Fr("check");
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.out.find("stale-work-tree refs/heads/main: work tree '" + repo_ + "/'"),
+            std::string::npos) << check.out << check.err;
   RunResult r = Fr("repair");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("brought the work tree and index of 'refs/heads/main'"), std::string::npos)

@@ -401,7 +401,8 @@ TEST_F(PackageCliTest, CrossWorkspaceCopy) {
                 .exit_code,
             0);
   json p = RunJson("-w prod publish copy-banking-assistant-from-main");
-  EXPECT_EQ(p["versions"][0]["tag"], "refs/tags/prod/banking-assistant/v1");
+  // prod's v1 is what it was created with; the override is the next version.
+  EXPECT_EQ(p["versions"][0]["tag"], "refs/tags/prod/banking-assistant/v2");
   EXPECT_EQ(Run("-w prod flow show banking-assistant --file flow_definition.json").out,
             Run("flow show banking-assistant --file flow_definition.json").out);
   EXPECT_EQ(Shell("ls -a", repo_).out, files);  // no file in between

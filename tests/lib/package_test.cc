@@ -828,7 +828,7 @@ TEST_F(PackageTest, CopyToWorkspaceImportsWithoutAFile) {
   EXPECT_EQ(r.draft, "copy-kyc-from-main");
   EXPECT_EQ(r.package, "workspace 'main'");
   PublishResult p = repo.Publish("prod", r.draft, "promote");
-  EXPECT_EQ(p.versions[0].tag, "refs/tags/prod/kyc/v1");
+  EXPECT_EQ(p.versions[0].tag, "refs/tags/prod/kyc/v2");  // v1: as prod was created
   EXPECT_EQ(repo.ReadFlow("prod", ParseFlowSpec("kyc")).flow_definition,
             repo.ReadFlow("main", ParseFlowSpec("kyc")).flow_definition);
   EXPECT_EQ(Files(dir_.path()), (std::vector<std::string>{"repo"}));

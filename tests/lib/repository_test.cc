@@ -242,9 +242,12 @@ TEST_P(FlowRepositoryTest, WorkspaceCreateBranchesFromSource) {
   PutAndPublish(repo, {MakeFlow("alpha")}, "d1");
   WorkspaceInfo dev = repo.CreateWorkspace("dev", "main");
   EXPECT_EQ(dev.flow_count, 1);
+  // A rerun while the workspace is as created succeeds (it completes tags).
+  EXPECT_TRUE(repo.CreateWorkspace("dev", "main").completed_earlier_create);
+  repo.CreateWorkspace("qa", "main");
   ExpectError(ErrorCode::kAlreadyExists, "workspace 'dev' already exists",
-              [&] { repo.CreateWorkspace("dev", "main"); });
-  EXPECT_EQ(repo.ListWorkspaces().size(), 2u);
+              [&] { repo.CreateWorkspace("dev", "qa"); });
+  EXPECT_EQ(repo.ListWorkspaces().size(), 3u);
 }
 
 TEST_P(FlowRepositoryTest, InterruptedPublishIsCompletedByRerun) {

@@ -68,6 +68,20 @@ class Buf {
   git_buf buf_ = GIT_BUF_INIT;
 };
 
+/// Owns a git_message_trailer_array (the trailers point into its block).
+class MessageTrailers {
+ public:
+  MessageTrailers() = default;
+  ~MessageTrailers() { git_message_trailer_array_free(&array_); }
+  MessageTrailers(const MessageTrailers&) = delete;
+  MessageTrailers& operator=(const MessageTrailers&) = delete;
+  git_message_trailer_array* get() { return &array_; }
+  const git_message_trailer_array& array() const { return array_; }
+
+ private:
+  git_message_trailer_array array_ = {nullptr, 0, nullptr};
+};
+
 std::string OidHex(const git_oid& id);
 git_oid OidFromHex(std::string_view hex);  // throws kInvalidArgument
 bool IsZero(const git_oid& id);

@@ -47,6 +47,7 @@
 #include "package/manifest.h"
 #include "package/sha256.h"
 #include "parallel.h"
+#include "repo/trailers.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
@@ -68,8 +69,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kRetainBudget = 16u << 20;  // deflated bytes kept between the passes
 constexpr std::size_t kBatchSize = 512;     // flows read, then processed in parallel
 constexpr std::size_t kMinPerThread = 16;   // smaller batches stay on one thread
-constexpr std::string_view kVersionTrailer = "Flowrepo-Version: ";
-constexpr std::string_view kWorkspaceTrailer = "Flowrepo-Workspace: ";
 
 Json Strip(Json doc, DocKind kind, const FlowFormat* format, const StripOptions& strip) {
   switch (kind) {
@@ -116,21 +115,13 @@ void AssignPublishedVersions(const Store& store, std::string_view ws, const git_
     flow.commit = commit;
     wanted.emplace(flow.id(), &flow);
   }
-  const std::string ws_line = std::string(kWorkspaceTrailer) + std::string(ws);
-  auto lines = [](std::string_view text, auto&& each) {
-    for (std::size_t start = 0; start < text.size();) {
-      std::size_t end = std::min(text.find('\n', start), text.size());
-      each(text.substr(start, end - start));
-      start = end + 1;
-    }
-  };
   git_oid current = commit;
   while (!wanted.empty()) {
     git::CommitPtr c = store.LookupCommit(current);
-    const std::string_view message = git_commit_message(c.get());
-    bool ours = false;
-    lines(message, [&](std::string_view line) { ours |= line == ws_line; });
-    if (ours) {
+    // Only the trailer block counts (repo/trailers.h), read in place: the
+    // first publish of a large import names every flow.
+    const TrailerBlock block(git_commit_message(c.get()));
+    if (block.Workspace() == ws) {
       git::TreePtr root;
       // The folders holding flows at this commit, each read once: the first
       // publish of a whole repository names every flow.
@@ -143,14 +134,11 @@ void AssignPublishedVersions(const Store& store, std::string_view ws, const git_
         git::TreePtr tree = entry && entry->mode == GIT_FILEMODE_TREE ? store.LookupTree(entry->id) : nullptr;
         return folders.emplace(path, std::move(tree)).first->second.get();
       };
-      lines(message, [&](std::string_view line) {
-        if (line.rfind(kVersionTrailer, 0) != 0) return;
-        std::string_view rest = line.substr(kVersionTrailer.size());
-        auto space = rest.find(" v");
-        if (space == std::string_view::npos) return;
-        auto n = VersionFromTag(rest.substr(space + 1), "v");
-        auto it = n ? wanted.find(rest.substr(0, space)) : wanted.end();
-        if (it == wanted.end()) return;
+      for (std::size_t i = 0; i < block.size(); ++i) {
+        if (block[i].key != kVersionTrailer) continue;
+        auto n = ParseVersionValue(block[i].value);
+        auto it = n ? wanted.find(n->flow) : wanted.end();
+        if (it == wanted.end()) continue;
         BuiltFlow& flow = *it->second;
         wanted.erase(it);
         const FlowLocation& location = flows.at(std::string(flow.id()));
@@ -158,10 +146,10 @@ void AssignPublishedVersions(const Store& store, std::string_view ws, const git_
         const git_tree* parent = folder(path.substr(0, path.rfind('/')));
         const git_tree_entry* then = parent ? git_tree_entry_byname(parent, std::string(flow.id()).c_str()) : nullptr;
         if (then && git_oid_equal(git_tree_entry_id(then), &location.tree)) {
-          flow.version = *n;
+          flow.version = n->number;
           flow.commit = current;
         }
-      });
+      }
     }
     if (wanted.empty() || git_commit_parentcount(c.get()) == 0) break;
     current = *git_commit_parent_id(c.get(), 0);
@@ -465,14 +453,16 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     int n = *request.version;
     if (n < 0) throw Error(ErrorCode::kInvalidArgument, "invalid version " + std::to_string(n));
     if (n == 0) {
-      auto tags = VersionTags(store, ws, flow);
-      if (tags.empty()) {
+      // The latest version: the highest backed tag (unbacked ones are no versions).
+      for (const VersionTag& tag : impl.VersionTagsOf(ws, flow)) {
+        if (tag.backed) n = tag.number;
+      }
+      if (n == 0) {
         throw Error(ErrorCode::kNotFound,
                     "flow '" + flow + "' has no published version in workspace '" + ws + "'");
       }
-      n = tags.back().first;
     }
-    commit = impl.ResolveRevision(ws, flow, "v" + std::to_string(n));
+    commit = impl.VersionCommit(ws, flow, n);
     version_number = n;
     where = "version v" + std::to_string(n);
   } else if (!request.at.empty()) {

@@ -78,13 +78,16 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
   History history;
   history.workspace = std::string(workspace);
   history.flow = std::string(flow);
-  for (const auto& [number, ref] : VersionTags(store, workspace, flow)) {
-    Version v{std::string(flow), number, ref};
-    git_oid target = *store.ReadRef(ref);
+  for (const VersionTag& version_tag : impl_->VersionTagsOf(workspace, flow)) {
+    if (!version_tag.backed) {
+      history.ignored_tags.push_back(version_tag.ref.substr(std::string_view("refs/tags/").size()));
+      continue;
+    }
+    Version v{std::string(flow), version_tag.number, version_tag.ref};
+    v.commit = git::OidHex(*version_tag.commit);
     git_tag* raw = nullptr;
-    if (git_tag_lookup(&raw, store.raw(), &target) == 0) {
+    if (git_tag_lookup(&raw, store.raw(), &version_tag.target) == 0) {
       git::TagPtr tag(raw);
-      v.commit = git::OidHex(*git_tag_target_id(tag.get()));
       if (const git_signature* s = git_tag_tagger(tag.get())) {
         v.author = s->email;
         v.time = s->when.time;
@@ -92,9 +95,7 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
       std::string note = git_tag_message(tag.get()) ? git_tag_message(tag.get()) : "";
       while (!note.empty() && note.back() == '\n') note.pop_back();
       v.note = note;
-    } else {
-      v.commit = git::OidHex(target);  // a lightweight tag made by hand
-    }
+    }  // else a lightweight tag made by hand: no tagger, no note
     history.versions.push_back(std::move(v));
   }
   std::reverse(history.versions.begin(), history.versions.end());
@@ -268,7 +269,7 @@ WriteResult FlowRepository::Revert(std::string_view workspace, std::string_view 
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireId(flow, "flow id");
   std::string v = "v" + std::to_string(version);
-  git_oid old_commit = impl_->ResolveRevision(workspace, flow, v);
+  git_oid old_commit = impl_->VersionCommit(workspace, flow, version);
   auto old_flows = impl_->FlowsAt(old_commit);
   auto old = old_flows.find(std::string(flow));
   if (old == old_flows.end()) {

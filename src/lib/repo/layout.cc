@@ -182,14 +182,14 @@ std::optional<int> VersionFromTag(std::string_view ref, std::string_view prefix)
   return n;
 }
 
-std::vector<std::pair<int, std::string>> VersionTags(const Store& store, std::string_view ws,
-                                                     std::string_view flow) {
+std::vector<VersionTagRef> VersionTags(const Store& store, std::string_view ws, std::string_view flow) {
   std::string prefix = TagRefPrefix(ws, flow);
-  std::vector<std::pair<int, std::string>> tags;
+  std::vector<VersionTagRef> tags;
   for (const auto& [name, id] : store.ListRefs(prefix + "*")) {
-    if (auto n = VersionFromTag(name, prefix)) tags.emplace_back(*n, name);
+    if (auto n = VersionFromTag(name, prefix)) tags.push_back({*n, name, id});
   }
-  std::sort(tags.begin(), tags.end());
+  std::sort(tags.begin(), tags.end(),
+            [](const VersionTagRef& a, const VersionTagRef& b) { return a.number < b.number; });
   return tags;
 }
 

@@ -61,13 +61,25 @@ Flow ReadFlowAt(const Store& store, const FlowLocation& location);
 /// Edits that write \a flow at flows/<group>/<id> (blobs are written now).
 void AddFlowEdits(Store& store, const Flow& flow, TreeEdits& edits);
 
-/// Parses the version number of a tag ref under \a prefix ("v12" -> 12).
+/// The highest version number a flow can have (nine digits): a tag named
+/// beyond it is no version, and publish refuses to go past it.
+inline constexpr int kMaxVersion = 999'999'999;
+
+/// Parses the version number of a tag ref under \a prefix ("v12" -> 12):
+/// 1 to kMaxVersion, written without leading zeros.
 std::optional<int> VersionFromTag(std::string_view ref, std::string_view prefix);
 
-/// The published versions of \a flow in \a ws, as tag ref -> number,
-/// ascending by number.
-std::vector<std::pair<int, std::string>> VersionTags(const Store& store, std::string_view ws,
-                                                     std::string_view flow);
+/// A tag ref named like a version of a flow.
+struct VersionTagRef {
+  int number;
+  std::string ref;  ///< refs/tags/<ws>/<flow>/v<N>
+  git_oid target;   ///< its direct target: an annotated tag, or a commit
+};
+
+/// The tag refs named like versions of \a flow in \a ws, ascending by
+/// number, whether or not a publish commit backs them
+/// (FlowRepository::Impl::VersionTagsOf says which do).
+std::vector<VersionTagRef> VersionTags(const Store& store, std::string_view ws, std::string_view flow);
 
 }  // namespace flowrepo
 

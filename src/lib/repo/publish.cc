@@ -18,43 +18,17 @@
 //    trailers, so an interrupted publish never loses or reuses a version.
 
 #include <set>
-#include <sstream>
 
 #include "flowrepo/error.h"
 #include "repo/publish_checks.h"
 #include "repo/repository_impl.h"
 #include "repo/settings_changes.h"
+#include "repo/trailers.h"
 #include "repo/worktree.h"
+#include "validate/flow_validator.h"
 
 namespace flowrepo {
 namespace {
-
-constexpr std::string_view kVersionTrailer = "Flowrepo-Version: ";
-constexpr std::string_view kWorkspaceTrailer = "Flowrepo-Workspace: ";
-
-// True when \a commit is a publish onto \a ws (a workspace created from
-// another starts with that one's publish commits, whose versions are not its
-// own).
-bool PublishedTo(const git_commit* commit, std::string_view ws) {
-  std::string trailer = "\n" + std::string(kWorkspaceTrailer) + std::string(ws) + "\n";
-  return std::string_view(git_commit_message(commit)).find(trailer) != std::string_view::npos;
-}
-
-std::vector<std::pair<std::string, int>> VersionTrailers(const git_commit* commit) {
-  std::vector<std::pair<std::string, int>> out;
-  std::istringstream lines(git_commit_message(commit));
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind(kVersionTrailer, 0) != 0) continue;
-    std::string rest = line.substr(kVersionTrailer.size());
-    auto space = rest.find(" v");
-    if (space == std::string::npos) continue;
-    if (auto n = VersionFromTag(rest.substr(space + 1), "v")) {
-      out.emplace_back(rest.substr(0, space), *n);
-    }
-  }
-  return out;
-}
 
 // The workspace commit after \a base that last changed \a path, for naming
 // the other side of a conflict.
@@ -89,15 +63,6 @@ bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_com
 // How far back along the workspace a rerun looks for its earlier publish.
 constexpr int kRecentPublishes = 20;
 
-std::string DraftTrailer(const git_commit* commit) {
-  static constexpr std::string_view kDraftTrailer = "\nFlowrepo-Draft: ";
-  std::string_view message = git_commit_message(commit);
-  auto at = message.find(kDraftTrailer);
-  if (at == std::string_view::npos) return "";
-  message.remove_prefix(at + kDraftTrailer.size());
-  return std::string(message.substr(0, message.find('\n')));
-}
-
 // The first recent publish onto \a ws (walking back from \a ws_head) for
 // which \a matches holds.
 template <typename Match>
@@ -106,7 +71,8 @@ std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head,
   git_oid current = ws_head;
   for (int depth = 0; depth < kRecentPublishes; ++depth) {
     git::CommitPtr commit = store.LookupCommit(current);
-    if (PublishedTo(commit.get(), ws) && matches(commit.get())) return current;
+    PublishTrailers trailers = ReadPublishTrailers(commit.get());
+    if (trailers.IsPublishTo(ws) && matches(commit.get(), trailers)) return current;
     if (git_commit_parentcount(commit.get()) == 0) break;
     current = *git_commit_parent_id(commit.get(), 0);
   }
@@ -114,30 +80,6 @@ std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head,
 }
 
 }  // namespace
-
-// Creates any version tag the head publish commit promises but lacks (a
-// publish interrupted after moving the workspace). Returns the versions made.
-static std::vector<Version> CompleteTags(FlowRepository::Impl& impl, std::string_view ws,
-                                         const git_oid& publish_commit, const std::string& note) {
-  std::vector<Version> made;
-  git::CommitPtr commit = impl.store.LookupCommit(publish_commit);
-  if (!PublishedTo(commit.get(), ws)) return made;
-  git::SignaturePtr who = impl.store.Signature(impl.user);
-  for (const auto& [flow, number] : VersionTrailers(commit.get())) {
-    std::string ref = TagRef(ws, flow, number);
-    if (impl.store.ReadRef(ref)) continue;
-    try {
-      impl.store.CreateTag(ref, publish_commit, who.get(), note);
-    } catch (const Error& e) {
-      // Another process completing the same publish made it first: fine. A
-      // lock left by a killed process is not: report it with its path.
-      if (e.code() != ErrorCode::kConflict || !impl.store.ReadRef(ref)) throw;
-      continue;
-    }
-    made.push_back({flow, number, ref, git::OidHex(publish_commit), impl.user, 0, note});
-  }
-  return made;
-}
 
 // After a publish the draft goes away, unless it is checked out in a work
 // tree: git must never lose a checked-out branch. Then it stays, moved to
@@ -172,6 +114,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   auto draft_head = store.ReadRef(draft_ref);
   const git_oid ws_head = impl_->WorkspaceHead(workspace);
   const std::string ws_ref = WorkspaceRef(workspace);
+  RequirePlainNote(note_view);  // before anything is written
   std::string note(note_view);
   if (note.empty()) note = "Publish draft " + std::string(draft);
 
@@ -182,16 +125,17 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   // An earlier publish already merged what is asked for: report it, write
   // only what it left undone.
   auto report_earlier = [&](const git_oid& earlier) {
-    CompleteTags(*impl_, workspace, earlier, note);
+    impl_->CompleteTags(workspace, earlier, note);
     git::CommitPtr commit = store.LookupCommit(earlier);
+    PublishTrailers trailers = ReadPublishTrailers(commit.get());
     result.commit = git::OidHex(earlier);
-    for (const auto& [flow, n] : VersionTrailers(commit.get())) {
+    for (const auto& [flow, n] : trailers.versions) {
       result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
     }
     if (git_commit_parentcount(commit.get()) > 0) {
       result.settings_changes = DescribeSettingsChanges(store, *git_commit_parent_id(commit.get(), 0), earlier);
     }
-    std::string merged_from = DraftTrailer(commit.get());
+    const std::string& merged_from = trailers.draft;
     if (merged_from == draft) {
       result.completed_earlier_publish = true;
     } else {
@@ -203,21 +147,21 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   if (!draft_head) {
     // Rerunning a publish that completed (perhaps killed just before it
     // could report) succeeds without writing anything.
-    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
-      return DraftTrailer(commit) == draft;
+    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit*, const PublishTrailers& t) {
+      return t.draft == draft;
     });
     if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
     return report_earlier(*earlier);
   }
 
   // Finish what an interrupted publish of the head commit left undone.
-  CompleteTags(*impl_, workspace, ws_head, note);
+  impl_->CompleteTags(workspace, ws_head, note);
 
   if (store.IsAncestor(*draft_head, ws_head)) {
     // An interrupted run already merged this draft, or another draft whose
     // head is the same commit was published (identical imports made at the
     // same second are one commit), or the draft is empty.
-    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
+    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit, const PublishTrailers&) {
       return git_commit_parentcount(commit) == 2 &&
              git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
     });
@@ -227,8 +171,8 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     }
     // A draft kept checked out after its publish sits on that publish
     // commit: rerunning (perhaps after a kill) has nothing left to do.
-    auto kept = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit) {
-      return git_oid_equal(git_commit_id(commit), &*draft_head) && DraftTrailer(commit) == draft;
+    auto kept = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit, const PublishTrailers& t) {
+      return git_oid_equal(git_commit_id(commit), &*draft_head) && t.draft == draft;
     });
     if (!kept) {
       throw Error(ErrorCode::kInvalidArgument,
@@ -314,11 +258,10 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   std::string trailers;
   for (const auto& change : changes) {
     if (!change.after) continue;
-    auto tags = VersionTags(store, workspace, change.id);
-    int next = tags.empty() ? 1 : tags.back().first + 1;
+    int next = impl_->NextVersion(workspace, change.id);
     result.versions.push_back({change.id, next, TagRef(workspace, change.id, next), "",
                                impl_->user, 0, note});
-    trailers += std::string(kVersionTrailer) + change.id + " v" + std::to_string(next) + "\n";
+    trailers += VersionTrailerLine(change.id, next);
   }
   if (result.versions.size() == 1) {
     message += " " + result.versions[0].flow + " v" + std::to_string(result.versions[0].number);
@@ -327,10 +270,11 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   }
   if (!result.removed.empty()) message += ", remove " + std::to_string(result.removed.size());
   if (changes.empty()) message += " workspace settings";
-  message += " from draft " + std::string(draft) + "\n\n" + note + "\n\nFlowrepo-Draft: " +
-             std::string(draft) + "\n" + std::string(kWorkspaceTrailer) +
-             std::string(workspace) + "\n" + trailers;
-  for (const auto& id : result.removed) message += "Flowrepo-Removed: " + id + "\n";
+  // The trailer block is the last paragraph: RequirePlainNote made sure
+  // nothing in the note can end the message early or join it.
+  message += " from draft " + std::string(draft) + "\n\n" + note + "\n\n" + TrailerLine(kDraftTrailer, draft) +
+             TrailerLine(kWorkspaceTrailer, workspace) + trailers;
+  for (const auto& id : result.removed) message += TrailerLine(kRemovedTrailer, id);
 
   git::SignaturePtr who = store.Signature(impl_->user);
   git_oid commit = store.CreateCommit(merged_tree, {ws_head, *draft_head}, message, who.get());
@@ -340,7 +284,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   impl_->MoveRef(ws_ref, commit, ws_head, "flowrepo: publish " + std::string(draft));
   result.commit = git::OidHex(commit);
 
-  CompleteTags(*impl_, workspace, commit, note);
+  impl_->CompleteTags(workspace, commit, note);
   for (auto& v : result.versions) {
     v.commit = result.commit;
     v.time = who->when.time;

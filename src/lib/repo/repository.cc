@@ -63,11 +63,8 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
     return PeelToCommit(*id);
   };
   if (rev.size() > 1 && rev[0] == 'v' && !flow.empty()) {
-    if (auto n = VersionFromTag(rev, "v")) {
-      if (auto id = from_ref(TagRef(ws, flow, *n))) return *id;
-      throw Error(ErrorCode::kNotFound, "flow '" + std::string(flow) + "' has no version " + rev +
-                                            " in workspace '" + std::string(ws) + "'");
-    }
+    // Only a backed tag is a version (versions.cc).
+    if (auto n = VersionFromTag(rev, "v")) return VersionCommit(ws, flow, *n);
   }
   if (rev.size() == GIT_OID_HEXSZ &&
       rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
@@ -303,18 +300,7 @@ std::vector<WorkspaceInfo> FlowRepository::ListWorkspaces() const {
   return out;
 }
 
-WorkspaceInfo FlowRepository::CreateWorkspace(std::string_view name, std::string_view from) {
-  RequireId(name, "workspace name");
-  impl_->RequireRole(from, Role::kAdmin);
-  git_oid head = impl_->WorkspaceHead(from);
-  if (impl_->store.ReadRef(WorkspaceRef(name))) {
-    throw Error(ErrorCode::kAlreadyExists, "workspace '" + std::string(name) + "' already exists");
-  }
-  impl_->store.UpdateRef(WorkspaceRef(name), head, std::nullopt,
-                         "flowrepo: workspace create from " + std::string(from));
-  return {std::string(name), git::OidHex(head),
-          static_cast<int>(impl_->FlowsAt(head).size())};
-}
+// CreateWorkspace: workspace_create.cc.
 
 std::vector<FlowSummary> FlowRepository::ListFlows(const FlowQuery& query) const {
   impl_->RequireRole(query.workspace, Role::kViewer);
@@ -340,7 +326,7 @@ Flow FlowRepository::ReadFlow(std::string_view workspace, const FlowSpec& spec) 
   std::string where = "workspace '" + std::string(workspace) + "'";
   git_oid commit = impl_->WorkspaceHead(workspace);
   if (spec.version) {
-    commit = impl_->ResolveRevision(workspace, spec.id, "v" + std::to_string(*spec.version));
+    commit = impl_->VersionCommit(workspace, spec.id, *spec.version);
     where = "version v" + std::to_string(*spec.version);
   } else if (!spec.revision.empty()) {
     commit = impl_->ResolveRevision(workspace, spec.id, spec.revision);

@@ -16,6 +16,7 @@
 #include "repo/layout.h"
 #include "repo/settings.h"
 #include "repo/store.h"
+#include "repo/version_index.h"
 
 namespace flowrepo {
 
@@ -26,10 +27,21 @@ struct DraftTarget {
   git_oid parent;               ///< draft head, or the workspace head for a new draft
 };
 
+/// A tag named like a version of a flow, and whether a publish commit
+/// backs it (docs/repository-format.md, "What makes a version").
+struct VersionTag {
+  int number = 0;
+  std::string ref;                ///< refs/tags/<ws>/<flow>/v<N>
+  git_oid target;                 ///< the ref's target: an annotated tag or a commit
+  std::optional<git_oid> commit;  ///< what it peels to; std::nullopt: no commit
+  bool backed = false;
+};
+
 struct FlowRepository::Impl {
   Store store;
   std::string user;
   mutable FlowIndexCache index_cache;
+  mutable VersionIndexCache version_index;
 
   /// Head of workspace \a ws. Throws kNotFound.
   git_oid WorkspaceHead(std::string_view ws) const;
@@ -42,6 +54,35 @@ struct FlowRepository::Impl {
                           std::string_view revision) const;
   /// Peels \a id (a tag or commit) to a commit id.
   git_oid PeelToCommit(const git_oid& id) const;
+
+  // Versions (versions.cc). A version tag counts only when it is backed:
+  // it peels to a commit whose trailer block names the workspace and
+  // "<flow> v<N>", and that commit is reachable from the workspace head.
+
+  /// Every tag named like a version of \a flow in \a ws, ascending by
+  /// number, each with whether it is backed. Throws kNotFound (workspace).
+  std::vector<VersionTag> VersionTagsOf(std::string_view ws, std::string_view flow) const;
+  /// The publish commit of version \a number of \a flow. Throws kNotFound
+  /// when there is no such tag or no publish commit backs it (naming it),
+  /// kInvalidArgument outside 1..kMaxVersion.
+  git_oid VersionCommit(std::string_view ws, std::string_view flow, int number) const;
+  /// Every tag under refs/tags/<ws>/ named like a version that no publish
+  /// commit backs, as full ref names.
+  std::vector<std::string> UnbackedVersionTags(std::string_view ws) const;
+  /// The number the next publish of \a flow in \a ws gets: one above every
+  /// backed tag and every version a publish commit names. Throws kConflict
+  /// when an unbacked tag already holds that number (the tag could not be
+  /// made), kInvalidData beyond kMaxVersion.
+  int NextVersion(std::string_view ws, std::string_view flow) const;
+  /// True when \a commit backs version \a number of \a flow in \a ws, whose
+  /// head is \a head and version index \a index.
+  bool Backs(std::string_view ws, const git_oid& head, const VersionIndex& index, std::string_view flow,
+             int number, const git_oid& commit) const;
+  /// Creates every version tag the publish commit \a commit of \a ws names
+  /// but lacks (an interrupted publish or workspace creation), as annotated
+  /// tags with \a note. A tag ref that exists already is left alone.
+  /// Returns the versions made.
+  std::vector<Version> CompleteTags(std::string_view ws, const git_oid& commit, const std::string& note);
 
   /// Valid until the next call (it is the flow-index cache's own map).
   const std::map<std::string, FlowLocation>& FlowsAt(const git_oid& commit) const;
@@ -68,6 +109,10 @@ struct FlowRepository::Impl {
 
 /// "abc1234" for a commit id.
 std::string ShortId(const git_oid& id);
+
+/// The commit a tag ref's \a target peels to, or std::nullopt (a tag of a
+/// tree or blob, a missing object).
+std::optional<git_oid> PeelTagTarget(const Store& store, const git_oid& target);
 
 }  // namespace flowrepo
 

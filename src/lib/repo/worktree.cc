@@ -451,14 +451,15 @@ std::vector<WorkTreeRepair> RepairWorkTrees(const Store& store) {
   return done;
 }
 
-std::vector<std::string> StaleWorkTrees(const Store& store) {
-  std::vector<std::string> out;
+std::vector<WorkTreeRepair> StaleWorkTrees(const Store& store) {
+  std::vector<WorkTreeRepair> out;
   if (!AnyJournal(store)) return out;
   for (const auto& tree : AllWorkTrees(store)) {
     std::optional<Journal> journal = ReadJournal(tree.git_dir + kJournalName);
     if (!journal || ProcessAlive(journal->pid)) continue;
-    out.push_back(tree.path + ": an interrupted flowrepo update of '" + journal->ref +
-                  "' left the work tree and index behind; run 'flowrepo repair'");
+    out.push_back({tree.path, journal->ref,
+                   "an interrupted flowrepo update left the work tree and index behind its "
+                   "branch; run 'flowrepo repair'"});
   }
   return out;
 }

@@ -95,8 +95,8 @@ struct WorkTreeRepair {
 /// that cannot be finished safely (the journal stays).
 std::vector<WorkTreeRepair> RepairWorkTrees(const Store& store);
 
-/// Work trees with an unfinished update, as "path: message" lines.
-std::vector<std::string> StaleWorkTrees(const Store& store);
+/// Work trees with an unfinished update (a journal whose process is gone).
+std::vector<WorkTreeRepair> StaleWorkTrees(const Store& store);
 
 }  // namespace flowrepo
 

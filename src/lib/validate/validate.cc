@@ -190,6 +190,13 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
       report.problems.push_back(std::move(p));
     }
   }
+  if (revision.empty()) {
+    // The workspace's versions: `flowrepo check` says more.
+    for (const auto& tag : impl.UnbackedVersionTags(workspace)) {
+      report.problems.push_back({tag, "", "unbacked-version-tag",
+                                 "no publish commit backs this version tag; it is ignored (see 'flowrepo check')"});
+    }
+  }
   return report;
 }
 
