@@ -22,8 +22,13 @@
 namespace flowrepo {
 
 /// Appends a problem for every secret found in \a document (file \a file):
-/// string values, and object keys that are themselves tokens. Pointers
-/// follow RFC 6901 ("~" as "~0", "/" as "~1"); rules are "secret/<id>".
+/// string values (and JSON held in strings), numbers under password fields,
+/// the lines of an array joined when they hold a private key, and object
+/// keys that are themselves tokens. In flowrepo's own documents, keys of
+/// data maps (app_definition.json "references", workspace.json "roles";
+/// known by \a file's base name) are data, not field names. Pointers follow
+/// RFC 6901 ("~" as "~0", "/" as "~1"), with any segment holding a secret
+/// masked; rules are "secret/<id>".
 void ScanSecrets(const Json& document, const std::string& file, std::vector<Problem>& problems);
 
 /// The rule id matching \a value found under field \a key (empty key: a
@@ -37,6 +42,24 @@ std::string DetectSecretInText(std::string_view text);
 /// True when \a value, as a whole, is a reference to a secret kept
 /// elsewhere, not a secret.
 bool IsSecretReference(std::string_view value);
+
+/// \a text with the secret of every rule match replaced by "****" after the
+/// rule's prefix ("ghp_****"; a private key from its "-----BEGIN" on; a
+/// context rule to the end of its line). Text that matches only once
+/// percent-decoded is "****" as a whole. For messages that name things a
+/// user wrote: node, flow and group names, keys.
+std::string MaskSecrets(std::string_view text);
+
+/// MaskSecrets of each segment of a JSON pointer ("/headers/ghp_****").
+std::string MaskSecretsInPointer(std::string_view pointer);
+
+/// MaskSecrets of each '/'-separated segment of a path.
+std::string MaskSecretsInPath(std::string_view path);
+
+/// Masks a problem's file, pointer and message in place. Every problem that
+/// leaves validation goes through it, so no message carries a secret that a
+/// rule recognises.
+void MaskSecrets(Problem& problem);
 
 /// One rule of the scanner, for documentation and reports.
 struct SecretRuleInfo {
