@@ -653,6 +653,31 @@ TEST(SecretMaskTest, KeysThatAreSecretsAreMaskedInTheirPointer) {
   EXPECT_EQ(problems[0].rule, "secret/github-pat");
 }
 
+// A flow whose group, id and node names are tokens: every problem that
+// ValidateFlow returns is masked, whichever check made it.
+TEST(SecretMaskTest, ValidateFlowMasksGroupsIdsAndNames) {
+  Gen g(18);
+  const std::string id = "np" "m_" + g.Lower(36);
+  const std::string group = "glpat" "-" + g.Lower(20);
+  const std::string node = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  Flow flow = testing::MakeFlow(id, group);
+  Json def = ParseJson(flow.flow_definition, "def");
+  def["edges"].push_back({{"from", node}, {"to", "end"}});  // a dangling edge names the node
+  flow.flow_definition = CanonicalJson(def);
+  std::vector<Problem> problems = ValidateFlow(flow, {});
+  ASSERT_FALSE(problems.empty());
+  bool secret_found = false;
+  for (const auto& p : problems) {
+    secret_found |= p.rule.rfind("secret/", 0) == 0;
+    for (const std::string& secret : {id, group, node}) {
+      for (const std::string& text : {p.file, p.pointer, p.message, p.ToString()}) {
+        EXPECT_EQ(text.find(secret), std::string::npos) << p.ToString();
+      }
+    }
+  }
+  EXPECT_TRUE(secret_found);
+}
+
 // ---- data maps are not field names (issue 14, item 17) ----------------------
 
 TEST(SecretScannerTest, ReferenceIdsOfAppDefinitionsAreNotFieldNames) {
@@ -676,6 +701,74 @@ TEST(SecretScannerTest, ReferenceIdsOfAppDefinitionsAreNotFieldNames) {
   ScanSecrets(app, "flows/billing/billing-sync-2024/app_definition.json", problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].pointer, "/references/ghp_****");
+}
+
+// ---- end to end: flow add, validate, publish agree; messages are masked -------
+
+class SecretsEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::RunResult r = Run("init repo");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    repo_ = dir_ / "repo";
+  }
+  testing::RunResult Run(const std::string& args) {
+    return testing::Flowrepo("--user alice@example.com " + args, repo_.empty() ? dir_.path() : repo_);
+  }
+  static Json Workflow(const std::string& name, const std::string& id, Json nodes) {
+    return {{"name", name},   {"id", id},
+            {"nodes", nodes}, {"connections", Json::object()},
+            {"settings", {{"executionOrder", "v1"}}}};
+  }
+  static Json Node(const std::string& name, const std::string& type, Json params) {
+    return {{"parameters", params}, {"id", name + "-id"}, {"name", name},
+            {"type", type},         {"typeVersion", 1},   {"position", {0, 0}}};
+  }
+
+  testing::TempDir dir_;
+  std::string repo_;
+};
+
+TEST_F(SecretsEndToEndTest, NoMessageOrJsonProblemShowsTheSecret) {
+  Gen g(22);
+  const std::string pat = "gh" "p_" + g.Alnum(36);
+  const std::string slack = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  // A header keyed by a token, a node named by one.
+  Json wf = Workflow("Keyed headers", g.Alnum(16),
+                     {Node("Start", "n8n-nodes-base.manualTrigger", Json::object()),
+                      Node(slack, "n8n-nodes-base.httpRequest",
+                           {{"url", "https://api.example.com"}, {"headers", {{pat, "1"}}}})});
+  wf["connections"] = {{"Start", {{"main", {{{{"node", slack}, {"type", "main"}, {"index", 0}}}}}}}};
+  testing::WriteFile(dir_ / "keyed.json", wf.dump(2));
+  for (const std::string json : {"", " --json"}) {
+    testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "keyed.json") + " --draft d" + json);
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    for (const std::string& secret : {pat, slack}) {
+      EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+      EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+    }
+  }
+
+  // A work tree whose group and flow folder names are tokens, and a header
+  // keyed by a token.
+  const std::string id = "np" "m_" + g.Lower(36);
+  const std::string group = "glpat" "-" + g.Lower(20);
+  Flow flow = testing::MakeFlow(id, group);
+  Json def = ParseJson(flow.flow_definition, "def");
+  def["nodes"][1]["config"]["headers"] = {{pat, "1"}};
+  flow.flow_definition = CanonicalJson(def);
+  const std::string folder = dir_ / ("tree/flows/" + group + "/" + id);
+  testing::WriteFile(folder + "/flow_definition.json", flow.flow_definition);
+  testing::WriteFile(folder + "/app_definition.json", flow.app_definition);
+  testing::WriteFile(folder + "/env_variables.json", flow.env_variables);
+  testing::RunResult r = Run("validate " + testing::Quote(dir_ / "tree/flows") + " --json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const std::string& secret : {id, group, pat}) {
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  }
+  EXPECT_NE(r.out.find("secret/npm-token"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/nodes/1/config/headers/ghp_****"), std::string::npos) << r.out;
 }
 
 }  // namespace

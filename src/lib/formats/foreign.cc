@@ -155,9 +155,12 @@ Recognition Recognize(const Json& doc) {
   return {"", JsonKind(doc)};
 }
 
+// File paths, node and tab names in a refusal are what the user wrote: a
+// secret there is masked.
 RefusedFile Refusal(const std::string& file, std::string reason, std::string message,
                     std::vector<std::string> details = {}) {
-  return {file, std::move(reason), std::move(message), std::move(details)};
+  for (auto& d : details) d = MaskSecrets(d);
+  return {MaskSecretsInPath(file), std::move(reason), MaskSecrets(message), std::move(details)};
 }
 
 std::string Detail(const Problem& p) {
@@ -173,9 +176,11 @@ std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::
   if (problems.empty()) return std::nullopt;
   bool structural = false;
   std::vector<std::string> details;
-  for (const auto& p : problems) {
+  for (Problem p : problems) {
     if (p.rule.rfind("secret", 0) != 0) structural = true;
-    details.push_back((p.file == file ? std::string() : p.file + ":") + Detail(p));
+    const bool same_file = p.file == file;
+    MaskSecrets(p);
+    details.push_back((same_file ? std::string() : p.file + ":") + Detail(p));
   }
   std::string first = problems.front().message;
   std::string message =
