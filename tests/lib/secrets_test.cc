@@ -729,6 +729,57 @@ class SecretsEndToEndTest : public ::testing::Test {
   std::string repo_;
 };
 
+// 10,000 generated n8n workflows were accepted by flow add and refused by
+// publish: the ids of the workflows they call became keys of
+// app_definition.json's "references", and "…Pwd" read as a password field.
+TEST_F(SecretsEndToEndTest, WorkflowIdsEndingInSecretWordsPassAddPublishAndValidate) {
+  Gen g(20);
+  Json callees = Json::array();
+  Json calls = Json::array({Node("When called", "n8n-nodes-base.manualTrigger", Json::object())});
+  int n = 0;
+  for (const std::string suffix : {"Pwd", "Token", "Secret", "Passwd", "ApiKey"}) {
+    const std::string id = g.Alnum(16 - suffix.size()) + suffix;
+    const std::string name = "Ledger step " + std::to_string(2024 + n++);
+    testing::WriteFile(dir_ / ("in/callee-" + suffix + ".json"),
+                       Workflow(name, id, {Node("Start", "n8n-nodes-base.executeWorkflowTrigger", Json::object())}).dump(2));
+    calls.push_back(Node("Run " + suffix, "n8n-nodes-base.executeWorkflow",
+                         {{"source", "database"}, {"workflowId", {{"__rl", true}, {"mode", "id"}, {"value", id}}}}));
+  }
+  testing::WriteFile(dir_ / "in/caller.json", Workflow("Ledger close 2025", g.Alnum(16), calls).dump(2));
+
+  testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "in") + " --draft ledger --group Finance --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  Json added = Json::parse(r.out);
+  int references = 0;
+  for (const auto& f : added["flows"]) references += static_cast<int>(f["references"].size());
+  EXPECT_EQ(references, 5) << r.out;
+
+  r = Run("validate drafts/main/ledger --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Json::parse(r.out)["ok"].get<bool>()) << r.out;
+  r = Run("publish ledger -m 'ledger close'");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = Run("validate --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Json::parse(r.out)["ok"].get<bool>()) << r.out;
+}
+
+// What publish would refuse in the app definition flowrepo writes (here a
+// file name that is a token), add refuses too, and writes nothing.
+TEST_F(SecretsEndToEndTest, AddRefusesWhatPublishWouldRefuseInTheAppDefinition) {
+  Gen g(21);
+  const std::string token = "gh" "p_" + g.Alnum(36);
+  testing::WriteFile(dir_ / ("in/" + token + ".json"),
+                     Workflow("Nightly export", g.Alnum(16),
+                              {Node("Start", "n8n-nodes-base.manualTrigger", Json::object())})
+                         .dump(2));
+  testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "in") + " --draft d");
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.err.find("source_file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos) << r.err;
+  EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
+}
+
 TEST_F(SecretsEndToEndTest, NoMessageOrJsonProblemShowsTheSecret) {
   Gen g(22);
   const std::string pat = "gh" "p_" + g.Alnum(36);

@@ -424,11 +424,30 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
   return out;
 }
 
-std::string FinalAppDefinition(Json app, const std::string& id,
-                               const std::map<std::string, std::string>& references) {
+Json FinalApp(Json app, const std::string& id, const std::map<std::string, std::string>& references) {
   app["id"] = id;
   if (!references.empty()) app[std::string(kReferencesField)] = references;
-  return CanonicalJson(app);
+  return app;
+}
+
+std::string FinalAppDefinition(Json app, const std::string& id,
+                               const std::map<std::string, std::string>& references) {
+  return CanonicalJson(FinalApp(std::move(app), id, references));
+}
+
+void ScanFinalApp(const Json& app, const FlowSummary& summary, std::vector<std::string>& found) {
+  std::vector<Problem> problems;
+  ScanSecrets(app, summary.path() + "/" + std::string(kAppDefinitionFile), problems);
+  for (const auto& p : problems) found.push_back(p.ToString());
+}
+
+void ThrowOnSecretsInApps(const std::vector<std::string>& found) {
+  if (found.empty()) return;
+  throw Error(ErrorCode::kInvalidData,
+              "no flow written: the app definitions flowrepo would write hold " +
+                  std::to_string(found.size()) +
+                  " plain-text secret(s) (a name, file name or id); rename the source",
+              found);
 }
 
 std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions& options) {
@@ -443,14 +462,18 @@ std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions
     throw Error(ErrorCode::kInvalidData, message, c.refused->details);
   }
   std::vector<Flow> flows;
+  std::vector<std::string> secrets;
   for (auto& f : c.flows) {
     Flow flow;
     flow.summary = {f.id_base, f.name, f.group, f.format};
     flow.flow_definition = f.definition;
-    flow.app_definition = FinalAppDefinition(f.app, f.id_base, {});
+    Json app = FinalApp(f.app, f.id_base, {});
+    ScanFinalApp(app, flow.summary, secrets);
+    flow.app_definition = CanonicalJson(app);
     flow.env_variables = CanonicalJson({{"variables", Json::array()}});
     flows.push_back(std::move(flow));
   }
+  ThrowOnSecretsInApps(secrets);
   return flows;
 }
 
