@@ -1251,13 +1251,9 @@ std::string_view DetectField(FieldKind kind, std::string_view v) {
 }
 
 // A number under a password field ({"password": 12345678}) is a password:
-// four or more digits.
+// four or more digits (a pass count or a length is smaller).
 bool IsSecretNumber(std::string_view key, const Json& number) {
-  const bool long_enough = number.is_number_float() ||
-                           (number.is_number_unsigned() ? number.get<std::uint64_t>() >= 1000
-                                                        : number.get<std::int64_t>() >= 1000 ||
-                                                              number.get<std::int64_t>() <= -1000);
-  return long_enough && ClassifyKey(key) == FieldKind::kPassword;
+  return std::fabs(number.get<double>()) >= 1000 && ClassifyKey(key) == FieldKind::kPassword;
 }
 
 // NAME=value in env files, shell and code: a variable named like a secret
@@ -1622,8 +1618,10 @@ const SecretRuleInfo* InfoFor(std::string_view id) {
   return nullptr;
 }
 
-// Masks every match in \a text from \a from on; \a whole: when nothing
-// matches as written but the decoded text does, mask it all.
+// Masks every rule match in \a text after the rule's prefix: a private key
+// to the end of the text, a context or keyword rule to the end of its
+// line, a token to its end. When nothing matches as written but the
+// percent-decoded text does, all of it.
 std::string MaskText(std::string_view text) {
   std::string out;
   std::size_t pos = 0;

@@ -2,15 +2,20 @@
 #define FLOWREPO_VALIDATE_SECRETS_H_
 
 // The plain-text secret scanner: known token formats (cloud keys, service
-// tokens, private keys, JWTs), credentials in URLs and Authorization
-// headers, assignments of secrets in script bodies, and values under
-// key-like field names ("password", "apiKey", "clientSecret", ...). A value
+// tokens, private keys, JWTs; provider rules from gitleaks' rule set),
+// credentials in URLs, Authorization and Cookie headers, assignments of
+// secrets in script bodies and env files, and values under key-like field
+// names ("password", "pass", "apiKey", "client_secret", "x-functions-key",
+// env variables like DB_PASS), the name taken from a sibling where flows
+// keep name/value pairs; JSON held in strings is scanned as JSON. A value
 // written as a secret reference ("{{secret:x}}", "${VAR}", "vault:...",
 // "={{ $env.X }}") passes, and so do look-alikes: documentation examples
 // ("...EXAMPLE"), all-X or repeated-character placeholders, UUIDs, commit
 // ids and base64 images outside key-like fields.
 //
-// Messages name the rule and the JSON pointer, never the value.
+// Messages name the rule and the JSON pointer, never the value; pointer
+// and path segments that are secrets themselves are masked. The rules are
+// specified in docs/validation-and-hooks.md.
 
 #include <string>
 #include <string_view>
