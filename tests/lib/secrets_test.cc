@@ -17,10 +17,14 @@
 #include <fstream>
 #include <sstream>
 #include <functional>
+#include <map>
 #include <random>
+#include <set>
 
 #include "flowrepo/error.h"
 #include "json/json_io.h"
+#include "support/test_support.h"
+#include "validate/flow_validator.h"
 
 namespace flowrepo {
 namespace {
@@ -65,6 +69,8 @@ class Gen {
     return url;
   }
   std::string Uuid() { return Hex(8) + "-" + Hex(4) + "-4" + Hex(3) + "-a" + Hex(3) + "-" + Hex(12); }
+  std::string Lower(std::size_t n) { return From("abcdefghijklmnopqrstuvwxyz0123456789", n); }
+  std::string Upper(std::size_t n) { return From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n); }
   int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
 
  private:
@@ -429,6 +435,391 @@ TEST(SecretScannerTest, RealFlowCorpus) {
   }
   std::printf("real flows: %d of %d files flagged\n", flagged, files);
   EXPECT_LE(flagged * 20, files);
+}
+
+}  // namespace
+}  // namespace flowrepo
+
+namespace flowrepo {
+namespace {
+
+// ---- the planted-secret and look-alike corpora ------------------------------
+//
+// tests/data/secrets/planted.json: one case per class of secret that reached
+// an exported package (issue 14, item 15) and per provider, in n8n, Node-RED
+// and native flow shapes; lookalikes.json: values that must pass. Secret
+// bodies are templates, "@@<generator>@@", expanded with seeded random
+// characters when the test runs: the repository holds no real-looking token.
+
+struct CorpusCase {
+  std::string name, cls, shape, rule, file;
+  Json doc;
+};
+
+std::vector<CorpusCase> LoadCorpus(const std::string& name) {
+  const std::string path = testing::SourceDir() + "/tests/data/secrets/" + name;
+  Json cases = ParseJson(testing::ReadFile(path), path);
+  std::vector<CorpusCase> out;
+  for (const auto& c : cases) {
+    out.push_back({c.at("name"), c.value("class", ""), c.value("shape", ""), c.value("rule", ""),
+                   c.value("file", "flow_definition.json"), c.at("doc")});
+  }
+  return out;
+}
+
+// Expands the templates of a corpus document and remembers every generated
+// value of 8 or more characters (the secrets a message must never show).
+class Expander {
+ public:
+  explicit Expander(Gen& g) : g_(g) {}
+
+  Json Expand(const Json& j) {
+    if (j.is_string()) return ExpandText(j.get<std::string>());
+    if (j.is_array()) {
+      Json out = Json::array();
+      for (const auto& item : j) out.push_back(Expand(item));
+      return out;
+    }
+    if (j.is_object()) {
+      Json out = Json::object();
+      for (const auto& [k, v] : j.items()) out[ExpandText(k)] = Expand(v);
+      return out;
+    }
+    return j;
+  }
+
+  const std::vector<std::string>& generated() const { return generated_; }
+
+ private:
+  std::string ExpandText(const std::string& text) {
+    std::string out;
+    std::size_t pos = 0;
+    while (true) {
+      std::size_t open = text.find("@@", pos);
+      if (open == std::string::npos) break;
+      std::size_t close = text.find("@@", open + 2);
+      if (close == std::string::npos) break;
+      out += text.substr(pos, open - pos);
+      std::string value = Generate(text.substr(open + 2, close - open - 2));
+      if (value.size() >= 8) generated_.push_back(value);
+      out += value;
+      pos = close + 2;
+    }
+    return out + text.substr(pos);
+  }
+
+  std::string Generate(const std::string& spec) {
+    auto colon = spec.find(':');
+    const std::string kind = spec.substr(0, colon);
+    const std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
+    auto n = [&] { return static_cast<std::size_t>(std::stoul(arg)); };
+    if (kind == "alnum") return g_.Alnum(n());
+    if (kind == "hex") return g_.Hex(n());
+    if (kind == "digits") return g_.Digits(n());
+    if (kind == "word") return g_.Word(n());
+    if (kind == "wd") return g_.WordDash(n());
+    if (kind == "b64") return g_.Base64(n());
+    if (kind == "lower") return g_.Lower(n());
+    if (kind == "upper") return g_.Upper(n());
+    if (kind == "b32") return g_.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", n());
+    if (kind == "uuid") return g_.Uuid();
+    if (kind == "discordid") return g_.Base64Url("1" + g_.Digits(17));
+    if (kind == "basic") return g_.Base64Std(arg + ":" + g_.Alnum(14));
+    if (kind == "png") {
+      std::string bytes = "\x89PNG\r\n\x1a\n";
+      bytes += std::string(64, '\0');  // headers hold runs of zero bytes: "AAAA" in base64
+      for (std::size_t i = 0; i < n(); ++i) bytes += static_cast<char>(g_.Int(0, 255));
+      return g_.Base64Std(bytes);
+    }
+    if (kind == "jwt") {
+      return g_.Base64Url(R"({"alg":"HS256","typ":"JWT"})") + "." +
+             g_.Base64Url("{\"sub\":\"" + g_.Alnum(12) + "\",\"iat\":" + g_.Digits(10) + "}") + "." +
+             g_.Base64Url(g_.Alnum(32));
+    }
+    if (kind == "pem") {
+      std::string body;
+      for (int i = 0; i < 8; ++i) body += g_.Base64(64) + "\n";
+      return "-----BEGIN " + arg + "PRIVATE" " KEY-----\n" + body + "-----END " + arg + "PRIVATE KEY-----";
+    }
+    ADD_FAILURE() << "unknown generator '" << spec << "'";
+    return spec;
+  }
+
+  Gen& g_;
+  std::vector<std::string> generated_;
+};
+
+// Problems of \a doc scanned as \a file of a flow in the corpus group.
+std::vector<Problem> ScanCase(const CorpusCase& c, const Json& doc) {
+  std::vector<Problem> problems;
+  ScanSecrets(doc, "flows/corpus/" + c.shape + "/" + c.file, problems);
+  return problems;
+}
+
+TEST(SecretCorpusTest, DetectsEveryPlantedSecretAndNoLookAlike) {
+  const std::vector<CorpusCase> planted = LoadCorpus("planted.json");
+  const std::vector<CorpusCase> lookalikes = LoadCorpus("lookalikes.json");
+  constexpr int kRounds = 20;  // fresh random values each round
+  std::map<std::string, std::pair<int, int>> by_class;  // class -> (detected, total)
+  std::map<std::string, int> by_shape;
+  std::set<std::string> missed, wrong_rule, leaked, flagged;
+  int planted_detected = 0, lookalikes_flagged = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    Gen g(9000 + round);
+    for (const auto& c : planted) {
+      Expander x(g);
+      const Json doc = x.Expand(c.doc);
+      const std::vector<Problem> problems = ScanCase(c, doc);
+      auto& [detected, total] = by_class[c.cls];
+      ++total;
+      if (round == 0) ++by_shape[c.shape];
+      if (problems.empty()) {
+        missed.insert(c.name);
+        continue;
+      }
+      ++detected;
+      if (round == 0) ++planted_detected;
+      bool right = false;
+      for (const auto& p : problems) {
+        right |= p.rule == "secret/" + c.rule;
+        for (const auto& secret : x.generated()) {
+          for (const std::string* text : {&p.file, &p.pointer, &p.message}) {
+            if (text->find(secret) != std::string::npos) leaked.insert(c.name + ": " + p.pointer);
+          }
+        }
+      }
+      if (!right) wrong_rule.insert(c.name + " (found " + problems[0].rule + ")");
+    }
+    for (const auto& c : lookalikes) {
+      Expander x(g);
+      const std::vector<Problem> problems = ScanCase(c, x.Expand(c.doc));
+      if (problems.empty()) continue;
+      if (round == 0) ++lookalikes_flagged;
+      for (const auto& p : problems) flagged.insert(c.name + ": " + p.rule + " at " + p.pointer);
+    }
+  }
+
+  std::printf("planted secrets: %d of %zu cases detected (%d n8n, %d Node-RED, %d native; "
+              "%d rounds of fresh values)\n",
+              planted_detected, planted.size(), by_shape["n8n"], by_shape["node-red"], by_shape["native"],
+              kRounds);
+  for (const auto& [cls, counts] : by_class) {
+    std::printf("  %-20s %4d/%-4d\n", cls.c_str(), counts.first, counts.second);
+  }
+  std::printf("look-alikes: %d of %zu flagged\n", lookalikes_flagged, lookalikes.size());
+  for (const auto& m : missed) std::printf("  missed: %s\n", m.c_str());
+  for (const auto& f : flagged) std::printf("  false positive: %s\n", f.c_str());
+  ::testing::Test::RecordProperty("planted", static_cast<int>(planted.size()));
+  ::testing::Test::RecordProperty("planted_detected", planted_detected);
+  ::testing::Test::RecordProperty("lookalikes", static_cast<int>(lookalikes.size()));
+  ::testing::Test::RecordProperty("lookalikes_flagged", lookalikes_flagged);
+
+  EXPECT_GE(planted.size(), 73u);
+  EXPECT_GE(by_shape["n8n"], 20);
+  EXPECT_GE(by_shape["node-red"], 20);
+  EXPECT_GE(by_shape["native"], 20);
+  for (const auto& m : missed) ADD_FAILURE() << "planted secret not detected: " << m;
+  for (const auto& w : wrong_rule) ADD_FAILURE() << "planted secret detected by another rule: " << w;
+  for (const auto& l : leaked) ADD_FAILURE() << "problem text shows the secret: " << l;
+  for (const auto& f : flagged) ADD_FAILURE() << "look-alike flagged: " << f;
+}
+
+// ---- masking (issue 14, item 16) -----------------------------------------
+
+TEST(SecretMaskTest, PointerSegmentsHoldingSecretsAreMasked) {
+  Gen g(16);
+  const std::string pat = "gh" "p_" + g.Alnum(36);
+  const std::string slack = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  EXPECT_EQ(MaskSecretsInPointer("/headers/" + pat), "/headers/ghp_****");
+  EXPECT_EQ(MaskSecretsInPointer("/headers/" + pat + "/0"), "/headers/ghp_****/0");
+  EXPECT_EQ(MaskSecretsInPointer("/nodes/3/name"), "/nodes/3/name");
+  EXPECT_EQ(MaskSecretsInPath("flows/ops/" + slack + "/flow_definition.json"),
+            "flows/ops/xoxb-****/flow_definition.json");
+  EXPECT_EQ(MaskSecrets("node '" + slack + "' uses flow 'x', which does not exist"),
+            "node 'xoxb-****' uses flow 'x', which does not exist");
+  EXPECT_EQ(MaskSecrets("no secret here: flows/a/b"), "no secret here: flows/a/b");
+  // Only percent-decoded is it a token: the whole text goes.
+  EXPECT_EQ(MaskSecrets("gh" "p%5F" + g.Alnum(36)), "****");
+}
+
+TEST(SecretMaskTest, KeysThatAreSecretsAreMaskedInTheirPointer) {
+  Gen g(17);
+  const std::string pat = "gh" "p_" + g.Alnum(36);
+  Json doc = {{"headers", {{pat, "1"}}}};
+  std::vector<Problem> problems;
+  ScanSecrets(doc, "flows/a/b/flow_definition.json", problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].pointer, "/headers/ghp_****");
+  EXPECT_EQ(problems[0].rule, "secret/github-pat");
+}
+
+// A flow whose group, id and node names are tokens: every problem that
+// ValidateFlow returns is masked, whichever check made it.
+TEST(SecretMaskTest, ValidateFlowMasksGroupsIdsAndNames) {
+  Gen g(18);
+  const std::string id = "np" "m_" + g.Lower(36);
+  const std::string group = "glpat" "-" + g.Lower(20);
+  const std::string node = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  Flow flow = testing::MakeFlow(id, group);
+  Json def = ParseJson(flow.flow_definition, "def");
+  def["edges"].push_back({{"from", node}, {"to", "end"}});  // a dangling edge names the node
+  flow.flow_definition = CanonicalJson(def);
+  std::vector<Problem> problems = ValidateFlow(flow, {});
+  ASSERT_FALSE(problems.empty());
+  bool secret_found = false;
+  for (const auto& p : problems) {
+    secret_found |= p.rule.rfind("secret/", 0) == 0;
+    for (const std::string& secret : {id, group, node}) {
+      for (const std::string& text : {p.file, p.pointer, p.message, p.ToString()}) {
+        EXPECT_EQ(text.find(secret), std::string::npos) << p.ToString();
+      }
+    }
+  }
+  EXPECT_TRUE(secret_found);
+}
+
+// ---- data maps are not field names (issue 14, item 17) ----------------------
+
+TEST(SecretScannerTest, ReferenceIdsOfAppDefinitionsAreNotFieldNames) {
+  Gen g(19);
+  Json app = {{"id", "billing-sync-2024"},
+              {"name", "Billing sync 2024"},
+              {"format", "n8n"},
+              {"references",
+               {{g.Alnum(13) + "Pwd", "invoice-export-2024"},
+                {g.Alnum(12) + "Token", "ledger-close-q4-2025"},
+                {g.Alnum(11) + "Secret", "payout-batch-77"}}}};
+  std::vector<Problem> problems;
+  ScanSecrets(app, "flows/billing/billing-sync-2024/app_definition.json", problems);
+  EXPECT_TRUE(problems.empty()) << problems[0].ToString();
+  // Elsewhere the same keys are field names; and a token is a token even
+  // as a reference key.
+  ScanSecrets(app["references"], "flows/x/y/flow_definition.json", problems);
+  EXPECT_FALSE(problems.empty());
+  problems.clear();
+  app["references"]["gh" "p_" + g.Alnum(36)] = "x";
+  ScanSecrets(app, "flows/billing/billing-sync-2024/app_definition.json", problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].pointer, "/references/ghp_****");
+}
+
+// ---- end to end: flow add, validate, publish agree; messages are masked -------
+
+class SecretsEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::RunResult r = Run("init repo");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    repo_ = dir_ / "repo";
+  }
+  testing::RunResult Run(const std::string& args) {
+    return testing::Flowrepo("--user alice@example.com " + args, repo_.empty() ? dir_.path() : repo_);
+  }
+  static Json Workflow(const std::string& name, const std::string& id, Json nodes) {
+    return {{"name", name},   {"id", id},
+            {"nodes", nodes}, {"connections", Json::object()},
+            {"settings", {{"executionOrder", "v1"}}}};
+  }
+  static Json Node(const std::string& name, const std::string& type, Json params) {
+    return {{"parameters", params}, {"id", name + "-id"}, {"name", name},
+            {"type", type},         {"typeVersion", 1},   {"position", {0, 0}}};
+  }
+
+  testing::TempDir dir_;
+  std::string repo_;
+};
+
+// 10,000 generated n8n workflows were accepted by flow add and refused by
+// publish: the ids of the workflows they call became keys of
+// app_definition.json's "references", and "…Pwd" read as a password field.
+TEST_F(SecretsEndToEndTest, WorkflowIdsEndingInSecretWordsPassAddPublishAndValidate) {
+  Gen g(20);
+  Json callees = Json::array();
+  Json calls = Json::array({Node("When called", "n8n-nodes-base.manualTrigger", Json::object())});
+  int n = 0;
+  for (const std::string suffix : {"Pwd", "Token", "Secret", "Passwd", "ApiKey"}) {
+    const std::string id = g.Alnum(16 - suffix.size()) + suffix;
+    const std::string name = "Ledger step " + std::to_string(2024 + n++);
+    testing::WriteFile(dir_ / ("in/callee-" + suffix + ".json"),
+                       Workflow(name, id, {Node("Start", "n8n-nodes-base.executeWorkflowTrigger", Json::object())}).dump(2));
+    calls.push_back(Node("Run " + suffix, "n8n-nodes-base.executeWorkflow",
+                         {{"source", "database"}, {"workflowId", {{"__rl", true}, {"mode", "id"}, {"value", id}}}}));
+  }
+  testing::WriteFile(dir_ / "in/caller.json", Workflow("Ledger close 2025", g.Alnum(16), calls).dump(2));
+
+  testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "in") + " --draft ledger --group Finance --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  Json added = Json::parse(r.out);
+  int references = 0;
+  for (const auto& f : added["flows"]) references += static_cast<int>(f["references"].size());
+  EXPECT_EQ(references, 5) << r.out;
+
+  r = Run("validate drafts/main/ledger --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Json::parse(r.out)["ok"].get<bool>()) << r.out;
+  r = Run("publish ledger -m 'ledger close'");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = Run("validate --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Json::parse(r.out)["ok"].get<bool>()) << r.out;
+}
+
+// What publish would refuse in the app definition flowrepo writes (here a
+// file name that is a token), add refuses too, and writes nothing.
+TEST_F(SecretsEndToEndTest, AddRefusesWhatPublishWouldRefuseInTheAppDefinition) {
+  Gen g(21);
+  const std::string token = "gh" "p_" + g.Alnum(36);
+  testing::WriteFile(dir_ / ("in/" + token + ".json"),
+                     Workflow("Nightly export", g.Alnum(16),
+                              {Node("Start", "n8n-nodes-base.manualTrigger", Json::object())})
+                         .dump(2));
+  testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "in") + " --draft d");
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.err.find("source_file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos) << r.err;
+  EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
+}
+
+TEST_F(SecretsEndToEndTest, NoMessageOrJsonProblemShowsTheSecret) {
+  Gen g(22);
+  const std::string pat = "gh" "p_" + g.Alnum(36);
+  const std::string slack = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  // A header keyed by a token, a node named by one.
+  Json wf = Workflow("Keyed headers", g.Alnum(16),
+                     {Node("Start", "n8n-nodes-base.manualTrigger", Json::object()),
+                      Node(slack, "n8n-nodes-base.httpRequest",
+                           {{"url", "https://api.example.com"}, {"headers", {{pat, "1"}}}})});
+  wf["connections"] = {{"Start", {{"main", {{{{"node", slack}, {"type", "main"}, {"index", 0}}}}}}}};
+  testing::WriteFile(dir_ / "keyed.json", wf.dump(2));
+  for (const std::string json : {"", " --json"}) {
+    testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "keyed.json") + " --draft d" + json);
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    for (const std::string& secret : {pat, slack}) {
+      EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+      EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+    }
+  }
+
+  // A work tree whose group and flow folder names are tokens, and a header
+  // keyed by a token.
+  const std::string id = "np" "m_" + g.Lower(36);
+  const std::string group = "glpat" "-" + g.Lower(20);
+  Flow flow = testing::MakeFlow(id, group);
+  Json def = ParseJson(flow.flow_definition, "def");
+  def["nodes"][1]["config"]["headers"] = {{pat, "1"}};
+  flow.flow_definition = CanonicalJson(def);
+  const std::string folder = dir_ / ("tree/flows/" + group + "/" + id);
+  testing::WriteFile(folder + "/flow_definition.json", flow.flow_definition);
+  testing::WriteFile(folder + "/app_definition.json", flow.app_definition);
+  testing::WriteFile(folder + "/env_variables.json", flow.env_variables);
+  testing::RunResult r = Run("validate " + testing::Quote(dir_ / "tree/flows") + " --json");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const std::string& secret : {id, group, pat}) {
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  }
+  EXPECT_NE(r.out.find("secret/npm-token"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/nodes/1/config/headers/ghp_****"), std::string::npos) << r.out;
 }
 
 }  // namespace

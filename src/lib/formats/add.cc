@@ -334,6 +334,24 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     p.unresolved.erase(std::unique(p.unresolved.begin(), p.unresolved.end()), p.unresolved.end());
   }
 
+  // Publish scans the app definitions written here, not only the source
+  // documents: so does add, or add would accept what publish refuses.
+  std::vector<Flow> flows;
+  flows.reserve(pending.size());
+  std::vector<std::string> secrets;
+  const std::string env = CanonicalJson({{"variables", Json::array()}});
+  for (auto& p : pending) {
+    Flow flow;
+    flow.summary = {p.id, p.flow.name, p.flow.group, p.flow.format};
+    flow.flow_definition = std::move(p.flow.definition);
+    Json app = FinalApp(std::move(p.flow.app), p.id, p.references);
+    ScanFinalApp(app, flow.summary, secrets);
+    flow.app_definition = CanonicalJson(app);
+    flow.env_variables = env;
+    flows.push_back(std::move(flow));
+  }
+  ThrowOnSecretsInApps(secrets);
+
   // Components the workspace must provide.
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
   std::set<std::string> missing;
@@ -363,17 +381,6 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     result.declared_components.assign(missing.begin(), missing.end());
   }
 
-  std::vector<Flow> flows;
-  flows.reserve(pending.size());
-  const std::string env = CanonicalJson({{"variables", Json::array()}});
-  for (auto& p : pending) {
-    Flow flow;
-    flow.summary = {p.id, p.flow.name, p.flow.group, p.flow.format};
-    flow.flow_definition = std::move(p.flow.definition);
-    flow.app_definition = FinalAppDefinition(std::move(p.flow.app), p.id, p.references);
-    flow.env_variables = env;
-    flows.push_back(std::move(flow));
-  }
   result.write = repo.PutFlows(request.workspace, request.draft, flows, "add");
   result.write->created_draft = result.write->created_draft || created_draft;
   for (std::size_t i = 0; i < pending.size(); ++i) {

@@ -155,9 +155,12 @@ Recognition Recognize(const Json& doc) {
   return {"", JsonKind(doc)};
 }
 
+// File paths, node and tab names in a refusal are what the user wrote: a
+// secret there is masked.
 RefusedFile Refusal(const std::string& file, std::string reason, std::string message,
                     std::vector<std::string> details = {}) {
-  return {file, std::move(reason), std::move(message), std::move(details)};
+  for (auto& d : details) d = MaskSecrets(d);
+  return {MaskSecretsInPath(file), std::move(reason), MaskSecrets(message), std::move(details)};
 }
 
 std::string Detail(const Problem& p) {
@@ -173,9 +176,11 @@ std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::
   if (problems.empty()) return std::nullopt;
   bool structural = false;
   std::vector<std::string> details;
-  for (const auto& p : problems) {
+  for (Problem p : problems) {
     if (p.rule.rfind("secret", 0) != 0) structural = true;
-    details.push_back((p.file == file ? std::string() : p.file + ":") + Detail(p));
+    const bool same_file = p.file == file;
+    MaskSecrets(p);
+    details.push_back((same_file ? std::string() : p.file + ":") + Detail(p));
   }
   std::string first = problems.front().message;
   std::string message =
@@ -419,11 +424,30 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
   return out;
 }
 
-std::string FinalAppDefinition(Json app, const std::string& id,
-                               const std::map<std::string, std::string>& references) {
+Json FinalApp(Json app, const std::string& id, const std::map<std::string, std::string>& references) {
   app["id"] = id;
   if (!references.empty()) app[std::string(kReferencesField)] = references;
-  return CanonicalJson(app);
+  return app;
+}
+
+std::string FinalAppDefinition(Json app, const std::string& id,
+                               const std::map<std::string, std::string>& references) {
+  return CanonicalJson(FinalApp(std::move(app), id, references));
+}
+
+void ScanFinalApp(const Json& app, const FlowSummary& summary, std::vector<std::string>& found) {
+  std::vector<Problem> problems;
+  ScanSecrets(app, summary.path() + "/" + std::string(kAppDefinitionFile), problems);
+  for (const auto& p : problems) found.push_back(p.ToString());
+}
+
+void ThrowOnSecretsInApps(const std::vector<std::string>& found) {
+  if (found.empty()) return;
+  throw Error(ErrorCode::kInvalidData,
+              "no flow written: the app definitions flowrepo would write hold " +
+                  std::to_string(found.size()) +
+                  " plain-text secret(s) (a name, file name or id); rename the source",
+              found);
 }
 
 std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions& options) {
@@ -438,14 +462,18 @@ std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions
     throw Error(ErrorCode::kInvalidData, message, c.refused->details);
   }
   std::vector<Flow> flows;
+  std::vector<std::string> secrets;
   for (auto& f : c.flows) {
     Flow flow;
     flow.summary = {f.id_base, f.name, f.group, f.format};
     flow.flow_definition = f.definition;
-    flow.app_definition = FinalAppDefinition(f.app, f.id_base, {});
+    Json app = FinalApp(f.app, f.id_base, {});
+    ScanFinalApp(app, flow.summary, secrets);
+    flow.app_definition = CanonicalJson(app);
     flow.env_variables = CanonicalJson({{"variables", Json::array()}});
     flows.push_back(std::move(flow));
   }
+  ThrowOnSecretsInApps(secrets);
   return flows;
 }
 

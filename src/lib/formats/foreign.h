@@ -55,10 +55,21 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
 /// "auto". Throws kInvalidArgument.
 std::string NormalizeFormatName(std::string_view name);
 
-/// The app definition of \a flow with "id" and "references" set, as
-/// canonical text.
+/// \a app with "id" and "references" set: the app definition written.
+Json FinalApp(Json app, const std::string& id, const std::map<std::string, std::string>& references);
+
+/// FinalApp as canonical text.
 std::string FinalAppDefinition(Json app, const std::string& id,
                                const std::map<std::string, std::string>& references);
+
+/// Appends to \a found the secrets publish would find in \a app, the final
+/// app definition of the flow \a summary names (its name, source file name,
+/// id and reference ids are new text; the source document was scanned
+/// already). Lines as Problem::ToString, masked.
+void ScanFinalApp(const Json& app, const FlowSummary& summary, std::vector<std::string>& found);
+
+/// Throws kInvalidData listing \a found when it is not empty.
+void ThrowOnSecretsInApps(const std::vector<std::string>& found);
 
 }  // namespace flowrepo
 

@@ -150,12 +150,23 @@ std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& prob
   return parsed;
 }
 
+namespace {
+
+// Problems name what a user wrote (group and flow ids in paths, keys in
+// pointers, node names in messages): a secret there is masked.
+std::vector<Problem> Masked(std::vector<Problem> problems) {
+  for (auto& p : problems) MaskSecrets(p);
+  return problems;
+}
+
+}  // namespace
+
 std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context) {
   std::vector<Problem> problems;
   CheckSummary(flow.summary, problems);
   auto parsed = ParseFlow(flow, problems);
   if (parsed) CheckParsed(*parsed, context, problems);
-  return problems;
+  return Masked(std::move(problems));
 }
 
 std::vector<Problem> ValidateParsedFlow(ParsedFlow& parsed, const ValidationContext& context) {
@@ -164,7 +175,7 @@ std::vector<Problem> ValidateParsedFlow(ParsedFlow& parsed, const ValidationCont
   const std::size_t before = problems.size();
   CheckApp(parsed, parsed.summary.path() + "/" + std::string(kAppDefinitionFile), problems);
   if (problems.size() == before) CheckParsed(parsed, context, problems);
-  return problems;
+  return Masked(std::move(problems));
 }
 
 namespace {

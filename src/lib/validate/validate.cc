@@ -73,6 +73,14 @@ std::optional<WorkspaceSettings> CheckSettings(const std::string& text, const st
   }
 }
 
+// The report with any secret in a flow folder, file or message masked (a
+// group or flow id can be a token: "flows/npm_...").
+ValidationReport Masked(ValidationReport report) {
+  for (auto& folder : report.flows) folder = MaskSecretsInPath(folder);
+  for (auto& p : report.problems) MaskSecrets(p);
+  return report;
+}
+
 // Adds problems for two flows sharing an id.
 void CheckUniqueIds(const std::vector<Flow>& flows, std::vector<Problem>& problems) {
   std::map<std::string, std::string> seen;
@@ -156,7 +164,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
       }
     }
   }
-  return report;
+  return Masked(std::move(report));
 }
 
 ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace,
@@ -197,7 +205,7 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
                                  "no publish commit backs this version tag; it is ignored (see 'flowrepo check')"});
     }
   }
-  return report;
+  return Masked(std::move(report));
 }
 
 namespace {
@@ -405,7 +413,7 @@ ValidationReport ValidateStaged(const std::string& repository) {
       report.problems.push_back(std::move(p));
     }
   }
-  return report;
+  return Masked(std::move(report));
 }
 
 }  // namespace flowrepo

@@ -78,6 +78,7 @@ void SweepSecrets(const std::string& path, const PackageLimits& limits,
       }
     }
     for (auto& p : found) {
+      MaskSecrets(p);  // entry names are group and flow ids
       if (seen.emplace(p.file, p.pointer, p.rule).second) problems.push_back(std::move(p));
     }
   }
