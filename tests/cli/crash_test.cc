@@ -89,6 +89,14 @@ bool RunAndKillWithin(const std::vector<std::string>& args, const std::string& c
   return landed;
 }
 
+// A new repository at \a repo whose workspace holds the fixture flows as v1.
+void InitWithFixturesPublished(const std::string& repo) {
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  std::string flows = testing::SourceDir() + "/fixtures/flows";
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(flows)).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+}
+
 struct CrashStats {
   int kills = 0;           // kills that landed while the process ran
   int finished = 0;        // the process had already finished
@@ -113,10 +121,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
   TempDir dir;
   setenv("FLOWREPO_USER", "alice@example.com", 1);
   std::string repo = dir / "repo";
-  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
-  std::string fixtures = testing::SourceDir() + "/fixtures";
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(InitWithFixturesPublished(repo));
 
   std::string flow_dir = dir / "change/faq-answerer";
   Shell("mkdir -p " + Quote(flow_dir) + " && git -C " + Quote(repo) +
@@ -188,10 +193,7 @@ TEST(CrashTest, ImportKilledAtRandomPointsLosesNothing) {
   TempDir dir;
   setenv("FLOWREPO_USER", "alice@example.com", 1);
   std::string repo = dir / "repo";
-  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
-  std::string fixtures = testing::SourceDir() + "/fixtures";
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(InitWithFixturesPublished(repo));
   // A package of every flow, imported as new flows: the largest import the
   // fixtures give, so kills land in reading, checking and writing.
   std::string pkg = dir / "all.studiopkg";
@@ -258,10 +260,7 @@ TEST(CrashTest, PublishWithWorkTreesKilledAtRandomPointsLeavesThemConsistent) {
   setenv("FLOWREPO_USER", "alice@example.com", 1);
   std::string repo = dir / "repo";
   std::string wt = dir / "wt";
-  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
-  std::string fixtures = testing::SourceDir() + "/fixtures";
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(InitWithFixturesPublished(repo));
   ASSERT_EQ(Shell("git worktree add -q -b drafts/main/work " + Quote(wt) + " main && "
                   "git -C " + Quote(wt) + " config user.email alice@example.com && "
                   "git -C " + Quote(wt) + " config user.name Alice", repo).exit_code, 0);
@@ -322,10 +321,7 @@ TEST(CrashTest, WorkspaceCreateKilledAtRandomPointsCompletesItsTags) {
   TempDir dir;
   setenv("FLOWREPO_USER", "alice@example.com", 1);
   std::string repo = dir / "repo";
-  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
-  std::string fixtures = testing::SourceDir() + "/fixtures";
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(fixtures + "/flows")).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(InitWithFixturesPublished(repo));
 
   auto span = std::chrono::microseconds::max();
   for (const char* name : {"timing0", "timing1", "timing2"}) {

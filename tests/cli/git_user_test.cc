@@ -57,6 +57,15 @@ class GitUserTest : public ::testing::Test {
                         cwd);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
+  // The faq flow's folder as published on main, copied out of the
+  // repository (for `flow put`).
+  std::string FaqFolderOfMain() {
+    std::string flow = dir_ / "faq-answerer";
+    Shell("mkdir -p " + Quote(flow) + " && git archive main " + kFaq + " | tar -x -C " + Quote(flow) +
+              " --strip-components=4",
+          repo_);
+    return flow;
+  }
   std::string Status(const std::string& cwd) { return Git("status --porcelain", cwd).out; }
   // fsck clean; index and work tree equal to HEAD; nothing untracked.
   void ExpectClean(const std::string& cwd) {
@@ -189,10 +198,7 @@ TEST_F(GitUserTest, PublishFromALinkedWorkTreeMovesTheMainCheckoutToo) {
 
 TEST_F(GitUserTest, UncommittedEditsInTheWayRefuseTheMoveAndStashLetsItThrough) {
   Describe(repo_, kFaq, "uncommitted");  // main is checked out here
-  std::string flow = dir_ / "faq-answerer";
-  Shell("mkdir -p " + Quote(flow) + " && git archive main " + kFaq + " | tar -x -C " + Quote(flow) +
-            " --strip-components=4",
-        repo_);
+  std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "from flowrepo");
   ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
   std::string refs = testing::RefsSnapshot(repo_);
@@ -210,16 +216,13 @@ TEST_F(GitUserTest, UncommittedEditsInTheWayRefuseTheMoveAndStashLetsItThrough) 
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(repo_);
   EXPECT_EQ(DescriptionAt("HEAD", kFaq), "from flowrepo");
-  EXPECT_EQ(Git("stash list").out.empty(), false);  // the user's edit is still there
+  EXPECT_NE(Git("stash list").out, "");  // the user's edit is still there
 }
 
 TEST_F(GitUserTest, EditsElsewhereInTheWorkTreeSurviveAPublish) {
   Describe(repo_, kTriage, "my local edit");
   testing::WriteFile(repo_ + "/scratch.txt", "untracked\n");
-  std::string flow = dir_ / "faq-answerer";
-  Shell("mkdir -p " + Quote(flow) + " && git archive main " + kFaq + " | tar -x -C " + Quote(flow) +
-            " --strip-components=4",
-        repo_);
+  std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "published");
   ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
   RunResult r = Fr("publish d");
@@ -334,10 +337,7 @@ TEST_F(GitUserTest, RepairFinishesAnUpdateAKilledProcessLeft) {
   // old commit.
   std::string old_head = Git("rev-parse main").out;
   old_head.pop_back();
-  std::string flow = dir_ / "faq-answerer";
-  Shell("mkdir -p " + Quote(flow) + " && git archive main " + kFaq + " | tar -x -C " + Quote(flow) +
-            " --strip-components=4",
-        repo_);
+  std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "moved");
   ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
   std::string draft_head = Git("rev-parse drafts/main/d").out;

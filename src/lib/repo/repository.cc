@@ -132,15 +132,6 @@ std::vector<FlowChange> FlowRepository::Impl::ChangedFlows(const git_oid& from,
   return out;
 }
 
-bool FlowRepository::Impl::SettingsChanged(const git_oid& from, const git_oid& to) const {
-  git::TreePtr a = store.CommitTree(from);
-  git::TreePtr b = store.CommitTree(to);
-  auto x = store.EntryAt(a.get(), std::string(kSettingsPath));
-  auto y = store.EntryAt(b.get(), std::string(kSettingsPath));
-  if (!x || !y) return x.has_value() != y.has_value();
-  return !git_oid_equal(&x->id, &y->id);
-}
-
 DraftTarget FlowRepository::Impl::OpenDraft(std::string_view ws, std::string_view draft) const {
   RequireDraftName(draft);
   DraftTarget target;

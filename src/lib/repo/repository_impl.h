@@ -92,7 +92,6 @@ struct FlowRepository::Impl {
   /// Flows that differ between two commits' trees; unchanged sub-trees are
   /// skipped, so the cost follows the size of the change, not the repository.
   std::vector<FlowChange> ChangedFlows(const git_oid& from, const git_oid& to) const;
-  bool SettingsChanged(const git_oid& from, const git_oid& to) const;
 
   DraftTarget OpenDraft(std::string_view ws, std::string_view draft) const;
   /// Applies \a edits on top of the draft (creating it from the workspace
