@@ -403,6 +403,29 @@ class Builder {
     link.external = 0120777u << 16;
     Package("entry-type/symlink-replacing-flow-file", Replacing(link.name, link),
             "is not a regular file (mode 0120777)");
+    // A symlink mode behind another "made by" host: unzip reads the mode
+    // for BeOS, Atari and others as it does for Unix.
+    for (auto [slug, host] : {std::pair{"beos", 16}, std::pair{"atari", 5}, std::pair{"os-x", 19},
+                              std::pair{"fat", 0}}) {
+      ZipEntry e;
+      e.name = name;
+      e.data = "../../../../../../etc/passwd";
+      e.made_by = static_cast<std::uint16_t>(host << 8 | 20);
+      e.external = 0120777u << 16;
+      Package(std::string("entry-type/symlink-made-by-") + slug, WithEntry(e), "is not a regular file (mode 0120777)");
+    }
+    ZipEntry amiga;
+    amiga.name = name;
+    amiga.made_by = 1 << 8 | 20;
+    amiga.external = 0120777u << 16;
+    Package("entry-type/attributes-of-amiga", WithEntry(amiga), "was made on host system 1, whose file attributes");
+    amiga.made_by = 99 << 8 | 20;
+    Package("entry-type/attributes-of-unknown-host", WithEntry(amiga), "was made on host system 99, whose file attributes");
+    ZipEntry reparse;
+    reparse.name = name;
+    reparse.made_by = 10 << 8 | 20;
+    reparse.external = 0x420;
+    Package("entry-type/windows-reparse-point", WithEntry(reparse), "is a symbolic link or another reparse point");
     ZipEntry dos_dir;
     dos_dir.name = name;
     dos_dir.made_by = 20;  // MS-DOS

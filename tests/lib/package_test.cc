@@ -983,6 +983,63 @@ TEST_F(HostilePackageTest, NonRegularEncryptedAndUnknownMethodEntriesAreRefused)
                                 "[package/entry-type]");
 }
 
+TEST_F(HostilePackageTest, SymlinksAreRefusedWhateverHostMadeThem) {
+  auto with = [&](std::uint8_t host, std::uint32_t external) {
+    std::vector<testing::hostile::ZipEntry> all;
+    for (const auto& [name, data] : entries_) {
+      all.emplace_back();
+      all.back().name = name;
+      all.back().data = data;
+    }
+    testing::hostile::ZipEntry link;
+    link.name = "flows/Finance/Retail/link/app_definition.json";
+    link.data = "../../../../etc/passwd";
+    link.made_by = static_cast<std::uint16_t>(host << 8 | 20);
+    link.external = external;
+    all.push_back(link);
+    return Write(testing::hostile::BuildZip(all));
+  };
+  const std::string link = "flows/Finance/Retail/link/app_definition.json: ";
+  // A plain file passes the entry checks (to be refused as not listed).
+  auto plain = [&](const std::string& path) {
+    PackageReport report = VerifyPackage(path);
+    return report.problems.size() == 1 && report.problems[0].rule == "package/unlisted-entry";
+  };
+  // Hosts whose attributes unzip reads as a Unix mode: BeOS and Atari
+  // among them, where a symlink mode makes unzip create a symlink.
+  for (std::uint8_t host : {0, 2, 3, 5, 6, 10, 12, 13, 14, 16, 17, 19, 30}) {
+    SCOPED_TRACE("host " + std::to_string(host));
+    const std::string path = with(host, 0120777u << 16);
+    if (host == 5 || host == 16) {
+      const std::string out = dir_ / ("unzipped-" + std::to_string(host));
+      testing::Shell("unzip -qo " + testing::Quote(path) + " -d " + testing::Quote(out));
+      struct stat st;
+      ASSERT_EQ(::lstat((out + "/flows/Finance/Retail/link/app_definition.json").c_str(), &st), 0);
+      EXPECT_TRUE(S_ISLNK(st.st_mode)) << "unzip made no symlink of it";
+    }
+    ExpectRefused(path, link + "is not a regular file (mode 0120777) [package/entry-type]");
+    ExpectRefused(with(host, 0020644u << 16), link + "is not a regular file (mode 020644) [package/entry-type]");
+    EXPECT_TRUE(plain(with(host, 0100644u << 16 | 0x20)));
+    EXPECT_TRUE(plain(with(host, 0x20)));
+  }
+  // Hosts whose attributes mean something else, and unknown ones: nothing
+  // may be set in the upper 16 bits.
+  for (std::uint8_t host : {1, 4, 7, 8, 9, 11, 15, 18, 20, 31, 99, 255}) {
+    SCOPED_TRACE("host " + std::to_string(host));
+    ExpectRefused(with(host, 0120777u << 16),
+                  link + "was made on host system " + std::to_string(host) +
+                      ", whose file attributes (0xa1ff0000) flowrepo cannot read; only plain files are allowed "
+                      "[package/entry-type]");
+    ExpectRefused(with(host, 0100644u << 16),
+                  link + "was made on host system " + std::to_string(host) +
+                      ", whose file attributes (0x81a40000) flowrepo cannot read; only plain files are allowed "
+                      "[package/entry-type]");
+    EXPECT_TRUE(plain(with(host, 0x20)));
+  }
+  // Windows marks symlinks and junctions as reparse points.
+  ExpectRefused(with(10, 0x400 | 0x20), link + "is a symbolic link or another reparse point [package/entry-type]");
+}
+
 TEST_F(HostilePackageTest, LyingSizesAndDamagedContainersAreRefused) {
   std::vector<testing::RawEntry> raw;
   for (const auto& [name, data] : entries_) raw.push_back({name, data});

@@ -27,6 +27,9 @@ namespace {
 constexpr std::uint32_t kFileTypeMask = 0170000;
 constexpr std::uint32_t kRegularFile = 0100000;
 constexpr std::uint32_t kDosDirectory = 0x10;
+constexpr std::uint32_t kDosVolumeLabel = 0x08;
+constexpr std::uint32_t kWindowsReparsePoint = 0x400;  // symlinks and junctions
+constexpr std::uint8_t kAtheOsHost = 30;
 constexpr std::size_t kEntriesPerThread = 64;  // smaller packages are read on one thread
 
 void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
@@ -40,6 +43,30 @@ std::string Octal(std::uint32_t mode) {
   return buf;
 }
 
+// Hosts whose upper 16 bits of the external attributes zip tools read as a
+// Unix st_mode: Info-ZIP's unzip does for all of these (PKZIP for Unix
+// marks its entries FAT), so a symlink or a device can be made by any.
+bool ModeHost(std::uint8_t host) {
+  switch (host) {
+    case ZIP_OPSYS_DOS:
+    case ZIP_OPSYS_OPENVMS:
+    case ZIP_OPSYS_UNIX:
+    case ZIP_OPSYS_ATARI_ST:
+    case ZIP_OPSYS_OS_2:
+    case ZIP_OPSYS_WINDOWS_NTFS:
+    case ZIP_OPSYS_VSE:  // QDOS for Info-ZIP
+    case ZIP_OPSYS_ACORN_RISC:
+    case ZIP_OPSYS_VFAT:
+    case ZIP_OPSYS_BEOS:
+    case ZIP_OPSYS_TANDEM:
+    case ZIP_OPSYS_OS_X:
+    case kAtheOsHost:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Metadata problems of one entry; empty when it may be read.
 std::string CheckEntryMetadata(const zip::EntryInfo& e) {
   if (e.unicode_path_field) {
@@ -50,14 +77,25 @@ std::string CheckEntryMetadata(const zip::EntryInfo& e) {
     return "compression method " + std::to_string(e.comp_method) +
            " is not supported (only stored and deflated)";
   }
-  std::uint32_t mode = e.attributes >> 16;
-  if (e.opsys == ZIP_OPSYS_UNIX && mode != 0) {
+  // Whatever host made it, an entry is a plain regular file: a mode, when
+  // there is one, says so; a host whose attributes mean something else
+  // (Amiga, Macintosh, OS/400, unknown ones) has none.
+  const std::uint32_t mode = e.attributes >> 16;
+  if (mode != 0 && !ModeHost(e.opsys)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(e.attributes));
+    return "was made on host system " + std::to_string(e.opsys) + ", whose file attributes (" + buf +
+           ") flowrepo cannot read; only plain files are allowed";
+  }
+  if (mode != 0) {
     if ((mode & kFileTypeMask) != kRegularFile) {
       return "is not a regular file (mode " + Octal(mode) + ")";
     }
     if (mode & 07000) return "has setuid, setgid or sticky bits (mode " + Octal(mode) + ")";
   }
   if (e.attributes & kDosDirectory) return "is a directory";
+  if (e.attributes & kDosVolumeLabel) return "is a volume label";
+  if (e.attributes & kWindowsReparsePoint) return "is a symbolic link or another reparse point";
   return {};
 }
 
