@@ -36,6 +36,18 @@ struct PackageLimits {
   std::uint64_t max_ratio = 200;
   std::size_t max_name_bytes = 1024;  ///< one entry name
   std::size_t max_depth = 32;         ///< '/'-separated parts of an entry name
+
+  /// Memory the parsed form of the JSON documents checked at once may take
+  /// together: four times the entry limit (256 MiB by default). One
+  /// document (or the three of one flow) needing more is refused, and
+  /// documents are parsed in parallel only while their worst cases fit
+  /// in it together. With the decompressed entries (at most
+  /// max_total_bytes) and, for an import, the canonical documents to be
+  /// written (at most max_total_bytes again), this bounds the memory of
+  /// reading a package (docs/reliability.md).
+  std::uint64_t parse_budget() const {
+    return max_entry_bytes > UINT64_MAX / 4 ? UINT64_MAX : 4 * max_entry_bytes;
+  }
 };
 
 /// What export does with flows the selected ones use (subflow nodes) but

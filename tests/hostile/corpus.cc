@@ -459,6 +459,22 @@ class Builder {
     Package("bomb/ratio-30mb-under-entry-limit", Replacing(name, medium),
             "compression ratio above 200 (the limit)");
 
+    // 30 MiB of JSON that costs about 19 bytes of memory per byte parsed:
+    // within every size limit, beyond the memory of reading a package.
+    std::string costly = R"({"edges":[],"mode":"sync","nodes":[{"id":"start","type":"start"},)"
+                         R"({"config":{"data":[)";
+    std::uint32_t seed = 1;
+    static const char* kTokens[] = {"{}", "[]", "\"\"", "0", "[0]", "{\"a\":0}"};
+    while (costly.size() < (30u << 20)) {
+      seed = seed * 1103515245u + 12345u;
+      costly += kTokens[(seed >> 16) % 6];
+      costly += ',';
+    }
+    costly += R"(0]},"id":"x","type":"transform"}]})";
+    Package("bomb/json-costly-to-parse", Changed(kNightly, "flow_definition.json", costly),
+            "needs more than 268435456 bytes of memory to read (the limit)")
+        .where = kNightly + "/flow_definition.json: ";
+
     ZipEntry huge;
     huge.name = name;
     huge.data = "{}";

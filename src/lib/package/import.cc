@@ -14,6 +14,7 @@
 //    compare-and-swap of the draft ref). The workspace branch is never
 //    written; publish makes the new versions.
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -36,11 +37,13 @@ struct FlowDocuments {
   std::optional<Json> env;  ///< absent when the flow has no env_variables.json
 };
 
-FlowDocuments ParseDocuments(const Flow& flow, const std::string& base) {
+FlowDocuments ParseDocuments(const Flow& flow, const std::string& base, const JsonLimits& limits) {
   FlowDocuments d;
-  d.app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
-  d.def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  if (!flow.env_variables.empty()) d.env = ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
+  d.app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile), limits);
+  d.def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile), limits);
+  if (!flow.env_variables.empty()) {
+    d.env = ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile), limits);
+  }
   return d;
 }
 
@@ -139,10 +142,179 @@ Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::En
   return merged;
 }
 
-ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
-                          const ImportRequest& request, const std::string& label,
-                          const std::string& default_draft) {
-  FlowRepository::Impl& impl = repo.impl();
+// What import decides about one package flow, made on any thread: its
+// final documents (canonical text), what it needs from the target and the
+// problems found.
+struct FlowPlan {
+  bool planned = false;  ///< the flow was valid and is in the plan
+  ImportedFlow out;
+  Flow final;
+  std::vector<Problem> problems;
+  std::set<std::string> used_mappings;
+  std::set<std::string> components;
+  std::vector<SubflowRef> subflows;
+  std::uint64_t canonical_bytes = 0;
+};
+
+// What every flow's planning shares, read-only but for the canonical total.
+struct PlanContext {
+  const ImportRequest& request;
+  const std::map<std::string, std::string>& rename;
+  const std::map<std::string, std::string>& new_names;
+  const std::optional<FlowLocation>& override_location;
+  const std::optional<Flow>& overridden;  ///< the documents of the replaced flow
+  const std::set<std::string>& target_topics;
+  const std::string& where;
+  std::atomic<std::uint64_t>& canonical_total;  ///< bytes of canonical text reserved so far
+};
+
+// The canonical text of \a doc, within the entry limit and what is left of
+// the total limit; problems go to \a plan.
+std::string CanonicalWithin(const Json& doc, const std::string& file, const PlanContext& c, FlowPlan& plan) {
+  const PackageLimits& limits = c.request.limits;
+  try {
+    return CanonicalJson(doc, static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_entry_bytes, SIZE_MAX)),
+                         [&](std::size_t size) {
+                           std::uint64_t total = c.canonical_total.load();
+                           do {
+                             if (size > limits.max_total_bytes || total > limits.max_total_bytes - size) {
+                               throw Error(ErrorCode::kInvalidData,
+                                           "the package's documents in canonical form are larger than " +
+                                               std::to_string(limits.max_total_bytes) + " bytes (the limit)");
+                             }
+                           } while (!c.canonical_total.compare_exchange_weak(total, total + size));
+                           plan.canonical_bytes += size;
+                         });
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    plan.problems.push_back({file, "", "package/limit", e.what()});
+    return {};
+  }
+}
+
+// Plans one valid package flow: final id, name and group; topics mapped
+// or existing; credential bindings and workspace-only fields stripped;
+// subflow references renamed; env variables of an overridden flow merged;
+// then the canonical text. The package's text of the flow is released.
+FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t memory, const PlanContext& c) {
+  const ImportRequest& request = c.request;
+  using Mode = ImportRequest::Mode;
+  FlowPlan plan;
+  auto problem = [&](const std::string& file, const std::string& rule, const std::string& message) {
+    plan.problems.push_back({file, "", rule, message});
+  };
+  const std::string base = info.path + "/";
+  JsonMemory json_memory(memory);
+  FlowDocuments docs;
+  try {
+    docs = ParseDocuments(pf.flow, base, PackageJsonLimits(json_memory));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    problem(base, "json", e.what());  // read once already: only a smaller budget gets here
+    return plan;
+  }
+  pf.flow = Flow{};  // parsed: the text is not needed any more
+  Json app = std::move(docs.app);
+  Json def = std::move(docs.def);
+  std::optional<Json> env = std::move(docs.env);
+  const FlowFormat* format = FindFormat(info.format);
+  FlowFacts before = format->Facts(def);
+  ImportedFlow& out = plan.out;
+  out.source_id = info.id;
+  out.id = c.rename.at(info.id);
+  out.name = info.name;
+  out.group = c.override_location ? c.override_location->group : info.group;
+  out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden : ImportedFlow::Action::kAdded;
+
+  // Topics: mapped, or existing in the target.
+  std::set<std::string> expected_topics;
+  for (const auto& topic : before.topics) {
+    auto it = request.topics.find(topic);
+    std::string dst = it != request.topics.end() ? it->second : topic;
+    if (it != request.topics.end()) {
+      plan.used_mappings.insert(topic);
+      out.topics[topic] = dst;
+    }
+    expected_topics.insert(dst);
+    // A workspace listing no topics does not manage them (as validation).
+    if (!c.target_topics.empty() && !c.target_topics.count(dst)) {
+      problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
+              it != request.topics.end()
+                  ? "topic '" + topic + "' is mapped to '" + dst + "', which " + c.where + " does not have"
+                  : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic +
+                        "=TOPIC");
+    }
+  }
+  plan.components = before.components;
+
+  // Never imported: credential bindings and workspace-only fields.
+  def = format->StripForExport(std::move(def), StripOptions{});
+  app = StripApp(std::move(app));
+  if (request.mode == Mode::kAsNew) out.name = c.new_names.at(info.id);
+  app["id"] = out.id;
+  app["name"] = out.name;
+  RenameReferences(app, c.rename);  // foreign references name flows in the app definition
+  if (c.overridden) {
+    const Flow& current = *c.overridden;
+    try {
+      Json current_app = ParseJson(current.app_definition, c.override_location->path);
+      for (const char* key : {"endpoint", "sharing", "audit"}) {
+        if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
+      }
+      if (env && !current.env_variables.empty()) {
+        env = MergeEnv(*env, ParseJson(current.env_variables, c.override_location->path), request.env_conflict, out);
+      } else if (!env && !current.env_variables.empty()) {
+        env = ParseJson(current.env_variables, c.override_location->path);
+      }
+    } catch (const Error&) {
+      // The replaced version's documents are unreadable: nothing to keep.
+    }
+  }
+  for (const auto& ref : before.subflows) {
+    auto it = c.rename.find(ref.flow);
+    if (it == c.rename.end() || it->second == ref.flow) continue;
+    try {
+      Json::json_pointer pointer(ref.pointer);
+      if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
+    } catch (const Json::exception&) {
+      problem(base + std::string(kFlowDefinitionFile), "import/rename",
+              "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
+    }
+  }
+  RewriteTopics(def, request.topics);
+  FlowFacts after = format->Facts(def);
+  if (after.topics != expected_topics) {
+    problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
+            "the topics of this " + info.format + " flow cannot be mapped");
+  }
+  for (const auto& cred : after.credentials) {
+    if (cred.binding.empty()) out.unbound_credentials.push_back(cred.node);
+  }
+  plan.subflows = std::move(after.subflows);
+
+  Flow& final = plan.final;
+  final.summary = {out.id, out.name, out.group, info.format};
+  const std::string final_base = final.summary.path() + "/";
+  final.app_definition = CanonicalWithin(app, final_base + std::string(kAppDefinitionFile), c, plan);
+  app = Json();
+  final.flow_definition = CanonicalWithin(def, final_base + std::string(kFlowDefinitionFile), c, plan);
+  def = Json();
+  if (env) final.env_variables = CanonicalWithin(*env, final_base + std::string(kEnvVariablesFile), c, plan);
+  plan.planned = true;
+  return plan;
+}
+
+// An import planned to the last check, nothing written yet.
+struct ImportPlan {
+  ImportResult result;
+  std::vector<Flow> finals;  ///< parallel to result.flows
+};
+
+// Every check import makes, in the order it makes them; the dry run and
+// the import both come through here, so a dry run that passes means the
+// import's checks pass. Throws kInvalidData listing every problem.
+ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const ImportRequest& request,
+                      const std::string& label, const std::string& default_draft) {
   const std::string& ws = request.workspace;
   impl.RequireRole(ws, Role::kIntegrator);
   const std::string draft = request.draft.empty() ? default_draft : request.draft;
@@ -255,119 +427,40 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
     rename[info.id] = final_id;
   }
 
-  // Each flow as it will be written.
+  // Each flow as it will be written, planned on all cores, each holding
+  // what its documents can take parsed while it is planned.
+  std::optional<Flow> overridden;
+  if (override_location) overridden = ReadFlowAt(store, *override_location);
+  std::atomic<std::uint64_t> canonical_total{0};
+  PlanContext context{request, rename, new_names, override_location, overridden, target_topics, where, canonical_total};
+  std::vector<FlowPlan> plans(chosen.size());
+  MemoryBudget budget(static_cast<std::size_t>(std::min<std::uint64_t>(request.limits.parse_budget(), SIZE_MAX)));
+  ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
+    PackagedFlow& pf = loaded.flows[chosen[k]];
+    if (!pf.valid) return;  // its problems are listed already
+    std::size_t need = 0;
+    for (const std::string* text : {&pf.flow.app_definition, &pf.flow.flow_definition, &pf.flow.env_variables}) {
+      need = std::min<std::size_t>(SIZE_MAX / 2, need + MaxParsedBytes(text->size()));
+    }
+    MemoryBudget::Lease lease = budget.Acquire(need);
+    plans[k] = PlanFlow(manifest.flows[chosen[k]], pf, lease.bytes(), context);
+  });
   std::vector<Flow> finals;
   std::vector<ImportedFlow> planned;
   std::map<std::string, std::set<std::string>> component_users;
   std::set<std::string> used_mappings;
   std::vector<std::vector<SubflowRef>> subflow_refs;  // parallel to finals
-  // Parsing and writing the documents is most of the work; it runs on all
-  // cores before and after the planning, which runs in order.
-  std::vector<FlowDocuments> docs(chosen.size());
-  ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
-    const PackagedFlow& pf = loaded.flows[chosen[k]];
-    if (pf.valid) docs[k] = ParseDocuments(pf.flow, manifest.flows[chosen[k]].path + "/");
-  });
-  std::vector<FlowDocuments> final_docs;  // parallel to finals
   for (std::size_t k = 0; k < chosen.size(); ++k) {
-    const std::size_t i = chosen[k];
-    const PackageFlowInfo& info = manifest.flows[i];
-    const PackagedFlow& pf = loaded.flows[i];
-    if (!pf.valid) continue;  // its problems are listed already
-    const std::string base = info.path + "/";
-    Json app = std::move(docs[k].app);
-    Json def = std::move(docs[k].def);
-    std::optional<Json> env = std::move(docs[k].env);
-    const FlowFormat* format = FindFormat(info.format);
-    FlowFacts before = format->Facts(def);
-    ImportedFlow out;
-    out.source_id = info.id;
-    out.id = rename.at(info.id);
-    out.name = info.name;
-    out.group = override_location ? override_location->group : info.group;
-    out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden
-                                                 : ImportedFlow::Action::kAdded;
-
-    // Topics: mapped, or existing in the target.
-    std::set<std::string> expected_topics;
-    for (const auto& topic : before.topics) {
-      auto it = request.topics.find(topic);
-      std::string dst = it != request.topics.end() ? it->second : topic;
-      if (it != request.topics.end()) {
-        used_mappings.insert(topic);
-        out.topics[topic] = dst;
-      }
-      expected_topics.insert(dst);
-      // A workspace listing no topics does not manage them (as validation).
-      if (!target_topics.empty() && !target_topics.count(dst)) {
-        problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
-                it != request.topics.end()
-                    ? "topic '" + topic + "' is mapped to '" + dst + "', which " + where + " does not have"
-                    : "topic '" + topic + "' does not exist in " + where + "; map it with --topic " +
-                          topic + "=TOPIC");
-      }
-    }
-    for (const auto& c : before.components) component_users[c].insert(info.id);
-
-    // Never imported: credential bindings and workspace-only fields.
-    def = format->StripForExport(std::move(def), StripOptions{});
-    app = StripApp(std::move(app));
-    if (request.mode == Mode::kAsNew) out.name = new_names.at(info.id);
-    app["id"] = out.id;
-    app["name"] = out.name;
-    RenameReferences(app, rename);  // foreign references name flows in the app definition
-    if (override_location) {
-      Flow current = ReadFlowAt(store, *override_location);
-      try {
-        Json current_app = ParseJson(current.app_definition, override_location->path);
-        for (const char* key : {"endpoint", "sharing", "audit"}) {
-          if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
-        }
-        if (env && !current.env_variables.empty()) {
-          env = MergeEnv(*env, ParseJson(current.env_variables, override_location->path),
-                         request.env_conflict, out);
-        } else if (!env && !current.env_variables.empty()) {
-          env = ParseJson(current.env_variables, override_location->path);
-        }
-      } catch (const Error&) {
-        // The replaced version's documents are unreadable: nothing to keep.
-      }
-    }
-    for (const auto& ref : before.subflows) {
-      auto it = rename.find(ref.flow);
-      if (it == rename.end() || it->second == ref.flow) continue;
-      try {
-        Json::json_pointer pointer(ref.pointer);
-        if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
-      } catch (const Json::exception&) {
-        problem(base + std::string(kFlowDefinitionFile), "import/rename",
-                "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
-      }
-    }
-    RewriteTopics(def, request.topics);
-    FlowFacts after = format->Facts(def);
-    if (after.topics != expected_topics) {
-      problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
-              "the topics of this " + info.format + " flow cannot be mapped");
-    }
-    for (const auto& c : after.credentials) {
-      if (c.binding.empty()) out.unbound_credentials.push_back(c.node);
-    }
-    subflow_refs.push_back(std::move(after.subflows));
-
-    Flow final;
-    final.summary = {out.id, out.name, out.group, info.format};
-    finals.push_back(std::move(final));
-    final_docs.push_back({std::move(app), std::move(def), std::move(env)});
-    planned.push_back(std::move(out));
+    FlowPlan& plan = plans[k];
+    for (auto& p : plan.problems) problems.push_back(std::move(p));
+    if (!plan.planned) continue;
+    for (const auto& c : plan.components) component_users[c].insert(manifest.flows[chosen[k]].id);
+    used_mappings.insert(plan.used_mappings.begin(), plan.used_mappings.end());
+    subflow_refs.push_back(std::move(plan.subflows));
+    finals.push_back(std::move(plan.final));
+    planned.push_back(std::move(plan.out));
   }
-  ParallelFor(finals.size(), [&](std::size_t k, std::size_t) {
-    finals[k].app_definition = CanonicalJson(final_docs[k].app);
-    finals[k].flow_definition = CanonicalJson(final_docs[k].def);
-    if (final_docs[k].env) finals[k].env_variables = CanonicalJson(*final_docs[k].env);
-    final_docs[k] = {};  // freeing a document tree costs as much as parsing it: here, on all cores
-  });
-
+  std::vector<FlowPlan>().swap(plans);
   for (const auto& [component, users] : component_users) {
     if (!settings.HasComponent(component)) {
       problem(label, "import/missing-component",
@@ -412,7 +505,8 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
                 details);
   }
 
-  ImportResult result;
+  ImportPlan plan;
+  ImportResult& result = plan.result;
   result.package = label;
   result.workspace = ws;
   result.draft = draft;
@@ -421,8 +515,16 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   result.source_workspace = manifest.workspace;
   result.source_commit = manifest.commit;
   result.flows = std::move(planned);
+  plan.finals = std::move(finals);
+  return plan;
+}
+
+ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const ImportRequest& request,
+                          const std::string& label, const std::string& default_draft) {
+  ImportPlan plan = PlanImport(repo.impl(), std::move(loaded), request, label, default_draft);
+  ImportResult& result = plan.result;
   if (request.dry_run) return result;
-  WriteResult written = repo.PutFlows(ws, draft, finals, "import",
+  WriteResult written = repo.PutFlows(result.workspace, result.draft, plan.finals, "import",
                                       FlowRepository::GroupChoice::kAsGiven,
                                       FlowRepository::DocumentForm::kAlreadyCanonical);
   result.commit = written.draft.commit;
@@ -435,7 +537,7 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
 ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
   repo.impl().RequireRole(request.workspace, Role::kIntegrator);
   LoadedPackage loaded = LoadPackage(request.package, request.limits);
-  return ImportLoaded(repo, loaded, request, request.package,
+  return ImportLoaded(repo, std::move(loaded), request, request.package,
                       DraftNameFrom("import-", fs::path(request.package).stem().string()));
 }
 
@@ -453,7 +555,7 @@ ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
   const std::string label = "workspace '" + source.workspace + "'";
   LoadedPackage loaded = CheckPackage(label, std::move(entries), target.limits);
   std::string what = source.selection.size() == 1 ? source.selection[0] : "flows";
-  return ImportLoaded(repo, loaded, target, label,
+  return ImportLoaded(repo, std::move(loaded), target, label,
                       DraftNameFrom("copy-", what + " from " + source.workspace));
 }
 

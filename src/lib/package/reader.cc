@@ -30,6 +30,8 @@ constexpr std::uint32_t kDosDirectory = 0x10;
 constexpr std::uint32_t kDosVolumeLabel = 0x08;
 constexpr std::uint32_t kWindowsReparsePoint = 0x400;  // symlinks and junctions
 constexpr std::uint8_t kAtheOsHost = 30;
+constexpr std::uint64_t kCentralHeaderBytes = 46;
+constexpr std::uint64_t kCentralExtraAllowance = 256;  // extra fields and comment of one entry
 constexpr std::size_t kEntriesPerThread = 64;  // smaller packages are read on one thread
 
 void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
@@ -135,6 +137,17 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
       Add(problems, path, "package/limit",
           "package has " + std::to_string(directory.entries) + " entries, more than " +
               std::to_string(limits.max_entries) + " (the limit)");
+      return out;
+    }
+    // libzip holds the central directory, parsed, while the package is
+    // read: it may not hold more per entry than a header, a name within
+    // the limit and a few extra fields.
+    const std::uint64_t per_entry = kCentralHeaderBytes + limits.max_name_bytes + kCentralExtraAllowance;
+    if (directory.size > directory.entries * per_entry) {
+      Add(problems, path, "package/limit",
+          "central directory of " + std::to_string(directory.size) + " bytes is larger than its " +
+              std::to_string(directory.entries) + " entries may take (" + std::to_string(per_entry) +
+              " bytes each, the limit)");
       return out;
     }
     reader.emplace(zip::Reader::Open(path));
@@ -248,10 +261,21 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   return checked;
 }
 
+JsonLimits PackageJsonLimits(JsonMemory& memory) {
+  JsonLimits limits;
+  limits.memory = &memory;
+  return limits;
+}
+
+namespace {
+
 // Checks one listed flow against the entries (present, sizes, sha256) and,
-// when complete, validates it on its own; its problems go to \a problems.
-void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std::string>& entries,
-                    const std::set<std::string>& known, PackagedFlow& pf, std::vector<Problem>& problems) {
+// when complete, validates it on its own within \a memory; its problems go
+// to \a problems. Its documents move out of \a entries into \a pf (the
+// other flows' threads only look up other names meanwhile).
+void CheckFlowFiles(const PackageFlowInfo& info, std::map<std::string, std::string>& entries,
+                    const std::set<std::string>& known, std::size_t memory, PackagedFlow& pf,
+                    std::vector<Problem>& problems) {
   const bool none_present = std::none_of(info.files.begin(), info.files.end(), [&](const auto& file) {
     return entries.count(info.path + "/" + file.name) > 0;
   });
@@ -282,9 +306,9 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
       pf.complete = false;
       continue;
     }
-    if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = it->second;
-    if (file.name == kAppDefinitionFile) pf.flow.app_definition = it->second;
-    if (file.name == kEnvVariablesFile) pf.flow.env_variables = it->second;
+    if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = std::move(it->second);
+    if (file.name == kAppDefinitionFile) pf.flow.app_definition = std::move(it->second);
+    if (file.name == kEnvVariablesFile) pf.flow.env_variables = std::move(it->second);
   }
   if (pf.complete && (pf.flow.app_definition.empty() || pf.flow.flow_definition.empty())) {
     pf.complete = false;  // reported by ManifestFromJson
@@ -292,9 +316,14 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
   if (pf.complete) {
     std::size_t before = problems.size();
     ValidationContext context{InSet(known), nullptr, CredentialPolicy::kAllowUnbound};
-    for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
+    JsonMemory flow_memory(memory);
+    for (auto& p : ValidateFlow(pf.flow, context, PackageJsonLimits(flow_memory))) {
+      problems.push_back(std::move(p));
+    }
     if (problems.size() == before) {
-      Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));
+      JsonMemory app_memory(memory);  // what validation parsed is freed
+      Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile),
+                           PackageJsonLimits(app_memory));
       std::string name = StringOr(app, "name");
       std::string format = StringOr(app, "format", std::string(kNativeFormat));
       const std::string app_file = info.path + "/" + std::string(kAppDefinitionFile);
@@ -312,6 +341,20 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
   }
 }
 
+// What the listed documents of \a info can take parsed, at most.
+std::size_t ParsedBytesOf(const PackageFlowInfo& info, const std::map<std::string, std::string>& entries) {
+  std::size_t total = 0;
+  for (const auto& file : info.files) {
+    auto it = entries.find(info.path + "/" + file.name);
+    if (it == entries.end()) continue;
+    const std::size_t need = MaxParsedBytes(it->second.size());
+    total = need > SIZE_MAX - total ? SIZE_MAX : total + need;
+  }
+  return total;
+}
+
+}  // namespace
+
 LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::string> entries,
                            const PackageLimits& limits) {
   LoadedPackage out;
@@ -328,9 +371,11 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
     return out;
   }
   Json doc;
+  const auto parse_budget = static_cast<std::size_t>(std::min<std::uint64_t>(limits.parse_budget(), SIZE_MAX));
   try {
-    JsonLimits json_limits;
-    json_limits.max_bytes = limits.max_entry_bytes;
+    JsonMemory memory(parse_budget);
+    JsonLimits json_limits = PackageJsonLimits(memory);
+    json_limits.max_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_entry_bytes, SIZE_MAX));
     doc = ParseJson(manifest_it->second, manifest_name, json_limits);
   } catch (const Error& e) {
     std::string message = e.what();
@@ -355,6 +400,7 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
   }
   report.manifest = ManifestFromJson(doc, problems);
   ScanSecrets(doc, manifest_name, problems);
+  doc = Json();  // its memory goes to the flows' documents
   const PackageManifest& manifest = report.manifest;
   if (!problems.empty()) {
     // The entries are not checked against a manifest that is itself wrong.
@@ -396,8 +442,11 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
     for (const auto& file : info.files) listed.insert(info.path + "/" + file.name);
   }
   // Hashing and validating are most of the reading; flows are independent.
+  // Each holds, while it is checked, what its documents can take parsed.
+  MemoryBudget budget(parse_budget);
   ParallelFor(manifest.flows.size(), [&](std::size_t i, std::size_t) {
-    CheckFlowFiles(manifest.flows[i], entries, known, out.flows[i], flow_problems[i]);
+    MemoryBudget::Lease lease = budget.Acquire(ParsedBytesOf(manifest.flows[i], entries));
+    CheckFlowFiles(manifest.flows[i], entries, known, lease.bytes(), out.flows[i], flow_problems[i]);
   });
   for (auto& fp : flow_problems) {
     problems.insert(problems.end(), std::make_move_iterator(fp.begin()), std::make_move_iterator(fp.end()));
