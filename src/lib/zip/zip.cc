@@ -141,8 +141,13 @@ Writer::Writer(const std::string& path, Observer observer)
   buffer_.reserve(kWriteBuffer);
 }
 
+Writer::Writer(int fd, std::string label, const std::string& spool_directory, Observer observer)
+    : fd_(fd), owns_fd_(false), path_(std::move(label)), observer_(std::move(observer)), central_(spool_directory) {
+  buffer_.reserve(kWriteBuffer);
+}
+
 Writer::~Writer() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0 && owns_fd_) ::close(fd_);
 }
 
 void Writer::Write(std::string_view bytes) {

@@ -61,9 +61,13 @@ class Writer {
 
   /// Creates (or truncates) the archive at \a path. Throws kIo.
   explicit Writer(const std::string& path, Observer observer = {});
+  /// Writes the archive to \a fd, an empty file the caller owns (and
+  /// closes); \a label names it in errors; the central directory waits in
+  /// \a spool_directory. Throws kIo.
+  Writer(int fd, std::string label, const std::string& spool_directory, Observer observer = {});
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
-  /// Closes the file; an archive not finished is not a valid zip file.
+  /// Closes the file it opened; an archive not finished is not a valid zip file.
   ~Writer();
 
   /// Adds entry \a name whose content has \a size bytes and CRC-32 \a crc
@@ -84,6 +88,7 @@ class Writer {
   void Flush();
 
   int fd_ = -1;
+  bool owns_fd_ = true;
   std::string path_;
   Observer observer_;
   std::string buffer_;
