@@ -382,6 +382,49 @@ TEST_F(PackageCliTest, DryRunWritesNothing) {
   EXPECT_EQ(plan["flows"].size(), 2u);
 }
 
+// The dry run and the import plan through one function: whatever the
+// import refuses, the dry run refuses the same way.
+TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
+  std::string source = NewRepo("source");
+  ASSERT_EQ(Run("flow new daily --group ops --draft d", source).exit_code, 0);
+  ASSERT_EQ(Run("flow new reports --draft d", source).exit_code, 0);
+  ASSERT_EQ(Run("publish d -m first", source).exit_code, 0);
+  ASSERT_EQ(Run("export daily -o " + Quote(dir_ / "daily.studiopkg"), source).exit_code, 0);
+  ASSERT_EQ(Run("export reports -o " + Quote(dir_ / "reports.studiopkg"), source).exit_code, 0);
+
+  // The target has a top-level flow 'ops': the package's group 'ops'
+  // would be a folder inside it.
+  std::string target = NewRepo("target");
+  ASSERT_EQ(Run("flow new ops --draft t", target).exit_code, 0);
+  ASSERT_EQ(Run("flow new weekly --group reports --draft t", target).exit_code, 0);
+  ASSERT_EQ(Run("publish t -m first", target).exit_code, 0);
+  const std::string before = RefsSnapshot(target);
+  const std::string daily = dir_ / "daily.studiopkg";
+  RunResult dry = Run("import " + Quote(daily) + " --dry-run", target);
+  RunResult real = Run("import " + Quote(daily), target);
+  EXPECT_EQ(dry.exit_code, 4) << dry.out << dry.err;
+  EXPECT_EQ(real.exit_code, 4) << real.err;
+  EXPECT_EQ(dry.err, real.err);
+  EXPECT_EQ(real.err, "flowrepo: error: import of '" + daily +
+                          "' refused: flows/ops/daily/app_definition.json: group 'ops' is inside flow folder "
+                          "'flows/ops' (flow 'ops' of workspace 'main') [import/layout]; workspace 'main' "
+                          "unchanged\n");
+  // The other way round: the package's top-level flow 'reports' would be a
+  // folder holding the target's flow 'weekly', which would vanish.
+  const std::string reports = dir_ / "reports.studiopkg";
+  dry = Run("import " + Quote(reports) + " --dry-run", target);
+  real = Run("import " + Quote(reports), target);
+  EXPECT_EQ(dry.exit_code, 4) << dry.out << dry.err;
+  EXPECT_EQ(real.exit_code, 4) << real.err;
+  EXPECT_EQ(dry.err, real.err);
+  EXPECT_NE(real.err.find("flow folder 'flows/reports' would hold flow folder 'flows/reports/weekly' (flow "
+                          "'weekly' of workspace 'main') [import/layout]"),
+            std::string::npos)
+      << real.err;
+  EXPECT_EQ(RefsSnapshot(target), before);
+  EXPECT_EQ(Run("flow list --json", target).out.find("\"daily\""), std::string::npos);
+}
+
 TEST_F(PackageCliTest, CrossWorkspaceCopy) {
   ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
   ASSERT_EQ(Run("flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);

@@ -304,6 +304,44 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   return plan;
 }
 
+// The folders where \a finals will live against the flow folders of the
+// target (\a existing, named \a where): a flow folder never holds another
+// flow's folder, either way round. A new folder inside an existing flow's
+// folder is what writing the draft refuses; an existing flow's folder
+// inside a new one would vanish from the workspace (a flow folder's
+// sub-folders are not read as flows).
+void CheckLayout(const std::vector<Flow>& finals, const std::map<std::string, FlowLocation>& existing,
+                 const std::string& where, std::vector<Problem>& problems) {
+  std::map<std::string, std::string> folders;  // flow folder -> whose
+  for (const auto& [id, loc] : existing) folders.emplace(loc.path, "flow '" + id + "' of " + where);
+  for (const Flow& flow : finals) folders.emplace(flow.summary.path(), "flow '" + flow.summary.id + "' imported");
+  std::set<std::string> replaced;  // folders an imported flow writes again
+  for (const Flow& flow : finals) {
+    auto it = existing.find(flow.summary.id);
+    if (it != existing.end() && it->second.path == flow.summary.path()) replaced.insert(flow.summary.path());
+  }
+  for (const Flow& flow : finals) {
+    const std::string path = flow.summary.path();
+    if (replaced.count(path)) continue;
+    const std::string file = path + "/" + std::string(kAppDefinitionFile);
+    for (std::size_t slash = path.find('/', kFlowsDir.size() + 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      auto holder = folders.find(path.substr(0, slash));
+      if (holder == folders.end()) continue;
+      problems.push_back({file, "", "import/layout",
+                          "group '" + flow.summary.group + "' is inside flow folder '" + holder->first + "' (" +
+                              holder->second + ")"});
+    }
+    for (auto inside = folders.lower_bound(path + "/"); inside != folders.end() &&
+                                                        inside->first.compare(0, path.size() + 1, path + "/") == 0;
+         ++inside) {
+      problems.push_back({file, "", "import/layout",
+                          "flow folder '" + path + "' would hold flow folder '" + inside->first + "' (" +
+                              inside->second + ")"});
+    }
+  }
+}
+
 // An import planned to the last check, nothing written yet.
 struct ImportPlan {
   ImportResult result;
@@ -490,6 +528,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
                               "', which does not exist in " + where + " nor in the package"});
     }
   }
+  CheckLayout(finals, draft_flows, target.head ? "draft '" + draft + "'" : where, problems);
   if (chosen.empty() && problems.empty()) problem(label, "import/flows", "the package has no flows");
 
   if (!problems.empty()) {
