@@ -245,6 +245,9 @@ struct ImportedFlow {
   Action action = Action::kAdded;
   /// Nodes whose credential must be bound ('flowrepo bind') before publish.
   std::vector<std::string> unbound_credentials;
+  /// Secret variables without a reference ('flowrepo bind --secret'): a
+  /// package never supplies one, and publish refuses the flow until bound.
+  std::vector<std::string> unbound_secrets;
   std::map<std::string, std::string> topics;  ///< mappings applied
   std::vector<std::string> kept_env;          ///< target values kept
   std::vector<std::string> overwritten_env;   ///< target values replaced
@@ -283,11 +286,15 @@ struct BindRequest {
   std::string draft;
   std::string flow;
   std::map<std::string, std::string> credentials;  ///< node id -> credential name
+  std::map<std::string, std::string> secrets;      ///< secret variable -> reference ("vault:...")
 };
 
-/// Binds credentials to nodes of \a request.flow on an existing draft.
+/// Binds credentials to nodes and references to secret variables of
+/// \a request.flow on an existing draft, in one commit. A reference that
+/// looks like a secret value itself is refused.
 /// Throws kNotFound (draft, flow), kInvalidArgument (a node that needs no
-/// credential, a malformed name) or kPermissionDenied.
+/// credential, a variable that is not secret, a malformed name or
+/// reference) or kPermissionDenied.
 WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request);
 
 /// \a name made safe as a file name on common file systems: no path

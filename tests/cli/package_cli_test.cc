@@ -7,6 +7,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "hostile/corpus.h"
 #include "support/raw_zip.h"
 #include "support/test_support.h"
 
@@ -250,8 +251,14 @@ TEST_F(PackageCliTest, ImportAsNew) {
   EXPECT_EQ(r["flows"][1]["name"], "Banking Assistant (2)");
   RunResult show = Run("flow show banking-assistant-2@import-pkg --file flow_definition.json");
   EXPECT_NE(show.out.find("\"flow\": \"kyc-check-2\""), std::string::npos) << show.out;
-  ASSERT_EQ(Run("bind import-pkg banking-assistant-2 --credential accounts=core-banking-prod").exit_code, 0);
-  ASSERT_EQ(Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider").exit_code, 0);
+  EXPECT_EQ(r["flows"][1]["unbound_secrets"], json({"CORE_BANKING_KEY"}));
+  ASSERT_EQ(Run("bind import-pkg banking-assistant-2 --credential accounts=core-banking-prod --secret "
+                "CORE_BANKING_KEY=vault:finance/core-banking/api-key")
+                .exit_code,
+            0);
+  ASSERT_EQ(Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider --secret KYC_TOKEN=vault:finance/kyc/token")
+                .exit_code,
+            0);
   RunResult p = Run("publish import-pkg -m copies --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(json::parse(p.out)["versions"].size(), 2u);
@@ -355,6 +362,16 @@ TEST_F(PackageCliTest, UnboundCredentialsBlockPublish) {
   EXPECT_EQ(wrong.err, "flowrepo: error: node 'nope' of flow 'kyc-check' needs no credential (nodes that do: "
                        "'lookup')\n");
   ASSERT_EQ(Run("bind incoming kyc-check --credential lookup=kyc-eu", target).exit_code, 0);
+  // The secret variables too: a package supplies no reference.
+  p = Run("publish incoming", target);
+  EXPECT_EQ(p.exit_code, 4);
+  EXPECT_NE(p.err.find("secret variable 'CORE_BANKING_KEY' has no reference; bind one with 'flowrepo bind DRAFT "
+                       "banking-assistant --secret CORE_BANKING_KEY=REFERENCE' [unbound-secret]"),
+            std::string::npos)
+      << p.err;
+  ASSERT_EQ(Run("bind incoming banking-assistant --secret CORE_BANKING_KEY=vault:eu/core-banking", target).exit_code,
+            0);
+  ASSERT_EQ(Run("bind incoming kyc-check --secret KYC_TOKEN=vault:eu/kyc", target).exit_code, 0);
   p = Run("publish incoming", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_NE(Run("flow show banking-assistant --file flow_definition.json", target).out.find("core-banking-eu"),
@@ -384,6 +401,42 @@ TEST_F(PackageCliTest, DryRunWritesNothing) {
 
 // The dry run and the import plan through one function: whatever the
 // import refuses, the dry run refuses the same way.
+// A hostile package supplies a secret reference, and a node that sends the
+// secret to an outside URL: the reference is not imported, the variable
+// arrives unbound and publish refuses it until bound.
+TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
+  ASSERT_EQ(Run("export nightly-report -o nightly.studiopkg").exit_code, 0);
+  const std::string pkg = repo_ + "/nightly.studiopkg";
+  const std::string env = "flows/Operations/nightly-report/env_variables.json";
+  json vars = json::parse(Shell("unzip -p " + Quote(pkg) + " " + env).out);
+  vars["variables"].push_back({{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}});
+  const std::string hostile = dir_ / "hostile.studiopkg";
+  WriteFile(hostile, testing::hostile::WithEntry(ReadFile(pkg), env, vars.dump(2) + "\n"));
+  std::string target = NewRepo("target");
+  RunResult r = Run("import " + Quote(hostile) + " --draft incoming", target);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("secret 'DB_ROOT' needs a reference: flowrepo bind incoming nightly-report --secret "
+                       "DB_ROOT=REFERENCE"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(Run("flow show nightly-report@incoming --file env_variables.json", target).out.find("vault:"),
+            std::string::npos);
+  RunResult p = Run("publish incoming", target);
+  EXPECT_EQ(p.exit_code, 4);
+  EXPECT_NE(p.err.find("secret variable 'DB_ROOT' has no reference"), std::string::npos) << p.err;
+  RunResult b = Run("bind incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
+                    "SMTP_PASSWORD=vault:staging/smtp", target);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  p = Run("publish incoming", target);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(Run("flow show nightly-report --file env_variables.json", target).out.find("vault:staging/db"),
+            std::string::npos);
+  RunResult nothing = Run("bind incoming nightly-report", target);
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_EQ(nothing.err, "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL or --secret "
+                         "VARIABLE=REFERENCE\n");
+}
+
 TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
   std::string source = NewRepo("source");
   ASSERT_EQ(Run("flow new daily --group ops --draft d", source).exit_code, 0);

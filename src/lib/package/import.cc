@@ -247,9 +247,11 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   }
   plan.components = before.components;
 
-  // Never imported: credential bindings and workspace-only fields.
+  // Never imported: credential bindings, secret references and
+  // workspace-only fields.
   def = format->StripForExport(std::move(def), StripOptions{});
   app = StripApp(std::move(app));
+  if (env) env = StripEnv(std::move(*env));
   if (request.mode == Mode::kAsNew) out.name = c.new_names.at(info.id);
   app["id"] = out.id;
   app["name"] = out.name;
@@ -289,6 +291,11 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   }
   for (const auto& cred : after.credentials) {
     if (cred.binding.empty()) out.unbound_credentials.push_back(cred.node);
+  }
+  if (env && env->is_object() && env->contains("variables") && (*env)["variables"].is_array()) {
+    for (const auto& var : (*env)["variables"]) {
+      if (IsTrue(var, "secret") && StringOr(var, "ref").empty()) out.unbound_secrets.push_back(StringOr(var, "name"));
+    }
   }
   plan.subflows = std::move(after.subflows);
 
@@ -598,41 +605,30 @@ ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
                       DraftNameFrom("copy-", what + " from " + source.workspace));
 }
 
-WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
-  FlowRepository::Impl& impl = repo.impl();
-  impl.RequireRole(request.workspace, Role::kIntegrator);
-  RequireDraftName(request.draft);
-  RequireId(request.flow, "flow id");
-  if (request.credentials.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "nothing to bind: pass --credential NODE=CREDENTIAL");
-  }
-  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
-  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
-  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
-  const std::string base = flow.summary.path() + "/";
-  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
-  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
-  const FlowFormat* format = FindFormat(format_name);
-  if (!format) {
-    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
-                                             ": unknown flow format '" + format_name + "'");
-  }
+namespace {
+
+// Whether \a value may be written as a binding: printable ASCII without
+// spaces, quotes or backslashes, at most 200 bytes.
+bool PrintableBinding(const std::string& value) {
+  return !value.empty() && value.size() <= 200 && std::all_of(value.begin(), value.end(), [](char ch) {
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+  });
+}
+
+// Binds \a request.credentials into \a def; refusals go to \a errors.
+void BindNodes(const BindRequest& request, const FlowFormat& format, const std::string& format_name, Json& def,
+               std::vector<std::string>& errors) {
+  if (request.credentials.empty()) return;
   if (format_name == "node-red") {
     throw Error(ErrorCode::kInvalidArgument,
                 "flow '" + request.flow + "' is a node-red flow: its config nodes get their "
                 "credentials in the node-red runtime; nothing to bind");
   }
-  FlowFacts facts = format->Facts(def);
+  FlowFacts facts = format.Facts(def);
   std::vector<std::string> needing;
   for (const auto& c : facts.credentials) needing.push_back(c.node);
-  std::vector<std::string> errors;
   for (const auto& [node, credential] : request.credentials) {
-    bool printable = !credential.empty() && credential.size() <= 200 &&
-                     std::all_of(credential.begin(), credential.end(), [](char ch) {
-                       return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
-                     });
-    if (!printable) {
+    if (!PrintableBinding(credential)) {
       errors.push_back("invalid credential name for node '" + node + "'");
       continue;
     }
@@ -653,14 +649,84 @@ WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
     }
     def[Json::json_pointer(it->pointer)] = credential;
   }
+}
+
+// Binds \a request.secrets into \a env; refusals go to \a errors.
+void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>& errors) {
+  std::vector<std::string> secret_names;
+  Json* vars = env.is_object() && env.contains("variables") && env["variables"].is_array() ? &env["variables"] : nullptr;
+  if (vars) {
+    for (const auto& var : *vars) {
+      if (IsTrue(var, "secret")) secret_names.push_back(StringOr(var, "name"));
+    }
+  }
+  for (const auto& [name, ref] : request.secrets) {
+    if (!PrintableBinding(ref)) {
+      errors.push_back("invalid secret reference for variable '" + Printable(name) + "'");
+      continue;
+    }
+    // Under a secret's name, whatever is not a reference and looks like a
+    // secret (a password, a token) is refused.
+    if (!DetectSecret("secret", ref).empty()) {
+      errors.push_back("the reference for variable '" + Printable(name) +
+                       "' looks like a secret value; bind where the secret is kept (vault:..., op://...)");
+      continue;
+    }
+    Json* target = nullptr;
+    if (vars) {
+      for (auto& var : *vars) {
+        if (StringOr(var, "name") == name && IsTrue(var, "secret")) target = &var;
+      }
+    }
+    if (!target) {
+      errors.push_back("flow '" + request.flow + "' has no secret variable '" + Printable(name) + "'" +
+                       (secret_names.empty() ? std::string(" (it has none)")
+                                             : " (it has " + Quoted(secret_names) + ")"));
+      continue;
+    }
+    (*target)["ref"] = ref;
+  }
+}
+
+}  // namespace
+
+WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(request.workspace, Role::kIntegrator);
+  RequireDraftName(request.draft);
+  RequireId(request.flow, "flow id");
+  if (request.credentials.empty() && request.secrets.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "nothing to bind: pass --credential NODE=CREDENTIAL or --secret VARIABLE=REFERENCE");
+  }
+  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
+  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
+  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
+  const std::string base = flow.summary.path() + "/";
+  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  Json env = flow.env_variables.empty() ? Json{{"variables", Json::array()}}
+                                        : ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
+  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
+  const FlowFormat* format = FindFormat(format_name);
+  if (!format) {
+    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
+                                             ": unknown flow format '" + format_name + "'");
+  }
+  std::vector<std::string> errors;
+  BindNodes(request, *format, format_name, def, errors);
+  BindSecrets(request, env, errors);
   if (!errors.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " bindings refused",
                 errors.size() == 1 ? std::vector<std::string>{} : errors);
   }
-  flow.flow_definition = CanonicalJson(def);
-  return repo.PutFlows(request.workspace, request.draft, {flow}, "bind credentials of",
-                       FlowRepository::GroupChoice::kAsGiven);
+  if (!request.credentials.empty()) flow.flow_definition = CanonicalJson(def);
+  if (!request.secrets.empty()) flow.env_variables = CanonicalJson(env);
+  const char* action = request.secrets.empty()       ? "bind credentials of"
+                       : request.credentials.empty() ? "bind secrets of"
+                                                     : "bind credentials and secrets of";
+  return repo.PutFlows(request.workspace, request.draft, {flow}, action, FlowRepository::GroupChoice::kAsGiven);
 }
 
 }  // namespace flowrepo

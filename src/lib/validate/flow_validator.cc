@@ -224,6 +224,20 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
     }
   }
   if (context.credentials == CredentialPolicy::kRequireBound) {
+    // A secret variable holds a reference to where the secret is kept; an
+    // import leaves it without one (a package never supplies it).
+    const Json& env = parsed.env;
+    if (env.is_object() && env.contains("variables") && env["variables"].is_array()) {
+      const Json& vars = env["variables"];
+      for (std::size_t i = 0; i < vars.size(); ++i) {
+        if (!IsTrue(vars[i], "secret") || !StringOr(vars[i], "ref").empty()) continue;
+        const std::string name = StringOr(vars[i], "name");
+        problems.push_back({base + std::string(kEnvVariablesFile), "/variables/" + std::to_string(i),
+                            "unbound-secret",
+                            "secret variable '" + name + "' has no reference; bind one with 'flowrepo bind "
+                            "DRAFT " + parsed.summary.id + " --secret " + name + "=REFERENCE'"});
+      }
+    }
     for (const auto& c : facts.credentials) {
       if (c.binding.empty()) {
         problems.push_back({def_file, c.pointer, "unbound-credential",
