@@ -2,14 +2,18 @@
 //
 // 1. Read the package (reader.cc): every structural, manifest, hash,
 //    validity and secret problem is collected.
-// 2. Plan against the target: which flows, their final ids (as given,
-//    overriding an existing flow, or unique new ones), names, groups;
-//    rewrite subflow references to renamed flows and mapped topics; strip
-//    credential bindings and workspace-only fields; merge env variables of
-//    an overridden flow. Every component must be available and every topic
-//    exist in the target; ids must not collide; subflows must resolve.
+// 2. Plan against the target (PlanImport): which flows, their final ids
+//    (as given, overriding an existing flow, or unique new ones), names,
+//    groups; then each flow on its own, on all cores within the parse
+//    budget (PlanFlow): rewrite subflow references to renamed flows and
+//    mapped topics; strip credential bindings, secret references and
+//    workspace-only fields; merge env variables of an overridden flow;
+//    write the canonical text within the limits. Every component must be
+//    available and every topic exist in the target; ids must not collide;
+//    subflows must resolve; no flow folder may land in or around another.
 // 3. Any problem from 1 or 2 refuses the import, listing them all, before
-//    anything is written. A dry run stops here with the plan.
+//    anything is written. A dry run stops here with the plan: it makes
+//    every check the import makes.
 // 4. One commit onto the draft (PutFlows: one pack for many flows, then a
 //    compare-and-swap of the draft ref). The workspace branch is never
 //    written; publish makes the new versions.
@@ -153,7 +157,6 @@ struct FlowPlan {
   std::set<std::string> used_mappings;
   std::set<std::string> components;
   std::vector<SubflowRef> subflows;
-  std::uint64_t canonical_bytes = 0;
 };
 
 // What every flow's planning shares, read-only but for the canonical total.
@@ -169,7 +172,7 @@ struct PlanContext {
 };
 
 // The canonical text of \a doc, within the entry limit and what is left of
-// the total limit; problems go to \a plan.
+// the total limit (reserved before it is written); problems go to \a plan.
 std::string CanonicalWithin(const Json& doc, const std::string& file, const PlanContext& c, FlowPlan& plan) {
   const PackageLimits& limits = c.request.limits;
   try {
@@ -183,7 +186,6 @@ std::string CanonicalWithin(const Json& doc, const std::string& file, const Plan
                                                std::to_string(limits.max_total_bytes) + " bytes (the limit)");
                              }
                            } while (!c.canonical_total.compare_exchange_weak(total, total + size));
-                           plan.canonical_bytes += size;
                          });
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidData) throw;
@@ -210,7 +212,7 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
     docs = ParseDocuments(pf.flow, base, PackageJsonLimits(json_memory));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidData) throw;
-    problem(base, "json", e.what());  // read once already: only a smaller budget gets here
+    problem(info.path, "json", e.what());  // read once already: only a smaller budget gets here
     return plan;
   }
   pf.flow = Flow{};  // parsed: the text is not needed any more
