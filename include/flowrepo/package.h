@@ -36,6 +36,18 @@ struct PackageLimits {
   std::uint64_t max_ratio = 200;
   std::size_t max_name_bytes = 1024;  ///< one entry name
   std::size_t max_depth = 32;         ///< '/'-separated parts of an entry name
+
+  /// Memory the parsed form of the JSON documents checked at once may take
+  /// together: four times the entry limit (256 MiB by default). One
+  /// document (or the three of one flow) needing more is refused, and
+  /// documents are parsed in parallel only while their worst cases fit
+  /// in it together. With the decompressed entries (at most
+  /// max_total_bytes) and, for an import, the canonical documents to be
+  /// written (at most max_total_bytes again), this bounds the memory of
+  /// reading a package (docs/reliability.md).
+  std::uint64_t parse_budget() const {
+    return max_entry_bytes > UINT64_MAX / 4 ? UINT64_MAX : 4 * max_entry_bytes;
+  }
 };
 
 /// What export does with flows the selected ones use (subflow nodes) but
@@ -233,6 +245,9 @@ struct ImportedFlow {
   Action action = Action::kAdded;
   /// Nodes whose credential must be bound ('flowrepo bind') before publish.
   std::vector<std::string> unbound_credentials;
+  /// Secret variables without a reference ('flowrepo bind --secret'): a
+  /// package never supplies one, and publish refuses the flow until bound.
+  std::vector<std::string> unbound_secrets;
   std::map<std::string, std::string> topics;  ///< mappings applied
   std::vector<std::string> kept_env;          ///< target values kept
   std::vector<std::string> overwritten_env;   ///< target values replaced
@@ -271,11 +286,15 @@ struct BindRequest {
   std::string draft;
   std::string flow;
   std::map<std::string, std::string> credentials;  ///< node id -> credential name
+  std::map<std::string, std::string> secrets;      ///< secret variable -> reference ("vault:...")
 };
 
-/// Binds credentials to nodes of \a request.flow on an existing draft.
+/// Binds credentials to nodes and references to secret variables of
+/// \a request.flow on an existing draft, in one commit. A reference that
+/// looks like a secret value itself is refused.
 /// Throws kNotFound (draft, flow), kInvalidArgument (a node that needs no
-/// credential, a malformed name) or kPermissionDenied.
+/// credential, a variable that is not secret, a malformed name or
+/// reference) or kPermissionDenied.
 WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request);
 
 /// \a name made safe as a file name on common file systems: no path

@@ -22,6 +22,7 @@ Json ToJson(const ImportResult& r) {
                      {"group", f.group},
                      {"action", f.action == ImportedFlow::Action::kAdded ? "added" : "overridden"},
                      {"unbound_credentials", f.unbound_credentials},
+                     {"unbound_secrets", f.unbound_secrets},
                      {"topics", f.topics},
                      {"kept_env", f.kept_env},
                      {"overwritten_env", f.overwritten_env}});
@@ -64,6 +65,10 @@ void PrintImport(const Globals& g, const ImportResult& r) {
         os << "    node '" << node << "' needs a credential: flowrepo bind " << r.draft << " " << f.id
            << " --credential " << node << "=NAME\n";
       }
+      for (const auto& name : f.unbound_secrets) {
+        os << "    secret '" << name << "' needs a reference: flowrepo bind " << r.draft << " " << f.id
+           << " --secret " << name << "=REFERENCE\n";
+      }
     }
     if (r.dry_run) {
       os << "Nothing was written.\n";
@@ -83,7 +88,8 @@ void AddImportCommand(CLI::App& app, Globals& g) {
       "Verify a package completely and commit its flows onto a draft (never the\n"
       "workspace branch). Refuses, listing every problem, when the package is damaged\n"
       "or unsafe, a component or topic is missing in the workspace, or an id exists.\n"
-      "Credentials are never imported: bind them with 'flowrepo bind' before publish.\n"
+      "Credentials and secret references are never imported: bind them with\n"
+      "'flowrepo bind' before publish.\n"
       "Example: flowrepo -w prod import export.studiopkg --topic support.tickets=helpdesk.in\n"
       "         flowrepo import 'Banking Assistant.zip' --override banking-assistant\n"
       "         flowrepo import export.studiopkg --as-new --dry-run");

@@ -1,5 +1,9 @@
 #include "parallel.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -43,6 +47,29 @@ void ParallelFor(std::size_t n, const std::function<void(std::size_t, std::size_
   work(0);
   for (auto& thread : pool) thread.join();
   if (error) std::rethrow_exception(error);
+}
+
+MemoryBudget::Lease MemoryBudget::Acquire(std::size_t bytes) {
+  bytes = std::min(bytes, capacity_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  released_.wait(lock, [&] { return bytes <= capacity_ - held_; });
+  held_ += bytes;
+  return Lease(this, bytes);
+}
+
+MemoryBudget::Lease::~Lease() {
+  if (!budget_) return;
+#ifdef __GLIBC__
+  // The memory a large item freed stays resident in its thread's malloc
+  // arena, where the next large item, on another thread, does not reuse
+  // it: handed back, the budget bounds what is resident.
+  if (bytes_ >= kTrimAfter) malloc_trim(0);
+#endif
+  {
+    std::lock_guard<std::mutex> lock(budget_->mutex_);
+    budget_->held_ -= bytes_;
+  }
+  budget_->released_.notify_all();
 }
 
 }  // namespace flowrepo

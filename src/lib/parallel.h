@@ -4,8 +4,10 @@
 // The one thread pool pattern of the library: per-item work (JSON, hashing,
 // compression) that needs no libgit2 handle, spread over the cores.
 
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 
 namespace flowrepo {
 
@@ -19,6 +21,48 @@ void ParallelFor(std::size_t n, const std::function<void(std::size_t i, std::siz
 
 /// How many workers ParallelFor uses for \a n items.
 std::size_t ParallelWorkers(std::size_t n, std::size_t min_per_thread = 16, std::size_t max_workers = 0);
+
+/// Memory that work running on several threads may take together: a
+/// counting semaphore over bytes. A worker acquires what its item can take
+/// at most before starting it and gives it back when done; it waits while
+/// the others hold too much. A request for more than the whole budget gets
+/// the whole budget, once nothing else is held: such an item runs alone.
+/// Nobody waits while holding, so nothing deadlocks.
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(std::size_t bytes) : capacity_(bytes) {}
+  MemoryBudget(const MemoryBudget&) = delete;
+  MemoryBudget& operator=(const MemoryBudget&) = delete;
+
+  /// Held bytes, given back when destroyed.
+  class Lease {
+   public:
+    Lease(MemoryBudget* budget, std::size_t bytes) : budget_(budget), bytes_(bytes) {}
+    Lease(Lease&& other) noexcept : budget_(other.budget_), bytes_(other.bytes_) { other.budget_ = nullptr; }
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    ~Lease();
+    std::size_t bytes() const { return bytes_; }
+
+   private:
+    MemoryBudget* budget_;
+    std::size_t bytes_;
+  };
+
+  /// Leases this large return the memory freed under them to the system
+  /// when released (glibc).
+  static constexpr std::size_t kTrimAfter = 16u << 20;
+
+  /// Waits until \a bytes (at most the capacity) can be held.
+  Lease Acquire(std::size_t bytes);
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  std::size_t capacity_;
+  std::size_t held_ = 0;
+  std::mutex mutex_;
+  std::condition_variable released_;
+};
 
 }  // namespace flowrepo
 

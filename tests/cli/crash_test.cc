@@ -1,5 +1,5 @@
-// Crash consistency: publish and import are killed with SIGKILL at seeded
-// random moments. After every kill the repository must pass `git fsck --full`,
+// Crash consistency: publish, import and export are killed with SIGKILL at
+// seeded random moments. After every kill the repository must pass `git fsck --full`,
 // every ref must be at its old or its new value, and rerunning the same
 // command must succeed (after the documented recovery when the kill left a
 // ref lock behind: libgit2 cannot remove locks of a killed process).
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -364,6 +365,132 @@ TEST(CrashTest, WorkspaceCreateKilledAtRandomPointsCompletesItsTags) {
               "finished first, %d stale-lock recoveries\n",
               stats.kills, interrupted, stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);
+  unsetenv("FLOWREPO_USER");
+}
+
+// The files an export left in \a dir besides the packages it finished.
+std::vector<std::string> Leftovers(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 11 || name.compare(name.size() - 10, 10, ".studiopkg") != 0) out.push_back(name);
+  }
+  return out;
+}
+
+TEST(CrashTest, ExportKilledAtRandomPointsLeavesNoFileBehind) {
+  TempDir dir;
+  setenv("FLOWREPO_USER", "alice@example.com", 1);
+  std::string repo = dir / "repo";
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  // 400 flows of 40 nodes: an export long enough for kills to land while
+  // it writes.
+  const std::string flows = dir / "flows";
+  for (int i = 0; i < 400; ++i) {
+    Flow flow = testing::MakeFlow("flow-" + std::to_string(i), "Group" + std::to_string(i % 7), 40);
+    const std::string folder = flows + "/" + flow.summary.path().substr(6);
+    testing::WriteFile(folder + "/app_definition.json", flow.app_definition);
+    testing::WriteFile(folder + "/flow_definition.json", flow.flow_definition);
+    testing::WriteFile(folder + "/env_variables.json", flow.env_variables);
+  }
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(flows)).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  const std::string out = dir / "out";
+  std::filesystem::create_directories(out);
+
+  auto span = std::chrono::microseconds::max();
+  for (int i = 0; i < 3; ++i) {
+    span = std::min(span, TimeRun({"export", "--all", "--force", "-o", out + "/timing.studiopkg"}, repo));
+  }
+  std::filesystem::remove(out + "/timing.studiopkg");
+  std::mt19937 rng(20261203);
+  CrashStats stats;
+  int while_visible = 0;
+  const int kIterations = 40;
+  for (int i = 0; i < kIterations; ++i) {
+    // Even iterations write a new file, odd ones replace one (--force).
+    const std::string target = out + (i % 2 ? "/same.studiopkg" : "/new-" + std::to_string(i) + ".studiopkg");
+    std::vector<std::string> argv = {"export", "--all", "-o", target};
+    if (i % 2) argv.push_back("--force");
+    // The package is written in the last part of the run: kills land in
+    // the later 70% of it, and at once when a file of the export shows up
+    // in the folder before it is complete (what a kill must not leave).
+    const auto delay = std::chrono::microseconds(
+        std::uniform_int_distribution<long>(span.count() * 3 / 10, span.count() * 11 / 10)(rng));
+    pid_t pid = Spawn(argv, repo);
+    const auto start = std::chrono::steady_clock::now();
+    bool visible = false;
+    while (std::chrono::steady_clock::now() - start < delay && !(visible = !Leftovers(out).empty())) {
+      if (waitpid(pid, nullptr, WNOHANG) == pid) {
+        pid = 0;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    bool landed = false;
+    if (pid != 0) {
+      landed = kill(pid, SIGKILL) == 0;
+      int status = 0;
+      waitpid(pid, &status, 0);
+      landed = landed && WIFSIGNALED(status);
+    }
+    while_visible += visible;
+    (landed ? stats.kills : stats.finished)++;
+    // Nothing but complete packages: finished ones, and, killed between the
+    // two calls that put it in place, the temporary name --force renames
+    // over the old file (the next export removes it).
+    for (const auto& name : Leftovers(out)) {
+      EXPECT_TRUE(i % 2 == 1 && name.rfind(".flowrepo-export-", 0) == 0) << name << " iteration " << i;
+    }
+    for (const auto& e : std::filesystem::directory_iterator(out)) {
+      RunResult test = Shell("unzip -tq " + Quote(e.path().string()));
+      EXPECT_EQ(test.exit_code, 0) << e.path() << " iteration " << i << test.out;
+    }
+    if (HasFailure()) break;
+  }
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " export --all --force -o " + Quote(out + "/same.studiopkg")).exit_code, 0);
+  EXPECT_EQ(Leftovers(out), std::vector<std::string>{});
+  std::printf("export crash test: %d kills landed (%d while a file of the export was in the folder), %d runs "
+              "finished first\n",
+              stats.kills, while_visible, stats.finished);
+  EXPECT_GE(stats.kills, kIterations / 2);
+  unsetenv("FLOWREPO_USER");
+}
+
+// On a file system without O_TMPFILE, an export writes a named temporary
+// file that a kill leaves behind: the next export into the folder removes
+// it (this host's, whose process is gone), and no other file.
+TEST(CrashTest, NextExportRemovesWhatAKilledOneLeft) {
+  TempDir dir;
+  setenv("FLOWREPO_USER", "alice@example.com", 1);
+  std::string repo = dir / "repo";
+  ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"))
+                .exit_code,
+            0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  const std::string out = dir / "out";
+  std::filesystem::create_directories(out);
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  std::string me = host;
+  std::replace(me.begin(), me.end(), '-', '_');
+  // A process that is gone: a child that has exited.
+  pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  waitpid(gone, nullptr, 0);
+  const std::string stale = ".flowrepo-export-" + me + "-" + std::to_string(gone) + "-0-1.tmp";
+  const std::string running = ".flowrepo-export-" + me + "-" + std::to_string(getpid()) + "-0-1.tmp";
+  const std::string other_host = ".flowrepo-export-otherhost-" + std::to_string(gone) + "-0-1.tmp";
+  for (const auto& name : {stale, running, other_host, std::string("notes.txt")}) {
+    testing::WriteFile(out + "/" + name, "partial");
+  }
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " export --all -o " + Quote(out + "/all.studiopkg")).exit_code, 0);
+  std::vector<std::string> left = Leftovers(out);
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> expected = {running, other_host, "notes.txt"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(left, expected);
   unsetenv("FLOWREPO_USER");
 }
 

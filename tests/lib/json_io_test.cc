@@ -1,6 +1,9 @@
 #include "json/json_io.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <random>
 
 #include "support/test_support.h"
 
@@ -62,6 +65,107 @@ TEST(JsonIoTest, RejectsOversizedStrings) {
   limits.max_string = 10;
   ExpectError(ErrorCode::kInvalidData, "x.json: string longer than 10 bytes",
               [&] { ParseJson("\"" + std::string(11, 'a') + "\"", "x.json", limits); });
+}
+
+// ---- memory ----------------------------------------------------------------
+
+std::size_t HeapInUse() {
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Shapes that cost the most per byte of text, each as a long array and
+// as the members of a wide object, and random documents mixing them.
+std::vector<std::string> CostlyDocuments() {
+  std::vector<std::string> docs;
+  for (const char* item : {"0", "{}", "[]", "\"\"", "[0]", "{\"a\":0}", "\"0123456789abcdefghij\"", "null"}) {
+    std::string array = "[", object = "{";
+    for (int i = 0; i < 20000; ++i) {
+      array += (i ? "," : "") + std::string(item);
+      object += (i ? ",\"" : "\"") + std::to_string(i) + "\":" + item;
+    }
+    docs.push_back(array + "]");
+    docs.push_back(object + "}");
+  }
+  std::mt19937 rng(7);
+  for (int d = 0; d < 20; ++d) {
+    std::string doc;
+    std::vector<bool> stack;  // true: object
+    std::vector<int> counts;
+    auto open = [&](bool object) {
+      doc += object ? "{" : "[";
+      stack.push_back(object);
+      counts.push_back(0);
+    };
+    open(rng() % 2);
+    for (int steps = 0; steps < 30000 || !stack.empty(); ++steps) {
+      if (stack.empty()) break;
+      const bool closing = steps >= 30000 || (stack.size() > 1 && rng() % 8 == 0) || stack.size() > 100;
+      if (closing) {
+        doc += stack.back() ? "}" : "]";
+        stack.pop_back();
+        counts.pop_back();
+        continue;
+      }
+      if (counts.back()++) doc += ",";
+      if (stack.back()) doc += "\"k" + std::to_string(counts.back()) + "\":";
+      switch (rng() % 5) {
+        case 0: open(true); break;
+        case 1: open(false); break;
+        case 2: doc += "\"" + std::string(rng() % 40, 's') + "\""; break;
+        default: doc += std::to_string(rng() % 1000); break;
+      }
+    }
+    docs.push_back(doc);
+  }
+  return docs;
+}
+
+TEST(JsonIoTest, ParsedSizeEstimateBoundsTheRealMemory) {
+  for (const std::string& doc : CostlyDocuments()) {
+    SCOPED_TRACE(doc.substr(0, 40));
+    JsonMemory memory(SIZE_MAX);
+    JsonLimits limits;
+    limits.memory = &memory;
+    const std::size_t before = HeapInUse();
+    Json parsed = ParseJson(doc, "x.json", limits);
+    const std::size_t real = HeapInUse() - before;
+    EXPECT_GE(memory.used(), real) << "the estimate is below what was allocated";
+    EXPECT_LE(memory.used(), MaxParsedBytes(doc.size()));
+    EXPECT_LE(memory.used(), 3 * real + 8192) << "the estimate is far above what was allocated";
+  }
+}
+
+TEST(JsonIoTest, DocumentsBeyondTheirMemoryAreRefused) {
+  std::string doc = "[";
+  for (int i = 0; i < 100000; ++i) doc += i ? ",{}" : "{}";
+  doc += "]";
+  JsonMemory memory(1u << 20);
+  JsonLimits limits;
+  limits.memory = &memory;
+  ExpectError(ErrorCode::kInvalidData, "x.json: needs more than 1048576 bytes of memory to read (the limit)",
+              [&] { ParseJson(doc, "x.json", limits); });
+  EXPECT_EQ(memory.used(), 0u);  // a refused document keeps nothing
+  // Documents charged to one budget share it.
+  JsonMemory shared(MaxParsedBytes(doc.size()));
+  limits.memory = &shared;
+  EXPECT_NO_THROW(ParseJson(doc, "a.json", limits));
+  EXPECT_THROW(ParseJson(doc, "b.json", limits), Error);
+}
+
+TEST(JsonIoTest, BoundedCanonicalFormIsExactOrRefused) {
+  // Nested deep and minified, a document grows a hundredfold when indented.
+  std::string doc(100, '[');
+  for (int i = 0; i < 1000; ++i) doc += i ? ",0" : "0";
+  doc += std::string(100, ']');
+  Json value = ParseJson(doc, "x.json");
+  const std::string canonical = CanonicalJson(value);
+  EXPECT_GT(canonical.size(), 100 * doc.size());
+  EXPECT_EQ(CanonicalJson(value, canonical.size()), canonical);
+  EXPECT_EQ(CanonicalJson(value, canonical.size()).capacity(), canonical.size());
+  ExpectError(ErrorCode::kInvalidData,
+              "canonical form larger than " + std::to_string(canonical.size() - 1) + " bytes (the limit)",
+              [&] { CanonicalJson(value, canonical.size() - 1); });
 }
 
 }  // namespace

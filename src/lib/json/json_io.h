@@ -8,6 +8,7 @@
 // depth limit and keeps an unspecified one of duplicate keys.
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -20,10 +21,40 @@ using Json = nlohmann::json;
 /// SetMaxJsonDepth changed it).
 std::size_t MaxJsonDepth();
 
+/// Memory that the parsed form (the DOM) of one or more documents may take.
+/// ParseJson charges each document against it as it builds the DOM, by an
+/// estimate of what nlohmann/json allocates (nodes, containers and strings,
+/// with a vector's growth slack, the lexer's buffer and the duplicate-key
+/// sets held while an object is open) that is never below what is really
+/// allocated, and refuses the document once the estimate passes what is
+/// left. A budget is used by one thread at a time; what a parse charged
+/// stays charged (its DOM lives on).
+class JsonMemory {
+ public:
+  explicit JsonMemory(std::size_t bytes) : limit_(bytes) {}
+  std::size_t limit() const { return limit_; }
+  std::size_t used() const { return used_; }
+  /// Charges \a bytes; false (nothing charged) when they do not fit.
+  bool Charge(std::size_t bytes);
+  void Release(std::size_t bytes) { used_ -= bytes < used_ ? bytes : used_; }
+
+ private:
+  std::size_t limit_;
+  std::size_t used_ = 0;
+};
+
+/// The most JsonMemory a document of \a text_bytes can be charged: what a
+/// budget must hold so that no document of that size is refused for memory.
+std::size_t MaxParsedBytes(std::size_t text_bytes);
+
 struct JsonLimits {
   std::size_t max_bytes = 64u << 20;      ///< whole document
   std::size_t max_depth = MaxJsonDepth();  ///< nesting of arrays and objects
   std::size_t max_string = 16u << 20;  ///< one string or key
+  /// Set: the parsed form is charged to this budget and refused ("needs
+  /// more than N bytes of memory to read (the limit)") beyond it; it must
+  /// outlive the parse. Unset: no memory bound.
+  JsonMemory* memory = nullptr;
 };
 
 /// Parses \a text; \a source names it in errors ("flows/a/app_definition.json").
@@ -35,6 +66,13 @@ Json ParseJson(std::string_view text, std::string_view source,
 /// The canonical form flowrepo writes: keys sorted, two-space indent, a
 /// final newline. Same value, same bytes.
 std::string CanonicalJson(const Json& value);
+/// The same, refusing (kInvalidData, "canonical form larger than N bytes
+/// (the limit)") a form longer than \a max_bytes before writing any of it:
+/// a small document can grow a hundredfold when indented. \a admit, when
+/// given, is told the size before anything is allocated and may throw to
+/// refuse it. The result has no spare capacity.
+std::string CanonicalJson(const Json& value, std::size_t max_bytes,
+                          const std::function<void(std::size_t size)>& admit = {});
 
 /// Returns the string at \a key of object \a j, or \a fallback.
 std::string StringOr(const Json& j, std::string_view key, std::string fallback = {});

@@ -26,6 +26,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,6 +355,9 @@ Json StripApp(Json app) {
 Json StripEnv(Json env) {
   if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) return env;
   for (auto& var : env["variables"]) {
+    // A reference names where a secret is kept: it makes the variable a
+    // secret, whatever its flag says, and never leaves the workspace.
+    if (var.is_object() && var.contains("ref")) var["secret"] = true;
     if (IsTrue(var, "secret")) {
       var.erase("value");
       var.erase("ref");
@@ -698,28 +702,6 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
 
 namespace {
 
-// A path in the target folder that is removed unless released.
-class TempPath {
- public:
-  explicit TempPath(const fs::path& dir) {
-    static std::atomic<unsigned> counter{0};
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = (dir / (".flowrepo-export-" + std::to_string(getpid()) + "-" +
-                    std::to_string(counter++) + "-" + std::to_string(now % 1000000) + ".tmp"))
-                .string();
-  }
-  ~TempPath() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  TempPath(const TempPath&) = delete;
-  TempPath& operator=(const TempPath&) = delete;
-  const std::string& path() const { return path_; }
-  void Release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
 void Fsync(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::kIo, "cannot open '" + path + "': " + std::strerror(errno));
@@ -747,6 +729,119 @@ bool RenameNoReplace(const std::string& from, const std::string& to) {
   throw Error(ErrorCode::kIo, "cannot write '" + to + "': " + std::strerror(errno));
 }
 
+
+// The package being written: a file without a name in the target folder
+// (O_TMPFILE) that gets its name only once complete, so a process killed at
+// any moment leaves nothing behind. Where the file system cannot make one
+// (or /proc, which linking it needs, is missing), a named temporary file,
+// removed unless it got its final name; the next export into the folder
+// removes such files a killed export left.
+class PendingFile {
+ public:
+  explicit PendingFile(const fs::path& dir) : dir_(dir) {
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd_ >= 0 && ::access(ProcPath().c_str(), F_OK) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (fd_ >= 0) return;
+    static std::atomic<unsigned> counter{0};
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    temp_ = (dir / (std::string(kTempPrefix) + HostName() + "-" + std::to_string(getpid()) + "-" +
+                    std::to_string(counter++) + "-" + std::to_string(now % 1000000) + ".tmp"))
+                .string();
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(ErrorCode::kIo, "cannot create '" + temp_ + "': " + std::strerror(errno));
+  }
+  ~PendingFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+
+  int fd() const { return fd_; }
+  std::string label() const { return temp_.empty() ? (dir_ / "(new package)").string() : temp_; }
+
+  void Sync() {
+    if (::fsync(fd_) != 0) throw Error(ErrorCode::kIo, "cannot write '" + label() + "': " + std::strerror(errno));
+  }
+
+  /// Gives the file the name \a target unless it exists; false when it does.
+  bool LinkNoReplace(const std::string& target) {
+    if (temp_.empty()) {
+      if (::linkat(AT_FDCWD, ProcPath().c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
+      if (errno == EEXIST) return false;
+      throw Error(ErrorCode::kIo, "cannot write '" + target + "': " + std::strerror(errno));
+    }
+    if (!RenameNoReplace(temp_, target)) return false;
+    temp_.clear();
+    return true;
+  }
+
+  /// Gives the file the name \a target, replacing what is there. An
+  /// anonymous file gets a temporary name first (rename replaces, link
+  /// does not): only a crash between the two calls leaves that name, for
+  /// the next export to remove.
+  void Replace(const std::string& target) {
+    if (temp_.empty()) {
+      PendingFile named(dir_, Named{});
+      if (::linkat(AT_FDCWD, ProcPath().c_str(), AT_FDCWD, named.temp_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        throw Error(ErrorCode::kIo, "cannot write '" + target + "': " + std::strerror(errno));
+      }
+      named.Rename(target);
+      return;
+    }
+    Rename(target);
+  }
+
+  /// Removes what exports killed before naming their file left in \a dir:
+  /// temporary files of this host whose process no longer runs.
+  static void RemoveLeftovers(const fs::path& dir) {
+    const std::string mine = std::string(kTempPrefix) + HostName() + "-";
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.rfind(mine, 0) != 0 || name.size() < 4 || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
+      const long pid = std::strtol(name.c_str() + mine.size(), nullptr, 10);
+      if (pid <= 0 || pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      std::error_code remove_error;
+      fs::remove(it->path(), remove_error);
+    }
+  }
+
+ private:
+  static constexpr std::string_view kTempPrefix = ".flowrepo-export-";
+  struct Named {};
+  // A name for linking the anonymous file to, not opened.
+  PendingFile(const fs::path& dir, Named) : dir_(dir) {
+    static std::atomic<unsigned> counter{0};
+    temp_ = (dir / (std::string(kTempPrefix) + HostName() + "-" + std::to_string(getpid()) + "-l" +
+                    std::to_string(counter++) + ".tmp"))
+                .string();
+  }
+  void Rename(const std::string& target) {
+    if (::rename(temp_.c_str(), target.c_str()) != 0) {
+      throw Error(ErrorCode::kIo, "cannot write '" + target + "': " + std::strerror(errno));
+    }
+    temp_.clear();
+  }
+  std::string ProcPath() const { return "/proc/self/fd/" + std::to_string(fd_); }
+  // This host's name, so that folders shared between hosts are cleaned by
+  // each host of its own files only; '-' and '/' never appear in it.
+  static std::string HostName() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) return "host";
+    std::string out = name;
+    std::replace(out.begin(), out.end(), '-', '_');
+    std::replace(out.begin(), out.end(), '/', '_');
+    return out;
+  }
+
+  fs::path dir_;
+  int fd_ = -1;
+  std::string temp_;  ///< the fallback's or the link's name; empty once named
+};
 
 }  // namespace
 
@@ -785,11 +880,12 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     }
   }
 
-  TempPath temp(dir);
+  PendingFile::RemoveLeftovers(dir);
+  PendingFile pending(dir);
   ExportResult result;
   Sha256 package_sha;
   {
-    zip::Writer writer(temp.path(), [&](std::string_view bytes) {
+    zip::Writer writer(pending.fd(), pending.label(), dir.string(), [&](std::string_view bytes) {
       package_sha.Update(bytes);
       result.bytes += bytes.size();
     });
@@ -834,24 +930,21 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     }
     writer.Finish();
   }
-  Fsync(temp.path(), O_RDONLY);
+  pending.Sync();
   result.sha256 = package_sha.HexDigest();
 
   if (automatic && !request.version) {
     for (int n = 0;; ++n) {
       target = dir / (n == 0 ? std::string("export.studiopkg")
                              : "export " + std::to_string(n) + ".studiopkg");
-      if (RenameNoReplace(temp.path(), target.string())) break;
+      if (pending.LinkNoReplace(target.string())) break;
     }
   } else if (request.overwrite == ExportRequest::Overwrite::kYes) {
-    if (::rename(temp.path().c_str(), target.c_str()) != 0) {
-      throw Error(ErrorCode::kIo, "cannot write '" + target.string() + "': " + std::strerror(errno));
-    }
-  } else if (!RenameNoReplace(temp.path(), target.string())) {
+    pending.Replace(target.string());
+  } else if (!pending.LinkNoReplace(target.string())) {
     throw Error(ErrorCode::kAlreadyExists,
                 "'" + target.string() + "' already exists; pass --force to overwrite it");
   }
-  temp.Release();
   Fsync(dir.string(), O_RDONLY | O_DIRECTORY);
 
   result.path = target.lexically_normal().string();

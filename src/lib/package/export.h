@@ -95,7 +95,10 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
 
 /// app_definition.json without the fields that never leave a workspace.
 Json StripApp(Json app);
-/// env_variables.json with secret variables reduced to their name.
+/// env_variables.json with secret variables reduced to their name and
+/// flag; a variable holding a reference ("ref") is a secret variable.
+/// Export writes no reference into a package and import takes none from
+/// one: they arrive unbound.
 Json StripEnv(Json env);
 
 }  // namespace flowrepo

@@ -2,18 +2,23 @@
 //
 // 1. Read the package (reader.cc): every structural, manifest, hash,
 //    validity and secret problem is collected.
-// 2. Plan against the target: which flows, their final ids (as given,
-//    overriding an existing flow, or unique new ones), names, groups;
-//    rewrite subflow references to renamed flows and mapped topics; strip
-//    credential bindings and workspace-only fields; merge env variables of
-//    an overridden flow. Every component must be available and every topic
-//    exist in the target; ids must not collide; subflows must resolve.
+// 2. Plan against the target (PlanImport): which flows, their final ids
+//    (as given, overriding an existing flow, or unique new ones), names,
+//    groups; then each flow on its own, on all cores within the parse
+//    budget (PlanFlow): rewrite subflow references to renamed flows and
+//    mapped topics; strip credential bindings, secret references and
+//    workspace-only fields; merge env variables of an overridden flow;
+//    write the canonical text within the limits. Every component must be
+//    available and every topic exist in the target; ids must not collide;
+//    subflows must resolve; no flow folder may land in or around another.
 // 3. Any problem from 1 or 2 refuses the import, listing them all, before
-//    anything is written. A dry run stops here with the plan.
+//    anything is written. A dry run stops here with the plan: it makes
+//    every check the import makes.
 // 4. One commit onto the draft (PutFlows: one pack for many flows, then a
 //    compare-and-swap of the draft ref). The workspace branch is never
 //    written; publish makes the new versions.
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -36,11 +41,13 @@ struct FlowDocuments {
   std::optional<Json> env;  ///< absent when the flow has no env_variables.json
 };
 
-FlowDocuments ParseDocuments(const Flow& flow, const std::string& base) {
+FlowDocuments ParseDocuments(const Flow& flow, const std::string& base, const JsonLimits& limits) {
   FlowDocuments d;
-  d.app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
-  d.def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  if (!flow.env_variables.empty()) d.env = ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
+  d.app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile), limits);
+  d.def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile), limits);
+  if (!flow.env_variables.empty()) {
+    d.env = ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile), limits);
+  }
   return d;
 }
 
@@ -139,10 +146,222 @@ Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::En
   return merged;
 }
 
-ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
-                          const ImportRequest& request, const std::string& label,
-                          const std::string& default_draft) {
-  FlowRepository::Impl& impl = repo.impl();
+// What import decides about one package flow, made on any thread: its
+// final documents (canonical text), what it needs from the target and the
+// problems found.
+struct FlowPlan {
+  bool planned = false;  ///< the flow was valid and is in the plan
+  ImportedFlow out;
+  Flow final;
+  std::vector<Problem> problems;
+  std::set<std::string> used_mappings;
+  std::set<std::string> components;
+  std::vector<SubflowRef> subflows;
+};
+
+// What every flow's planning shares, read-only but for the canonical total.
+struct PlanContext {
+  const ImportRequest& request;
+  const std::map<std::string, std::string>& rename;
+  const std::map<std::string, std::string>& new_names;
+  const std::optional<FlowLocation>& override_location;
+  const std::optional<Flow>& overridden;  ///< the documents of the replaced flow
+  const std::set<std::string>& target_topics;
+  const std::string& where;
+  std::atomic<std::uint64_t>& canonical_total;  ///< bytes of canonical text reserved so far
+};
+
+// The canonical text of \a doc, within the entry limit and what is left of
+// the total limit (reserved before it is written); problems go to \a plan.
+std::string CanonicalWithin(const Json& doc, const std::string& file, const PlanContext& c, FlowPlan& plan) {
+  const PackageLimits& limits = c.request.limits;
+  try {
+    return CanonicalJson(doc, static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_entry_bytes, SIZE_MAX)),
+                         [&](std::size_t size) {
+                           std::uint64_t total = c.canonical_total.load();
+                           do {
+                             if (size > limits.max_total_bytes || total > limits.max_total_bytes - size) {
+                               throw Error(ErrorCode::kInvalidData,
+                                           "the package's documents in canonical form are larger than " +
+                                               std::to_string(limits.max_total_bytes) + " bytes (the limit)");
+                             }
+                           } while (!c.canonical_total.compare_exchange_weak(total, total + size));
+                         });
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    plan.problems.push_back({file, "", "package/limit", e.what()});
+    return {};
+  }
+}
+
+// Plans one valid package flow: final id, name and group; topics mapped
+// or existing; credential bindings and workspace-only fields stripped;
+// subflow references renamed; env variables of an overridden flow merged;
+// then the canonical text. The package's text of the flow is released.
+FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t memory, const PlanContext& c) {
+  const ImportRequest& request = c.request;
+  using Mode = ImportRequest::Mode;
+  FlowPlan plan;
+  auto problem = [&](const std::string& file, const std::string& rule, const std::string& message) {
+    plan.problems.push_back({file, "", rule, message});
+  };
+  const std::string base = info.path + "/";
+  JsonMemory json_memory(memory);
+  FlowDocuments docs;
+  try {
+    docs = ParseDocuments(pf.flow, base, PackageJsonLimits(json_memory));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    problem(info.path, "json", e.what());  // read once already: only a smaller budget gets here
+    return plan;
+  }
+  pf.flow = Flow{};  // parsed: the text is not needed any more
+  Json app = std::move(docs.app);
+  Json def = std::move(docs.def);
+  std::optional<Json> env = std::move(docs.env);
+  const FlowFormat* format = FindFormat(info.format);
+  FlowFacts before = format->Facts(def);
+  ImportedFlow& out = plan.out;
+  out.source_id = info.id;
+  out.id = c.rename.at(info.id);
+  out.name = info.name;
+  out.group = c.override_location ? c.override_location->group : info.group;
+  out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden : ImportedFlow::Action::kAdded;
+
+  // Topics: mapped, or existing in the target.
+  std::set<std::string> expected_topics;
+  for (const auto& topic : before.topics) {
+    auto it = request.topics.find(topic);
+    std::string dst = it != request.topics.end() ? it->second : topic;
+    if (it != request.topics.end()) {
+      plan.used_mappings.insert(topic);
+      out.topics[topic] = dst;
+    }
+    expected_topics.insert(dst);
+    // A workspace listing no topics does not manage them (as validation).
+    if (!c.target_topics.empty() && !c.target_topics.count(dst)) {
+      problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
+              it != request.topics.end()
+                  ? "topic '" + topic + "' is mapped to '" + dst + "', which " + c.where + " does not have"
+                  : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic +
+                        "=TOPIC");
+    }
+  }
+  plan.components = before.components;
+
+  // Never imported: credential bindings, secret references and
+  // workspace-only fields.
+  def = format->StripForExport(std::move(def), StripOptions{});
+  app = StripApp(std::move(app));
+  if (env) env = StripEnv(std::move(*env));
+  if (request.mode == Mode::kAsNew) out.name = c.new_names.at(info.id);
+  app["id"] = out.id;
+  app["name"] = out.name;
+  RenameReferences(app, c.rename);  // foreign references name flows in the app definition
+  if (c.overridden) {
+    const Flow& current = *c.overridden;
+    try {
+      Json current_app = ParseJson(current.app_definition, c.override_location->path);
+      for (const char* key : {"endpoint", "sharing", "audit"}) {
+        if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
+      }
+      if (env && !current.env_variables.empty()) {
+        env = MergeEnv(*env, ParseJson(current.env_variables, c.override_location->path), request.env_conflict, out);
+      } else if (!env && !current.env_variables.empty()) {
+        env = ParseJson(current.env_variables, c.override_location->path);
+      }
+    } catch (const Error&) {
+      // The replaced version's documents are unreadable: nothing to keep.
+    }
+  }
+  for (const auto& ref : before.subflows) {
+    auto it = c.rename.find(ref.flow);
+    if (it == c.rename.end() || it->second == ref.flow) continue;
+    try {
+      Json::json_pointer pointer(ref.pointer);
+      if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
+    } catch (const Json::exception&) {
+      problem(base + std::string(kFlowDefinitionFile), "import/rename",
+              "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
+    }
+  }
+  RewriteTopics(def, request.topics);
+  FlowFacts after = format->Facts(def);
+  if (after.topics != expected_topics) {
+    problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
+            "the topics of this " + info.format + " flow cannot be mapped");
+  }
+  for (const auto& cred : after.credentials) {
+    if (cred.binding.empty()) out.unbound_credentials.push_back(cred.node);
+  }
+  if (env && env->is_object() && env->contains("variables") && (*env)["variables"].is_array()) {
+    for (const auto& var : (*env)["variables"]) {
+      if (IsTrue(var, "secret") && StringOr(var, "ref").empty()) out.unbound_secrets.push_back(StringOr(var, "name"));
+    }
+  }
+  plan.subflows = std::move(after.subflows);
+
+  Flow& final = plan.final;
+  final.summary = {out.id, out.name, out.group, info.format};
+  const std::string final_base = final.summary.path() + "/";
+  final.app_definition = CanonicalWithin(app, final_base + std::string(kAppDefinitionFile), c, plan);
+  app = Json();
+  final.flow_definition = CanonicalWithin(def, final_base + std::string(kFlowDefinitionFile), c, plan);
+  def = Json();
+  if (env) final.env_variables = CanonicalWithin(*env, final_base + std::string(kEnvVariablesFile), c, plan);
+  plan.planned = true;
+  return plan;
+}
+
+// The folders where \a finals will live against the flow folders of the
+// target (\a existing, named \a where): a flow folder never holds another
+// flow's folder, either way round. A new folder inside an existing flow's
+// folder is what writing the draft refuses; an existing flow's folder
+// inside a new one would vanish from the workspace (a flow folder's
+// sub-folders are not read as flows).
+void CheckLayout(const std::vector<Flow>& finals, const std::map<std::string, FlowLocation>& existing,
+                 const std::string& where, std::vector<Problem>& problems) {
+  std::map<std::string, std::string> folders;  // flow folder -> whose
+  for (const auto& [id, loc] : existing) folders.emplace(loc.path, "flow '" + id + "' of " + where);
+  for (const Flow& flow : finals) folders.emplace(flow.summary.path(), "flow '" + flow.summary.id + "' imported");
+  std::set<std::string> replaced;  // folders an imported flow writes again
+  for (const Flow& flow : finals) {
+    auto it = existing.find(flow.summary.id);
+    if (it != existing.end() && it->second.path == flow.summary.path()) replaced.insert(flow.summary.path());
+  }
+  for (const Flow& flow : finals) {
+    const std::string path = flow.summary.path();
+    if (replaced.count(path)) continue;
+    const std::string file = path + "/" + std::string(kAppDefinitionFile);
+    for (std::size_t slash = path.find('/', kFlowsDir.size() + 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      auto holder = folders.find(path.substr(0, slash));
+      if (holder == folders.end()) continue;
+      problems.push_back({file, "", "import/layout",
+                          "group '" + flow.summary.group + "' is inside flow folder '" + holder->first + "' (" +
+                              holder->second + ")"});
+    }
+    for (auto inside = folders.lower_bound(path + "/"); inside != folders.end() &&
+                                                        inside->first.compare(0, path.size() + 1, path + "/") == 0;
+         ++inside) {
+      problems.push_back({file, "", "import/layout",
+                          "flow folder '" + path + "' would hold flow folder '" + inside->first + "' (" +
+                              inside->second + ")"});
+    }
+  }
+}
+
+// An import planned to the last check, nothing written yet.
+struct ImportPlan {
+  ImportResult result;
+  std::vector<Flow> finals;  ///< parallel to result.flows
+};
+
+// Every check import makes, in the order it makes them; the dry run and
+// the import both come through here, so a dry run that passes means the
+// import's checks pass. Throws kInvalidData listing every problem.
+ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const ImportRequest& request,
+                      const std::string& label, const std::string& default_draft) {
   const std::string& ws = request.workspace;
   impl.RequireRole(ws, Role::kIntegrator);
   const std::string draft = request.draft.empty() ? default_draft : request.draft;
@@ -255,119 +474,40 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
     rename[info.id] = final_id;
   }
 
-  // Each flow as it will be written.
+  // Each flow as it will be written, planned on all cores, each holding
+  // what its documents can take parsed while it is planned.
+  std::optional<Flow> overridden;
+  if (override_location) overridden = ReadFlowAt(store, *override_location);
+  std::atomic<std::uint64_t> canonical_total{0};
+  PlanContext context{request, rename, new_names, override_location, overridden, target_topics, where, canonical_total};
+  std::vector<FlowPlan> plans(chosen.size());
+  MemoryBudget budget(static_cast<std::size_t>(std::min<std::uint64_t>(request.limits.parse_budget(), SIZE_MAX)));
+  ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
+    PackagedFlow& pf = loaded.flows[chosen[k]];
+    if (!pf.valid) return;  // its problems are listed already
+    std::size_t need = 0;
+    for (const std::string* text : {&pf.flow.app_definition, &pf.flow.flow_definition, &pf.flow.env_variables}) {
+      need = std::min<std::size_t>(SIZE_MAX / 2, need + MaxParsedBytes(text->size()));
+    }
+    MemoryBudget::Lease lease = budget.Acquire(need);
+    plans[k] = PlanFlow(manifest.flows[chosen[k]], pf, lease.bytes(), context);
+  });
   std::vector<Flow> finals;
   std::vector<ImportedFlow> planned;
   std::map<std::string, std::set<std::string>> component_users;
   std::set<std::string> used_mappings;
   std::vector<std::vector<SubflowRef>> subflow_refs;  // parallel to finals
-  // Parsing and writing the documents is most of the work; it runs on all
-  // cores before and after the planning, which runs in order.
-  std::vector<FlowDocuments> docs(chosen.size());
-  ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
-    const PackagedFlow& pf = loaded.flows[chosen[k]];
-    if (pf.valid) docs[k] = ParseDocuments(pf.flow, manifest.flows[chosen[k]].path + "/");
-  });
-  std::vector<FlowDocuments> final_docs;  // parallel to finals
   for (std::size_t k = 0; k < chosen.size(); ++k) {
-    const std::size_t i = chosen[k];
-    const PackageFlowInfo& info = manifest.flows[i];
-    const PackagedFlow& pf = loaded.flows[i];
-    if (!pf.valid) continue;  // its problems are listed already
-    const std::string base = info.path + "/";
-    Json app = std::move(docs[k].app);
-    Json def = std::move(docs[k].def);
-    std::optional<Json> env = std::move(docs[k].env);
-    const FlowFormat* format = FindFormat(info.format);
-    FlowFacts before = format->Facts(def);
-    ImportedFlow out;
-    out.source_id = info.id;
-    out.id = rename.at(info.id);
-    out.name = info.name;
-    out.group = override_location ? override_location->group : info.group;
-    out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden
-                                                 : ImportedFlow::Action::kAdded;
-
-    // Topics: mapped, or existing in the target.
-    std::set<std::string> expected_topics;
-    for (const auto& topic : before.topics) {
-      auto it = request.topics.find(topic);
-      std::string dst = it != request.topics.end() ? it->second : topic;
-      if (it != request.topics.end()) {
-        used_mappings.insert(topic);
-        out.topics[topic] = dst;
-      }
-      expected_topics.insert(dst);
-      // A workspace listing no topics does not manage them (as validation).
-      if (!target_topics.empty() && !target_topics.count(dst)) {
-        problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
-                it != request.topics.end()
-                    ? "topic '" + topic + "' is mapped to '" + dst + "', which " + where + " does not have"
-                    : "topic '" + topic + "' does not exist in " + where + "; map it with --topic " +
-                          topic + "=TOPIC");
-      }
-    }
-    for (const auto& c : before.components) component_users[c].insert(info.id);
-
-    // Never imported: credential bindings and workspace-only fields.
-    def = format->StripForExport(std::move(def), StripOptions{});
-    app = StripApp(std::move(app));
-    if (request.mode == Mode::kAsNew) out.name = new_names.at(info.id);
-    app["id"] = out.id;
-    app["name"] = out.name;
-    RenameReferences(app, rename);  // foreign references name flows in the app definition
-    if (override_location) {
-      Flow current = ReadFlowAt(store, *override_location);
-      try {
-        Json current_app = ParseJson(current.app_definition, override_location->path);
-        for (const char* key : {"endpoint", "sharing", "audit"}) {
-          if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
-        }
-        if (env && !current.env_variables.empty()) {
-          env = MergeEnv(*env, ParseJson(current.env_variables, override_location->path),
-                         request.env_conflict, out);
-        } else if (!env && !current.env_variables.empty()) {
-          env = ParseJson(current.env_variables, override_location->path);
-        }
-      } catch (const Error&) {
-        // The replaced version's documents are unreadable: nothing to keep.
-      }
-    }
-    for (const auto& ref : before.subflows) {
-      auto it = rename.find(ref.flow);
-      if (it == rename.end() || it->second == ref.flow) continue;
-      try {
-        Json::json_pointer pointer(ref.pointer);
-        if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
-      } catch (const Json::exception&) {
-        problem(base + std::string(kFlowDefinitionFile), "import/rename",
-                "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
-      }
-    }
-    RewriteTopics(def, request.topics);
-    FlowFacts after = format->Facts(def);
-    if (after.topics != expected_topics) {
-      problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
-              "the topics of this " + info.format + " flow cannot be mapped");
-    }
-    for (const auto& c : after.credentials) {
-      if (c.binding.empty()) out.unbound_credentials.push_back(c.node);
-    }
-    subflow_refs.push_back(std::move(after.subflows));
-
-    Flow final;
-    final.summary = {out.id, out.name, out.group, info.format};
-    finals.push_back(std::move(final));
-    final_docs.push_back({std::move(app), std::move(def), std::move(env)});
-    planned.push_back(std::move(out));
+    FlowPlan& plan = plans[k];
+    for (auto& p : plan.problems) problems.push_back(std::move(p));
+    if (!plan.planned) continue;
+    for (const auto& c : plan.components) component_users[c].insert(manifest.flows[chosen[k]].id);
+    used_mappings.insert(plan.used_mappings.begin(), plan.used_mappings.end());
+    subflow_refs.push_back(std::move(plan.subflows));
+    finals.push_back(std::move(plan.final));
+    planned.push_back(std::move(plan.out));
   }
-  ParallelFor(finals.size(), [&](std::size_t k, std::size_t) {
-    finals[k].app_definition = CanonicalJson(final_docs[k].app);
-    finals[k].flow_definition = CanonicalJson(final_docs[k].def);
-    if (final_docs[k].env) finals[k].env_variables = CanonicalJson(*final_docs[k].env);
-    final_docs[k] = {};  // freeing a document tree costs as much as parsing it: here, on all cores
-  });
-
+  std::vector<FlowPlan>().swap(plans);
   for (const auto& [component, users] : component_users) {
     if (!settings.HasComponent(component)) {
       problem(label, "import/missing-component",
@@ -397,6 +537,7 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
                               "', which does not exist in " + where + " nor in the package"});
     }
   }
+  CheckLayout(finals, draft_flows, target.head ? "draft '" + draft + "'" : where, problems);
   if (chosen.empty() && problems.empty()) problem(label, "import/flows", "the package has no flows");
 
   if (!problems.empty()) {
@@ -412,7 +553,8 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
                 details);
   }
 
-  ImportResult result;
+  ImportPlan plan;
+  ImportResult& result = plan.result;
   result.package = label;
   result.workspace = ws;
   result.draft = draft;
@@ -421,8 +563,16 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
   result.source_workspace = manifest.workspace;
   result.source_commit = manifest.commit;
   result.flows = std::move(planned);
+  plan.finals = std::move(finals);
+  return plan;
+}
+
+ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const ImportRequest& request,
+                          const std::string& label, const std::string& default_draft) {
+  ImportPlan plan = PlanImport(repo.impl(), std::move(loaded), request, label, default_draft);
+  ImportResult& result = plan.result;
   if (request.dry_run) return result;
-  WriteResult written = repo.PutFlows(ws, draft, finals, "import",
+  WriteResult written = repo.PutFlows(result.workspace, result.draft, plan.finals, "import",
                                       FlowRepository::GroupChoice::kAsGiven,
                                       FlowRepository::DocumentForm::kAlreadyCanonical);
   result.commit = written.draft.commit;
@@ -435,7 +585,7 @@ ImportResult ImportLoaded(FlowRepository& repo, const LoadedPackage& loaded,
 ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
   repo.impl().RequireRole(request.workspace, Role::kIntegrator);
   LoadedPackage loaded = LoadPackage(request.package, request.limits);
-  return ImportLoaded(repo, loaded, request, request.package,
+  return ImportLoaded(repo, std::move(loaded), request, request.package,
                       DraftNameFrom("import-", fs::path(request.package).stem().string()));
 }
 
@@ -453,45 +603,34 @@ ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
   const std::string label = "workspace '" + source.workspace + "'";
   LoadedPackage loaded = CheckPackage(label, std::move(entries), target.limits);
   std::string what = source.selection.size() == 1 ? source.selection[0] : "flows";
-  return ImportLoaded(repo, loaded, target, label,
+  return ImportLoaded(repo, std::move(loaded), target, label,
                       DraftNameFrom("copy-", what + " from " + source.workspace));
 }
 
-WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
-  FlowRepository::Impl& impl = repo.impl();
-  impl.RequireRole(request.workspace, Role::kIntegrator);
-  RequireDraftName(request.draft);
-  RequireId(request.flow, "flow id");
-  if (request.credentials.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "nothing to bind: pass --credential NODE=CREDENTIAL");
-  }
-  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
-  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
-  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
-  const std::string base = flow.summary.path() + "/";
-  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
-  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
-  const FlowFormat* format = FindFormat(format_name);
-  if (!format) {
-    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
-                                             ": unknown flow format '" + format_name + "'");
-  }
+namespace {
+
+// Whether \a value may be written as a binding: printable ASCII without
+// spaces, quotes or backslashes, at most 200 bytes.
+bool PrintableBinding(const std::string& value) {
+  return !value.empty() && value.size() <= 200 && std::all_of(value.begin(), value.end(), [](char ch) {
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+  });
+}
+
+// Binds \a request.credentials into \a def; refusals go to \a errors.
+void BindNodes(const BindRequest& request, const FlowFormat& format, const std::string& format_name, Json& def,
+               std::vector<std::string>& errors) {
+  if (request.credentials.empty()) return;
   if (format_name == "node-red") {
     throw Error(ErrorCode::kInvalidArgument,
                 "flow '" + request.flow + "' is a node-red flow: its config nodes get their "
                 "credentials in the node-red runtime; nothing to bind");
   }
-  FlowFacts facts = format->Facts(def);
+  FlowFacts facts = format.Facts(def);
   std::vector<std::string> needing;
   for (const auto& c : facts.credentials) needing.push_back(c.node);
-  std::vector<std::string> errors;
   for (const auto& [node, credential] : request.credentials) {
-    bool printable = !credential.empty() && credential.size() <= 200 &&
-                     std::all_of(credential.begin(), credential.end(), [](char ch) {
-                       return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
-                     });
-    if (!printable) {
+    if (!PrintableBinding(credential)) {
       errors.push_back("invalid credential name for node '" + node + "'");
       continue;
     }
@@ -512,14 +651,84 @@ WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
     }
     def[Json::json_pointer(it->pointer)] = credential;
   }
+}
+
+// Binds \a request.secrets into \a env; refusals go to \a errors.
+void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>& errors) {
+  std::vector<std::string> secret_names;
+  Json* vars = env.is_object() && env.contains("variables") && env["variables"].is_array() ? &env["variables"] : nullptr;
+  if (vars) {
+    for (const auto& var : *vars) {
+      if (IsTrue(var, "secret")) secret_names.push_back(StringOr(var, "name"));
+    }
+  }
+  for (const auto& [name, ref] : request.secrets) {
+    if (!PrintableBinding(ref)) {
+      errors.push_back("invalid secret reference for variable '" + Printable(name) + "'");
+      continue;
+    }
+    // Under a secret's name, whatever is not a reference and looks like a
+    // secret (a password, a token) is refused.
+    if (!DetectSecret("secret", ref).empty()) {
+      errors.push_back("the reference for variable '" + Printable(name) +
+                       "' looks like a secret value; bind where the secret is kept (vault:..., op://...)");
+      continue;
+    }
+    Json* target = nullptr;
+    if (vars) {
+      for (auto& var : *vars) {
+        if (StringOr(var, "name") == name && IsTrue(var, "secret")) target = &var;
+      }
+    }
+    if (!target) {
+      errors.push_back("flow '" + request.flow + "' has no secret variable '" + Printable(name) + "'" +
+                       (secret_names.empty() ? std::string(" (it has none)")
+                                             : " (it has " + Quoted(secret_names) + ")"));
+      continue;
+    }
+    (*target)["ref"] = ref;
+  }
+}
+
+}  // namespace
+
+WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(request.workspace, Role::kIntegrator);
+  RequireDraftName(request.draft);
+  RequireId(request.flow, "flow id");
+  if (request.credentials.empty() && request.secrets.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "nothing to bind: pass --credential NODE=CREDENTIAL or --secret VARIABLE=REFERENCE");
+  }
+  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
+  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
+  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
+  const std::string base = flow.summary.path() + "/";
+  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  Json env = flow.env_variables.empty() ? Json{{"variables", Json::array()}}
+                                        : ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
+  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
+  const FlowFormat* format = FindFormat(format_name);
+  if (!format) {
+    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
+                                             ": unknown flow format '" + format_name + "'");
+  }
+  std::vector<std::string> errors;
+  BindNodes(request, *format, format_name, def, errors);
+  BindSecrets(request, env, errors);
   if (!errors.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " bindings refused",
                 errors.size() == 1 ? std::vector<std::string>{} : errors);
   }
-  flow.flow_definition = CanonicalJson(def);
-  return repo.PutFlows(request.workspace, request.draft, {flow}, "bind credentials of",
-                       FlowRepository::GroupChoice::kAsGiven);
+  if (!request.credentials.empty()) flow.flow_definition = CanonicalJson(def);
+  if (!request.secrets.empty()) flow.env_variables = CanonicalJson(env);
+  const char* action = request.secrets.empty()       ? "bind credentials of"
+                       : request.credentials.empty() ? "bind secrets of"
+                                                     : "bind credentials and secrets of";
+  return repo.PutFlows(request.workspace, request.draft, {flow}, action, FlowRepository::GroupChoice::kAsGiven);
 }
 
 }  // namespace flowrepo

@@ -27,6 +27,11 @@ namespace {
 constexpr std::uint32_t kFileTypeMask = 0170000;
 constexpr std::uint32_t kRegularFile = 0100000;
 constexpr std::uint32_t kDosDirectory = 0x10;
+constexpr std::uint32_t kDosVolumeLabel = 0x08;
+constexpr std::uint32_t kWindowsReparsePoint = 0x400;  // symlinks and junctions
+constexpr std::uint8_t kAtheOsHost = 30;
+constexpr std::uint64_t kCentralHeaderBytes = 46;
+constexpr std::uint64_t kCentralExtraAllowance = 256;  // extra fields and comment of one entry
 constexpr std::size_t kEntriesPerThread = 64;  // smaller packages are read on one thread
 
 void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
@@ -40,6 +45,30 @@ std::string Octal(std::uint32_t mode) {
   return buf;
 }
 
+// Hosts whose upper 16 bits of the external attributes zip tools read as a
+// Unix st_mode: Info-ZIP's unzip does for all of these (PKZIP for Unix
+// marks its entries FAT), so a symlink or a device can be made by any.
+bool ModeHost(std::uint8_t host) {
+  switch (host) {
+    case ZIP_OPSYS_DOS:
+    case ZIP_OPSYS_OPENVMS:
+    case ZIP_OPSYS_UNIX:
+    case ZIP_OPSYS_ATARI_ST:
+    case ZIP_OPSYS_OS_2:
+    case ZIP_OPSYS_WINDOWS_NTFS:
+    case ZIP_OPSYS_VSE:  // QDOS for Info-ZIP
+    case ZIP_OPSYS_ACORN_RISC:
+    case ZIP_OPSYS_VFAT:
+    case ZIP_OPSYS_BEOS:
+    case ZIP_OPSYS_TANDEM:
+    case ZIP_OPSYS_OS_X:
+    case kAtheOsHost:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Metadata problems of one entry; empty when it may be read.
 std::string CheckEntryMetadata(const zip::EntryInfo& e) {
   if (e.unicode_path_field) {
@@ -50,14 +79,25 @@ std::string CheckEntryMetadata(const zip::EntryInfo& e) {
     return "compression method " + std::to_string(e.comp_method) +
            " is not supported (only stored and deflated)";
   }
-  std::uint32_t mode = e.attributes >> 16;
-  if (e.opsys == ZIP_OPSYS_UNIX && mode != 0) {
+  // Whatever host made it, an entry is a plain regular file: a mode, when
+  // there is one, says so; a host whose attributes mean something else
+  // (Amiga, Macintosh, OS/400, unknown ones) has none.
+  const std::uint32_t mode = e.attributes >> 16;
+  if (mode != 0 && !ModeHost(e.opsys)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(e.attributes));
+    return "was made on host system " + std::to_string(e.opsys) + ", whose file attributes (" + buf +
+           ") flowrepo cannot read; only plain files are allowed";
+  }
+  if (mode != 0) {
     if ((mode & kFileTypeMask) != kRegularFile) {
       return "is not a regular file (mode " + Octal(mode) + ")";
     }
     if (mode & 07000) return "has setuid, setgid or sticky bits (mode " + Octal(mode) + ")";
   }
   if (e.attributes & kDosDirectory) return "is a directory";
+  if (e.attributes & kDosVolumeLabel) return "is a volume label";
+  if (e.attributes & kWindowsReparsePoint) return "is a symbolic link or another reparse point";
   return {};
 }
 
@@ -87,8 +127,29 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
         "package is larger than " + std::to_string(limits.max_file_bytes) + " bytes (the limit)");
     return out;
   }
+  // The entry count comes from the end records before libzip reads the
+  // central directory, which costs memory by the entry.
   std::optional<zip::Reader> reader;
   try {
+    const zip::Directory directory = zip::ReadDirectory(path);
+    if (directory.entries > limits.max_entries) {
+      report.entries = directory.entries;
+      Add(problems, path, "package/limit",
+          "package has " + std::to_string(directory.entries) + " entries, more than " +
+              std::to_string(limits.max_entries) + " (the limit)");
+      return out;
+    }
+    // libzip holds the central directory, parsed, while the package is
+    // read: it may not hold more per entry than a header, a name within
+    // the limit and a few extra fields.
+    const std::uint64_t per_entry = kCentralHeaderBytes + limits.max_name_bytes + kCentralExtraAllowance;
+    if (directory.size > directory.entries * per_entry) {
+      Add(problems, path, "package/limit",
+          "central directory of " + std::to_string(directory.size) + " bytes is larger than its " +
+              std::to_string(directory.entries) + " entries may take (" + std::to_string(per_entry) +
+              " bytes each, the limit)");
+      return out;
+    }
     reader.emplace(zip::Reader::Open(path));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidData) throw;
@@ -110,7 +171,7 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   // Metadata of every entry first; nothing is decompressed yet.
   std::vector<zip::EntryInfo> readable;
   std::map<std::string, std::string> folded;  // case-folded name -> name
-  std::uint64_t declared_total = 0, compressed_total = 0;
+  std::uint64_t declared_total = 0;
   bool limit_exceeded = false;
   for (std::uint64_t i = 0; i < reader->size(); ++i) {
     zip::EntryInfo e;
@@ -145,20 +206,12 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
       ok = true;
       declared_total += e.size;  // each at most max_entry_bytes: no overflow
     }
-    compressed_total += std::min<std::uint64_t>(e.comp_size, UINT64_MAX / 2);
     if (ok) readable.push_back(std::move(e));
   }
   if (declared_total > limits.max_total_bytes) {
     Add(problems, path, "package/limit",
         "package decompresses to more than " + std::to_string(limits.max_total_bytes) +
             " bytes (the limit)");
-    limit_exceeded = true;
-  }
-  if (compressed_total > file_size) {
-    // Entries sharing compressed data: the overlapping-entry zip bomb.
-    Add(problems, path, "package/zip",
-        "entries claim " + std::to_string(compressed_total) + " compressed bytes but the file has " +
-            std::to_string(file_size) + ": entries overlap");
     limit_exceeded = true;
   }
   // A package with a refused entry is not trusted further: nothing of it is
@@ -174,7 +227,7 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   std::vector<std::string> errors(readable.size());
   const std::size_t workers = ParallelWorkers(readable.size(), kEntriesPerThread);
   std::vector<zip::Reader> handles;
-  for (std::size_t w = 1; w < workers; ++w) handles.push_back(zip::Reader::Open(path));
+  for (std::size_t w = 1; w < workers; ++w) handles.push_back(reader->Clone());
   ParallelFor(
       readable.size(),
       [&](std::size_t k, std::size_t worker) {
@@ -208,10 +261,21 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   return checked;
 }
 
+JsonLimits PackageJsonLimits(JsonMemory& memory) {
+  JsonLimits limits;
+  limits.memory = &memory;
+  return limits;
+}
+
+namespace {
+
 // Checks one listed flow against the entries (present, sizes, sha256) and,
-// when complete, validates it on its own; its problems go to \a problems.
-void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std::string>& entries,
-                    const std::set<std::string>& known, PackagedFlow& pf, std::vector<Problem>& problems) {
+// when complete, validates it on its own within \a memory; its problems go
+// to \a problems. Its documents move out of \a entries into \a pf (the
+// other flows' threads only look up other names meanwhile).
+void CheckFlowFiles(const PackageFlowInfo& info, std::map<std::string, std::string>& entries,
+                    const std::set<std::string>& known, std::size_t memory, PackagedFlow& pf,
+                    std::vector<Problem>& problems) {
   const bool none_present = std::none_of(info.files.begin(), info.files.end(), [&](const auto& file) {
     return entries.count(info.path + "/" + file.name) > 0;
   });
@@ -242,9 +306,9 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
       pf.complete = false;
       continue;
     }
-    if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = it->second;
-    if (file.name == kAppDefinitionFile) pf.flow.app_definition = it->second;
-    if (file.name == kEnvVariablesFile) pf.flow.env_variables = it->second;
+    if (file.name == kFlowDefinitionFile) pf.flow.flow_definition = std::move(it->second);
+    if (file.name == kAppDefinitionFile) pf.flow.app_definition = std::move(it->second);
+    if (file.name == kEnvVariablesFile) pf.flow.env_variables = std::move(it->second);
   }
   if (pf.complete && (pf.flow.app_definition.empty() || pf.flow.flow_definition.empty())) {
     pf.complete = false;  // reported by ManifestFromJson
@@ -252,9 +316,14 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
   if (pf.complete) {
     std::size_t before = problems.size();
     ValidationContext context{InSet(known), nullptr, CredentialPolicy::kAllowUnbound};
-    for (auto& p : ValidateFlow(pf.flow, context)) problems.push_back(std::move(p));
+    JsonMemory flow_memory(memory);
+    for (auto& p : ValidateFlow(pf.flow, context, PackageJsonLimits(flow_memory))) {
+      problems.push_back(std::move(p));
+    }
     if (problems.size() == before) {
-      Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile));
+      JsonMemory app_memory(memory);  // what validation parsed is freed
+      Json app = ParseJson(pf.flow.app_definition, info.path + "/" + std::string(kAppDefinitionFile),
+                           PackageJsonLimits(app_memory));
       std::string name = StringOr(app, "name");
       std::string format = StringOr(app, "format", std::string(kNativeFormat));
       const std::string app_file = info.path + "/" + std::string(kAppDefinitionFile);
@@ -272,6 +341,20 @@ void CheckFlowFiles(const PackageFlowInfo& info, const std::map<std::string, std
   }
 }
 
+// What the listed documents of \a info can take parsed, at most.
+std::size_t ParsedBytesOf(const PackageFlowInfo& info, const std::map<std::string, std::string>& entries) {
+  std::size_t total = 0;
+  for (const auto& file : info.files) {
+    auto it = entries.find(info.path + "/" + file.name);
+    if (it == entries.end()) continue;
+    const std::size_t need = MaxParsedBytes(it->second.size());
+    total = need > SIZE_MAX - total ? SIZE_MAX : total + need;
+  }
+  return total;
+}
+
+}  // namespace
+
 LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::string> entries,
                            const PackageLimits& limits) {
   LoadedPackage out;
@@ -288,9 +371,11 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
     return out;
   }
   Json doc;
+  const auto parse_budget = static_cast<std::size_t>(std::min<std::uint64_t>(limits.parse_budget(), SIZE_MAX));
   try {
-    JsonLimits json_limits;
-    json_limits.max_bytes = limits.max_entry_bytes;
+    JsonMemory memory(parse_budget);
+    JsonLimits json_limits = PackageJsonLimits(memory);
+    json_limits.max_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_entry_bytes, SIZE_MAX));
     doc = ParseJson(manifest_it->second, manifest_name, json_limits);
   } catch (const Error& e) {
     std::string message = e.what();
@@ -315,6 +400,7 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
   }
   report.manifest = ManifestFromJson(doc, problems);
   ScanSecrets(doc, manifest_name, problems);
+  doc = Json();  // its memory goes to the flows' documents
   const PackageManifest& manifest = report.manifest;
   if (!problems.empty()) {
     // The entries are not checked against a manifest that is itself wrong.
@@ -356,8 +442,11 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
     for (const auto& file : info.files) listed.insert(info.path + "/" + file.name);
   }
   // Hashing and validating are most of the reading; flows are independent.
+  // Each holds, while it is checked, what its documents can take parsed.
+  MemoryBudget budget(parse_budget);
   ParallelFor(manifest.flows.size(), [&](std::size_t i, std::size_t) {
-    CheckFlowFiles(manifest.flows[i], entries, known, out.flows[i], flow_problems[i]);
+    MemoryBudget::Lease lease = budget.Acquire(ParsedBytesOf(manifest.flows[i], entries));
+    CheckFlowFiles(manifest.flows[i], entries, known, lease.bytes(), out.flows[i], flow_problems[i]);
   });
   for (auto& fp : flow_problems) {
     problems.insert(problems.end(), std::make_move_iterator(fp.begin()), std::make_move_iterator(fp.end()));

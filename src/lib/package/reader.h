@@ -20,6 +20,7 @@
 
 #include "flowrepo/flow.h"
 #include "flowrepo/package.h"
+#include "json/json_io.h"
 
 namespace flowrepo {
 
@@ -34,6 +35,10 @@ struct LoadedPackage {
   PackageReport report;
   std::vector<PackagedFlow> flows;  ///< parallel to report.manifest.flows
 };
+
+/// The JSON limits of a package's documents: the usual ones, with the
+/// parsed form charged to \a memory, which must outlive the parses.
+JsonLimits PackageJsonLimits(JsonMemory& memory);
 
 /// Reads and checks the package file at \a path. Throws kNotFound,
 /// kInvalidArgument (not a regular file) or kIo; problems of the content go

@@ -16,13 +16,13 @@ std::string Problem::ToString() const {
 namespace {
 
 std::optional<Json> ParseDocument(const std::string& text, const std::string& file,
-                                  std::vector<Problem>& problems) {
+                                  std::vector<Problem>& problems, const JsonLimits& limits = JsonLimits()) {
   if (text.empty()) {
     problems.push_back({file, "", "schema", "required file is missing or empty"});
     return std::nullopt;
   }
   try {
-    return ParseJson(text, file);
+    return ParseJson(text, file, limits);
   } catch (const Error& e) {
     std::string message = e.what();
     if (message.rfind(file + ": ", 0) == 0) message = message.substr(file.size() + 2);
@@ -129,16 +129,16 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
 
 }  // namespace
 
-std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems) {
+std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems, const JsonLimits& limits) {
   const std::string base = flow.summary.path() + "/";
   const std::size_t before = problems.size();
   ParsedFlow parsed;
   parsed.summary = flow.summary;
-  auto app = ParseDocument(flow.app_definition, base + std::string(kAppDefinitionFile), problems);
-  auto def = ParseDocument(flow.flow_definition, base + std::string(kFlowDefinitionFile), problems);
+  auto app = ParseDocument(flow.app_definition, base + std::string(kAppDefinitionFile), problems, limits);
+  auto def = ParseDocument(flow.flow_definition, base + std::string(kFlowDefinitionFile), problems, limits);
   std::optional<Json> env = Json{{"variables", Json::array()}};
   if (!flow.env_variables.empty()) {
-    env = ParseDocument(flow.env_variables, base + std::string(kEnvVariablesFile), problems);
+    env = ParseDocument(flow.env_variables, base + std::string(kEnvVariablesFile), problems, limits);
   }
   if (app) {
     parsed.app = std::move(*app);
@@ -161,10 +161,10 @@ std::vector<Problem> Masked(std::vector<Problem> problems) {
 
 }  // namespace
 
-std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context) {
+std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context, const JsonLimits& limits) {
   std::vector<Problem> problems;
   CheckSummary(flow.summary, problems);
-  auto parsed = ParseFlow(flow, problems);
+  auto parsed = ParseFlow(flow, problems, limits);
   if (parsed) CheckParsed(*parsed, context, problems);
   return Masked(std::move(problems));
 }
@@ -224,6 +224,20 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
     }
   }
   if (context.credentials == CredentialPolicy::kRequireBound) {
+    // A secret variable holds a reference to where the secret is kept; an
+    // import leaves it without one (a package never supplies it).
+    const Json& env = parsed.env;
+    if (env.is_object() && env.contains("variables") && env["variables"].is_array()) {
+      const Json& vars = env["variables"];
+      for (std::size_t i = 0; i < vars.size(); ++i) {
+        if (!IsTrue(vars[i], "secret") || !StringOr(vars[i], "ref").empty()) continue;
+        const std::string name = StringOr(vars[i], "name");
+        problems.push_back({base + std::string(kEnvVariablesFile), "/variables/" + std::to_string(i),
+                            "unbound-secret",
+                            "secret variable '" + name + "' has no reference; bind one with 'flowrepo bind "
+                            "DRAFT " + parsed.summary.id + " --secret " + name + "=REFERENCE'"});
+      }
+    }
     for (const auto& c : facts.credentials) {
       if (c.binding.empty()) {
         problems.push_back({def_file, c.pointer, "unbound-credential",

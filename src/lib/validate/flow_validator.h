@@ -23,10 +23,12 @@ struct ParsedFlow {
   const FlowFormat* format = nullptr;
 };
 
-/// Parses the three documents of \a flow; every problem (bad JSON, missing
-/// app fields, unknown format) goes to \a problems. Returns std::nullopt when
+/// Parses the three documents of \a flow within \a limits (a JsonMemory
+/// there is shared by the three); every problem (bad JSON, missing app
+/// fields, unknown format) goes to \a problems. Returns std::nullopt when
 /// the flow cannot be analysed further.
-std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems);
+std::optional<ParsedFlow> ParseFlow(const Flow& flow, std::vector<Problem>& problems,
+                                    const JsonLimits& limits = JsonLimits());
 
 enum class CredentialPolicy { kAllowUnbound, kRequireBound };
 
@@ -47,7 +49,8 @@ inline std::function<bool(const std::string&)> InSet(const std::set<std::string>
 
 /// Every problem of \a flow: JSON, schema, graph integrity, references,
 /// availability and secrets.
-std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context);
+std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& context,
+                                  const JsonLimits& limits = JsonLimits());
 
 /// ValidateFlow of documents already parsed (export checks the stripped
 /// documents it is about to write without parsing them again); sets

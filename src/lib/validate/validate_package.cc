@@ -65,9 +65,13 @@ void SweepSecrets(const std::string& path, const PackageLimits& limits,
     bool json = name.size() > 5 && name.substr(name.size() - 5) == ".json";
     if (json) {
       try {
-        ScanSecrets(ParseJson(data, name), name, found);
+        // Within the memory of reading the package, as the verification.
+        JsonMemory memory(static_cast<std::size_t>(std::min<std::uint64_t>(limits.parse_budget(), SIZE_MAX)));
+        JsonLimits json_limits;
+        json_limits.memory = &memory;
+        ScanSecrets(ParseJson(data, name, json_limits), name, found);
       } catch (const Error&) {
-        json = false;  // malformed: scan it as text
+        json = false;  // malformed or too costly to parse: scan it as text
       }
     }
     if (!json) {

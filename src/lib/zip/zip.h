@@ -61,9 +61,13 @@ class Writer {
 
   /// Creates (or truncates) the archive at \a path. Throws kIo.
   explicit Writer(const std::string& path, Observer observer = {});
+  /// Writes the archive to \a fd, an empty file the caller owns (and
+  /// closes); \a label names it in errors; the central directory waits in
+  /// \a spool_directory. Throws kIo.
+  Writer(int fd, std::string label, const std::string& spool_directory, Observer observer = {});
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
-  /// Closes the file; an archive not finished is not a valid zip file.
+  /// Closes the file it opened; an archive not finished is not a valid zip file.
   ~Writer();
 
   /// Adds entry \a name whose content has \a size bytes and CRC-32 \a crc
@@ -84,6 +88,7 @@ class Writer {
   void Flush();
 
   int fd_ = -1;
+  bool owns_fd_ = true;
   std::string path_;
   Observer observer_;
   std::string buffer_;
@@ -91,6 +96,23 @@ class Writer {
   std::uint64_t entries_ = 0;
   Spool central_;  ///< the central directory, entry by entry
 };
+
+/// Where the central directory of an archive is, as its end records say.
+struct Directory {
+  std::uint64_t entries = 0;
+  std::uint64_t offset = 0;  ///< of the central directory
+  std::uint64_t size = 0;    ///< of the central directory
+  std::uint64_t end = 0;     ///< where the end records begin (Zip64 or classic)
+};
+
+/// Reads the end records of the archive at \a path, refusing (kInvalidData)
+/// any layout another zip reader could read otherwise: the end of central
+/// directory record must be the last record of the file and the only one
+/// that reaches its end, its comment must hold no zip signature, a Zip64
+/// end record must sit right before its locator and agree with the classic
+/// record, and the central directory must end where the end records begin.
+/// Throws kNotFound or kIo when the file cannot be read.
+Directory ReadDirectory(const std::string& path);
 
 /// One entry as the central directory describes it.
 struct EntryInfo {
@@ -108,34 +130,53 @@ struct EntryInfo {
   bool nul_in_name = false;
 };
 
-/// A zip archive opened read-only with libzip's consistency checks (local
-/// headers against the central directory, duplicate names).
+/// What libzip does not tell about a central directory entry.
+struct RawFacts {
+  bool nul_in_name = false;   ///< libzip reads NUL as a space
+  bool unicode_path = false;  ///< libzip applies or drops the field, and hides it
+};
+
+/// An open archive file, shared by a Reader and its clones (zip.cc).
+class ArchiveFile;
+
+/// A zip archive that reads one way only, opened read-only with libzip's
+/// consistency checks (duplicate names, local headers against the central
+/// directory) after our own walk over its bytes: ReadDirectory's checks;
+/// every central entry on disk 0 with its Zip64 fields where its header
+/// announces them; every local header agreeing with its central entry
+/// (name, flags, method, CRC and sizes, a data descriptor's too); and the
+/// entries, the central directory and the end records covering the file
+/// exactly, in that order, with no byte before, between or after them and
+/// no byte claimed twice. libzip must then see the same entries. Anything
+/// else is an archive that some zip tool would read differently.
 class Reader {
  public:
   /// Throws Error(kInvalidData) for anything that is not a consistent zip
-  /// archive, kIo when it cannot be read.
+  /// archive readable one way only, kNotFound or kIo when it cannot be read.
   static Reader Open(const std::string& path);
+  /// Another libzip handle on the same file (libzip archives are not
+  /// shared between threads), opened through this reader's descriptor so
+  /// that it reads the file this one checked. Throws like Open.
+  Reader Clone() const;
 
   std::uint64_t size() const { return count_; }
   EntryInfo Stat(std::uint64_t index) const;
   /// Reads entry \a index, refusing (kInvalidData) once more than
-  /// \a max_bytes come out, or when the data does not match its declared
-  /// size or CRC. \a ratio_limit: more than max(1 MiB, comp_size * ratio)
-  /// bytes is refused too.
+  /// \a max_bytes or more than its declared size come out, or when the
+  /// data does not match its declared size or CRC. \a ratio_limit: more
+  /// than max(1 MiB, comp_size * ratio) bytes is refused too. The result
+  /// holds exactly the entry's bytes (no spare capacity).
   std::string Read(const EntryInfo& entry, std::uint64_t max_bytes,
                    std::uint64_t ratio_limit) const;
 
  private:
-  Reader(ArchivePtr archive, std::uint64_t count, std::vector<bool> nul_names,
-         std::vector<bool> unicode_paths)
-      : archive_(std::move(archive)),
-        count_(count),
-        nul_names_(std::move(nul_names)),
-        unicode_paths_(std::move(unicode_paths)) {}
+  Reader(std::shared_ptr<const ArchiveFile> file, ArchivePtr archive, std::uint64_t count,
+         std::shared_ptr<const std::vector<RawFacts>> facts)
+      : file_(std::move(file)), archive_(std::move(archive)), count_(count), facts_(std::move(facts)) {}
+  std::shared_ptr<const ArchiveFile> file_;  ///< the descriptor every clone reads through
   ArchivePtr archive_;
   std::uint64_t count_ = 0;
-  std::vector<bool> nul_names_;      ///< by index: raw name holds a NUL byte
-  std::vector<bool> unicode_paths_;  ///< by index: central header has a Unicode Path field
+  std::shared_ptr<const std::vector<RawFacts>> facts_;  ///< by index
 };
 
 }  // namespace flowrepo::zip
