@@ -17,6 +17,7 @@ enum class ErrorCode {
   kInvalidData,       ///< malformed JSON, invalid flow, bad package
   kPermissionDenied,  ///< the acting user lacks the role
   kIo,                ///< the file system or repository storage failed
+  kRemote,            ///< a remote could not be reached, authenticated, or refused
   kInternal,          ///< a bug in flowrepo
 };
 

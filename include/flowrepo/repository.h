@@ -11,6 +11,7 @@
 #include "flowrepo/check.h"
 #include "flowrepo/flow.h"
 #include "flowrepo/history.h"
+#include "flowrepo/remote.h"
 #include "flowrepo/settings_change.h"
 
 namespace flowrepo {
@@ -88,6 +89,14 @@ struct PublishResult {
   /// Work trees that have the draft checked out: there the draft branch is
   /// kept, moved to the publish commit, instead of being removed.
   std::vector<std::string> draft_kept_in;
+  /// Set when the workspace has an upstream: the server the publish
+  /// landed on, and how many times it was tried (another publish landing
+  /// first makes it fetch and try again).
+  std::string remote;
+  int attempts = 0;
+  /// What went wrong after the publish landed (its tags could not be
+  /// shared, the local branch could not follow): the next pull finishes it.
+  std::vector<std::string> warnings;
 };
 
 /// One work tree whose interrupted update Repair finished.
@@ -229,12 +238,48 @@ class FlowRepository {
   /// kPermissionDenied when repairing needs a role the user lacks.
   CheckReport Check(const CheckOptions& options = {});
 
+  // Working with a server (remote_sync.cc, docs/teams.md).
+
+  /// Clones \a url into \a dir (which must not exist, or be empty): every
+  /// workspace branch with its upstream set, every version tag and shared
+  /// draft; HEAD is workspace "main" when the server has it, else the
+  /// first. Throws kRemote (unreachable, authentication), kAlreadyExists.
+  static FlowRepository Clone(const std::string& url, const std::string& dir, const std::string& user = "",
+                              const ServerLineSink& lines = {});
+  /// Fetches \a remote (empty: "origin") and brings this clone to it:
+  /// workspaces fast-forward (with their work trees); local commits on a
+  /// workspace the server never got (an offline publish) become a draft
+  /// "unpublished-<commit>" and their version tags are set aside under
+  /// refs/flowrepo/, since the server decides numbers; server tags are
+  /// added; shared drafts are created or fast-forwarded; drafts the server
+  /// published are removed. Needs no role.
+  PullReport Pull(std::string_view remote = "", const ServerLineSink& lines = {});
+  /// Shares \a draft on the workspace's upstream as drafts/<ws>/<name>
+  /// (a fast-forward of the server's copy). Throws kConflict when the
+  /// server's copy has commits this one lacks.
+  std::string PushDraft(std::string_view workspace, std::string_view draft, const ServerLineSink& lines = {});
+  /// Workspaces and drafts against the server, after fetching unless
+  /// \a fetch is false.
+  SyncStatus Status(bool fetch = true, const ServerLineSink& lines = {});
+  /// Merges the workspace head into \a draft flow by flow, so that it
+  /// publishes without conflicts. A flow changed on both sides must be
+  /// named in \a request; otherwise throws kConflict listing them.
+  DraftUpdateResult UpdateDraft(std::string_view workspace, std::string_view draft,
+                                const DraftUpdateRequest& request);
+  /// Publishes locally even when the workspace has an upstream (the next
+  /// pull turns the publish into a draft unless the server got it).
+  void PublishOffline(bool offline);
+  /// Where the server's lines go during Publish.
+  void OnServerLines(ServerLineSink lines);
+
   struct Impl;
   /// Internal: for other flowrepo modules only.
   Impl& impl() const { return *impl_; }
 
  private:
   explicit FlowRepository(std::unique_ptr<Impl> impl);
+  PublishResult PublishOnServer(const std::string& remote, std::string_view workspace, std::string_view draft,
+                                std::string_view note);
   std::unique_ptr<Impl> impl_;
 };
 

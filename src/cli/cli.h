@@ -74,6 +74,10 @@ void AddImportCommand(CLI::App& app, Globals& g);
 void AddBindCommand(CLI::App& app, Globals& g);
 void AddRepairCommand(CLI::App& app, Globals& g);
 void AddCheckCommand(CLI::App& app, Globals& g);
+/// clone, pull, push, status (cmd_remote.cc).
+void AddRemoteCommands(CLI::App& app, Globals& g);
+/// Prints the server's lines on stderr after "remote: ", as git does.
+ServerLineSink ServerLinePrinter();
 
 /// Prints an import (or cross-workspace copy) result or plan.
 void PrintImport(const Globals& g, const ImportResult& r);

@@ -41,7 +41,7 @@ void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
 }  // namespace
 
 void AddDraftCommand(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("draft", "Start, list, show and drop drafts.");
+  auto* cmd = app.add_subcommand("draft", "Start, list, show, update and drop drafts.");
   cmd->require_subcommand(1);
   static std::string name;
 
@@ -78,6 +78,37 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     DraftInfo d = repo.ShowDraft(g.workspace, name);
     Emit(g, ToJson(d), [&](std::ostream& os) { PrintDraftDetails(os, d); });
+  });
+
+  static DraftUpdateRequest settle;
+  auto* update = cmd->add_subcommand(
+      "update",
+      "Bring a draft onto the current workspace head, flow by flow, so that it publishes\n"
+      "without conflicts (after a teammate published first). A flow changed both in the\n"
+      "draft and on the workspace is listed and must be settled: --keep-draft FLOW keeps\n"
+      "the draft's version, --take-workspace FLOW takes the published one.\n"
+      "Example: flowrepo draft update q3-changes --keep-draft hello");
+  update->add_option("NAME", name, "draft name")->required();
+  update->add_option("--keep-draft", settle.keep_draft, "flow ids whose draft version wins")->delimiter(',');
+  update->add_option("--take-workspace", settle.take_workspace, "flow ids whose workspace version wins")
+      ->delimiter(',');
+  AddJsonFlag(update, g);
+  update->callback([&g] {
+    auto repo = OpenRepository(g);
+    DraftUpdateResult r = repo.UpdateDraft(g.workspace, name, settle);
+    Emit(g,
+         {{"draft", r.draft}, {"before", r.before}, {"after", r.after}, {"updated", r.before != r.after},
+          {"kept_draft", r.kept_draft}, {"took_workspace", r.took_workspace}},
+         [&](std::ostream& os) {
+           if (r.before == r.after) {
+             os << "Draft '" << r.draft << "' is already on the workspace head\n";
+             return;
+           }
+           os << "Draft '" << r.draft << "' now includes workspace '" << g.workspace << "' ("
+              << r.after.substr(0, 7) << ")\n";
+           for (const auto& f : r.kept_draft) os << "  " << f << ": the draft's version kept\n";
+           for (const auto& f : r.took_workspace) os << "  " << f << ": the workspace's version taken\n";
+         });
   });
 
   auto* drop = cmd->add_subcommand(

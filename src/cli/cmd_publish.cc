@@ -4,6 +4,7 @@ namespace flowrepo::cli {
 
 void AddPublishCommand(CLI::App& app, Globals& g) {
   static std::string draft, note;
+  static bool offline = false;
   auto* cmd = app.add_subcommand(
       "publish",
       "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
@@ -13,9 +14,14 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
       "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
   cmd->add_option("DRAFT", draft, "draft to publish")->required();
   cmd->add_option("-m,--message", note, "release note (the tag message)");
+  cmd->add_flag("--offline", offline,
+                "publish in this clone only, even though the workspace has an upstream; the next\n"
+                "pull turns it back into a draft, since the server decides version numbers");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
     auto repo = OpenRepository(g);
+    repo.PublishOffline(offline);
+    repo.OnServerLines(ServerLinePrinter());
     PublishResult r = repo.Publish(g.workspace, draft, note);
     Json versions = Json::array();
     for (const auto& v : r.versions) versions.push_back(ToJson(v));
@@ -23,15 +29,19 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
                 {"versions", versions},     {"removed", r.removed},
                 {"completed_earlier_publish", r.completed_earlier_publish},
                 {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
-                {"draft_kept_in", r.draft_kept_in}};
+                {"draft_kept_in", r.draft_kept_in},
+                {"remote", r.remote.empty() ? Json() : Json(r.remote)}, {"attempts", r.attempts},
+                {"warnings", r.warnings}};
     AddSettingsChanges(out, r.settings_changes);
     Emit(g, out, [&](std::ostream& os) {
       if (r.completed_earlier_publish) {
         os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at "
            << r.commit.substr(0, 7) << " (what an interrupted run left undone is done now)\n";
       } else if (r.published_with_draft.empty()) {
-        os << "Published draft '" << r.draft << "' to '" << r.workspace << "' at "
-           << r.commit.substr(0, 7) << "\n";
+        os << "Published draft '" << r.draft << "' to '" << r.workspace << "'"
+           << (r.remote.empty() ? "" : " on " + r.remote) << " at " << r.commit.substr(0, 7)
+           << (r.attempts > 1 ? " (after " + std::to_string(r.attempts - 1) + " retry(s): the server moved)" : "")
+           << "\n";
       } else {
         os << "Draft '" << r.draft << "' was already published: its head is the head of draft '"
            << r.published_with_draft << "', published to '" << r.workspace << "' at "
@@ -40,6 +50,7 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
       for (const auto& id : r.removed) os << "  " << id << " removed\n";
       PrintSettingsChanges(os, r.settings_changes);
+      for (const auto& w : r.warnings) std::cerr << "flowrepo: warning: " << w << "\n";
       for (const auto& path : r.draft_kept_in) {
         os << "Draft '" << r.draft << "' stays checked out in " << path
            << ", now at the published commit\n";

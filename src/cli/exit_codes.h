@@ -14,6 +14,7 @@ inline constexpr int kExitInvalidData = 4;
 inline constexpr int kExitConflict = 5;     // concurrent writer, conflict, already exists
 inline constexpr int kExitPermission = 6;
 inline constexpr int kExitIo = 7;
+inline constexpr int kExitRemote = 8;    // server unreachable, authentication, push refused
 inline constexpr int kExitInternal = 70;
 
 inline int ExitCodeFor(ErrorCode code) {
@@ -25,6 +26,7 @@ inline int ExitCodeFor(ErrorCode code) {
     case ErrorCode::kConflict: return kExitConflict;
     case ErrorCode::kPermissionDenied: return kExitPermission;
     case ErrorCode::kIo: return kExitIo;
+    case ErrorCode::kRemote: return kExitRemote;
     case ErrorCode::kInternal: return kExitInternal;
   }
   return kExitInternal;

@@ -82,6 +82,7 @@ int Run(int argc, char** argv) {
   AddBindCommand(app, g);
   AddRepairCommand(app, g);
   AddCheckCommand(app, g);
+  AddRemoteCommands(app, g);
 
   try {
     app.parse(argc, argv);

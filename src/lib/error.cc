@@ -11,6 +11,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidData: return "invalid-data";
     case ErrorCode::kPermissionDenied: return "permission-denied";
     case ErrorCode::kIo: return "io";
+    case ErrorCode::kRemote: return "remote";
     case ErrorCode::kInternal: return "internal";
   }
   return "internal";

@@ -257,26 +257,6 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
   ExpectFsckClean(repo_);
 }
 
-// flowrepo opens no network connection, so libgit2's start-up parse of
-// the system CA bundle (mbedTLS builds) is skipped: libgit2 still looks for
-// the file, but its call to read it comes to the executable's no-op
-// (src/cli/no_ca_certificates.cc), whether mbedTLS is linked in or shared.
-TEST_F(CliTest, LibGit2StartsWithoutReadingTheCaBundle) {
-  if (Shell("command -v strace").exit_code != 0) GTEST_SKIP() << "strace is not installed";
-  const std::string trace = dir_ / "trace.txt";
-  RunResult r = Shell("strace -f -e trace=file -o " + Quote(trace) + " " + Quote(FLOWREPO_BINARY) +
-                          " --user alice@example.com flow list",
-                      repo_);
-  if (r.exit_code != 0) GTEST_SKIP() << "strace cannot trace here: " << r.err.substr(0, 200);
-  const std::string calls = testing::ReadFile(trace);
-  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
-  if (calls.find(bundle) == std::string::npos) {
-    GTEST_SKIP() << "libgit2 does not look for " << bundle << " here (not mbedTLS, or no bundle)";
-  }
-  EXPECT_EQ(calls.find("open(\"" + bundle), std::string::npos) << calls.substr(0, 3000);
-  EXPECT_EQ(calls.find("openat(AT_FDCWD, \"" + bundle), std::string::npos) << calls.substr(0, 3000);
-}
-
 TEST_F(CliTest, InitAdoptsExistingGitRepository) {
   std::string existing = dir_ / "code";
   Shell("git init -q -b trunk " + Quote(existing) + " && cd " + Quote(existing) +

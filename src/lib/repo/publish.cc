@@ -108,12 +108,14 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
                                       std::string_view note_view) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireDraftName(draft);
+  if (impl_->landing_remote.empty() && !impl_->offline) {
+    if (auto remote = impl_->UpstreamOf(workspace)) return PublishOnServer(*remote, workspace, draft, note_view);
+  }
   Store& store = impl_->store;
   RepairWorkTrees(store);  // a killed publish may have left a work tree behind
   const std::string draft_ref = DraftRef(workspace, draft);
   auto draft_head = store.ReadRef(draft_ref);
   const git_oid ws_head = impl_->WorkspaceHead(workspace);
-  const std::string ws_ref = WorkspaceRef(workspace);
   RequirePlainNote(note_view);  // before anything is written
   std::string note(note_view);
   if (note.empty()) note = "Publish draft " + std::string(draft);
@@ -239,7 +241,8 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     throw Error(ErrorCode::kConflict,
                 "publish refused: " + std::to_string(conflicts.size()) +
                     " conflict(s) with workspace '" + std::string(workspace) +
-                    "'; rebase the draft or revert one side",
+                    "'; settle each with 'flowrepo draft update " + std::string(draft) +
+                    " --keep-draft FLOW' or '--take-workspace FLOW'",
                 conflicts);
   }
 
@@ -281,7 +284,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   // A work tree with the draft checked out must be able to follow it to the
   // publish commit: find out before the workspace moves.
   WorkTreeSync::Plan(store, draft_ref, *draft_head, commit);
-  impl_->MoveRef(ws_ref, commit, ws_head, "flowrepo: publish " + std::string(draft));
+  impl_->LandPublish(workspace, commit, ws_head, "flowrepo: publish " + std::string(draft));
   result.commit = git::OidHex(commit);
 
   impl_->CompleteTags(workspace, commit, note);

@@ -227,9 +227,8 @@ std::string ResolveUser(const Store& store, const std::string& user) {
   return email;
 }
 
-// Points HEAD at \a ref and writes its tree into the (empty) work tree and
-// index. SAFE against an empty baseline refuses to overwrite an untracked
-// file that is in the way.
+}  // namespace
+
 void CheckOutNewWorkspace(Store& s, const std::string& ref) {
   git::Check(git_repository_set_head(s.raw(), ref.c_str()), "set HEAD");
   git::TreePtr empty = s.LookupTree(s.EditTree(std::nullopt, {}));
@@ -239,7 +238,6 @@ void CheckOutNewWorkspace(Store& s, const std::string& ref) {
   git::Check(git_checkout_head(s.raw(), &opts), "check out workspace");
 }
 
-}  // namespace
 
 FlowRepository FlowRepository::Open(const std::string& dir, const std::string& user) {
   Store store = Store::Open(dir);

@@ -42,6 +42,10 @@ struct FlowRepository::Impl {
   std::string user;
   mutable FlowIndexCache index_cache;
   mutable VersionIndexCache version_index;
+  // Publishing to a server (remote_sync.cc).
+  bool offline = false;           ///< publish locally despite an upstream
+  std::string landing_remote;     ///< set while a publish lands on this remote
+  ServerLineSink server_lines;
 
   /// Head of workspace \a ws. Throws kNotFound.
   git_oid WorkspaceHead(std::string_view ws) const;
@@ -104,7 +108,23 @@ struct FlowRepository::Impl {
   /// out in a work tree that matched the old commit, updates the work tree.
   void MoveRef(const std::string& ref, const git_oid& target,
                const std::optional<git_oid>& expected, const std::string& log);
+
+  // Remotes (remote_sync.cc).
+  /// The remote workspace \a ws publishes to (branch.<ws>.remote), if any.
+  std::optional<std::string> UpstreamOf(std::string_view ws) const;
+  /// Moves the workspace ref from \a expected to the publish \a commit:
+  /// when landing_remote is set, first on the server, by compare-and-swap
+  /// (throws ServerMoved when the server's head is no longer \a expected).
+  void LandPublish(std::string_view ws, const git_oid& commit, const git_oid& expected, const std::string& log);
+  /// After a publish landed on the server: shares the version tags the
+  /// server lacks and removes the server's copy of the draft. Returns
+  /// what failed (the next pull or publish finishes it).
+  std::vector<std::string> ShareLanded(std::string_view ws, std::string_view draft);
 };
+
+/// Points HEAD at workspace \a ref and writes its tree into the (empty)
+/// work tree and index, refusing to overwrite an untracked file.
+void CheckOutNewWorkspace(Store& s, const std::string& ref);
 
 /// "abc1234" for a commit id.
 std::string ShortId(const git_oid& id);
