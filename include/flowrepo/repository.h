@@ -261,8 +261,9 @@ class FlowRepository {
   /// Workspaces and drafts against the server, after fetching unless
   /// \a fetch is false.
   SyncStatus Status(bool fetch = true, const ServerLineSink& lines = {});
-  /// Merges the workspace head into \a draft flow by flow, so that it
-  /// publishes without conflicts. A flow changed on both sides must be
+  /// Merges the workspace head (with an upstream: the server's, fetched
+  /// first) into \a draft flow by flow, so that it publishes without
+  /// conflicts. A flow changed on both sides must be
   /// named in \a request; otherwise throws kConflict listing them.
   DraftUpdateResult UpdateDraft(std::string_view workspace, std::string_view draft,
                                 const DraftUpdateRequest& request);

@@ -95,6 +95,7 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
   AddJsonFlag(update, g);
   update->callback([&g] {
     auto repo = OpenRepository(g);
+    repo.OnServerLines(ServerLinePrinter());
     DraftUpdateResult r = repo.UpdateDraft(g.workspace, name, settle);
     Emit(g,
          {{"draft", r.draft}, {"before", r.before}, {"after", r.after}, {"updated", r.before != r.after},

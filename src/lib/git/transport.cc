@@ -1,6 +1,12 @@
 #include "git/transport.h"
 
+#include <fcntl.h>
+#include <git2/sys/transport.h>
 #include <openssl/evp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +22,173 @@ namespace flowrepo::git {
 namespace {
 
 using RemotePtr = std::unique_ptr<git_remote, Free<git_remote_free>>;
+
+// --- file:// as git does it ----------------------------------------------
+//
+// libgit2's own transport for paths and file:// URLs writes into the other
+// repository directly: no receive-pack, so no hooks and no compare-and-
+// swap of refs. A server repository reached by path must enforce its hook
+// like any other, so flowrepo registers its own file:// transport, which
+// runs `git upload-pack` / `git receive-pack` on the path and speaks the
+// smart protocol with it over pipes, as git does for local URLs.
+
+struct ChildStream {
+  git_smart_subtransport_stream base;  // first: libgit2 sees only this
+  pid_t pid = -1;
+  int to_child = -1;
+  int from_child = -1;
+};
+
+struct ChildSubtransport {
+  git_smart_subtransport base;  // first
+  ChildStream* stream = nullptr;
+};
+
+int ChildRead(git_smart_subtransport_stream* s, char* buffer, std::size_t size, std::size_t* done) {
+  auto* self = reinterpret_cast<ChildStream*>(s);
+  for (;;) {
+    ssize_t n = read(self->from_child, buffer, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      git_error_set_str(GIT_ERROR_NET, "cannot read from git upload-pack/receive-pack");
+      return -1;
+    }
+    *done = static_cast<std::size_t>(n);
+    return 0;
+  }
+}
+
+int ChildWrite(git_smart_subtransport_stream* s, const char* buffer, std::size_t size) {
+  auto* self = reinterpret_cast<ChildStream*>(s);
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);  // a child that exits early is an error, not a signal
+  int rc = 0;
+  while (size > 0) {
+    ssize_t n = write(self->to_child, buffer, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      git_error_set_str(GIT_ERROR_NET, "git upload-pack/receive-pack stopped reading");
+      rc = -1;
+      break;
+    }
+    buffer += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  sigaction(SIGPIPE, &old, nullptr);
+  return rc;
+}
+
+void ChildFree(git_smart_subtransport_stream* s) {
+  auto* self = reinterpret_cast<ChildStream*>(s);
+  if (self->to_child >= 0) close(self->to_child);
+  if (self->from_child >= 0) close(self->from_child);
+  if (self->pid > 0) {
+    int status = 0;
+    while (waitpid(self->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  delete self;
+}
+
+std::string PathOfFileUrl(std::string_view url) {
+  url.remove_prefix(std::string_view("file://").size());
+  return std::string(url);
+}
+
+ChildStream* StartChild(const char* program, const std::string& path) {
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return nullptr;
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
+    return nullptr;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  const char* argv[] = {"git", program, path.c_str(), nullptr};
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, "git", &actions, nullptr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(in[0]);
+  close(out[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    return nullptr;
+  }
+  auto* stream = new ChildStream;
+  stream->base.read = ChildRead;
+  stream->base.write = ChildWrite;
+  stream->base.free = ChildFree;
+  stream->pid = pid;
+  stream->to_child = in[1];
+  stream->from_child = out[0];
+  return stream;
+}
+
+int ChildAction(git_smart_subtransport_stream** out, git_smart_subtransport* t, const char* url,
+                git_smart_service_t action) {
+  auto* self = reinterpret_cast<ChildSubtransport*>(t);
+  if (action == GIT_SERVICE_UPLOADPACK_LS || action == GIT_SERVICE_RECEIVEPACK_LS) {
+    const char* program = action == GIT_SERVICE_UPLOADPACK_LS ? "upload-pack" : "receive-pack";
+    try {
+      self->stream = StartChild(program, PathOfFileUrl(url));
+    } catch (...) {
+      self->stream = nullptr;
+    }
+    if (!self->stream) {
+      git_error_set_str(GIT_ERROR_NET, ("cannot start git " + std::string(program)).c_str());
+      return -1;
+    }
+  }
+  if (!self->stream) {
+    git_error_set_str(GIT_ERROR_NET, "no git process for this request");
+    return -1;
+  }
+  self->stream->base.subtransport = t;
+  *out = &self->stream->base;
+  return 0;
+}
+
+// The stream is freed by libgit2 (through its free callback) before close.
+int ChildClose(git_smart_subtransport* t) {
+  reinterpret_cast<ChildSubtransport*>(t)->stream = nullptr;
+  return 0;
+}
+
+void ChildSubtransportFree(git_smart_subtransport* t) { delete reinterpret_cast<ChildSubtransport*>(t); }
+
+int MakeChildSubtransport(git_smart_subtransport** out, git_transport*, void*) {
+  auto* t = new (std::nothrow) ChildSubtransport;
+  if (!t) return -1;
+  t->base.action = ChildAction;
+  t->base.close = ChildClose;
+  t->base.free = ChildSubtransportFree;
+  *out = &t->base;
+  return 0;
+}
+
+int MakeFileTransport(git_transport** out, git_remote* owner, void*) {
+  static git_smart_subtransport_definition definition = {MakeChildSubtransport, 0, nullptr};
+  return git_transport_smart(out, owner, &definition);
+}
+
+// A URL with no scheme and no "host:" part is a path.
+bool IsPath(std::string_view url) {
+  if (url.find("://") != std::string_view::npos) return false;
+  auto colon = url.find(':');
+  return colon == std::string_view::npos || url.find('/') < colon;
+}
+
+std::string AbsoluteFileUrl(const std::string& path, const std::string& base) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (p.is_relative() && !base.empty()) p = fs::path(base) / p;
+  return "file://" + fs::absolute(p).lexically_normal().string();
+}
 
 // What the callbacks of one connection share. Callbacks run inside
 // libgit2's C frames: they catch everything and report through
@@ -236,12 +409,15 @@ void UseConfiguredCertificates(git_repository* repo) {
 
 // --- what the server says -------------------------------------------------
 
-// "Compressing objects: 100% (44/44), done.": git's progress, not a message.
+// git's own progress, not a message: "Compressing objects: 100% (44/44),
+// done.", "Enumerating objects: 67, done.", "Total 67 (delta 25), ...".
 bool IsProgress(std::string_view line) {
+  if (line.rfind("Total ", 0) == 0 && line.find("(delta ") != std::string_view::npos) return true;
   auto colon = line.find(':');
-  if (colon == std::string_view::npos || line.find("% (") == std::string_view::npos) return false;
-  return std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
-                     [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == ' '; });
+  if (colon == std::string_view::npos) return false;
+  bool counted = line.find("% (") != std::string_view::npos || line.ends_with(", done.");
+  return counted && std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                                [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == ' '; });
 }
 
 // Complete lines go to the caller; progress (redrawn with '\r', or its
@@ -277,6 +453,7 @@ int PushNegotiation(const git_push_update** updates, std::size_t count, void* pa
       // src: the server's current value; dst: the one pushed.
       bool absent = git_oid_is_zero(&u.src);
       bool as_expected = want.expected ? !absent && git_oid_equal(&u.src, &*want.expected) : absent;
+      if (!absent && git_oid_equal(&u.src, &u.dst)) as_expected = true;  // the server has it already
       if (!as_expected) {
         s.moved = want.dst;
         git_error_set_str(GIT_ERROR_REFERENCE, ("'" + want.dst + "' changed on the server").c_str());
@@ -307,20 +484,25 @@ git_remote_callbacks Callbacks(Session& s) {
   return callbacks;
 }
 
+// \a remote is a configured remote's name, or a URL or path. The remote is
+// opened anonymously by its URL (only the refspecs the caller gives count),
+// a path as a file:// URL, so that it goes through receive-pack.
 RemotePtr OpenRemote(git_repository* repo, const std::string& remote, Session& s) {
+  int rc = git_transport_register("file", MakeFileTransport, nullptr);  // the scheme, without "://"
+  if (rc < 0 && rc != GIT_EEXISTS) Check(rc, "register the file:// transport");
+  std::string url = remote;
   git_remote* raw = nullptr;
-  int rc = git_remote_lookup(&raw, repo, remote.c_str());
-  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
-    RequireNoPasswordInUrl(remote);
-    rc = git_remote_create_anonymous(&raw, repo, remote.c_str());
+  if (git_remote_lookup(&raw, repo, remote.c_str()) == 0) {
+    RemotePtr named(raw);
+    url = git_remote_url(named.get()) ? git_remote_url(named.get()) : "";
   }
-  Check(rc, "open remote '" + remote + "'");
-  RemotePtr out(raw);
+  RequireNoPasswordInUrl(url);
+  if (IsPath(url)) url = AbsoluteFileUrl(url, RepoDir(repo));
+  Check(git_remote_create_anonymous(&raw, repo, url.c_str()), "open remote '" + remote + "'");
   s.repo = repo;
-  s.url = git_remote_url(out.get()) ? git_remote_url(out.get()) : remote;
-  RequireNoPasswordInUrl(s.url);
+  s.url = url;
   UseConfiguredCertificates(repo);
-  return out;
+  return RemotePtr(raw);
 }
 
 [[noreturn]] void ThrowRemote(const std::string& action, const std::string& url) {
@@ -344,6 +526,10 @@ void RequireNoPasswordInUrl(std::string_view url) {
                 "the remote URL carries a password: remove it and let a git credential helper supply it "
                 "(git help credentials)");
   }
+}
+
+std::string UrlToRecord(const std::string& url) {
+  return IsPath(url) ? std::filesystem::absolute(url).lexically_normal().string() : url;
 }
 
 void Fetch(git_repository* repo, const std::string& remote, const std::vector<std::string>& refspecs,
@@ -395,6 +581,12 @@ void Push(git_repository* repo, const std::string& remote, const std::vector<Pus
   TellCredentialHelpers(s, "approve");
   if (!s.refused.empty()) {
     std::string first = s.refused.front();
+    // receive-pack's words for losing a race to another push of the ref.
+    for (const char* race : {"failed to lock", "cannot lock ref", "failed to update ref", "stale info"}) {
+      if (first.find(race) != std::string::npos) {
+        throw Error(ErrorCode::kConflict, "the server '" + s.url + "' refused " + first + " (another push won)");
+      }
+    }
     throw Error(ErrorCode::kRemote, "the server '" + s.url + "' refused " + first, s.refused);
   }
 }

@@ -53,6 +53,10 @@ struct PushUpdate {
 void Push(git_repository* repo, const std::string& remote, const std::vector<PushUpdate>& updates,
           const ServerLines& lines = {});
 
+/// \a url as a clone records it: a relative path made absolute (as git
+/// clone does), anything else unchanged.
+std::string UrlToRecord(const std::string& url);
+
 /// Throws Error(kInvalidArgument) when \a url carries a password: it would
 /// be stored in .git/config and shown by `git remote -v`.
 void RequireNoPasswordInUrl(std::string_view url);

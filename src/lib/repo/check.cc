@@ -317,19 +317,6 @@ constexpr CheckFunction kChecks[] = {CheckFlowIds, CheckVersions, CheckWorkTrees
 
 // ---- repair -------------------------------------------------------------------
 
-// The note of a publish commit: what lies between its title and its
-// trailer block; the title when nothing does (a workspace creation).
-std::string NoteOf(std::string_view message) {
-  while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
-  const std::string title(message.substr(0, message.find('\n')));
-  auto first = message.find("\n\n");
-  auto last = message.rfind("\n\n");
-  if (first == std::string_view::npos || last == first) return title;
-  std::string_view note = message.substr(first + 2, last - first - 2);
-  while (!note.empty() && note.back() == '\n') note.remove_suffix(1);
-  return note.empty() ? title : std::string(note);
-}
-
 void RepairMissingTags(CheckContext& c) {
   Store& store = c.impl.store;
   for (const auto& ws : c.readable) {
@@ -342,7 +329,7 @@ void RepairMissingTags(CheckContext& c) {
       });
       if (!missing) continue;
       c.impl.RequireRole(ws.name, Role::kIntegrator);
-      for (const Version& v : c.impl.CompleteTags(ws.name, commit, NoteOf(git_commit_message(found.get())))) {
+      for (const Version& v : c.impl.CompleteTags(ws.name, commit)) {
         c.report.repaired.push_back(v.tag);
       }
     }

@@ -127,7 +127,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   // An earlier publish already merged what is asked for: report it, write
   // only what it left undone.
   auto report_earlier = [&](const git_oid& earlier) {
-    impl_->CompleteTags(workspace, earlier, note);
+    impl_->CompleteTags(workspace, earlier);
     git::CommitPtr commit = store.LookupCommit(earlier);
     PublishTrailers trailers = ReadPublishTrailers(commit.get());
     result.commit = git::OidHex(earlier);
@@ -157,7 +157,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   }
 
   // Finish what an interrupted publish of the head commit left undone.
-  impl_->CompleteTags(workspace, ws_head, note);
+  impl_->CompleteTags(workspace, ws_head);
 
   if (store.IsAncestor(*draft_head, ws_head)) {
     // An interrupted run already merged this draft, or another draft whose
@@ -287,7 +287,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   impl_->LandPublish(workspace, commit, ws_head, "flowrepo: publish " + std::string(draft));
   result.commit = git::OidHex(commit);
 
-  impl_->CompleteTags(workspace, commit, note);
+  impl_->CompleteTags(workspace, commit);
   for (auto& v : result.versions) {
     v.commit = result.commit;
     v.time = who->when.time;

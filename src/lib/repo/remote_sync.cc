@@ -20,8 +20,10 @@
 //    `draft update` resolves.
 // 4. Only then do the local refs move and the tags get made; they are
 //    pushed next, where the hook accepts each only if the publish commit on
-//    the branch names it. A crash in between leaves tags missing, never
-//    wrong: the next publish or pull shares them.
+//    the branch names it. Tag objects are the same in every clone (tagger
+//    and message come from the publish commit), so clones completing the
+//    same publish never disagree. A crash in between leaves tags missing,
+//    never wrong: rerunning the publish shares them.
 
 #include <git2.h>
 
@@ -305,9 +307,8 @@ void FlowRepository::Impl::LandPublish(std::string_view ws, const git_oid& commi
   MoveRef(ref, commit, expected, log);
 }
 
-std::vector<std::string> FlowRepository::Impl::ShareLanded(std::string_view ws, std::string_view draft) {
-  std::vector<std::string> problems;
-  const std::string remote = landing_remote;
+// The local version tags of \a ws the server lacks, as of the last fetch.
+std::vector<git::PushUpdate> TagsToShare(const Store& store, std::string_view remote, std::string_view ws) {
   std::vector<git::PushUpdate> tags;
   for (const auto& [ref, target] : store.ListRefs("refs/tags/" + std::string(ws) + "/*")) {
     const std::string name = ref.substr(std::string_view("refs/tags/").size());
@@ -316,15 +317,34 @@ std::vector<std::string> FlowRepository::Impl::ShareLanded(std::string_view ws, 
     if (slash == std::string::npos || !VersionFromTag(std::string_view(name).substr(slash + 1), "v")) continue;
     tags.push_back({ref, ref, std::nullopt});
   }
-  try {
-    if (!tags.empty()) git::Push(store.raw(), remote, tags, Lines(server_lines));
-    for (const auto& t : tags) {
-      SetOwnRef(store, StagedTags(remote) + t.dst.substr(std::string_view("refs/tags/").size()), *store.ReadRef(t.dst),
-                "flowrepo: shared");
+  return tags;
+}
+
+std::vector<std::string> FlowRepository::Impl::ShareLanded(std::string_view ws, std::string_view draft) {
+  std::vector<std::string> problems;
+  const std::string remote = landing_remote;
+  // Another clone that fetched the publish commit may push the same tags
+  // (CompleteTags makes identical objects) just before: the server then
+  // refuses ours as a move. Fetch and push what it still lacks.
+  for (int attempt = 1;; ++attempt) {
+    std::vector<git::PushUpdate> tags = TagsToShare(store, remote, ws);
+    if (tags.empty()) break;
+    try {
+      git::Push(store.raw(), remote, tags, Lines(server_lines));
+      for (const auto& t : tags) {
+        SetOwnRef(store, StagedTags(remote) + t.dst.substr(std::string_view("refs/tags/").size()),
+                  *store.ReadRef(t.dst), "flowrepo: shared");
+      }
+      break;
+    } catch (const Error& e) {
+      if ((e.code() == ErrorCode::kConflict || e.code() == ErrorCode::kRemote) && attempt < 3) {
+        Fetch(*this, remote, {});
+        continue;
+      }
+      problems.push_back(std::string("the version tags did not reach the server (") + e.what() +
+                         "); the next publish shares them");
+      break;
     }
-  } catch (const Error& e) {
-    problems.push_back(std::string("the version tags did not reach the server (") + e.what() +
-                       "); the next publish or pull shares them");
   }
   const std::string draft_branch = "drafts/" + std::string(ws) + "/" + std::string(draft);
   if (auto shared = store.ReadRef(Tracking(remote, draft_branch))) {
@@ -384,7 +404,8 @@ FlowRepository FlowRepository::Clone(const std::string& url, const std::string& 
     Store store = Store::Init(dir, /*bare=*/false);
     const std::string remote(kDefaultRemote);
     git_remote* raw = nullptr;
-    git::Check(git_remote_create(&raw, store.raw(), remote.c_str(), url.c_str()), "add remote '" + remote + "'");
+    git::Check(git_remote_create(&raw, store.raw(), remote.c_str(), git::UrlToRecord(url).c_str()),
+               "add remote '" + remote + "'");
     git_remote_free(raw);
     auto impl = std::make_unique<Impl>(Impl{std::move(store), user});
     Fetch(*impl, remote, lines);
@@ -506,6 +527,13 @@ DraftUpdateResult FlowRepository::UpdateDraft(std::string_view workspace, std::s
   const std::string ref = DraftRef(workspace, draft);
   auto draft_head = store.ReadRef(ref);
   if (!draft_head) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
+  if (auto remote = impl_->UpstreamOf(workspace); remote && !impl_->offline) {
+    // Onto the head publish will land on: the server's.
+    Fetch(*impl_, *remote, impl_->server_lines);
+    PullReport ignored;
+    AdoptWorkspace(*impl_, *remote, std::string(workspace), /*keep_local_commits=*/false, ignored);
+    AdoptTags(store, *remote, std::string(workspace), ignored);
+  }
   const git_oid ws_head = impl_->WorkspaceHead(workspace);
   DraftUpdateResult result{std::string(draft), git::OidHex(*draft_head), git::OidHex(*draft_head), {}, {}};
   if (store.IsAncestor(ws_head, *draft_head)) return result;  // up to date

@@ -84,9 +84,11 @@ struct FlowRepository::Impl {
              int number, const git_oid& commit) const;
   /// Creates every version tag the publish commit \a commit of \a ws names
   /// but lacks (an interrupted publish or workspace creation), as annotated
-  /// tags with \a note. A tag ref that exists already is left alone.
-  /// Returns the versions made.
-  std::vector<Version> CompleteTags(std::string_view ws, const git_oid& commit, const std::string& note);
+  /// tags whose tagger is the commit's committer and whose message is its
+  /// note: every clone that completes a publish makes the same tag object,
+  /// so tags pushed by several clones never disagree. A tag ref that exists
+  /// already is left alone. Returns the versions made.
+  std::vector<Version> CompleteTags(std::string_view ws, const git_oid& commit);
 
   /// Valid until the next call (it is the flow-index cache's own map).
   const std::map<std::string, FlowLocation>& FlowsAt(const git_oid& commit) const;

@@ -142,4 +142,17 @@ void RequirePlainNote(std::string_view note) {
   }
 }
 
+// The note of a publish commit: what lies between its title and its
+// trailer block; the title when nothing does (a workspace creation).
+std::string NoteOf(std::string_view message) {
+  while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+  const std::string title(message.substr(0, message.find('\n')));
+  auto first = message.find("\n\n");
+  auto last = message.rfind("\n\n");
+  if (first == std::string_view::npos || last == first) return title;
+  std::string_view note = message.substr(first + 2, last - first - 2);
+  while (!note.empty() && note.back() == '\n') note.remove_suffix(1);
+  return note.empty() ? title : std::string(note);
+}
+
 }  // namespace flowrepo

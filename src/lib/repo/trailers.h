@@ -99,6 +99,10 @@ std::string VersionTrailerLine(std::string_view flow, int number);
 /// ("Flowrepo-...:", in any case). Notes are refused, never rewritten.
 void RequirePlainNote(std::string_view note);
 
+/// The note of a publish commit's \a message: what lies between its title
+/// and its trailer block; the title when nothing does.
+std::string NoteOf(std::string_view message);
+
 }  // namespace flowrepo
 
 #endif  // FLOWREPO_REPO_TRAILERS_H_

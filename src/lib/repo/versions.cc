@@ -153,25 +153,25 @@ int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow
   return next;
 }
 
-std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, const git_oid& publish_commit,
-                                                        const std::string& note) {
+std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, const git_oid& publish_commit) {
   std::vector<Version> made;
   git::CommitPtr commit = store.LookupCommit(publish_commit);
   PublishTrailers trailers = ReadPublishTrailers(commit.get());
   if (!trailers.IsPublishTo(ws) || trailers.versions.empty()) return made;
-  git::SignaturePtr who = store.Signature(user);
+  const git_signature* who = git_commit_committer(commit.get());
+  const std::string note = NoteOf(git_commit_message(commit.get()));
   for (const auto& [flow, number] : trailers.versions) {
     std::string ref = TagRef(ws, flow, number);
     if (store.ReadRef(ref)) continue;
     try {
-      store.CreateTag(ref, publish_commit, who.get(), note);
+      store.CreateTag(ref, publish_commit, who, note);
     } catch (const Error& e) {
       // Another process completing the same publish made it first: fine. A
       // lock left by a killed process is not: report it with its path.
       if (e.code() != ErrorCode::kConflict || !store.ReadRef(ref)) throw;
       continue;
     }
-    made.push_back({flow, number, ref, git::OidHex(publish_commit), user, who->when.time, note});
+    made.push_back({flow, number, ref, git::OidHex(publish_commit), who->email, who->when.time, note});
   }
   return made;
 }

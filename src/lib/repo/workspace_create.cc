@@ -124,7 +124,7 @@ WorkspaceInfo FlowRepository::CreateWorkspace(std::string_view name, std::string
     if (!trailers.IsPublishTo(name) || trailers.created_from != from) {
       throw Error(ErrorCode::kAlreadyExists, "workspace '" + std::string(name) + "' already exists");
     }
-    impl_->CompleteTags(name, *existing, note);
+    impl_->CompleteTags(name, *existing);
     WorkspaceInfo info{std::string(name), git::OidHex(*existing),
                        static_cast<int>(impl_->FlowsAt(*existing).size())};
     info.completed_earlier_create = true;
@@ -137,7 +137,7 @@ WorkspaceInfo FlowRepository::CreateWorkspace(std::string_view name, std::string
   git::SignaturePtr who = store.Signature(impl_->user);
   git_oid commit = store.CreateCommit(store.CommitTreeId(head), {head}, message, who.get());
   store.UpdateRef(ref, commit, std::nullopt, "flowrepo: workspace create from " + std::string(from));
-  impl_->CompleteTags(name, commit, note);
+  impl_->CompleteTags(name, commit);
   return {std::string(name), git::OidHex(commit), static_cast<int>(flows.size())};
 }
 
