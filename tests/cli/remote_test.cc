@@ -251,7 +251,7 @@ class AuthenticatedRemoteTest : public RemoteTest {};
 // authenticated, even when the pusher claims to be the admin.
 TEST_P(AuthenticatedRemoteTest, AViewerIsRefusedWhateverHeClaims) {
   std::string v = Clone(kViewer);
-  Edit(kViewer, v, "sneaky", "faq-answerer", "the viewer's change");
+  Edit(kAdmin, v, "sneaky", "faq-answerer", "the viewer's change");  // claiming alice locally
   const std::string before = Shell("git rev-parse main", server_).out;
   // Locally he claims to be alice (the CLI's own check passes), and sets
   // FLOWREPO_USER for the server too.
@@ -298,7 +298,7 @@ TEST_P(AuthenticatedRemoteTest, UntrustedServersAndBadCredentialsAreRefused) {
     RunResult r = Run(bob, "clone " + Quote(transport_->Url("flows.git")) + " " + Quote(target), dir_.path());
     EXPECT_EQ(r.exit_code, 8) << r.err;
     EXPECT_NE(r.err.find("is not in ~/.ssh/known_hosts"), std::string::npos) << r.err;
-    Shell("ssh-keygen -q -t ed25519 -N '' -f other");
+    Shell("ssh-keygen -q -t ed25519 -N '' -f other", dir_.path());
     std::string url = transport_->Url("flows.git");
     std::string port = url.substr(url.find("127.0.0.1:") + 10);
     port = port.substr(0, port.find('/'));
@@ -353,7 +353,13 @@ TEST_P(OfflineTest, AnOfflinePublishBecomesADraftOnPull) {
   r = Run(bob, "publish " + draft + " -m 'from the plane'", b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Description(server_, "main/nightly-report/v3", "nightly-report"), "made on a plane");
-  ASSERT_EQ(Run(bob, "publish later", b).exit_code, 0);
+  // "later" was started on the offline publish: it carries that change,
+  // now on the server as v3, and its own; only its own is published.
+  r = Run(bob, "publish later --json", b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto later = nlohmann::json::parse(r.out);
+  ASSERT_EQ(later["versions"].size(), 1u) << r.out;
+  EXPECT_EQ(later["versions"][0]["flow"], "faq-answerer");
   ExpectConsistent({{bob, b}, {carol, c}});
 }
 

@@ -60,6 +60,20 @@ bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_com
   return git_oid_equal(&x->id, &y->id);
 }
 
+}  // namespace
+
+bool AlreadyOnWorkspace(const Store& store, const git_oid& ws_head, const git_oid& draft_head,
+                        const FlowChange& change) {
+  if (change.after) {
+    if (!SameEntry(store, ws_head, draft_head, change.after->path)) return false;
+    if (!change.before || change.before->path == change.after->path) return true;
+  }
+  git::TreePtr ws = store.CommitTree(ws_head);
+  return !store.EntryAt(ws.get(), change.before->path);  // removed (or moved away) there too
+}
+
+namespace {
+
 // How far back along the workspace a rerun looks for its earlier publish.
 constexpr int kRecentPublishes = 20;
 
@@ -190,6 +204,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
                                           std::string(workspace) + "'");
   }
   std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
+  // The same change made on both sides (a draft made from an offline
+  // publish that landed since, say) is nothing to publish or conflict on.
+  std::erase_if(changes, [&](const FlowChange& c) { return AlreadyOnWorkspace(store, ws_head, *draft_head, c); });
   const std::vector<std::string> settings_paths = ChangedSettingsPaths(store, *base, *draft_head);
   bool settings_changed = !settings_paths.empty();
   result.settings_changes = DescribeSettingsChanges(store, *base, *draft_head);

@@ -545,6 +545,7 @@ DraftUpdateResult FlowRepository::UpdateDraft(std::string_view workspace, std::s
   TreeEdits edits;
   std::vector<std::string> conflicts;
   for (const auto& mine : impl_->ChangedFlows(*base, *draft_head)) {
+    if (AlreadyOnWorkspace(store, ws_head, *draft_head, mine)) continue;  // the same change on both sides
     auto other = theirs.find(mine.id);
     if (other != theirs.end()) {
       Side side = Resolution(request, mine.id);

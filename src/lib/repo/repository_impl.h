@@ -124,6 +124,12 @@ struct FlowRepository::Impl {
   std::vector<std::string> ShareLanded(std::string_view ws, std::string_view draft);
 };
 
+/// True when the workspace head \a ws_head already holds \a change of the
+/// draft at \a draft_head exactly: the same flow folder at the same path
+/// (or the flow removed there too).
+bool AlreadyOnWorkspace(const Store& store, const git_oid& ws_head, const git_oid& draft_head,
+                        const FlowChange& change);
+
 /// Points HEAD at workspace \a ref and writes its tree into the (empty)
 /// work tree and index, refusing to overwrite an untracked file.
 void CheckOutNewWorkspace(Store& s, const std::string& ref);
