@@ -48,12 +48,18 @@ struct ReceiveReport {
 /// - a workspace branch: integrator to update it, fast-forward only, admin
 ///   to change its roles, to create it (in a repository that has
 ///   workspaces) or to delete it; every flow it changes must be valid and
-///   free of plain-text secrets;
+///   free of plain-text secrets; every publish commit it brings must name
+///   each flow's next version number;
 /// - a draft branch refs/heads/drafts/<ws>/...: integrator in <ws>;
-/// - a version tag refs/tags/<ws>/<flow>/v<N>: integrator in <ws> to create
-///   it; never moved or deleted, by anyone; other names under
+/// - a version tag refs/tags/<ws>/<flow>/v<N> (any tag shaped
+///   <id>/<id>/v<digits>, and any tag under the name of a workspace):
+///   created by an integrator in <ws>, a workspace after the push, at a
+///   publish commit on it naming "<flow> v<N>", with v<N-1> a version on
+///   the server or tagged by the same push; never moved; deleted only when
+///   no publish commit backs it, by an admin; other names under
 ///   refs/tags/<ws>/ are refused;
 /// - any other ref is not flowrepo's and passes.
+/// All \a updates are one push, judged together (git applies all or none).
 /// Throws kNotFound (no repository) or kIo; refusals go into the report.
 ReceiveReport CheckReceive(const std::string& repository, const std::string& user,
                            const std::vector<RefUpdate>& updates);

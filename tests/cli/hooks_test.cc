@@ -237,6 +237,34 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(Shell("git commit -qam 'warmer answers'", clone_).exit_code, 0);
   }
   std::string ServerRef(const std::string& ref) { return Shell("git rev-parse " + ref, server_).out; }
+  bool ServerHas(const std::string& ref) {
+    return Shell("git rev-parse --verify -q " + ref, server_).exit_code == 0;
+  }
+  RunResult Git(const std::string& args) { return Shell("git " + args, clone_); }
+  RunResult Bob(const std::string& args) {
+    return Flowrepo("--user bob@example.com -C " + Quote(clone_) + " " + args);
+  }
+  // Puts fixture flow \a rel (a folder under fixtures/flows) with a new
+  // description onto draft \a draft of the clone, as bob.
+  void PutChange(const std::string& draft, const std::string& rel, const std::string& description) {
+    const std::string folder = dir_ / ("changes/" + draft + "/" + rel.substr(rel.rfind('/') + 1));
+    ASSERT_EQ(Shell("mkdir -p " + Quote(folder) + " && cp " + Quote(Fixtures() + "/flows/" + rel) + "/* " +
+                    Quote(folder)).exit_code, 0);
+    auto app = nlohmann::json::parse(testing::ReadFile(folder + "/app_definition.json"));
+    app["description"] = description;
+    testing::WriteFile(folder + "/app_definition.json", app.dump(2) + "\n");
+    RunResult r = Bob("flow put " + draft + " " + Quote(folder));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Publishes draft \a draft in the clone (commit and tags, not pushed);
+  // returns the publish commit.
+  std::string PublishInClone(const std::string& draft) {
+    RunResult r = Bob("publish " + draft + " -m " + Quote("publish " + draft));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Git("rev-parse main").out.substr(0, 40);
+  }
+  static constexpr char kFaq[] = "Support/Knowledge/faq-answerer";
+  static constexpr char kKyc[] = "Finance/Compliance/kyc-check";
 
   TempDir dir_;
   std::string server_, clone_;
@@ -382,6 +410,214 @@ TEST_F(ServerTest, VersionTagsCannotBeMovedOrDeleted) {
   r = Push("alice@example.com", "--force main");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("workspace branches only move forward"), std::string::npos) << r.err;
+}
+
+// Issue 14: tags for a workspace that does not exist yet, pointing at the
+// pusher's own commit, would become its versions once it is created.
+TEST_F(ServerTest, VersionTagsOfAWorkspaceThatDoesNotExistAreRefused) {
+  ASSERT_EQ(Git("commit -q --allow-empty -m mine").exit_code, 0);
+  ASSERT_EQ(Git("tag -a -m v1 staging/banking-assistant/v1 && git tag -a -m v2 staging/banking-assistant/v2").exit_code,
+            0);
+  RunResult r = Shell("git push origin refs/tags/staging/banking-assistant/v1 refs/tags/staging/banking-assistant/v2",
+                      clone_);  // no identity at all
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/staging/banking-assistant/v2: 'staging/banking-assistant/v2' is "
+                       "named like a version tag of workspace 'staging', which does not exist and is not created by "
+                       "this push; a version tag is pushed with or after the publish commit that names it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(ServerHas("refs/tags/staging/banking-assistant/v1"));
+  // Not even an admin may reserve them.
+  EXPECT_NE(Push("alice@example.com", "refs/tags/staging/banking-assistant/v1").exit_code, 0);
+  EXPECT_FALSE(ServerHas("refs/tags/staging/banking-assistant/v1"));
+  // Tags that are not named like versions are not flowrepo's.
+  ASSERT_EQ(Git("tag release-2024.05 && git tag Team/Flow/v2").exit_code, 0);
+  r = Shell("git push origin refs/tags/release-2024.05 refs/tags/Team/Flow/v2", clone_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// Tags squatted before the server checked them: flowrepo reads past them,
+// and an admin of the workspace may delete them (a backed version stays).
+TEST_F(ServerTest, UnbackedTagsAreIgnoredAndAnAdminMayDeleteThem) {
+  RunResult forged = Shell("git commit-tree main^{tree} -p main -m evil", server_);
+  ASSERT_EQ(forged.exit_code, 0) << forged.err;
+  const std::string evil = forged.out.substr(0, 40);
+  ASSERT_EQ(Shell("git tag -a -m v1 staging/banking-assistant/v1 " + evil + " && git tag -a -m v2 "
+                  "staging/banking-assistant/v2 " + evil, server_).exit_code, 0);
+  RunResult r = Push("alice@example.com", "main:refs/heads/staging");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto h = nlohmann::json::parse(Admin("-w staging history banking-assistant --json").out);
+  EXPECT_EQ(h["versions"].size(), 0u);
+  EXPECT_EQ(h["ignored_tags"], nlohmann::json({"staging/banking-assistant/v1", "staging/banking-assistant/v2"}));
+  r = Admin("-w staging export banking-assistant --version 2 -o " + Quote(dir_ / "x.zip"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "flowrepo: error: flow 'banking-assistant' has no version v2 in workspace 'staging' (tag "
+                   "'staging/banking-assistant/v2' is not backed by a publish commit; see 'flowrepo check')\n");
+
+  r = Push("bob@example.com", ":refs/tags/staging/banking-assistant/v2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/staging/banking-assistant/v2: user 'bob@example.com' needs role "
+                       "'admin' in workspace 'staging' (has 'integrator')"),
+            std::string::npos)
+      << r.err;
+  r = Push("alice@example.com", ":refs/tags/staging/banking-assistant/v1 :refs/tags/staging/banking-assistant/v2");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(ServerHas("refs/tags/staging/banking-assistant/v1"));
+  r = Push("alice@example.com", ":refs/tags/main/banking-assistant/v1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("version tags are never deleted ('main/banking-assistant/v1' exists)"), std::string::npos)
+      << r.err;
+}
+
+// Issue 14: an integrator's tag at a commit that publishes nothing (here
+// one holding a token and a duplicate node id) is no version.
+TEST_F(ServerTest, TagAtACommitThatPublishesNothingIsRefused) {
+  const std::string token = "ghp_" "0123456789abcdefghijklmnopqrstuvwxyzAB";
+  std::string file = clone_ + "/flows/Finance/Compliance/kyc-check/flow_definition.json";
+  auto j = nlohmann::json::parse(testing::ReadFile(file));
+  j["nodes"][2]["id"] = j["nodes"][1]["id"];
+  j["nodes"][1]["config"]["headers"]["Authorization"] = "Bearer " + token;
+  testing::WriteFile(file, j.dump(2));
+  ASSERT_EQ(Git("switch -q -c side && git commit -qam 'v7' && git tag -a -m v7 main/kyc-check/v7").exit_code, 0);
+  const std::string commit = Git("rev-parse --short HEAD").out.substr(0, 7);
+  RunResult r = Push("bob@example.com", "refs/tags/main/kyc-check/v7");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/main/kyc-check/v7: 'main/kyc-check/v7' points at " + commit +
+                       ", which is no publish commit of workspace 'main'; a version tag must point at the publish "
+                       "commit that names it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos);
+  EXPECT_FALSE(ServerHas("refs/tags/main/kyc-check/v7"));
+  // The same commit with publish trailers, but on no branch of the server.
+  ASSERT_EQ(Git("commit -q --amend -m 'Publish kyc-check v2' -m \"$(printf 'Flowrepo-Workspace: main\\n"
+                "Flowrepo-Version: kyc-check v2')\"").exit_code, 0);
+  r = Push("bob@example.com", "HEAD:refs/tags/main/kyc-check/v2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a publish of 'kyc-check v2' that workspace 'main' does not contain (push the branch with the "
+                       "tag)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(ServerHas("refs/tags/main/kyc-check/v2"));
+}
+
+// A publish commit backs the versions its trailers name, nothing else; a
+// tag may follow its branch in a later push.
+TEST_F(ServerTest, TagMustNameItsFlowAndNumberAtThePublish) {
+  PutChange("d", kFaq, "two");
+  const std::string publish = PublishInClone("d");
+  RunResult r = Push("bob@example.com", "main");  // the branch alone
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string at = "points at " + publish.substr(0, 7);
+  r = Push("bob@example.com", publish + ":refs/tags/main/banking-assistant/v2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("'main/banking-assistant/v2' " + at + ", a publish that does not name 'banking-assistant v2'"),
+            std::string::npos)
+      << r.err;
+  r = Push("bob@example.com", publish + ":refs/tags/main/faq-answerer/v3");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("'main/faq-answerer/v3' " + at + ", a publish that does not name 'faq-answerer v3'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(ServerHas("refs/tags/main/banking-assistant/v2"));
+  r = Push("bob@example.com", "refs/tags/main/faq-answerer/v2");  // the real one, later
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ServerRef("refs/tags/main/faq-answerer/v2^{commit}"), publish + "\n");
+}
+
+TEST_F(ServerTest, SkippingAVersionNumberIsRefused) {
+  PutChange("d2", kFaq, "two");
+  PublishInClone("d2");
+  PutChange("d3", kFaq, "three");
+  PublishInClone("d3");
+  ASSERT_EQ(Push("bob@example.com", "main").exit_code, 0);
+  RunResult r = Push("bob@example.com", "refs/tags/main/faq-answerer/v3");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/main/faq-answerer/v3: 'main/faq-answerer/v3' skips v2: workspace "
+                       "'main' has no version v2 of 'faq-answerer' and this push does not tag it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Push("bob@example.com", "refs/tags/main/faq-answerer/v2").exit_code, 0);
+  EXPECT_EQ(Push("bob@example.com", "refs/tags/main/faq-answerer/v3").exit_code, 0);
+  EXPECT_EQ(Admin("check").exit_code, 0);
+}
+
+// Issue 14: after main/kyc-check/v999999999, publishes printed v1000000000
+// and made no tag. The server takes no number out of turn, and publish
+// refuses to go past the range.
+TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
+  RunResult r = Push("bob@example.com", "HEAD:refs/tags/main/kyc-check/v999999999");  // a role change
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a publish that does not name 'kyc-check v999999999'"), std::string::npos) << r.err;
+  r = Push("bob@example.com", "HEAD:refs/tags/main/kyc-check/v1000000000");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("'main/kyc-check/v1000000000' is not a version tag name (<workspace>/<flow>/v<N>, N from 1 to "
+                       "999999999)"),
+            std::string::npos)
+      << r.err;
+  // A hand-made publish commit taking the last number, with its tag.
+  ASSERT_EQ(Git("commit -q --allow-empty -m 'Publish kyc-check v999999999' -m \"$(printf 'Flowrepo-Workspace: "
+                "main\\nFlowrepo-Version: kyc-check v999999999')\" && git tag -a -m last "
+                "main/kyc-check/v999999999").exit_code, 0);
+  const std::string forged = Git("rev-parse --short HEAD").out.substr(0, 7);
+  const std::string before = testing::RefsSnapshot(server_);
+  r = Push("bob@example.com", "--atomic main refs/tags/main/kyc-check/v999999999");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/heads/main: commit " + forged + " names 'kyc-check v999999999', but "
+                       "the next version of 'kyc-check' in workspace 'main' is v2"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("'main/kyc-check/v999999999' skips v999999998"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::RefsSnapshot(server_), before);
+  // Where such a commit exists (this clone), publish refuses the next
+  // number instead of writing one no tag can hold.
+  PutChange("d", kKyc, "next");
+  const std::string refs = testing::RefsSnapshot(clone_);
+  r = Bob("publish d -m next");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.err, "flowrepo: error: publish refused: flow 'kyc-check' in workspace 'main' has reached v999999999, "
+                   "the highest version number\n");
+  EXPECT_EQ(testing::RefsSnapshot(clone_), refs);
+}
+
+// What publish makes is accepted however it is pushed: --follow-tags, an
+// atomic push of the branch and all tags, a publish naming several flows.
+TEST_F(ServerTest, PublishedVersionsArePushedWithTheirBranch) {
+  PutChange("d", kFaq, "two");
+  PublishInClone("d");
+  RunResult r = Push("bob@example.com", "--follow-tags main");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ServerHas("refs/tags/main/faq-answerer/v2"));
+  PutChange("both", kFaq, "three");
+  PutChange("both", kKyc, "two");
+  const std::string both = PublishInClone("both");
+  r = Push("bob@example.com", "--atomic main --tags");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ServerRef("refs/tags/main/faq-answerer/v3^{commit}"), both + "\n");
+  EXPECT_EQ(ServerRef("refs/tags/main/kyc-check/v2^{commit}"), both + "\n");
+  auto h = nlohmann::json::parse(Admin("history faq-answerer --json").out);
+  EXPECT_EQ(h["versions"].size(), 3u);
+  EXPECT_EQ(Admin("check").exit_code, 0);
+  // The same publish backs no version of a flow it does not name.
+  r = Push("bob@example.com", both + ":refs/tags/main/aml-screening/v2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a publish that does not name 'aml-screening v2'"), std::string::npos) << r.err;
+}
+
+// A workspace made with `workspace create` is pushed with its v1 tags.
+TEST_F(ServerTest, ACreatedWorkspaceIsPushedWithItsTags) {
+  auto alice = [&](const std::string& args) {
+    return Flowrepo("--user alice@example.com -C " + Quote(clone_) + " " + args);
+  };
+  ASSERT_EQ(alice("workspace create dev --from main").exit_code, 0);
+  RunResult r = Push("alice@example.com", "--follow-tags dev");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Shell("git tag -l 'dev/*' | wc -l", server_).out, "6\n");
+  // Not before its workspace exists (squatting), nor by an integrator.
+  ASSERT_EQ(alice("workspace create qa --from main").exit_code, 0);
+  r = Push("alice@example.com", "refs/tags/qa/kyc-check/v1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("workspace 'qa', which does not exist"), std::string::npos) << r.err;
 }
 
 TEST_F(ServerTest, RoleCommandsListGrantRevoke) {

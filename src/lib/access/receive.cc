@@ -1,16 +1,30 @@
-// The pre-receive check: roles, validity and immutable version tags for
-// pushes into a shared repository.
+// The pre-receive check: roles, validity, version numbers and version tags
+// for pushes into a shared repository.
 //
 // Local role checks in the CLI protect nothing against someone who can
 // write the repository directory; a server hook can (RELIABILITY.md 9).
-// Each pushed ref is judged on its own, against the repository as it is
-// before the push: roles come from the workspace head the push would
-// replace, so a push cannot grant itself the role it needs. Pushed objects
-// sit in git's quarantine directory until the hook accepts; they are read
-// by adding that directory to the object database as an alternate.
-// Validation reuses publish's rules on the flows a workspace update
-// changes (tree comparison: the cost follows the change) against the
-// pushed tree.
+// Each pushed ref is judged against the repository as it is before the
+// push: roles come from the workspace head the push would replace, so a
+// push cannot grant itself the role it needs. Pushed objects sit in git's
+// quarantine directory until the hook accepts; they are read by adding
+// that directory to the object database as an alternate. Validation reuses
+// publish's rules on the flows a workspace update changes (tree
+// comparison: the cost follows the change) against the pushed tree.
+//
+// Version numbers are decided by the server (DESIGN.md 8), in two steps:
+// 1. A publish commit a push brings onto workspace <ws> must name, for each
+//    flow, the number after the highest one <ws> has (publish's own rule):
+//    a forged commit can neither take v999999999 (after which no publish of
+//    the flow is possible) nor a number that is taken.
+// 2. A version tag <ws>/<flow>/vN is accepted only when it is new, points
+//    at a publish commit naming "<flow> vN" that is on <ws> as the push
+//    leaves it, and vN-1 is a version on the server or made by the same
+//    push. git gives a pre-receive hook every ref update of a push at once
+//    and accepts all or none, so a tag pushed with its branch
+//    (--follow-tags, --atomic) is judged against the branch's new head, in
+//    whatever order the lines come. Any tag shaped <id>/<id>/v<digits> is
+//    judged so, whether or not its workspace exists: a tag cannot wait for
+//    a workspace that does not exist yet (squatting).
 
 #include <algorithm>
 #include <cstdlib>
@@ -21,6 +35,7 @@
 #include "flowrepo/error.h"
 #include "flowrepo/hooks.h"
 #include "repo/repository_impl.h"
+#include "repo/trailers.h"
 #include "json/json_io.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
@@ -73,15 +88,25 @@ class Judge {
     }
   }
 
-  // Workspace branches this push creates, so tags and drafts pushed along
-  // with a new workspace find it.
-  void NoteWorkspaceCreations(const std::vector<RefUpdate>& updates) {
+  // What the whole push does, before any ref is judged: git hands the
+  // hook every update of a push at once and applies all or none, so a tag
+  // is judged against the workspace heads as the push leaves them and
+  // against the other tags it makes, whatever the order of the lines.
+  void NotePush(const std::vector<RefUpdate>& updates) {
     for (const auto& u : updates) {
-      if (u.ref.rfind("refs/heads/", 0) != 0 || u.new_id == kZeroId) continue;
+      if (u.ref.rfind("refs/tags/", 0) == 0) {
+        if (u.old_id == kZeroId && u.new_id != kZeroId) pushed_tags_.insert(u.ref);
+        continue;
+      }
+      if (u.ref.rfind("refs/heads/", 0) != 0) continue;
       std::string name = u.ref.substr(std::string("refs/heads/").size());
-      if (!IsValidId(name) || impl_.store.ReadRef(u.ref)) continue;
-      git_oid id = git::OidFromHex(u.new_id);
-      if (HasSettings(id)) pushed_workspaces_[name] = id;
+      if (!IsValidId(name)) continue;
+      std::optional<git_oid> head;
+      if (u.new_id != kZeroId) head = git::OidFromHex(u.new_id);
+      pushed_heads_[name] = head;
+      // Workspace branches this push creates, so tags and drafts pushed
+      // along with a new workspace find it.
+      if (head && !impl_.store.ReadRef(u.ref) && HasSettings(*head)) pushed_workspaces_[name] = *head;
     }
   }
 
@@ -100,12 +125,49 @@ class Judge {
     }
   }
 
+  // The head of workspace \a ws before the push; std::nullopt when the
+  // server has no such workspace.
+  std::optional<git_oid> ServerHead(const std::string& ws) const {
+    if (!IsValidId(ws)) return std::nullopt;
+    if (auto head = impl_.store.ReadRef(WorkspaceRef(ws)); head && HasSettings(*head)) return head;
+    return std::nullopt;
+  }
+
+  // The head of workspace \a ws as the push leaves it; std::nullopt when
+  // there is no workspace \a ws after the push.
+  std::optional<git_oid> AfterHead(const std::string& ws) const {
+    auto it = pushed_heads_.find(ws);
+    if (it == pushed_heads_.end()) return ServerHead(ws);
+    if (it->second && HasSettings(*it->second)) return it->second;
+    return std::nullopt;
+  }
+
   // The commit whose roles govern \a ws: its head before the push, or for a
   // workspace this push creates, the pushed commit.
   std::optional<git_oid> Governing(const std::string& ws) const {
-    if (auto head = impl_.store.ReadRef(WorkspaceRef(ws)); head && HasSettings(*head)) return head;
+    if (auto head = ServerHead(ws)) return head;
     if (auto it = pushed_workspaces_.find(ws); it != pushed_workspaces_.end()) return it->second;
     return std::nullopt;
+  }
+
+  // True when the user may act for the whole server: its owner (git config
+  // flowrepo.owner) or an admin of an existing workspace.
+  bool AdministersServer() const {
+    const std::string owner = impl_.store.ConfigString("flowrepo.owner");
+    if (!impl_.user.empty() && impl_.user == owner) return true;
+    for (const auto& [ref, head] : impl_.store.ListRefs("refs/heads/*")) {
+      std::string name = ref.substr(std::string("refs/heads/").size());
+      if (!IsValidId(name) || !HasSettings(head)) continue;
+      if (WorkspaceSettings::AtCommit(impl_.store, head).RoleOf(impl_.user) == Role::kAdmin) return true;
+    }
+    return false;
+  }
+
+  bool AnyWorkspace() const {
+    for (const auto& [ref, head] : impl_.store.ListRefs("refs/heads/*")) {
+      if (IsValidId(ref.substr(std::string("refs/heads/").size())) && HasSettings(head)) return true;
+    }
+    return false;
   }
 
   bool Require(const std::string& ws, const git_oid& at, Role role) {
@@ -122,27 +184,188 @@ class Judge {
     return false;
   }
 
+  // ---- version tags ---------------------------------------------------------
+
+  // A tag name read as a version tag "<ws>/<flow>/v<N>".
+  struct TagName {
+    std::string full;              ///< without refs/tags/
+    std::string ws;                ///< the first part
+    std::string flow;              ///< the second part, when there are three
+    std::optional<int> number;     ///< N, when the name is a valid version tag name
+    bool version_shaped = false;   ///< <id>/<id>/v<digits>, whatever the digits
+  };
+
+  static TagName ReadTagName(const std::string& ref) {
+    TagName name;
+    name.full = ref.substr(std::string("refs/tags/").size());
+    std::vector<std::string> parts;
+    std::stringstream split(name.full);
+    for (std::string part; std::getline(split, part, '/');) parts.push_back(part);
+    name.ws = parts.empty() ? std::string() : parts[0];
+    if (parts.size() != 3) return name;
+    name.flow = parts[1];
+    const std::string& last = parts[2];
+    name.version_shaped = IsValidId(name.ws) && IsValidId(name.flow) && last.size() > 1 && last[0] == 'v' &&
+                          last.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (name.version_shaped) name.number = VersionFromTag(last, "v");
+    return name;
+  }
+
+  // Which tags are flowrepo's: every name under refs/tags/<ws>/ of a
+  // workspace (before the push or created by it), and every name shaped
+  // <id>/<id>/v<digits>, whatever its first part names. Other tags
+  // (v1.2.0, release/2024-05, Team/Flow/v2) are not flowrepo's and pass.
   void Tag(const std::string& ref, const std::optional<git_oid>& old_id,
            const std::optional<git_oid>& new_id) {
-    std::string rest = ref.substr(std::string("refs/tags/").size());
-    std::string ws = rest.substr(0, rest.find('/'));
-    auto governing = Governing(ws);
-    if (!governing || rest.find('/') == std::string::npos) return;  // not a flowrepo tag
-    if (old_id) {
-      Refuse(std::string("version tags are never ") + (new_id ? "moved" : "deleted") + " ('" + rest +
-             "' exists)");
+    const TagName name = ReadTagName(ref);
+    const bool under_workspace = name.full.size() > name.ws.size() && Governing(name.ws);
+    if (!under_workspace && !name.version_shaped) return;  // not a flowrepo tag
+    if (old_id && new_id) {
+      Refuse("version tags are never moved ('" + name.full + "' exists)");
+    } else if (old_id) {
+      DeleteTag(name, *old_id);
+    } else {
+      CreateTag(name, *new_id);
+    }
+  }
+
+  void CreateTag(const TagName& name, const git_oid& target) {
+    auto after = AfterHead(name.ws);
+    if (!after) {
+      Refuse("'" + name.full + "' is named like a version tag of workspace '" + name.ws +
+             "', which does not exist and is not created by this push; a version tag is pushed with or after "
+             "the publish commit that names it");
       return;
     }
-    std::string tail = rest.substr(ws.size() + 1);
-    auto slash = tail.find('/');
-    std::string flow = tail.substr(0, slash);
-    if (slash == std::string::npos || !IsValidId(flow) ||
-        !VersionFromTag(tail.substr(slash + 1), "v")) {
-      Refuse("'" + rest + "' is not a version tag name (<workspace>/<flow>/v<N>); refs/tags/" + ws +
-             "/ is reserved for them");
+    if (!name.number) {
+      Refuse("'" + name.full + "' is not a version tag name (<workspace>/<flow>/v<N>, N from 1 to " +
+             std::to_string(kMaxVersion) + "); refs/tags/" + name.ws + "/ is reserved for them");
       return;
     }
-    Require(ws, *governing, Role::kIntegrator);
+    auto governing = Governing(name.ws);
+    if (!governing || !Require(name.ws, *governing, Role::kIntegrator)) return;
+    if (!RequirePublishCommit(name, target, *after)) return;
+    RequirePreviousVersion(name);
+  }
+
+  // The tag must point at a publish commit whose trailer block names
+  // "<flow> vN" for its workspace, on that workspace as the push leaves it
+  // (pushed now or there already): what makes a version a version
+  // (docs/repository-format.md), decided before the tag exists.
+  bool RequirePublishCommit(const TagName& name, const git_oid& target, const git_oid& after) {
+    const std::string version = "'" + name.flow + " v" + std::to_string(*name.number) + "'";
+    std::string why;
+    auto commit = PeelTagTarget(impl_.store, target);
+    if (!commit) {
+      why = "does not point at a commit";
+    } else {
+      git::CommitPtr found = impl_.store.LookupCommit(*commit);
+      PublishTrailers trailers = ReadPublishTrailers(found.get());
+      const std::string at = "points at " + ShortId(*commit);
+      if (!trailers.IsPublishTo(name.ws)) {
+        why = at + ", which is no publish commit of workspace '" + name.ws + "'";
+      } else if (!trailers.NamesVersion(name.flow, *name.number)) {
+        why = at + ", a publish that does not name " + version;
+      } else if (!impl_.store.IsAncestor(*commit, after)) {
+        why = at + ", a publish of " + version + " that workspace '" + name.ws +
+              "' does not contain (push the branch with the tag)";
+      }
+    }
+    if (why.empty()) return true;
+    Refuse("'" + name.full + "' " + why + "; a version tag must point at the publish commit that names it");
+    return false;
+  }
+
+  // Numbers go up one at a time: vN needs vN-1 as a version on the server
+  // or among the tags of this push (v1 needs nothing). A tag a publish never
+  // got (an interrupted publish) can still be completed later.
+  void RequirePreviousVersion(const TagName& name) {
+    const int previous = *name.number - 1;
+    if (previous == 0 || pushed_tags_.count(TagRef(name.ws, name.flow, previous)) ||
+        ServerHasVersion(name.ws, name.flow, previous)) {
+      return;
+    }
+    Refuse("'" + name.full + "' skips v" + std::to_string(previous) + ": workspace '" + name.ws +
+           "' has no version v" + std::to_string(previous) + " of '" + name.flow +
+           "' and this push does not tag it; version tags are pushed in order (git push --follow-tags "
+           "pushes every tag publish made; flowrepo check --repair makes missing ones)");
+  }
+
+  // True when the server has version \a number of \a flow in \a ws: the tag
+  // exists and a publish commit on the workspace backs it.
+  bool ServerHasVersion(const std::string& ws, const std::string& flow, int number) const {
+    auto head = ServerHead(ws);
+    if (!head) return false;
+    auto target = impl_.store.ReadRef(TagRef(ws, flow, number));
+    if (!target) return false;
+    auto commit = PeelTagTarget(impl_.store, *target);
+    return commit && impl_.Backs(ws, *head, impl_.version_index.For(impl_.store, ws, *head), flow, number, *commit);
+  }
+
+  // A backed version is history and stays. A tag no publish commit backs
+  // (made by hand, or forged before the server checked tags) only misleads
+  // and can hold the number the next publish needs, so it may be removed:
+  // by an admin of its workspace, or, when that workspace does not exist,
+  // by the server's owner or an admin of any workspace.
+  void DeleteTag(const TagName& name, const git_oid& old_target) {
+    auto head = ServerHead(name.ws);
+    if (!head) {
+      if (AdministersServer()) return;
+      Refuse("deleting '" + name.full + "', named like a version tag of workspace '" + name.ws +
+             "', which does not exist, needs the server's owner or an admin of an existing workspace");
+      return;
+    }
+    auto commit = PeelTagTarget(impl_.store, old_target);
+    if (name.number && commit &&
+        impl_.Backs(name.ws, *head, impl_.version_index.For(impl_.store, name.ws, *head), name.flow, *name.number,
+                    *commit)) {
+      Refuse("version tags are never deleted ('" + name.full + "' exists)");
+      return;
+    }
+    Require(name.ws, *head, Role::kAdmin);
+  }
+
+  // ---- version numbers of pushed publish commits ---------------------------
+
+  // Every commit the push brings onto workspace \a ws (after \a old_head, or
+  // for a new workspace, on no branch of the server), parents first: each
+  // one whose trailer block publishes to \a ws must name, for each flow, the
+  // number after the highest \a ws has so far, as publish gives them, and
+  // no trailer that does not parse (a number beyond kMaxVersion).
+  void CheckPublishNumbers(const std::string& ws, const std::optional<git_oid>& old_head, const git_oid& new_head) {
+    Store& store = impl_.store;
+    git_revwalk* raw = nullptr;
+    git::Check(git_revwalk_new(&raw, store.raw()), "walk pushed commits");
+    git::RevwalkPtr walk(raw);
+    git::Check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE), "walk pushed commits");
+    git::Check(git_revwalk_push(walk.get(), &new_head), "walk pushed commits");
+    if (old_head) {
+      git::Check(git_revwalk_hide(walk.get(), &*old_head), "walk pushed commits");
+    } else if (!store.ListRefs("refs/heads/*").empty()) {
+      git::Check(git_revwalk_hide_glob(walk.get(), "refs/heads/*"), "walk pushed commits");
+    }
+    std::map<std::string, int> highest;  // flow -> highest number so far
+    git_oid id;
+    while (git_revwalk_next(&id, walk.get()) == 0) {
+      git::CommitPtr commit = store.LookupCommit(id);
+      PublishTrailers trailers = ReadPublishTrailers(commit.get());
+      if (!trailers.IsPublishTo(ws)) continue;
+      for (const auto& line : trailers.malformed) {
+        Refuse("commit " + ShortId(id) + ": trailer '" + line + "' does not parse (a version is '<flow> v<N>', N "
+               "from 1 to " + std::to_string(kMaxVersion) + ")");
+      }
+      for (const auto& [flow, number] : trailers.versions) {
+        auto [it, fresh] = highest.try_emplace(flow, 0);
+        if (fresh && old_head) it->second = impl_.HighestVersion(ws, flow);
+        if (number != it->second + 1) {
+          Refuse("commit " + ShortId(id) + " names '" + flow + " v" + std::to_string(number) +
+                 "', but the next version of '" + flow + "' in workspace '" + ws + "' is v" +
+                 std::to_string(it->second + 1) + "; only publish gives version numbers (publish again on "
+                 "the server's head)");
+        }
+        it->second = std::max(it->second, number);
+      }
+    }
   }
 
   void Draft(const std::string& ref) {
@@ -166,6 +389,7 @@ class Judge {
       // one, whatever the branch held before (its old commit has no roles
       // to govern it).
       CreateWorkspace(ws, *new_id);
+      CheckPublishNumbers(ws, std::nullopt, *new_id);
       return;
     }
     if (!Require(ws, *old_id, Role::kIntegrator)) return;
@@ -184,6 +408,7 @@ class Judge {
       if (!Require(ws, *old_id, Role::kAdmin)) return;
     }
     Validate(old_id, *new_id);
+    CheckPublishNumbers(ws, old_id, *new_id);
   }
 
   // Who may create workspace \a ws: the server's owner (git config
@@ -191,20 +416,12 @@ class Judge {
   // without workspaces and without an owner, a first workspace whose
   // settings make the pusher admin bootstraps it.
   void CreateWorkspace(const std::string& ws, const git_oid& id) {
-    const std::string owner = impl_.store.ConfigString("flowrepo.owner");
-    if (!impl_.user.empty() && impl_.user == owner) return Validate(std::nullopt, id);
-    bool any = false;
-    for (const auto& [ref, head] : impl_.store.ListRefs("refs/heads/*")) {
-      std::string name = ref.substr(std::string("refs/heads/").size());
-      if (!IsValidId(name) || !HasSettings(head)) continue;
-      any = true;
-      auto role = WorkspaceSettings::AtCommit(impl_.store, head).RoleOf(impl_.user);
-      if (role == Role::kAdmin) return Validate(std::nullopt, id);
-    }
-    if (any) {
+    if (AdministersServer()) return Validate(std::nullopt, id);
+    if (AnyWorkspace()) {
       Refuse("creating workspace '" + ws + "' needs the admin role in an existing workspace");
       return;
     }
+    const std::string owner = impl_.store.ConfigString("flowrepo.owner");
     if (!owner.empty()) {
       Refuse("only the server's owner '" + owner + "' (git config flowrepo.owner) may create the "
              "first workspace '" + ws + "'");
@@ -336,6 +553,8 @@ class Judge {
   FlowRepository::Impl impl_;
   RefVerdict* verdict_ = nullptr;
   std::map<std::string, git_oid> pushed_workspaces_;
+  std::map<std::string, std::optional<git_oid>> pushed_heads_;  ///< workspace-named branches: new head or deleted
+  std::set<std::string> pushed_tags_;                           ///< tag refs this push creates
   std::set<std::string> scanned_commits_;  ///< per push: a commit is scanned once
   std::set<std::string> scanned_blobs_;
 };
@@ -387,7 +606,7 @@ ReceiveReport CheckReceive(const std::string& repository, const std::string& use
   Store store = Store::Open(repository);
   AddQuarantineAlternates(store);
   Judge judge(std::move(store), user);
-  judge.NoteWorkspaceCreations(updates);
+  judge.NotePush(updates);
   ReceiveReport report;
   report.user = user;
   for (const auto& u : updates) {

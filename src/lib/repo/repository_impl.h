@@ -73,10 +73,14 @@ struct FlowRepository::Impl {
   /// Every tag under refs/tags/<ws>/ named like a version that no publish
   /// commit backs, as full ref names.
   std::vector<std::string> UnbackedVersionTags(std::string_view ws) const;
-  /// The number the next publish of \a flow in \a ws gets: one above every
-  /// backed tag and every version a publish commit names. Throws kConflict
-  /// when an unbacked tag already holds that number (the tag could not be
-  /// made), kInvalidData beyond kMaxVersion.
+  /// The highest version of \a flow in \a ws: of every backed tag and every
+  /// version a publish commit on the head's first-parent chain names; 0
+  /// when there is none. Throws kNotFound (workspace).
+  int HighestVersion(std::string_view ws, std::string_view flow) const;
+  /// The number the next publish of \a flow in \a ws gets: one above
+  /// HighestVersion. Throws kConflict when an unbacked tag already holds
+  /// that number (the tag could not be made), kInvalidData beyond
+  /// kMaxVersion.
   int NextVersion(std::string_view ws, std::string_view flow) const;
   /// True when \a commit backs version \a number of \a flow in \a ws, whose
   /// head is \a head and version index \a index.

@@ -4,6 +4,7 @@
 #include "repo/trailers.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 
 #include "flowrepo/error.h"
@@ -115,6 +116,9 @@ std::string TrailerLine(std::string_view key, std::string_view value) {
 }
 
 std::string VersionTrailerLine(std::string_view flow, int number) {
+  // A number ParseVersionValue cannot read would name no version: its tag
+  // would never be made (NextVersion refuses past kMaxVersion first).
+  assert(number >= 1 && number <= kMaxVersion);
   return TrailerLine(kVersionTrailer, std::string(flow) + " v" + std::to_string(number));
 }
 

@@ -88,7 +88,7 @@ PublishTrailers ReadPublishTrailers(const git_commit* commit);
 
 /// "<Key>: <value>\n".
 std::string TrailerLine(std::string_view key, std::string_view value);
-/// "Flowrepo-Version: <flow> v<N>\n".
+/// "Flowrepo-Version: <flow> v<N>\n"; \a number is 1 to kMaxVersion.
 std::string VersionTrailerLine(std::string_view flow, int number);
 
 /// Throws kInvalidArgument (one line naming the line) when \a note, put in

@@ -114,7 +114,7 @@ std::vector<std::string> FlowRepository::Impl::UnbackedVersionTags(std::string_v
   return out;
 }
 
-int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow) const {
+int FlowRepository::Impl::HighestVersion(std::string_view ws, std::string_view flow) const {
   const git_oid head = WorkspaceHead(ws);
   std::vector<VersionTag> tags = VersionTagsOf(ws, flow);
   int highest = 0;
@@ -136,7 +136,11 @@ int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow
   std::vector<VersionIndex::Entry> named = version_index.For(store, ws, head).Of(flow);
   if (!named.empty() && !confirmed(named.back())) named = version_index.Rebuild(store, ws, head).Of(flow);
   if (!named.empty()) highest = std::max(highest, named.back().number);
+  return highest;
+}
 
+int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow) const {
+  const int highest = HighestVersion(ws, flow);
   if (highest >= kMaxVersion) {
     throw Error(ErrorCode::kInvalidData, "publish refused: flow '" + std::string(flow) + "' in workspace '" +
                                              std::string(ws) + "' has reached v" + std::to_string(kMaxVersion) +
