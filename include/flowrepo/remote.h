@@ -22,6 +22,7 @@ struct PullChange {
   std::string before;  ///< empty: the branch was created
   std::string after;   ///< empty: the branch was removed (a published draft)
   /// "created", "fast-forward", "up-to-date", "unpublished-to-draft",
+  /// "rebased" (a draft started on such changes, now on that draft),
   /// "removed-published", "local-ahead", "diverged".
   std::string what;
   std::string detail;  ///< e.g. the draft local publishes were turned into

@@ -25,6 +25,8 @@ void PrintChange(std::ostream& os, const PullChange& c) {
   if (c.what == "unpublished-to-draft") {
     os << "  " << name << ": local commits the server never got are now draft '" << c.detail
        << "' (publish it to make them versions)\n";
+  } else if (c.what == "rebased") {
+    os << "  " << name << ": started on those changes; now one commit on draft '" << c.detail << "'\n";
   } else if (c.what == "removed-published") {
     os << "  " << name << ": published on the server, removed here\n";
   } else if (c.what == "local-ahead") {

@@ -325,7 +325,7 @@ TEST_F(GitUserTest, ASecondCloneFollowsWithPlainGitPull) {
   GitOk("switch -q -c drafts/main/k main", clone);
   Describe(clone, kTriage, "clone edit");
   GitOk("commit -q -am k", clone);
-  RunResult r = testing::Flowrepo("--user alice@example.com publish k", clone);
+  RunResult r = testing::Flowrepo("--user alice@example.com publish --offline k", clone);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(clone);
   ExpectNothingLost(clone);

@@ -259,7 +259,7 @@ class ServerTest : public ::testing::Test {
   // Publishes draft \a draft in the clone (commit and tags, not pushed);
   // returns the publish commit.
   std::string PublishInClone(const std::string& draft) {
-    RunResult r = Bob("publish " + draft + " -m " + Quote("publish " + draft));
+    RunResult r = Bob("publish --offline " + draft + " -m " + Quote("publish " + draft));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return Git("rev-parse main").out.substr(0, 40);
   }
@@ -573,7 +573,7 @@ TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
   // number instead of writing one no tag can hold.
   PutChange("d", kKyc, "next");
   const std::string refs = testing::RefsSnapshot(clone_);
-  r = Bob("publish d -m next");
+  r = Bob("publish --offline d -m next");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err, "flowrepo: error: publish refused: flow 'kyc-check' in workspace 'main' has reached v999999999, "
                    "the highest version number\n");
@@ -664,7 +664,7 @@ TEST(HooksServerFlowTest, PublishInACloneThenPushBranchAndTags) {
     return testing::Flowrepo("--user bob@example.com -C " + testing::Quote(clone) + " " + args);
   };
   ASSERT_EQ(bob("flow put first " + testing::Quote(Fixtures() + "/flows")).exit_code, 0);
-  testing::RunResult p = bob("publish first -m first");
+  testing::RunResult p = bob("publish --offline first -m first");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   testing::RunResult r = testing::Shell(
       "FLOWREPO_USER=bob@example.com git push -q origin main 'refs/tags/main/*:refs/tags/main/*'", clone);

@@ -72,6 +72,10 @@ class Judge {
     verdict_ = &verdict;
     const bool create = u.old_id == kZeroId, remove = u.new_id == kZeroId;
     if (create && remove) return;
+    // Setting a ref to the value it has changes nothing: a clone pushing a
+    // version tag another clone pushed a moment before (tag objects are
+    // the same in every clone) must not be refused as moving it.
+    if (u.old_id == u.new_id) return;
     std::optional<git_oid> old_id, new_id;
     if (!create) old_id = git::OidFromHex(u.old_id);
     if (!remove) new_id = git::OidFromHex(u.new_id);

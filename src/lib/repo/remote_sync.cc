@@ -136,6 +136,31 @@ void SetAsideTagsOf(FlowRepository::Impl& impl, std::string_view ws, const std::
   }
 }
 
+// Drafts started on local commits the server never got carry those
+// commits, whose trailers claim version numbers the server did not give:
+// published, the server would refuse them. Each such draft becomes one
+// commit with its own tree on top of the draft \a kept that now holds
+// those changes (its old head kept under refs/flowrepo/unpublished/).
+void RebaseDraftsOn(FlowRepository::Impl& impl, std::string_view ws, const git_oid& local, const git_oid& server,
+                    const std::string& kept_name, const git_oid& kept, PullReport& report) {
+  Store& store = impl.store;
+  git::SignaturePtr who = store.Signature(impl.user.empty() ? "flowrepo" : impl.user);
+  for (const auto& [ref, head] : store.ListRefs(DraftRefPrefix(ws) + "*")) {
+    if (ref == DraftRef(ws, kept_name) || store.IsAncestor(head, kept)) continue;
+    auto shared = store.MergeBase(head, local);
+    if (!shared || store.IsAncestor(*shared, server)) continue;  // holds nothing only this clone had
+    const std::string name = ref.substr(DraftRefPrefix(ws).size());
+    SetOwnRef(store, "refs/flowrepo/unpublished/" + std::string(ws) + "/" + git::OidHex(head), head,
+              "flowrepo: draft head before pull rebased it");
+    git_oid commit = store.CreateCommit(store.CommitTreeId(head), {kept},
+                                        "Draft " + name + " on draft " + kept_name + "\n\nIt was " +
+                                            git::OidHex(head) + ", started on changes the server never got.\n",
+                                        who.get());
+    impl.MoveRef(ref, commit, head, "flowrepo: pull (draft on unpublished changes)");
+    report.changes.push_back({ref, git::OidHex(head), git::OidHex(commit), "rebased", kept_name});
+  }
+}
+
 // Local commits on workspace \a ws the server never got become draft
 // "unpublished-<commit>" based where the two histories part, holding the
 // local tree; the local head is kept under refs/flowrepo/unpublished/.
@@ -151,15 +176,17 @@ std::string TurnIntoDraft(FlowRepository::Impl& impl, std::string_view ws, std::
   const std::string draft_ref = DraftRef(ws, name);
   SetOwnRef(store, "refs/flowrepo/unpublished/" + std::string(ws) + "/" + git::OidHex(local), local,
             "flowrepo: local head the server never got");
-  if (!store.ReadRef(draft_ref)) {  // a rerun after a kill made it already
-    git::SignaturePtr who = store.Signature(impl.user.empty() ? "flowrepo" : impl.user);
-    git_oid commit = store.CreateCommit(store.CommitTreeId(local), {*base},
-                                        "Changes to " + std::string(ws) + " that never reached " +
-                                            std::string(remote) + "\n\nThey were " + git::OidHex(local) +
-                                            " in this clone; publish this draft to make them versions.\n",
-                                        who.get());
-    store.UpdateRef(draft_ref, commit, std::nullopt, "flowrepo: pull kept unpublished changes");
+  git::SignaturePtr who = store.Signature(impl.user.empty() ? "flowrepo" : impl.user);
+  auto kept = store.ReadRef(draft_ref);  // a rerun after a kill made it already
+  if (!kept) {
+    kept = store.CreateCommit(store.CommitTreeId(local), {*base},
+                              "Changes to " + std::string(ws) + " that never reached " + std::string(remote) +
+                                  "\n\nThey were " + git::OidHex(local) +
+                                  " in this clone; publish this draft to make them versions.\n",
+                              who.get());
+    store.UpdateRef(draft_ref, *kept, std::nullopt, "flowrepo: pull kept unpublished changes");
   }
+  RebaseDraftsOn(impl, ws, local, server, name, *kept, report);
   SetAsideTagsOf(impl, ws, OnlyHere(store, local, server), report);
   return name;
 }
