@@ -363,6 +363,25 @@ TEST_P(OfflineTest, AnOfflinePublishBecomesADraftOnPull) {
   ExpectConsistent({{bob, b}, {carol, c}});
 }
 
+// A repository made with git init and given a remote by hand gets its
+// workspaces, and their upstream, from its first pull.
+TEST_P(OfflineTest, PullGivesARepositoryWithARemoteItsUpstream) {
+  const std::string bob = "bob@example.com";
+  std::string mine = dir_ / "by-hand";
+  ASSERT_EQ(Shell("git init -q " + Quote(mine) + " && git -C " + Quote(mine) + " remote add origin " +
+                  Quote(transport_->Url("flows.git")))
+                .exit_code,
+            0);
+  RunResult r = Run(bob, "pull", mine);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Shell("git config branch.main.remote", mine).out, "origin\n");
+  Edit(bob, mine, "by-hand", "ticket-triage", "by hand");
+  r = Run(bob, "publish by-hand --json", mine);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["remote"], "origin");
+  EXPECT_EQ(Description(server_, "main/ticket-triage/v2", "ticket-triage"), "by hand");
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, OfflineTest, ::testing::Values("path"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

@@ -201,9 +201,11 @@ void AdoptWorkspace(FlowRepository::Impl& impl, std::string_view remote, const s
   const std::string ref = WorkspaceRef(ws);
   auto local = store.ReadRef(ref);
   PullChange change{ref, local ? git::OidHex(*local) : "", git::OidHex(*server), "", ""};
+  // From now on publish lands there (a repository made by init, then
+  // given a remote, gets its upstream from its first pull).
+  if (!impl.UpstreamOf(ws)) SetUpstream(store, remote, ws);
   if (!local) {
     store.UpdateRef(ref, *server, std::nullopt, "flowrepo: pull");
-    SetUpstream(store, remote, ws);
     change.what = "created";
   } else if (git_oid_equal(&*local, &*server)) {
     change.what = "up-to-date";
