@@ -39,14 +39,13 @@ std::string ReadAll(int fd) {
 
 }  // namespace
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input) {
-  ProcessResult result;
+std::optional<Child> StartChild(const std::vector<std::string>& argv) {
   int in[2], out[2];
-  if (!MakePipe(in)) return result;
+  if (!MakePipe(in)) return std::nullopt;
   if (!MakePipe(out)) {
     close(in[0]);
     close(in[1]);
-    return result;
+    return std::nullopt;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -55,25 +54,38 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  Child child;
+  int rc = posix_spawnp(&child.pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(in[0]);
   close(out[1]);
-  if (rc == 0) {
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    return std::nullopt;
+  }
+  child.to_child = in[1];
+  child.from_child = out[0];
+  return child;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+  ProcessResult result;
+  std::optional<Child> child = StartChild(argv);
+  if (!child) return result;
+  {
     // A program that exits without reading its input must not kill us.
     struct sigaction ignore {}, old {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ignore, &old);
-    WriteAll(in[1], input);
+    WriteAll(child->to_child, input);
     sigaction(SIGPIPE, &old, nullptr);
   }
-  close(in[1]);
-  if (rc == 0) result.out = ReadAll(out[0]);
-  close(out[0]);
-  if (rc != 0) return result;
+  close(child->to_child);
+  result.out = ReadAll(child->from_child);
+  close(child->from_child);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   return result;

@@ -4,7 +4,6 @@
 #include <git2/sys/transport.h>
 #include <openssl/evp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,35 +96,15 @@ std::string PathOfFileUrl(std::string_view url) {
 }
 
 ChildStream* StartChild(const char* program, const std::string& path) {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return nullptr;
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return nullptr;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  const char* argv[] = {"git", program, path.c_str(), nullptr};
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, "git", &actions, nullptr, const_cast<char* const*>(argv), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(in[0]);
-  close(out[1]);
-  if (rc != 0) {
-    close(in[1]);
-    close(out[0]);
-    return nullptr;
-  }
+  std::optional<Child> child = flowrepo::StartChild({"git", program, path});
+  if (!child) return nullptr;
   auto* stream = new ChildStream;
   stream->base.read = ChildRead;
   stream->base.write = ChildWrite;
   stream->base.free = ChildFree;
-  stream->pid = pid;
-  stream->to_child = in[1];
-  stream->from_child = out[0];
+  stream->pid = child->pid;
+  stream->to_child = child->to_child;
+  stream->from_child = child->from_child;
   return stream;
 }
 
