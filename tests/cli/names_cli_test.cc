@@ -1,6 +1,6 @@
-// Issue 14, items 10 and 11 through the flowrepo binary: the group depth
-// limit (one limit for put, publish, export and import), invisible and
-// look-alike names and groups.
+// Issue 14, items 10-12 through the flowrepo binary: the group depth limit
+// (one limit for put, publish, export and import), invisible and
+// look-alike names and groups, and JSON numbers no document may lose.
 
 #include <gtest/gtest.h>
 
@@ -327,6 +327,76 @@ TEST_F(NamesCliTest, ImportRefusesAPackageWhoseGroupsClash) {
   r = Run("import " + Quote(dir_ / "both.studiopkg"), third);
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find(clash), std::string::npos) << r.err;
+}
+
+// ---- item 12: numbers are kept or refused, never rewritten ---------------------
+
+TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
+  json def = json::parse(kDefinition);
+  def["nodes"][0]["config"] = {{"x", 1}};
+  std::string text = def.dump();
+  text.replace(text.find("\"x\":1"), 5, "\"x\":123456789012345678901234567890");
+  std::string root = dir_ / "big";
+  FlowFolder(root, "", "big", "Big", text);
+  const std::string where = "flows/big/flow_definition.json: number at /nodes/0/config/x does not fit in 64 bits; "
+                            "quote it as a string";
+  RunResult r = Run("flow put big " + Quote(root));
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.err, "flowrepo: error: " + where + "\n");
+  EXPECT_EQ(Shell("git branch --list 'drafts/*'", repo_).out, "");
+  r = Run("validate " + Quote(root));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("/flow_definition.json: number at /nodes/0/config/x does not fit in 64 bits; quote it as a "
+                       "string [json]"),
+            std::string::npos)
+      << r.out;
+
+  // A double that cannot keep the digits written.
+  std::string precise = text;
+  precise.replace(precise.find("123456789012345678901234567890"), 30, "0.1000000000000000055511151231257827");
+  FlowFolder(root, "", "big", "Big", precise);
+  r = Run("flow put big " + Quote(root));
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.err, "flowrepo: error: flows/big/flow_definition.json: number at /nodes/0/config/x has more digits "
+                   "than a 64-bit float keeps (or is too small for one); quote it as a string\n");
+
+  // n8n and Node-RED files: refused by flow add, the file named.
+  WriteFile(dir_ / "n8n/wf.json",
+            R"({"name": "Chat", "nodes": [{"name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 1,)"
+            R"( "position": [0, 0], "parameters": {"chatId": 123456789012345678901234567890}}], "connections": {}})");
+  r = Run("flow add " + Quote(dir_ / "n8n/wf.json") + " --draft n8n");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("number at /nodes/0/parameters/chatId does not fit in 64 bits; quote it as a string"),
+            std::string::npos)
+      << r.err;
+  WriteFile(dir_ / "red/flows.json",
+            R"([{"id": "t1", "type": "tab", "label": "T"}, {"id": "n1", "type": "inject", "z": "t1",)"
+            R"( "payload": 99999999999999999999, "wires": []}])");
+  r = Run("flow add " + Quote(dir_ / "red/flows.json") + " --draft red");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("number at /1/payload does not fit in 64 bits"), std::string::npos) << r.err;
+
+  // A package holding one: import and validate refuse it.
+  FlowFolder(root, "", "big", "Big");
+  ASSERT_EQ(Run("flow put big " + Quote(root)).exit_code, 0);
+  ASSERT_EQ(Run("publish big").exit_code, 0);
+  ASSERT_EQ(Run("export big -o good.studiopkg").exit_code, 0);
+  std::string evil = testing::hostile::WithEntry(ReadFile(repo_ + "/good.studiopkg"),
+                                                 "flows/big/flow_definition.json", text);
+  WriteFile(dir_ / "big.studiopkg", evil);
+  r = Run("validate " + Quote(dir_ / "big.studiopkg"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("number at /nodes/0/config/x does not fit in 64 bits"), std::string::npos) << r.out;
+  std::string other = NewRepo("other");
+  r = Run("import " + Quote(dir_ / "big.studiopkg"), other);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("number at /nodes/0/config/x does not fit in 64 bits"), std::string::npos) << r.err;
+
+  // Committed with plain git: publish refuses rather than rewrite it.
+  CommitWithGit("by-git", {{"flows/big/flow_definition.json", text}});
+  r = Run("publish by-git");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("number at /nodes/0/config/x does not fit in 64 bits"), std::string::npos) << r.err;
 }
 
 }  // namespace
