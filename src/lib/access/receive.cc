@@ -544,7 +544,7 @@ class Judge {
       for (auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) problems.push_back(std::move(p));
     }
     for (const auto& clash : ClashesOfChanges(index, changed)) {
-      problems.push_back({std::string(kFlowsDir) + "/" + clash.path, "", "name-clash", clash.Message()});
+      problems.push_back(NameClashProblem(clash));
     }
     // Flows that still use a removed flow are broken by the removal too.
     for (const auto& [id, change] : changes) {

@@ -628,8 +628,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     std::vector<FlowPlace> places;
     for (const auto& id : in_package) places.push_back({flows.at(id).group, id});
     for (const auto& clash : FindNameClashes({}, places)) {
-      problems.push_back(Problem{std::string(kFlowsDir) + "/" + clash.path, "", "name-clash", clash.Message()}
-                             .ToString());
+      problems.push_back(NameClashProblem(clash).ToString());
     }
   }
   if (!problems.empty()) {

@@ -543,7 +543,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     // on the draft (flow/names.h); the package's own clashes were reported
     // when it was read.
     for (const auto& clash : ClashesOfWrite(draft_flows, finals)) {
-      problems.push_back({std::string(kFlowsDir) + "/" + clash.path, "", "name-clash", clash.Message()});
+      problems.push_back(NameClashProblem(clash));
     }
   }
   if (chosen.empty() && problems.empty()) problem(label, "import/flows", "the package has no flows");

@@ -86,7 +86,7 @@ void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after,
   std::vector<const FlowChange*> pointers;
   for (const auto& change : changes) pointers.push_back(&change);
   for (const auto& clash : ClashesOfChanges(flows_after, pointers)) {
-    const Problem problem{std::string(kFlowsDir) + "/" + clash.path, "", "name-clash", clash.Message()};
+    const Problem problem = NameClashProblem(clash);
     for (const auto& change : changes) {
       if (!change.after) continue;
       const std::string folder = change.after->path.substr(kFlowsDir.size() + 1);

@@ -14,6 +14,10 @@ std::string Problem::ToString() const {
   return out;
 }
 
+Problem NameClashProblem(const NameClash& clash) {
+  return {"flows/" + clash.path, "", "name-clash", clash.Message()};
+}
+
 namespace {
 
 std::optional<Json> ParseDocument(const std::string& text, const std::string& file,

@@ -98,7 +98,7 @@ void CheckUniqueIds(const std::vector<Flow>& flows, std::vector<Problem>& proble
 void AddClashes(const std::vector<FlowPlace>& before, const std::vector<FlowPlace>& after,
                 std::vector<Problem>& problems) {
   for (const auto& clash : FindNameClashes(before, after)) {
-    problems.push_back({std::string(kFlowsDir) + "/" + clash.path, "", "name-clash", clash.Message()});
+    problems.push_back(NameClashProblem(clash));
   }
 }
 
