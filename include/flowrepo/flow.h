@@ -1,6 +1,7 @@
 #ifndef FLOWREPO_FLOW_H_
 #define FLOWREPO_FLOW_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +35,25 @@ struct Flow {
   std::string env_variables;
 };
 
+/// How deep groups go: a group path has at most this many parts. It is the
+/// depth a package can hold (an entry is flows/<group...>/<id>/<file>, at
+/// most kMaxGroupDepth + 3 parts), enforced by every write (put, add,
+/// copy, import), by validate and publish, and by export and package
+/// reading alike, so a flow that can be written can be exported and
+/// imported again.
+inline constexpr std::size_t kMaxGroupDepth = 29;
+
 /// True for workspace names and flow ids: [a-z0-9][a-z0-9._-]{0,63}, not
 /// "drafts", no "..", not ending in "." or ".lock".
 bool IsValidId(std::string_view id);
-/// True for a group path: '/'-separated names of printable characters
-/// without '\\', control characters, "." or ".." parts, or a leading '.'.
+/// Why \a group cannot be a group path, or empty when it can: "" (the top)
+/// or at most kMaxGroupDepth '/'-separated parts of at most 100 bytes, 512
+/// in all, each of valid UTF-8 without control, invisible or
+/// direction-changing characters (docs/reliability.md), '\\', ':', '*',
+/// '?', '"', '<', '>', '|', a leading '.', a trailing '.' or space, or a
+/// name Windows reserves ("con", "git~1").
+std::string GroupProblem(std::string_view group);
+/// GroupProblem(group) is empty.
 bool IsValidGroup(std::string_view group);
 /// A flow id derived from a display name ("Banking Assistant" ->
 /// "banking-assistant"); empty when nothing usable remains.

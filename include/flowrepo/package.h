@@ -35,7 +35,9 @@ struct PackageLimits {
   /// produced more than 1 MiB, so small well-compressing files always pass.
   std::uint64_t max_ratio = 200;
   std::size_t max_name_bytes = 1024;  ///< one entry name
-  std::size_t max_depth = 32;         ///< '/'-separated parts of an entry name
+  // Entry names are at most kMaxGroupDepth + 3 parts deep: the group depth
+  // limit of flowrepo/flow.h, which every write enforces too, not a limit
+  // of its own.
 
   /// Memory the parsed form of the JSON documents checked at once may take
   /// together: four times the entry limit (256 MiB by default). One

@@ -60,6 +60,50 @@ TEST(JsonIoTest, RejectsHugeNumbersAndNulInKeys) {
               [] { ParseJson(R"({"a\u0000b":1})", "x.json"); });
 }
 
+// Issue 14, item 12: nlohmann reads an integer beyond 64 bits as a double,
+// which CanonicalJson then wrote as 1.2345678901234568e+29: a document
+// changed without a word. Such numbers are refused, naming where they are.
+TEST(JsonIoTest, IntegersBeyondSixtyFourBitsAreRefusedNotRewritten) {
+  ExpectError(ErrorCode::kInvalidData,
+              "x.json: number at /nodes/3/parameters/x does not fit in 64 bits; quote it as a string", [] {
+                ParseJson(R"({"nodes": [{}, {}, {}, {"parameters": {"a": 1, "x": 123456789012345678901234567890}}]})",
+                          "x.json");
+              });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /0 does not fit in 64 bits; quote it as a string",
+              [] { ParseJson("[-9223372036854775809]", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /a~1b~0c does not fit in 64 bits; quote it as a string",
+              [] { ParseJson(R"({"a/b~c": 18446744073709551616})", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at the top does not fit in 64 bits; quote it as a string",
+              [] { ParseJson("99999999999999999999", "x.json"); });
+  // The 64-bit edges are kept exactly.
+  for (const char* text : {"9223372036854775807", "-9223372036854775808", "18446744073709551615"}) {
+    EXPECT_EQ(CanonicalJson(ParseJson(text, "x.json")), std::string(text) + "\n");
+  }
+}
+
+TEST(JsonIoTest, FloatsThatADoubleCannotKeepAreRefused) {
+  const std::string more = " has more digits than a 64-bit float keeps (or is too small for one); quote it as a string";
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /p" + more,
+              [] { ParseJson(R"({"p": 0.1000000000000000055511151231257827})", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /0" + more,
+              [] { ParseJson("[1.000000000000000000001]", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /0" + more, [] { ParseJson("[1e-400]", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /0" + more, [] { ParseJson("[3e-324]", "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: number at /0" + more,
+              [] { ParseJson("[3.14159265358979323846]", "x.json"); });
+  EXPECT_THROW(ParseJson("[1e400]", "x.json"), Error);  // overflow: nlohmann refuses it
+  // The same double in another spelling is kept: only the form changes.
+  // Up to 17 digits name a double (printf's %.17g writes 0.1 so), and the
+  // writer's own form need not be the shortest.
+  for (auto [text, canonical] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"0.1", "0.1"}, {"1.50", "1.5"}, {"0.10000000000000001", "0.1"},
+           {"282.075050779723", "282.07505077972297"}, {"0.125000000000000000000", "0.125"}, {"1E2", "100.0"}, {"-0.0", "-0.0"}, {"0.30000000000000004", "0.30000000000000004"},
+           {"5e-324", "5e-324"}, {"1.7976931348623157e308", "1.7976931348623157e+308"}, {"0.000001", "1e-06"},
+           {"123.456e-2", "1.23456"}, {"1.0", "1.0"}}) {
+    EXPECT_EQ(CanonicalJson(ParseJson(text, "x.json")), std::string(canonical) + "\n") << text;
+  }
+}
+
 TEST(JsonIoTest, RejectsOversizedStrings) {
   JsonLimits limits;
   limits.max_string = 10;

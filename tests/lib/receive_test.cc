@@ -115,6 +115,27 @@ TEST_F(ReceiveTest, InvalidFlowsAndSecretsAreRefusedOnWorkspaces) {
   EXPECT_TRUE(One(kBob, kZero, next, "refs/heads/drafts/main/d2").accepted);
 }
 
+// Issue 14, item 11: a push that brings a group differing from another
+// only in case is refused like a publish would be.
+TEST_F(ReceiveTest, GroupsThatClashAreRefusedOnWorkspaces) {
+  std::string work = dir_ / "work";
+  testing::RunResult r = Shell(
+      "git clone -q " + path() + " " + work + " && cd " + work +
+          " && mkdir -p flows/Ops flows/ops && cp -r flows/a flows/Ops/x && cp -r flows/a flows/ops/y"
+          " && sed -i 's/\"id\": \"a\"/\"id\": \"x\"/' flows/Ops/x/app_definition.json"
+          " && sed -i 's/\"id\": \"a\"/\"id\": \"y\"/' flows/ops/y/app_definition.json"
+          " && git add -A && git -c user.name=T -c user.email=t@example.com commit -qm clash"
+          " && git push -q origin HEAD:refs/heads/drafts/main/clash",
+      dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  RefVerdict v = One(kBob, Id("main"), Id("drafts/main/clash"), "refs/heads/main");
+  EXPECT_FALSE(v.accepted);
+  ASSERT_EQ(v.reasons.size(), 1u);
+  EXPECT_EQ(v.reasons[0],
+            "flows/ops: group 'ops' clashes with group 'Ops': names in one folder may not differ only in case, "
+            "Unicode normalisation or look-alike characters [name-clash]");
+}
+
 TEST_F(ReceiveTest, RoleChangesNeedAdminAndWorkspacesOnlyMoveForward) {
   std::string before = Id("main");
   As(kAdmin).GrantRole("main", kVic, Role::kIntegrator);

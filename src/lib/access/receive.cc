@@ -536,12 +536,18 @@ class Judge {
     std::set<std::string> ids;
     for (const auto& [id, loc] : index) ids.insert(id);
     ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
-    for (const auto& [id, change] : DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id))) {
+    const std::map<std::string, FlowChange> changes = DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id));
+    std::vector<const FlowChange*> changed;
+    for (const auto& [id, change] : changes) {
+      changed.push_back(&change);
       if (!change.after) continue;
       for (auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) problems.push_back(std::move(p));
     }
+    for (const auto& clash : ClashesOfChanges(index, changed)) {
+      problems.push_back(NameClashProblem(clash));
+    }
     // Flows that still use a removed flow are broken by the removal too.
-    for (const auto& [id, change] : DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id))) {
+    for (const auto& [id, change] : changes) {
       if (change.after || !change.before) continue;
       for (const auto& [other, loc] : index) {
         Flow flow = ReadFlowAt(store, loc);

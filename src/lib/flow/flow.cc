@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "flow/names.h"
 #include "flowrepo/error.h"
 
 namespace flowrepo {
@@ -25,28 +26,31 @@ bool IsValidId(std::string_view id) {
   return true;
 }
 
-bool IsValidGroup(std::string_view group) {
-  if (group.empty()) return true;
-  if (group.size() > 512) return false;
+std::string GroupProblem(std::string_view group) {
+  if (group.empty()) return {};
+  if (group.size() > 512) return "is longer than 512 bytes";
+  std::size_t parts = 0;
   std::size_t start = 0;
   while (start <= group.size()) {
     std::size_t end = group.find('/', start);
     if (end == std::string_view::npos) end = group.size();
     std::string_view part = group.substr(start, end - start);
-    if (part.empty() || part.size() > 100 || part[0] == '.' || part.back() == ' ' ||
-        part.back() == '.') {
-      return false;
+    if (++parts > kMaxGroupDepth) {
+      return "is deeper than " + std::to_string(kMaxGroupDepth) + " levels (the most a package can hold)";
     }
+    if (part.size() > 100) return "has a part longer than 100 bytes";
     for (unsigned char c : part) {
-      if (c < 0x20 || c == 0x7f || c == '\\' || c == ':' || c == '*' || c == '?' || c == '"' ||
-          c == '<' || c == '>' || c == '|') {
-        return false;
+      if (c == '\\' || c == ':' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' || c == '|') {
+        return std::string("has a '") + static_cast<char>(c) + "'";
       }
     }
+    if (std::string why = PathPartProblem(part); !why.empty()) return why;
     start = end + 1;
   }
-  return true;
+  return {};
 }
+
+bool IsValidGroup(std::string_view group) { return GroupProblem(group).empty(); }
 
 std::string IdFromName(std::string_view name) {
   std::string id;

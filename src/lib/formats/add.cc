@@ -109,10 +109,10 @@ std::optional<std::string> ReadText(const std::string& path) {
 }
 
 Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
-  if (!IsValidGroup(input.group)) {
+  if (std::string why = GroupProblem(input.group); !why.empty()) {
     Conversion c;
     c.refused = RefusedFile{input.path, "invalid", "cannot use folder path '" + input.group +
-                                                       "' as a group; add the file with --group",
+                                                       "' as a group (it " + why + "); add the file with --group",
                             {}};
     return c;
   }
@@ -219,8 +219,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
                 "--split-tabs splits node-red flows files; it cannot be used with --format " +
                     request.format);
   }
-  if (!IsValidGroup(request.group)) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "'");
+  if (std::string why = GroupProblem(request.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
   }
   if (!request.id.empty()) RequireId(request.id, "flow id");
   if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "flow/names.h"
 #include "flow/native_format.h"
 #include "flowrepo/error.h"
 #include "formats/format_util.h"
@@ -53,36 +54,11 @@ std::string IdBase(std::initializer_list<std::string> names, std::string_view fa
 }
 
 // A display name from a document's name: one line, without control or
-// invisible characters (zero-width, bidirectional controls, BOM, soft
-// hyphen), at most 200 bytes cut at a character boundary. The document
-// keeps its name as it is.
+// invisible characters (names.h), at most 200 bytes cut at a character
+// boundary; empty when nothing fit for a display name remains. The
+// document keeps its name as it is.
 std::string CleanName(const std::string& name) {
-  std::string out;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    auto b0 = static_cast<unsigned char>(name[i]);
-    auto b1 = i + 1 < name.size() ? static_cast<unsigned char>(name[i + 1]) : 0;
-    auto b2 = i + 2 < name.size() ? static_cast<unsigned char>(name[i + 2]) : 0;
-    if (b0 < 0x20 || b0 == 0x7f) {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-      continue;
-    }
-    if (b0 == 0xC2 && ((b1 >= 0x80 && b1 <= 0x9F) || b1 == 0xAD)) {  // C1, U+00AD
-      ++i;
-      continue;
-    }
-    bool invisible3 = (b0 == 0xE2 && b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE))) ||
-                      (b0 == 0xE2 && b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xAF) ||
-                      (b0 == 0xEF && b1 == 0xBB && b2 == 0xBF);
-    if (invisible3) {
-      i += 2;
-      continue;
-    }
-    if (b0 == 0xD8 && b1 == 0x9C) {  // U+061C
-      ++i;
-      continue;
-    }
-    out += static_cast<char>(b0);
-  }
+  std::string out = WithoutHiddenCharacters(name);
   auto first = out.find_first_not_of(' ');
   out = first == std::string::npos ? std::string() : out.substr(first, out.find_last_not_of(' ') - first + 1);
   if (out.size() > 200) {
@@ -90,7 +66,7 @@ std::string CleanName(const std::string& name) {
     while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
     out.resize(cut);
   }
-  return out;
+  return DisplayNameProblem(out).empty() ? out : std::string();
 }
 
 bool KeysLookQuoted(const Json& object) {
@@ -377,8 +353,8 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
                                [](const Json& n) { return StringOr(n, "type") == "tab"; });
     if (has_tab) {
       std::string group = options.group.empty() ? stem : options.group;
-      if (!IsValidGroup(group)) {
-        out.refused = Refusal(file, "invalid", "cannot use '" + group + "' as a group; pass --group");
+      if (std::string why = GroupProblem(group); !why.empty()) {
+        out.refused = Refusal(file, "invalid", "cannot use '" + group + "' as a group (it " + why + "); pass --group");
         return out;
       }
       return SplitNodeRed(doc, file, group);
@@ -451,8 +427,8 @@ void ThrowOnSecretsInApps(const std::vector<std::string>& found) {
 }
 
 std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions& options) {
-  if (!IsValidGroup(options.group)) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + options.group + "'");
+  if (std::string why = GroupProblem(options.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + options.group + "': " + why);
   }
   const std::string file = options.file_name.empty() ? "document" : options.file_name;
   Conversion c = ConvertDocument(text, file, options);

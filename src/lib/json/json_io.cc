@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cmath>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -41,6 +43,77 @@ std::string Quotable(std::string_view text, std::size_t max, Bytes bytes) {
   return out;
 }
 
+// A decimal number's value in one form: sign, significant digits without
+// leading or trailing zeros, and the power of ten of the last digit
+// ("-1.50e2" -> {true, "15", 1}; zero -> {sign, "", 0}).
+struct Decimal {
+  bool negative = false;
+  std::string digits;
+  long long exponent = 0;
+  bool operator==(const Decimal&) const = default;
+};
+
+// \a text is a JSON number (the lexer has checked its form).
+Decimal ParseDecimal(std::string_view text) {
+  Decimal d;
+  std::size_t i = 0;
+  if (i < text.size() && text[i] == '-') {
+    d.negative = true;
+    ++i;
+  }
+  long long fraction_digits = 0;
+  bool in_fraction = false;
+  for (; i < text.size() && text[i] != 'e' && text[i] != 'E'; ++i) {
+    if (text[i] == '.') {
+      in_fraction = true;
+      continue;
+    }
+    if (in_fraction) ++fraction_digits;
+    if (text[i] == '0' && d.digits.empty()) continue;  // a leading zero
+    d.digits += text[i];
+  }
+  long long exponent = 0;
+  if (i < text.size()) {
+    ++i;
+    bool negative = i < text.size() && text[i] == '-';
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+    for (; i < text.size(); ++i) {
+      exponent = std::min<long long>(exponent * 10 + (text[i] - '0'), 1'000'000'000'000LL);  // saturates
+    }
+    if (negative) exponent = -exponent;
+  }
+  // Leading zeros of the fraction were skipped: they only move the point.
+  d.exponent = exponent - fraction_digits;
+  while (!d.digits.empty() && d.digits.back() == '0') {
+    d.digits.pop_back();
+    ++d.exponent;
+  }
+  if (d.digits.empty()) d.exponent = 0;
+  return d;
+}
+
+// Whether the double \a value keeps the number the text \a lexeme it was
+// read from says. A number with a fraction or an exponent is a 64-bit
+// float: any text that reads as the same double is the same number (the
+// canonical form writes it anew, as JavaScript reads it), and 17
+// significant digits always suffice to name one. The text says more than
+// the double keeps when it has more digits than that
+// (0.1000000000000000055511151231257827), when it is not zero but reads as
+// zero (1e-400), or when it reads as a subnormal double, which holds fewer
+// digits, and differs from that double's shortest text (3e-324 reads as
+// 5e-324).
+bool KeepsItsValue(double value, std::string_view lexeme) {
+  constexpr std::size_t kDoubleDigits = 17;
+  const Decimal written = ParseDecimal(lexeme);
+  if (written.digits.size() > kDoubleDigits) return false;
+  if (written.digits.empty()) return true;  // a zero
+  if (value == 0) return false;
+  if (std::fpclassify(value) != FP_SUBNORMAL) return true;
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  return ec == std::errc() && ParseDecimal(std::string_view(buf, static_cast<std::size_t>(end - buf))) == written;
+}
+
 // What nlohmann/json allocates for a DOM (libstdc++, 64-bit glibc malloc:
 // chunks are the request plus 8, rounded up to 16, at least 32). Measured
 // per shape in JsonIoTest.ParsedSizeEstimateBoundsTheRealMemory.
@@ -75,7 +148,22 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   bool boolean(bool b) override { return Value(0) && dom_.boolean(b); }
   bool number_integer(number_integer_t n) override { return Value(0) && dom_.number_integer(n); }
   bool number_unsigned(number_unsigned_t n) override { return Value(0) && dom_.number_unsigned(n); }
-  bool number_float(number_float_t n, const string_t& s) override { return Value(0) && dom_.number_float(n, s); }
+  // A number that cannot be kept as it is written is refused, never
+  // rewritten: nlohmann reads an integer beyond 64 bits as a double
+  // (123456789012345678901234567890 would be written back as
+  // 1.2345678901234568e+29), and a double keeps about 17 digits.
+  bool number_float(number_float_t n, const string_t& s) override {
+    if (!Value(0)) return false;
+    if (s.find_first_of(".eE") == std::string::npos) {
+      return Fail("number at " + Pointer() + " does not fit in 64 bits; quote it as a string");
+    }
+    if (!KeepsItsValue(n, s)) {
+      return Fail("number at " + Pointer() +
+                  " has more digits than a 64-bit float keeps (or is too small for one); quote it as a "
+                  "string");
+    }
+    return dom_.number_float(n, s);
+  }
   // The stored copy, and the lexer's buffer that held it (as long again).
   bool string(string_t& s) override {
     return CheckString(s, "string") && Value(cost::kString + 2 * cost::Heap(s.size())) && dom_.string(s);
@@ -85,7 +173,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   bool start_object(std::size_t n) override {
     if (!Enter() || !Value(cost::kObject)) return false;
     keys_.emplace_back();
-    open_.push_back({true, 0});
+    open_.push_back({true, 0, nullptr, 0});
     return dom_.start_object(n);
   }
   bool key(string_t& k) override {
@@ -94,7 +182,9 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
     const std::size_t in_set = cost::kKeySetEntry + cost::Heap(k.size());
     if (!Charge(cost::kMember + 2 * cost::Heap(k.size()) + in_set)) return false;
     open_.back().key_sets += in_set;
-    if (!keys_.back().insert(k).second) return Fail("duplicate key '" + Printable(k) + "'");
+    auto [it, fresh] = keys_.back().insert(k);
+    if (!fresh) return Fail("duplicate key '" + Printable(k) + "'");
+    open_.back().key = &*it;  // a set's elements stay where they are
     return dom_.key(k);
   }
   bool end_object() override {
@@ -106,7 +196,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   }
   bool start_array(std::size_t n) override {
     if (!Enter() || !Value(cost::kArray)) return false;
-    open_.push_back({false, 0});
+    open_.push_back({false, 0, nullptr, 0});
     return dom_.start_array(n);
   }
   bool end_array() override {
@@ -143,13 +233,39 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
  private:
   struct Open {
     bool object;
-    std::size_t key_sets;  ///< charged for this object's duplicate-key set
+    std::size_t key_sets;            ///< charged for this object's duplicate-key set
+    const std::string* key;          ///< an object's current key (in keys_)
+    std::size_t elements;            ///< an array's elements so far
   };
   // A value costs \a own, plus its slot when it is an array's element (an
   // object member's slot was charged with its key; the document's with
   // the document).
   bool Value(std::size_t own) {
-    return Charge(own + (!open_.empty() && !open_.back().object ? cost::kArrayElement : 0));
+    const bool element = !open_.empty() && !open_.back().object;
+    if (element) ++open_.back().elements;
+    return Charge(own + (element ? cost::kArrayElement : 0));
+  }
+  // The JSON pointer (RFC 6901) of the value just begun, keys made safe
+  // for a one-line message; "the top" for the document itself.
+  std::string Pointer() const {
+    std::string out;
+    for (const Open& level : open_) {
+      out += '/';
+      if (!level.object) {
+        out += std::to_string(level.elements - 1);
+        continue;
+      }
+      for (char c : Printable(level.key ? *level.key : std::string())) {
+        if (c == '~') {
+          out += "~0";
+        } else if (c == '/') {
+          out += "~1";
+        } else {
+          out += c;
+        }
+      }
+    }
+    return out.empty() ? "the top" : out;
   }
   bool Charge(std::size_t bytes) {
     if (!limits_.memory || limits_.memory->Charge(bytes)) {

@@ -43,6 +43,7 @@
 #include <unordered_map>
 
 #include "flow/format.h"
+#include "flow/names.h"
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "package/manifest.h"
@@ -618,6 +619,16 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       }
       built.flows.push_back(std::move(flow));
       if (request.progress) request.progress(++step, in_package.size());
+    }
+  }
+  {
+    // A package whose names clash is one import refuses (manifest.cc):
+    // a repository that holds such names from before this rule does not
+    // export them together.
+    std::vector<FlowPlace> places;
+    for (const auto& id : in_package) places.push_back({flows.at(id).group, id});
+    for (const auto& clash : FindNameClashes({}, places)) {
+      problems.push_back(NameClashProblem(clash).ToString());
     }
   }
   if (!problems.empty()) {

@@ -538,6 +538,14 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     }
   }
   CheckLayout(finals, draft_flows, target.head ? "draft '" + draft + "'" : where, problems);
+  {
+    // Groups and flow folders that would clash with others of their folder
+    // on the draft (flow/names.h); the package's own clashes were reported
+    // when it was read.
+    for (const auto& clash : ClashesOfWrite(draft_flows, finals)) {
+      problems.push_back(NameClashProblem(clash));
+    }
+  }
   if (chosen.empty() && problems.empty()) problem(label, "import/flows", "the package has no flows");
 
   if (!problems.empty()) {

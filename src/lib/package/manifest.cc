@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "flow/names.h"
 #include "flowrepo/flow.h"
 #include "parallel.h"
 #include "repo/layout.h"
@@ -18,40 +19,14 @@ bool IsFlowFile(std::string_view file) {
   return file == kFlowDefinitionFile || file == kAppDefinitionFile || file == kEnvVariablesFile;
 }
 
-// Names Windows maps to devices, with or without an extension.
-bool IsReservedDeviceName(std::string_view part) {
-  std::string base = FoldCase(part.substr(0, part.find('.')));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  static const std::set<std::string> kNames = {"con", "prn", "aux", "nul"};
-  if (kNames.count(base)) return true;
-  return base.size() == 4 && (base.rfind("com", 0) == 0 || base.rfind("lpt", 0) == 0) &&
-         base[3] >= '0' && base[3] <= '9';
-}
-
-// Code points that file systems ignore (HFS+) or that disguise a name:
-// zero-width characters, bidirectional overrides, the BOM.
-bool HasInvisibleCharacter(std::string_view s) {
-  for (std::size_t i = 0; i + 2 < s.size(); ++i) {
-    auto b0 = static_cast<unsigned char>(s[i]);
-    auto b1 = static_cast<unsigned char>(s[i + 1]);
-    auto b2 = static_cast<unsigned char>(s[i + 2]);
-    if (b0 == 0xE2 && b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE))) {
-      return true;  // U+200B..U+200F, U+202A..U+202E
-    }
-    if (b0 == 0xE2 && b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xAF) return true;  // U+2060..U+206F
-    if (b0 == 0xEF && b1 == 0xBB && b2 == 0xBF) return true;                // U+FEFF
-  }
-  return false;
-}
-
 std::string CheckPart(std::string_view part) {
   if (part.empty()) return "has an empty path part (directory entries are not allowed)";
   if (part == "." || part == "..") return "has a '" + std::string(part) + "' path part";
   if (part[0] == '.') return "has a hidden path part '" + Printable(part) + "'";
   if (part.back() == '.' || part.back() == ' ') return "has a path part ending in a dot or space";
   if (FoldCase(part) == "git~1") return "has a path part that names .git on Windows";
-  if (IsReservedDeviceName(part)) return "has a Windows device name '" + Printable(part) + "'";
-  if (HasInvisibleCharacter(part)) return "has an invisible or direction-changing character";
+  if (IsWindowsDeviceName(part)) return "has a Windows device name '" + Printable(part) + "'";
+  if (std::string why = CharacterProblem(part); !why.empty()) return why;
   return {};
 }
 
@@ -224,8 +199,8 @@ PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::strin
   } else if (!ids.insert(info.id).second) {
     r.Add(at + "/id", "flow '" + info.id + "' is listed twice");
   }
-  if (!IsValidGroup(info.group)) {
-    r.Add(at + "/group", "invalid group '" + Printable(info.group) + "'");
+  if (std::string why = GroupProblem(info.group); !why.empty()) {
+    r.Add(at + "/group", "invalid group '" + Printable(info.group) + "': " + why);
     usable = false;
   }
   FlowSummary summary{info.id, info.name, info.group, info.format};
@@ -369,8 +344,11 @@ std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimi
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
-  if (parts.size() > limits.max_depth) {
-    return fail("is deeper than " + std::to_string(limits.max_depth) + " folders");
+  // flows/<group...>/<id>/<file>: the group depth limit, checked before
+  // any part is looked at.
+  if (parts.size() > kMaxGroupDepth + 3) {
+    return fail("is deeper than " + std::to_string(kMaxGroupDepth + 3) + " folders (groups at most " +
+                std::to_string(kMaxGroupDepth) + " deep)");
   }
   for (std::string_view part : parts) {
     std::string problem = CheckPart(part);
@@ -392,7 +370,9 @@ std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimi
     if (!entry.group.empty()) entry.group += "/";
     entry.group += std::string(parts[i]);
   }
-  if (!IsValidGroup(entry.group)) return fail("has an invalid group '" + Printable(entry.group) + "'");
+  if (std::string bad = GroupProblem(entry.group); !bad.empty()) {
+    return fail("has an invalid group '" + Printable(entry.group) + "': " + bad);
+  }
   return entry;
 }
 
@@ -591,6 +571,15 @@ PackageManifest ManifestFromJson(const Json& doc, std::vector<Problem>& problems
     m.required_flows = r.Strings(*req, "/requirements", "flows");
   }
   m.groups = AllGroups(m.flows);
+  // Groups (or a group and a flow folder) of one folder whose names clash
+  // (flow/names.h): no repository could hold them both.
+  std::vector<FlowPlace> places;
+  for (const auto& f : m.flows) {
+    if (IsValidId(f.id) && IsValidGroup(f.group)) places.push_back({f.group, f.id});
+  }
+  for (const auto& clash : FindNameClashes({}, places)) {
+    problems.push_back({std::string(kManifestName), "/groups", "name-clash", clash.Message()});
+  }
   if (const Json* tree = r.Field(doc, "", "groups", Json::value_t::object)) {
     std::map<std::string, std::set<std::string>> listed;
     if (!ReadGroupTree(*tree, "", 0, listed)) {

@@ -24,8 +24,8 @@ std::string Canonical(const std::string& text, const std::string& file) {
 
 void RequireStorable(const Flow& flow) {
   RequireId(flow.summary.id, "flow id");
-  if (!IsValidGroup(flow.summary.group)) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + flow.summary.group + "'");
+  if (std::string why = GroupProblem(flow.summary.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + flow.summary.group + "': " + why);
   }
   if (flow.app_definition.empty()) {
     throw Error(ErrorCode::kInvalidData,
@@ -55,6 +55,29 @@ std::vector<Flow> CanonicalFlows(const std::vector<Flow>& flows, FlowRepository:
   return out;
 }
 
+// Refuses a write whose groups or flow folders clash with others of the
+// same folder (names.h), as the draft will hold them: \a existing is the
+// draft before, \a written the flows written (replacing those ids).
+void RequireNoClash(const std::map<std::string, FlowLocation>& existing, const std::vector<Flow>& written) {
+  std::vector<NameClash> clashes = ClashesOfWrite(existing, written);
+  if (clashes.empty()) return;
+  std::vector<std::string> details;
+  for (const auto& c : clashes) details.push_back(c.Message());
+  throw Error(ErrorCode::kAlreadyExists,
+              clashes.size() == 1 ? details[0]
+                                  : std::to_string(clashes.size()) + " names clash with others in their folder; " +
+                                        details[0],
+              clashes.size() == 1 ? std::vector<std::string>{} : details);
+}
+
+// A display name given on the command line (flow new, copy): refused now
+// rather than at publish.
+void RequireDisplayName(const std::string& name) {
+  if (std::string why = DisplayNameProblem(name); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid name '" + name + "': " + why);
+  }
+}
+
 std::string Describe(std::string_view action, const std::vector<std::string>& ids) {
   std::string subject(action);
   subject[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(subject[0])));
@@ -76,6 +99,12 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
   // Many flows: one pack instead of thousands of loose fsynced files.
   if (flows.size() >= kPackedWriteThreshold) impl_->store.EnablePackedWrites();
   std::vector<Flow> canonical = CanonicalFlows(flows, form);
+  if (groups == GroupChoice::kKeepExisting) {
+    for (Flow& flow : canonical) {
+      if (auto it = existing.find(flow.summary.id); it != existing.end()) flow.summary.group = it->second.group;
+    }
+  }
+  RequireNoClash(existing, canonical);
   std::set<std::string> existing_paths;
   for (const auto& [id, loc] : existing) existing_paths.insert(loc.path);
   TreeEdits edits;
@@ -84,9 +113,6 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
   for (Flow& flow : canonical) {
     ThrowIfCancelled();
     auto it = existing.find(flow.summary.id);
-    if (groups == GroupChoice::kKeepExisting && it != existing.end()) {
-      flow.summary.group = it->second.group;
-    }
     if (!seen.insert(flow.summary.id).second) {
       throw Error(ErrorCode::kInvalidArgument, "flow '" + flow.summary.id + "' is given twice");
     }
@@ -117,6 +143,7 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
 
 WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowRequest& request) {
   RequireId(request.id, "flow id");
+  if (!request.name.empty()) RequireDisplayName(request.name);
   impl_->RequireRole(workspace, Role::kIntegrator);
   std::string draft = request.draft.empty() ? request.id : request.draft;
   DraftTarget target = impl_->OpenDraft(workspace, draft);
@@ -148,6 +175,7 @@ WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowReq
 WriteResult FlowRepository::CopyFlow(std::string_view workspace, const CopyRequest& request) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   if (request.name.empty()) throw Error(ErrorCode::kInvalidArgument, "copy needs --name");
+  RequireDisplayName(request.name);
   std::string id = request.id.empty() ? IdFromName(request.name) : request.id;
   if (id.empty()) {
     throw Error(ErrorCode::kInvalidArgument,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "flowrepo/error.h"
 #include "json/json_io.h"
@@ -135,6 +136,37 @@ std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tre
   git::TreePtr tree = store.LookupTree(entry->id);
   IndexTree(store, tree.get(), std::string(kFlowsDir), "", flows);
   return flows;
+}
+
+std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
+                                        const std::vector<const FlowChange*>& changes) {
+  std::set<std::string> changed;
+  std::vector<FlowPlace> before, now;
+  for (const FlowChange* change : changes) {
+    changed.insert(change->id);
+    if (change->before) before.push_back({change->before->group, change->id});
+  }
+  if (changed.empty()) return {};
+  for (const auto& [id, loc] : after) {
+    now.push_back({loc.group, id});
+    if (!changed.count(id)) before.push_back({loc.group, id});
+  }
+  return FindNameClashes(before, now);
+}
+
+std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
+                                      const std::vector<Flow>& written) {
+  std::vector<FlowPlace> before, after;
+  std::set<std::string> ids;
+  for (const Flow& flow : written) {
+    after.push_back({flow.summary.group, flow.summary.id});
+    ids.insert(flow.summary.id);
+  }
+  for (const auto& [id, loc] : existing) {
+    before.push_back({loc.group, id});
+    if (!ids.count(id)) after.push_back({loc.group, id});
+  }
+  return FindNameClashes(before, after);
 }
 
 Flow ReadFlowAt(const Store& store, const FlowLocation& location) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flow/names.h"
 #include "flowrepo/flow.h"
 #include "repo/store.h"
 
@@ -54,6 +55,18 @@ std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::o
 /// app_definition.json), keyed by id. Throws kInvalidData on two folders
 /// with one id.
 std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tree* root);
+
+/// The name clashes (flow/names.h) that \a changes make among the flows
+/// of \a after, the flows they leave: an entry is new when no flow before
+/// the changes (those of \a after they do not touch, and where changed
+/// flows were) made it.
+std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
+                                        const std::vector<const FlowChange*>& changes);
+
+/// The name clashes that writing \a written (replacing the flows with
+/// their ids, wherever they are) onto a tree holding \a existing makes.
+std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
+                                      const std::vector<Flow>& written);
 
 /// The three documents of the flow at \a location (missing ones are empty).
 Flow ReadFlowAt(const Store& store, const FlowLocation& location);

@@ -3,7 +3,10 @@
 // 1. The merged settings: the document the draft brings is validated when
 //    it changed (a missing file, bad JSON, unknown roles, secrets).
 // 2. Every flow the draft adds or changes is validated in full against the
-//    merged flow ids and settings, as it always was.
+//    merged flow ids and settings, as it always was; the groups and flow
+//    folders it brings must not clash with others of their folder
+//    (flow/names.h: two drafts may each add one of "Finance" and
+//    "finance", or a plain git commit may).
 // 3. Flows the draft leaves alone can still break: a flow they use as a
 //    subflow is removed (or renamed away), or a component or topic they use
 //    is no longer provided. Only when the draft does one of these is every
@@ -72,6 +75,26 @@ void CheckChangedFlows(const Store& store, const std::map<std::string, FlowLocat
     for (const auto& p : ValidateFlow(ReadFlowAt(store, *change.after), context)) {
       problems.Add(change.id, p);
     }
+  }
+}
+
+// Groups and flow folders the draft brings that clash with others of
+// their folder (flow/names.h); each is counted against the changed flows
+// below it.
+void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after,
+                      const std::vector<FlowChange>& changes, MergeProblems& problems) {
+  std::vector<const FlowChange*> pointers;
+  for (const auto& change : changes) pointers.push_back(&change);
+  for (const auto& clash : ClashesOfChanges(flows_after, pointers)) {
+    const Problem problem = NameClashProblem(clash);
+    for (const auto& change : changes) {
+      if (!change.after) continue;
+      const std::string folder = change.after->path.substr(kFlowsDir.size() + 1);
+      if (folder == clash.path || folder.rfind(clash.path + "/", 0) == 0) {
+        problems.flows.insert(change.id);
+      }
+    }
+    problems.lines.push_back(problem.ToString());
   }
 }
 
@@ -248,6 +271,7 @@ void CheckMergedWorkspace(const Store& store, FlowIndexCache& index, const Merge
   std::optional<WorkspaceSettings> settings =
       MergedSettings(store, merged.get(), merge.settings_changed, problems);
   CheckChangedFlows(store, flows_after, *merge.changes, settings ? &*settings : nullptr, problems);
+  CheckNameClashes(flows_after, *merge.changes, problems);
 
   std::set<std::string> changed, removed;
   for (const auto& change : *merge.changes) {

@@ -295,8 +295,8 @@ std::vector<FlowSummary> FlowRepository::ListFlows(const FlowQuery& query) const
   impl_->RequireRole(query.workspace, Role::kViewer);
   git_oid commit = query.at.empty() ? impl_->WorkspaceHead(query.workspace)
                                     : impl_->ResolveRevision(query.workspace, "", query.at);
-  if (!IsValidGroup(query.group)) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + query.group + "'");
+  if (std::string why = GroupProblem(query.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + query.group + "': " + why);
   }
   std::vector<FlowSummary> out;
   for (const auto& [id, location] : impl_->FlowsAt(commit)) {

@@ -1,5 +1,6 @@
 #include "validate/flow_validator.h"
 
+#include "flow/names.h"
 #include "flowrepo/error.h"
 #include "validate/secrets.h"
 
@@ -11,6 +12,10 @@ std::string Problem::ToString() const {
   out += ": " + message;
   if (!rule.empty()) out += " [" + rule + "]";
   return out;
+}
+
+Problem NameClashProblem(const NameClash& clash) {
+  return {"flows/" + clash.path, "", "name-clash", clash.Message()};
 }
 
 namespace {
@@ -29,33 +34,6 @@ std::optional<Json> ParseDocument(const std::string& text, const std::string& fi
     problems.push_back({file, "", "json", message});
     return std::nullopt;
   }
-}
-
-constexpr std::size_t kMaxNameBytes = 512;
-
-// Why a display name is refused, or empty. Names are shown in lists and
-// messages: no control characters (C0, DEL, C1), no zero-width space, word
-// joiners or BOM that make two names look alike, no bidirectional embedding,
-// override or isolate that reorders the text around it ("Trojan Source");
-// and at most one line's worth. Joiners that scripts and emoji need (U+200C,
-// U+200D) and the marks of right-to-left text (U+200E, U+200F) are allowed.
-std::string NameProblem(const std::string& name) {
-  if (name.size() > kMaxNameBytes) return "is longer than " + std::to_string(kMaxNameBytes) + " bytes";
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    auto b0 = static_cast<unsigned char>(name[i]);
-    auto b1 = i + 1 < name.size() ? static_cast<unsigned char>(name[i + 1]) : 0;
-    auto b2 = i + 2 < name.size() ? static_cast<unsigned char>(name[i + 2]) : 0;
-    if (b0 < 0x20 || b0 == 0x7f || (b0 == 0xC2 && b1 >= 0x80 && b1 <= 0x9F)) {
-      return "has a control character";
-    }
-    bool invisible = (b0 == 0xE2 && b1 == 0x80 && (b2 == 0x8B ||                  // U+200B
-                                                   (b2 >= 0xAA && b2 <= 0xAE))) ||  // U+202A..E
-                     (b0 == 0xE2 && b1 == 0x81 && ((b2 >= 0xA0 && b2 <= 0xA4) ||    // U+2060..4
-                                                   (b2 >= 0xA6 && b2 <= 0xA9))) ||  // U+2066..9
-                     (b0 == 0xEF && b1 == 0xBB && b2 == 0xBF);                     // U+FEFF
-    if (invisible) return "has an invisible or direction-changing character";
-  }
-  return {};
 }
 
 void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& problems) {
@@ -104,7 +82,7 @@ void CheckApp(ParsedFlow& parsed, const std::string& file, std::vector<Problem>&
   const std::string name = StringOr(app, "name");
   if (name.empty()) {
     problems.push_back({file, "/name", "schema", "required string 'name' is missing"});
-  } else if (std::string why = NameProblem(name); !why.empty()) {
+  } else if (std::string why = DisplayNameProblem(name); !why.empty()) {
     problems.push_back({file, "/name", "name", "name " + why});
   }
   std::string format = StringOr(app, "format", std::string(kNativeFormat));
@@ -120,8 +98,8 @@ void CheckSummary(const FlowSummary& summary, std::vector<Problem>& problems) {
                         "invalid flow id '" + summary.id +
                             "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
   }
-  if (!IsValidGroup(summary.group)) {
-    problems.push_back({summary.path(), "", "group", "invalid group '" + summary.group + "'"});
+  if (std::string why = GroupProblem(summary.group); !why.empty()) {
+    problems.push_back({summary.path(), "", "group", "invalid group '" + summary.group + "': " + why});
   }
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flow/format.h"
+#include "flow/names.h"
 #include "flowrepo/flow.h"
 #include "flowrepo/validation.h"
 #include "json/json_io.h"
@@ -56,6 +57,9 @@ std::vector<Problem> ValidateFlow(const Flow& flow, const ValidationContext& con
 /// documents it is about to write without parsing them again); sets
 /// parsed.format.
 std::vector<Problem> ValidateParsedFlow(ParsedFlow& parsed, const ValidationContext& context);
+
+/// The problem a name clash is (rule "name-clash", file "flows/<path>").
+Problem NameClashProblem(const NameClash& clash);
 
 /// Problems of a workspace settings document (.flowrepo/workspace.json,
 /// named \a file): JSON, schema name, the shape of components and topics,

@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 
+#include "flow/names.h"
 #include "flowrepo/error.h"
 #include "git/index_file.h"
 #include "repo/repository_impl.h"
@@ -93,6 +94,20 @@ void CheckUniqueIds(const std::vector<Flow>& flows, std::vector<Problem>& proble
   }
 }
 
+// Adds a problem for each clash of names in one folder (flow/names.h).
+void AddClashes(const std::vector<FlowPlace>& before, const std::vector<FlowPlace>& after,
+                std::vector<Problem>& problems) {
+  for (const auto& clash : FindNameClashes(before, after)) {
+    problems.push_back(NameClashProblem(clash));
+  }
+}
+
+std::vector<FlowPlace> PlacesOf(const std::vector<Flow>& flows) {
+  std::vector<FlowPlace> places;
+  for (const auto& f : flows) places.push_back({f.summary.group, f.summary.id});
+  return places;
+}
+
 }  // namespace
 
 bool IsPackagePath(std::string_view path) {
@@ -151,6 +166,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
   ValidationContext context{have_ids ? InSet(ids) : nullptr, settings ? &*settings : nullptr,
                             CredentialPolicy::kAllowUnbound};
   CheckUniqueIds(flows, report.problems);
+  AddClashes({}, PlacesOf(flows), report.problems);
   for (const auto& f : flows) {
     report.flows.push_back(disk[f.summary.path()]);
     for (auto& p : ValidateFlow(f, context)) report.problems.push_back(std::move(p));
@@ -192,6 +208,9 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
   std::set<std::string> ids;
   for (const auto& [id, loc] : index) ids.insert(id);
   ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  std::vector<FlowPlace> places;
+  for (const auto& [id, loc] : index) places.push_back({loc.group, id});
+  AddClashes({}, places, report.problems);
   for (const auto& [id, loc] : index) {
     report.flows.push_back(loc.path);
     for (auto& p : ValidateFlow(ReadFlowAt(impl.store, loc), context)) {
@@ -351,6 +370,22 @@ ValidationReport ValidateStaged(const std::string& repository) {
   }
 
   ValidationContext context{id_exists, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  // Names the commit brings that clash with others of their folder: the
+  // index's flow folders after, and before them HEAD's (the unchanged
+  // ones, the changed ones HEAD has, the removed ones).
+  {
+    auto place = [](std::string_view folder) { return FlowPlace{FlowFolderGroup(folder), FlowFolderId(folder)}; };
+    std::vector<FlowPlace> before, after;
+    for (const auto& [hash, folder] : folders_by_id_hash) {
+      after.push_back(place(folder));
+      if (!changed.count(folder) ||
+          (head_tree && store.EntryAt(head_tree.get(), std::string(folder) + app_suffix))) {
+        before.push_back(place(folder));
+      }
+    }
+    for (const auto& folder : removed) before.push_back(place(folder));
+    AddClashes(before, after, report.problems);
+  }
   for (const auto& folder : changed) {
     Flow flow;
     flow.summary.id = FlowFolderId(folder);
