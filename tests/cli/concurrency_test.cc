@@ -177,7 +177,8 @@ TEST_F(ConcurrencyTest, WritersToOneDraftNeverOverwriteEachOther) {
 bool NamesTheConflict(const std::string& err) {
   return err.find("changed concurrently") != std::string::npos ||
          err.find("is locked by another writer") != std::string::npos ||
-         err.find("conflict(s) with workspace 'main'") != std::string::npos;
+         err.find("conflict(s) with workspace 'main'") != std::string::npos ||
+         err.find("already holds every change of draft") != std::string::npos;
 }
 
 TEST_F(ConcurrencyTest, ImportsPublishesAndRevertsRaceWithoutLoss) {

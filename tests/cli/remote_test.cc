@@ -382,6 +382,21 @@ TEST_P(OfflineTest, PullGivesARepositoryWithARemoteItsUpstream) {
   EXPECT_EQ(Description(server_, "main/ticket-triage/v2", "ticket-triage"), "by hand");
 }
 
+// The same change published from two clones is one version: the second
+// publish is told its changes are already there, and makes none.
+TEST_P(OfflineTest, TheSameChangeFromTwoClonesIsOneVersion) {
+  const std::string bob = "bob@example.com", carol = "carol@example.com";
+  std::string b = Clone(bob), c = Clone(carol);
+  Edit(bob, b, "fix", "kyc-check", "the agreed fix");
+  Edit(carol, c, "fix", "kyc-check", "the agreed fix");
+  ASSERT_EQ(Run(bob, "publish fix", b).exit_code, 0);
+  RunResult r = Run(carol, "publish fix", c);
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("already holds every change of draft 'fix'"), std::string::npos) << r.err;
+  EXPECT_EQ(ServerTag("main/kyc-check/v3"), "");
+  ExpectConsistent({{bob, b}, {carol, c}});
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, OfflineTest, ::testing::Values("path"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

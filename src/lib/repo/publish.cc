@@ -206,7 +206,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
   // The same change made on both sides (a draft made from an offline
   // publish that landed since, say) is nothing to publish or conflict on.
+  const std::size_t made = changes.size();
   std::erase_if(changes, [&](const FlowChange& c) { return AlreadyOnWorkspace(store, ws_head, *draft_head, c); });
+  const bool all_landed_elsewhere = made > 0 && changes.empty();
   const std::vector<std::string> settings_paths = ChangedSettingsPaths(store, *base, *draft_head);
   bool settings_changed = !settings_paths.empty();
   result.settings_changes = DescribeSettingsChanges(store, *base, *draft_head);
@@ -215,6 +217,11 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
                            WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
                                WorkspaceSettings::AtCommit(store, *draft_head).Roles())) {
     impl_->RequireRole(workspace, Role::kAdmin);
+  }
+  if (all_landed_elsewhere && !settings_changed) {
+    throw Error(ErrorCode::kAlreadyExists, "publish refused: workspace '" + std::string(workspace) +
+                                               "' already holds every change of draft '" + std::string(draft) +
+                                               "' (the same content was published since its base); drop the draft");
   }
   if (changes.empty() && !settings_changed) {
     throw Error(ErrorCode::kInvalidArgument,
