@@ -10,20 +10,6 @@
 
 namespace flowrepo {
 
-/// \a key escaped as one JSON pointer token ("a/b" -> "a~1b").
-inline std::string PointerToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /// A string, or an integer written as a string (n8n ids are either); empty
 /// for anything else.

@@ -255,15 +255,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
         out += std::to_string(level.elements - 1);
         continue;
       }
-      for (char c : Printable(level.key ? *level.key : std::string())) {
-        if (c == '~') {
-          out += "~0";
-        } else if (c == '/') {
-          out += "~1";
-        } else {
-          out += c;
-        }
-      }
+      out += PointerToken(Printable(level.key ? *level.key : std::string()));
     }
     return out.empty() ? "the top" : out;
   }

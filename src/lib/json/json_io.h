@@ -15,6 +15,21 @@
 
 namespace flowrepo {
 
+/// \a key escaped as one JSON pointer token ("a/b" -> "a~1b").
+inline std::string PointerToken(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 using Json = nlohmann::json;
 
 /// The process-wide nesting limit (kDefaultMaxJsonDepth unless
