@@ -1,12 +1,14 @@
 #include "process.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
+#include <string_view>
 
 extern char** environ;
 
@@ -15,16 +17,6 @@ namespace {
 
 // Both ends close on exec; the child gets its end through dup2.
 bool MakePipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0; }
-
-void WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the program stopped reading: its status tells
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 std::string ReadAll(int fd) {
   std::string out;
@@ -37,9 +29,38 @@ std::string ReadAll(int fd) {
   }
 }
 
-}  // namespace
+// Our environment with \a overrides ("NAME=value") replacing or adding.
+std::vector<std::string> EnvironmentWith(const std::vector<std::string>& overrides) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = std::any_of(overrides.begin(), overrides.end(), [&](const std::string& o) {
+      return o.size() > name.size() && o.compare(0, name.size(), name) == 0 && o[name.size()] == '=';
+    });
+    if (!replaced) out.emplace_back(entry);
+  }
+  out.insert(out.end(), overrides.begin(), overrides.end());
+  return out;
+}
 
-std::optional<Child> StartChild(const std::vector<std::string>& argv) {
+std::vector<char*> Pointers(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// A program running with a pipe to its stdin and one from its stdout.
+struct Child {
+  pid_t pid = -1;
+  int to_child = -1;
+  int from_child = -1;
+};
+
+// Starts \a argv (argv[0] looked up in PATH); std::nullopt when it cannot
+// be started. Both ends close on exec.
+std::optional<Child> StartChild(const std::vector<std::string>& argv, const ChildOptions& options) {
   int in[2], out[2];
   if (!MakePipe(in)) return std::nullopt;
   if (!MakePipe(out)) {
@@ -51,11 +72,13 @@ std::optional<Child> StartChild(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  if (options.merge_stderr) posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
+  std::vector<char*> args = Pointers(argv);
+  const std::vector<std::string> env = options.env.empty() ? std::vector<std::string>{} : EnvironmentWith(options.env);
+  std::vector<char*> env_pointers = Pointers(env);
   Child child;
-  int rc = posix_spawnp(&child.pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&child.pid, args[0], &actions, nullptr, args.data(),
+                        options.env.empty() ? environ : env_pointers.data());
   posix_spawn_file_actions_destroy(&actions);
   close(in[0]);
   close(out[1]);
@@ -69,19 +92,13 @@ std::optional<Child> StartChild(const std::vector<std::string>& argv) {
   return child;
 }
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+}  // namespace
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ChildOptions& options) {
   ProcessResult result;
-  std::optional<Child> child = StartChild(argv);
+  std::optional<Child> child = StartChild(argv, options);
   if (!child) return result;
-  {
-    // A program that exits without reading its input must not kill us.
-    struct sigaction ignore {}, old {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &old);
-    WriteAll(child->to_child, input);
-    sigaction(SIGPIPE, &old, nullptr);
-  }
-  close(child->to_child);
+  close(child->to_child);  // nothing to read: prompts go to the terminal
   result.out = ReadAll(child->from_child);
   close(child->from_child);
   int status = 0;

@@ -186,7 +186,12 @@ class SshServer : public GitServer {
            repo;
   }
   void AddUser(const std::string& user, const std::string& home) override {
-    WriteGitConfig(home, user);
+    // ssh finds ~/.ssh through the password database, not HOME: each
+    // user's git names that user's key and known_hosts, as a shared
+    // account would.
+    WriteGitConfig(home, user,
+                   "[core]\n\tsshCommand = ssh -F none -o BatchMode=yes -o IdentitiesOnly=yes -i " + home +
+                       "/.ssh/id_ed25519 -o UserKnownHostsFile=" + home + "/.ssh/known_hosts\n");
     std::filesystem::create_directories(home + "/.ssh");
     MustRun("ssh-keygen -q -t ed25519 -N '' -f " + Quote(home + "/.ssh/id_ed25519"));
     Append(dir_ + "/authorized_keys", "command=\"GL_USERNAME=" + user +

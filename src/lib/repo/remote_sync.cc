@@ -9,21 +9,21 @@
 //   refs/flowrepo/set-aside-tags/<tag>        a local tag the server contradicts
 //
 // Publishing with an upstream (PublishOnServer):
-// 1. Fetch; bring the local workspace to the server's head (a local head
-//    the server lacks refuses: pull first).
-// 2. Publish as locally, but land the commit on the server first: one push
-//    of the workspace branch by compare-and-swap against the head the
-//    commit was built on. Version numbers are in its trailers, so a branch
-//    that moves only by compare-and-swap gives each number to one commit.
+// 1. Build on the server's head as of the last fetch (no fetch first: the
+//    compare-and-swap below finds out when the server moved); a local head
+//    the server lacks refuses: pull first.
+// 2. Publish as locally, but land the commit on the server first: one
+//    atomic push (git push --atomic) of the workspace branch, by
+//    compare-and-swap against the head the commit was built on, and of
+//    its new version tags, which must not exist yet. Version numbers are
+//    in the commit's trailers and the tags go with it or not at all, so
+//    each number names one commit everywhere.
 // 3. The server moved meanwhile: fetch and build again (a bounded number of
 //    times); another publish of the same flow is a conflict (exit 5) that
 //    `draft update` resolves.
-// 4. Only then do the local refs move and the tags get made; they are
-//    pushed next, where the hook accepts each only if the publish commit on
-//    the branch names it. Tag objects are the same in every clone (tagger
-//    and message come from the publish commit), so clones completing the
-//    same publish never disagree. A crash in between leaves tags missing,
-//    never wrong: rerunning the publish shares them.
+// 4. Only then do the local refs move and the tags get made locally. Tag
+//    objects are the same in every clone (tagger and message come from the
+//    publish commit), so the local ones are the ones pushed.
 
 #include <git2.h>
 
@@ -86,8 +86,11 @@ void SetOwnRef(Store& store, const std::string& ref, const git_oid& target, cons
   store.UpdateRef(ref, target, store.ReadRef(ref), log);
 }
 
+// A fetch writes every new ref of the server as a loose file (tags twice:
+// staged, then adopted); packing them keeps later ref listings one read.
 void Fetch(FlowRepository::Impl& impl, std::string_view remote, const ServerLineSink& lines) {
   git::Fetch(impl.store.raw(), std::string(remote), FetchSpecs(remote), Lines(lines));
+  impl.store.PackRefs();
 }
 
 // Workspace names on the server: tracking branches that hold settings.
@@ -224,20 +227,30 @@ void AdoptWorkspace(FlowRepository::Impl& impl, std::string_view remote, const s
   report.changes.push_back(std::move(change));
 }
 
+// The refs under \a prefix, by their name after it: one listing, so that
+// comparing thousands of tags reads packed-refs once, not once a tag.
+std::map<std::string, git_oid> RefsUnder(const Store& store, const std::string& prefix) {
+  std::map<std::string, git_oid> out;
+  for (const auto& [ref, id] : store.ListRefs(prefix + "*")) out.emplace(ref.substr(prefix.size()), id);
+  return out;
+}
+
 // Server tags become local ones; a local tag the server contradicts is set
 // aside, since the server decides. \a only_ws limits it to one workspace.
 void AdoptTags(Store& store, std::string_view remote, const std::string& only_ws, PullReport& report) {
-  const std::string prefix = StagedTags(remote) + (only_ws.empty() ? "" : only_ws + "/");
-  for (const auto& [staged, target] : store.ListRefs(prefix + "*")) {
-    const std::string name = staged.substr(StagedTags(remote).size());
-    const std::string ref = "refs/tags/" + name;
-    auto local = store.ReadRef(ref);
-    if (local && git_oid_equal(&*local, &target)) continue;
-    if (local) {
-      SetOwnRef(store, "refs/flowrepo/set-aside-tags/" + name, *local, "flowrepo: tag the server contradicts");
+  const std::string under = only_ws.empty() ? "" : only_ws + "/";
+  const std::map<std::string, git_oid> local = RefsUnder(store, "refs/tags/" + under);
+  for (const auto& [rest, target] : RefsUnder(store, StagedTags(remote) + under)) {
+    const std::string name = under + rest;
+    auto mine = local.find(rest);
+    if (mine != local.end() && git_oid_equal(&mine->second, &target)) continue;
+    std::optional<git_oid> before;
+    if (mine != local.end()) {
+      before = mine->second;
+      SetOwnRef(store, "refs/flowrepo/set-aside-tags/" + name, *before, "flowrepo: tag the server contradicts");
       report.tags_set_aside.push_back(name);
     }
-    store.UpdateRef(ref, target, local, "flowrepo: tag from " + std::string(remote));
+    store.UpdateRef("refs/tags/" + name, target, before, "flowrepo: tag from " + std::string(remote));
     report.tags_added.push_back(name);
   }
 }
@@ -318,10 +331,11 @@ void FlowRepository::Impl::LandPublish(std::string_view ws, const git_oid& commi
   if (!landing_remote.empty()) {
     // A work tree that could not follow must refuse before the server moves.
     WorkTreeSync::Plan(store, ref, expected, commit);
-    const std::string outgoing = "refs/flowrepo/outgoing/" + std::string(ws);
-    SetOwnRef(store, outgoing, commit, "flowrepo: publish to " + landing_remote);
+    store.FlushPackedWrites();  // git push reads the objects from disk
+    std::vector<git::PushUpdate> updates = {{git::OidHex(commit), ref, expected}};
+    for (const auto& [tag, object] : TagObjects(ws, commit)) updates.push_back({git::OidHex(object), tag, std::nullopt});
     try {
-      git::Push(store.raw(), landing_remote, {{outgoing, ref, expected}}, Lines(server_lines));
+      git::Push(store.raw(), landing_remote, updates, Lines(server_lines));
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kConflict) throw ServerMoved{};
       if (e.code() != ErrorCode::kRemote) throw;
@@ -332,18 +346,24 @@ void FlowRepository::Impl::LandPublish(std::string_view ws, const git_oid& commi
       throw;
     }
     SetOwnRef(store, Tracking(landing_remote, ws), commit, "flowrepo: published");
+    for (std::size_t i = 1; i < updates.size(); ++i) {
+      const std::string name = updates[i].dst.substr(std::string_view("refs/tags/").size());
+      SetOwnRef(store, StagedTags(landing_remote) + name, git::OidFromHex(updates[i].src), "flowrepo: published");
+    }
   }
   MoveRef(ref, commit, expected, log);
 }
 
 // The local version tags of \a ws the server lacks, as of the last fetch.
 std::vector<git::PushUpdate> TagsToShare(const Store& store, std::string_view remote, std::string_view ws) {
+  const std::string under = std::string(ws) + "/";
+  const std::map<std::string, git_oid> on_server = RefsUnder(store, StagedTags(remote) + under);
   std::vector<git::PushUpdate> tags;
-  for (const auto& [ref, target] : store.ListRefs("refs/tags/" + std::string(ws) + "/*")) {
-    const std::string name = ref.substr(std::string_view("refs/tags/").size());
-    if (store.ReadRef(StagedTags(remote) + name)) continue;  // the server has it
-    auto slash = name.rfind('/');
-    if (slash == std::string::npos || !VersionFromTag(std::string_view(name).substr(slash + 1), "v")) continue;
+  for (const auto& [rest, target] : RefsUnder(store, "refs/tags/" + under)) {
+    if (on_server.count(rest)) continue;
+    auto slash = rest.rfind('/');
+    if (slash == std::string::npos || !VersionFromTag(std::string_view(rest).substr(slash + 1), "v")) continue;
+    const std::string ref = "refs/tags/" + under + rest;
     tags.push_back({ref, ref, std::nullopt});
   }
   return tags;
@@ -379,7 +399,9 @@ std::vector<std::string> FlowRepository::Impl::ShareLanded(std::string_view ws, 
   if (auto shared = store.ReadRef(Tracking(remote, draft_branch))) {
     try {
       git::Push(store.raw(), remote, {{"", "refs/heads/" + draft_branch, *shared}}, Lines(server_lines));
-      store.DeleteRef(Tracking(remote, draft_branch), *shared);
+      // git push removes it itself when the remote is a configured one.
+      auto left = store.ReadRef(Tracking(remote, draft_branch));
+      if (left && git_oid_equal(&*left, &*shared)) store.DeleteRef(Tracking(remote, draft_branch), *shared);
     } catch (const Error& e) {
       problems.push_back("the server's copy of draft '" + std::string(draft) + "' was not removed (" + e.what() + ")");
     }
@@ -396,10 +418,12 @@ PublishResult FlowRepository::PublishOnServer(const std::string& remote, std::st
     ~Landing() { impl.landing_remote.clear(); }
   } landing{*impl_};
   for (int attempt = 1; attempt <= kPublishAttempts; ++attempt) {
-    Fetch(*impl_, remote, impl_->server_lines);
+    // The first attempt trusts the last fetch: landing checks the head.
+    const bool fetch = attempt > 1 || !impl_->store.ReadRef(Tracking(remote, workspace));
+    if (fetch) Fetch(*impl_, remote, impl_->server_lines);
     PullReport ignored;
     AdoptWorkspace(*impl_, remote, std::string(workspace), /*keep_local_commits=*/false, ignored);
-    AdoptTags(impl_->store, remote, std::string(workspace), ignored);
+    if (fetch) AdoptTags(impl_->store, remote, std::string(workspace), ignored);
     impl_->landing_remote = remote;
     try {
       PublishResult result = Publish(workspace, draft, note);

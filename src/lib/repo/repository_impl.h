@@ -93,6 +93,9 @@ struct FlowRepository::Impl {
   /// so tags pushed by several clones never disagree. A tag ref that exists
   /// already is left alone. Returns the versions made.
   std::vector<Version> CompleteTags(std::string_view ws, const git_oid& commit);
+  /// The version tags (full ref names) publish commit \a commit of \a ws
+  /// names, with the tag objects CompleteTags makes for them, written now.
+  std::vector<std::pair<std::string, git_oid>> TagObjects(std::string_view ws, const git_oid& commit);
 
   /// Valid until the next call (it is the flow-index cache's own map).
   const std::map<std::string, FlowLocation>& FlowsAt(const git_oid& commit) const;
@@ -119,8 +122,9 @@ struct FlowRepository::Impl {
   /// The remote workspace \a ws publishes to (branch.<ws>.remote), if any.
   std::optional<std::string> UpstreamOf(std::string_view ws) const;
   /// Moves the workspace ref from \a expected to the publish \a commit:
-  /// when landing_remote is set, first on the server, by compare-and-swap
-  /// (throws ServerMoved when the server's head is no longer \a expected).
+  /// when landing_remote is set, first on the server with the commit's
+  /// version tags, in one atomic compare-and-swap (throws ServerMoved when
+  /// the server's head is no longer \a expected).
   void LandPublish(std::string_view ws, const git_oid& commit, const git_oid& expected, const std::string& log);
   /// After a publish landed on the server: shares the version tags the
   /// server lacks and removes the server's copy of the draft. Returns

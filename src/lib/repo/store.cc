@@ -1,7 +1,11 @@
 #include "repo/store.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "flowrepo/cancel.h"
@@ -10,6 +14,23 @@
 
 namespace flowrepo {
 namespace {
+
+// The directories packed refs leave behind, deepest first, as git's
+// pack-refs does: every ref listing would open each of them. rmdir only
+// removes an empty one, so a ref written meanwhile stays.
+void RemoveEmptyRefDirectories(const std::string& git_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> dirs;
+  for (fs::recursive_directory_iterator it(fs::path(git_dir) / "refs", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec) && it.depth() >= 1) dirs.push_back(it->path());
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+    return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
+  });
+  for (const auto& dir : dirs) rmdir(dir.c_str());
+}
+
 
 constexpr int kLockRetries = 20;  // about 1 s in all
 
@@ -300,6 +321,13 @@ git_oid Store::CreateCommit(const git_oid& tree, const std::vector<git_oid>& par
 
 git_oid Store::CreateTag(const std::string& name, const git_oid& commit, const git_signature* who,
                          const std::string& message) {
+  git_oid tag_id = WriteTagObject(name, commit, who, message);
+  UpdateRef(name, tag_id, std::nullopt, "flowrepo: tag " + name.substr(std::string_view("refs/tags/").size()));
+  return tag_id;
+}
+
+git_oid Store::WriteTagObject(const std::string& name, const git_oid& commit, const git_signature* who,
+                              const std::string& message) {
   constexpr std::string_view kPrefix = "refs/tags/";
   git_object* raw = nullptr;
   git::Check(git_object_lookup(&raw, repo_.get(), &commit, GIT_OBJECT_COMMIT), "look up commit");
@@ -309,8 +337,15 @@ git_oid Store::CreateTag(const std::string& name, const git_oid& commit, const g
   git::Check(git_tag_annotation_create(&tag_id, repo_.get(), short_name.c_str(), target.get(), who,
                                        message.c_str()),
              "write tag '" + short_name + "'");
-  UpdateRef(name, tag_id, std::nullopt, "flowrepo: tag " + short_name);
   return tag_id;
+}
+
+void Store::PackRefs() {
+  git_refdb* raw = nullptr;
+  git::Check(git_repository_refdb(&raw, repo_.get()), "open refs");
+  std::unique_ptr<git_refdb, git::Free<git_refdb_free>> refdb(raw);
+  git::Check(git_refdb_compress(refdb.get()), "pack refs");
+  RemoveEmptyRefDirectories(git_repository_commondir(repo_.get()));
 }
 
 std::optional<git_oid> Store::MergeBase(const git_oid& a, const git_oid& b) const {

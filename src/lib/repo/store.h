@@ -69,6 +69,13 @@ class Store {
   /// exists already.
   git_oid CreateTag(const std::string& name, const git_oid& commit, const git_signature* who,
                     const std::string& message);
+  /// Writes the tag object CreateTag would, without the ref: the same
+  /// arguments give the same object.
+  git_oid WriteTagObject(const std::string& name, const git_oid& commit, const git_signature* who,
+                         const std::string& message);
+  /// Packs the loose refs into packed-refs, as `git pack-refs --all` does:
+  /// listing thousands of refs then reads one file, not thousands.
+  void PackRefs();
 
   std::optional<git_oid> MergeBase(const git_oid& a, const git_oid& b) const;
   bool IsAncestor(const git_oid& ancestor, const git_oid& descendant) const;

@@ -157,25 +157,55 @@ int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow
   return next;
 }
 
+namespace {
+
+// What a publish commit's version tags are: its trailers name them, its
+// committer is their tagger and its note their message.
+struct TagPlan {
+  std::vector<VersionTrailer> versions;
+  git::CommitPtr commit;
+  std::string note;
+};
+
+TagPlan PlanTags(const Store& store, std::string_view ws, const git_oid& publish_commit) {
+  TagPlan plan{{}, store.LookupCommit(publish_commit), ""};
+  PublishTrailers trailers = ReadPublishTrailers(plan.commit.get());
+  if (!trailers.IsPublishTo(ws)) return plan;
+  plan.versions = std::move(trailers.versions);
+  plan.note = NoteOf(git_commit_message(plan.commit.get()));
+  return plan;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, git_oid>> FlowRepository::Impl::TagObjects(std::string_view ws,
+                                                                              const git_oid& publish_commit) {
+  std::vector<std::pair<std::string, git_oid>> out;
+  TagPlan plan = PlanTags(store, ws, publish_commit);
+  const git_signature* who = git_commit_committer(plan.commit.get());
+  for (const auto& [flow, number] : plan.versions) {
+    std::string ref = TagRef(ws, flow, number);
+    out.emplace_back(ref, store.WriteTagObject(ref, publish_commit, who, plan.note));
+  }
+  return out;
+}
+
 std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, const git_oid& publish_commit) {
   std::vector<Version> made;
-  git::CommitPtr commit = store.LookupCommit(publish_commit);
-  PublishTrailers trailers = ReadPublishTrailers(commit.get());
-  if (!trailers.IsPublishTo(ws) || trailers.versions.empty()) return made;
-  const git_signature* who = git_commit_committer(commit.get());
-  const std::string note = NoteOf(git_commit_message(commit.get()));
-  for (const auto& [flow, number] : trailers.versions) {
+  TagPlan plan = PlanTags(store, ws, publish_commit);
+  const git_signature* who = git_commit_committer(plan.commit.get());
+  for (const auto& [flow, number] : plan.versions) {
     std::string ref = TagRef(ws, flow, number);
     if (store.ReadRef(ref)) continue;
     try {
-      store.CreateTag(ref, publish_commit, who, note);
+      store.CreateTag(ref, publish_commit, who, plan.note);
     } catch (const Error& e) {
       // Another process completing the same publish made it first: fine. A
       // lock left by a killed process is not: report it with its path.
       if (e.code() != ErrorCode::kConflict || !store.ReadRef(ref)) throw;
       continue;
     }
-    made.push_back({flow, number, ref, git::OidHex(publish_commit), who->email, who->when.time, note});
+    made.push_back({flow, number, ref, git::OidHex(publish_commit), who->email, who->when.time, plan.note});
   }
   return made;
 }
