@@ -207,7 +207,10 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   // The same change made on both sides (a draft made from an offline
   // publish that landed since, say) is nothing to publish or conflict on.
   const std::size_t made = changes.size();
-  std::erase_if(changes, [&](const FlowChange& c) { return AlreadyOnWorkspace(store, ws_head, *draft_head, c); });
+  // (Nothing can be when the workspace has not moved since the base.)
+  if (!git_oid_equal(&*base, &ws_head)) {
+    std::erase_if(changes, [&](const FlowChange& c) { return AlreadyOnWorkspace(store, ws_head, *draft_head, c); });
+  }
   const bool all_landed_elsewhere = made > 0 && changes.empty();
   const std::vector<std::string> settings_paths = ChangedSettingsPaths(store, *base, *draft_head);
   bool settings_changed = !settings_paths.empty();
