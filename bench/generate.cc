@@ -5,6 +5,13 @@
 // arguments give the same repository, byte for byte.
 //
 //   flowrepo-bench-generate --flows 10000 --history 2000 --seed 1 | git fast-import
+//   flowrepo-bench-generate --flows 10000 --n8n-dir DIR --seed 1
+//
+// The second form writes N n8n workflows as files instead, DIR/<group>/
+// <sub-group>/<name>.json, shaped and sized as n8n exports them: 5-30 nodes
+// of n8n's common types with their parameters (code, HTTP requests, field
+// assignments, conditions, sticky notes), connections by node name,
+// about 21 KB on average.
 //
 // Flows: 3 levels of groups, 10-40 nodes of every type, edges, inputs and
 // outputs with scanners, env variables with secret references, subflow
@@ -14,6 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -159,11 +168,138 @@ class Stream {
   int mark_ = 0;
 };
 
+// ---- n8n workflows ------------------------------------------------------------
+
+std::string Uuid(Rng& rng) {
+  char out[37];
+  std::uint64_t a = rng.Next(), b = rng.Next();
+  std::snprintf(out, sizeof out, "%08x-%04x-4%03x-8%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>(a >> 16) & 0xffffu, static_cast<unsigned>(a) & 0xfffu,
+                static_cast<unsigned>(b >> 48) & 0xfffu, static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return out;
+}
+
+std::string Sentence(Rng& rng, int words) {
+  std::string out;
+  for (int i = 0; i < words; ++i) out += (i ? " " : "") + rng.Pick(kWords);
+  return out;
+}
+
+// A Code node's JavaScript: a few dozen lines, as people write them.
+std::string JsCode(Rng& rng) {
+  std::string code = "// " + Sentence(rng, 8) + "\nconst results = [];\n";
+  int lines = rng.Between(2, 10);
+  for (int i = 0; i < lines; ++i) {
+    std::string word = rng.Pick(kWords);
+    code += "for (const item of $input.all()) {\n  const " + word + std::to_string(i) + " = item.json." + word +
+            " ?? '';\n  if (" + word + std::to_string(i) + ".length > " + std::to_string(rng.Between(1, 99)) +
+            ") results.push({ json: { " + word + ": " + word + std::to_string(i) + ", step: " + std::to_string(i) +
+            " } });\n}\n";
+  }
+  return code + "return results;\n";
+}
+
+Json N8nParameters(Rng& rng, const std::string& type) {
+  std::string word = rng.Pick(kWords);
+  if (type == "n8n-nodes-base.code") return {{"jsCode", JsCode(rng)}};
+  if (type == "n8n-nodes-base.httpRequest") {
+    Json query = Json::array(), headers = Json::array();
+    for (int i = rng.Between(1, 6); i > 0; --i) query.push_back({{"name", rng.Pick(kWords)}, {"value", "={{ $json." + rng.Pick(kWords) + " }}"}});
+    for (int i = rng.Between(1, 4); i > 0; --i) headers.push_back({{"name", "X-" + rng.Pick(kWords)}, {"value", Sentence(rng, 2)}});
+    return {{"method", rng.Between(0, 1) ? "POST" : "GET"},
+            {"url", "=https://api.example.com/v2/" + word + "s/{{ $json.id }}"},
+            {"authentication", "genericCredentialType"},
+            {"sendQuery", true}, {"queryParameters", {{"parameters", query}}},
+            {"sendHeaders", true}, {"headerParameters", {{"parameters", headers}}},
+            {"options", {{"timeout", 1000 * rng.Between(5, 60)}, {"response", {{"response", {{"neverError", true}}}}}}}};
+  }
+  if (type == "n8n-nodes-base.set") {
+    Json assignments = Json::array();
+    for (int i = rng.Between(2, 12); i > 0; --i) {
+      assignments.push_back({{"id", Uuid(rng)}, {"name", rng.Pick(kWords) + "_" + std::to_string(i)},
+                             {"value", "={{ $json." + rng.Pick(kWords) + " }} " + Sentence(rng, 3)}, {"type", "string"}});
+    }
+    return {{"assignments", {{"assignments", assignments}}}, {"options", Json::object()}};
+  }
+  if (type == "n8n-nodes-base.if") {
+    Json conditions = Json::array();
+    for (int i = rng.Between(1, 4); i > 0; --i) {
+      conditions.push_back({{"id", Uuid(rng)}, {"leftValue", "={{ $json." + rng.Pick(kWords) + " }}"},
+                            {"rightValue", rng.Pick(kWords)},
+                            {"operator", {{"type", "string"}, {"operation", "equals"}}}});
+    }
+    return {{"conditions", {{"options", {{"caseSensitive", true}, {"typeValidation", "strict"}}},
+                            {"conditions", conditions}, {"combinator", "and"}}},
+            {"options", Json::object()}};
+  }
+  if (type == "n8n-nodes-base.stickyNote") {
+    return {{"content", "## " + Sentence(rng, 4) + "\n" + Sentence(rng, rng.Between(20, 120))},
+            {"height", 80 * rng.Between(2, 8)}, {"width", 120 * rng.Between(2, 6)}};
+  }
+  if (type == "n8n-nodes-base.scheduleTrigger") {
+    return {{"rule", {{"interval", Json::array({{{"field", "hours"}, {"hoursInterval", rng.Between(1, 24)}}})}}}};
+  }
+  return {{"resource", word}, {"operation", "getAll"}, {"returnAll", rng.Between(0, 1) == 1},
+          {"filters", {{"updatedAfter", "={{ $now.minus(1, 'day') }}"}, {"q", Sentence(rng, 3)}}}};
+}
+
+Json MakeN8nWorkflow(Rng& rng, const std::string& name) {
+  static const std::vector<std::string> kN8nTypes = {
+      "n8n-nodes-base.code", "n8n-nodes-base.code", "n8n-nodes-base.httpRequest", "n8n-nodes-base.httpRequest",
+      "n8n-nodes-base.set",  "n8n-nodes-base.set",  "n8n-nodes-base.if",          "n8n-nodes-base.stickyNote",
+      "n8n-nodes-base.slack", "n8n-nodes-base.googleSheets", "n8n-nodes-base.postgres"};
+  Json nodes = Json::array();
+  Json connections = Json::object();
+  const std::string trigger = "Schedule Trigger";
+  nodes.push_back({{"parameters", N8nParameters(rng, "n8n-nodes-base.scheduleTrigger")}, {"id", Uuid(rng)},
+                   {"name", trigger}, {"type", "n8n-nodes-base.scheduleTrigger"}, {"typeVersion", 1.2},
+                   {"position", {0, 0}}});
+  std::string previous = trigger;
+  const int count = rng.Between(5, 30);
+  for (int i = 1; i < count; ++i) {
+    const std::string& type = rng.Pick(kN8nTypes);
+    std::string node_name = type.substr(type.find('.') + 1) + " " + std::to_string(i);
+    Json node = {{"parameters", N8nParameters(rng, type)}, {"id", Uuid(rng)}, {"name", node_name}, {"type", type},
+                 {"typeVersion", type == "n8n-nodes-base.httpRequest" ? 4.2 : 1}, {"position", {220 * i, 100 * (i % 3)}}};
+    nodes.push_back(std::move(node));
+    if (type == "n8n-nodes-base.stickyNote") continue;  // notes are not wired
+    connections[previous]["main"] = Json::array({Json::array({{{"node", node_name}, {"type", "main"}, {"index", 0}}})});
+    previous = node_name;
+  }
+  return {{"name", name}, {"nodes", nodes}, {"pinData", Json::object()}, {"connections", connections},
+          {"active", false}, {"settings", {{"executionOrder", "v1"}}}, {"versionId", Uuid(rng)},
+          {"id", Uuid(rng).substr(0, 16)}, {"tags", Json::array()}};
+}
+
+int WriteN8nWorkflows(int n, const std::string& dir, Rng& rng) {
+  for (int i = 0; i < n; ++i) {
+    std::string group = dir + "/" + rng.Pick(kTop) + "/" + rng.Pick(kMid);
+    std::string name = Sentence(rng, 2) + " " + std::to_string(i);
+    std::string cmd_dir = group;
+    std::error_code ec;
+    std::filesystem::create_directories(cmd_dir, ec);
+    std::ofstream out(group + "/" + name + ".json", std::ios::binary);
+    out << MakeN8nWorkflow(rng, name).dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", (group + "/" + name + ".json").c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int Arg(int argc, char** argv, const char* name, int fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], name) == 0) return std::atoi(argv[i + 1]);
   }
   return fallback;
+}
+
+const char* TextArg(int argc, char** argv, const char* name) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -172,6 +308,7 @@ int main(int argc, char** argv) {
   const int n = Arg(argc, argv, "--flows", 1000);
   const int m = Arg(argc, argv, "--history", 200);
   Rng rng(static_cast<std::uint64_t>(Arg(argc, argv, "--seed", 1)));
+  if (const char* dir = TextArg(argc, argv, "--n8n-dir")) return WriteN8nWorkflows(n, dir, rng);
   std::int64_t time = 1767225600;  // 2026-01-01, fixed so ids are stable
 
   std::vector<FlowSpec> flows;

@@ -135,6 +135,33 @@ class VersionsTest : public ::testing::Test {
   std::optional<FlowRepository> repo_;
 };
 
+// Many versions at once are tagged in one pass (one pack of tag objects,
+// one rewrite of packed-refs): git sees every tag at its publish commit,
+// and the single-tag path still works after it.
+TEST_F(VersionsTest, APublishOfManyFlowsTagsEveryOneInOnePass) {
+  std::vector<Flow> flows;
+  for (int i = 0; i < 40; ++i) flows.push_back(MakeFlow("flow-" + std::to_string(i)));
+  PublishResult many = Publish(flows, "many");
+  ASSERT_EQ(many.versions.size(), 40u);
+  std::string tags = Shell("git for-each-ref --format='%(objecttype) %(*objectname)' refs/tags/main", path()).out;
+  std::string expected;
+  for (int i = 0; i < 40; ++i) expected += "tag " + many.commit + "\n";
+  EXPECT_EQ(tags, expected);
+  EXPECT_EQ(Shell("find .git/refs/tags -type f | wc -l", path()).out, "0\n");  // none loose
+  // The tag objects are in a pack, not loose files.
+  EXPECT_EQ(Shell("for f in $(find .git/objects/?? -type f); do git cat-file -t $(basename $(dirname $f))$(basename $f); "
+                  "done | grep -c tag",
+                  path())
+                .out,
+            "0\n");
+  PublishResult one = Publish({MakeFlow("flow-7", "", 2)}, "one");
+  ASSERT_EQ(one.versions.size(), 1u);
+  EXPECT_EQ(Git("rev-parse main/flow-7/v2^{commit}"), one.commit);
+  EXPECT_EQ(repo().FlowHistory("main", "flow-7").versions.size(), 2u);
+  EXPECT_TRUE(repo().Check().ok());
+  ExpectFsckClean(path());
+}
+
 TEST_F(VersionsTest, ForgedNoteIsRefusedAndTagsNothing) {
   Publish({MakeFlow("alpha"), MakeFlow("other")}, "first");
   repo().PutFlows("main", "d", {MakeFlow("alpha", "", 2)});

@@ -319,25 +319,20 @@ git_oid Store::CreateCommit(const git_oid& tree, const std::vector<git_oid>& par
   return id;
 }
 
-git_oid Store::CreateTag(const std::string& name, const git_oid& commit, const git_signature* who,
-                         const std::string& message) {
-  git_oid tag_id = WriteTagObject(name, commit, who, message);
-  UpdateRef(name, tag_id, std::nullopt, "flowrepo: tag " + name.substr(std::string_view("refs/tags/").size()));
+git_oid Store::WriteTagObject(const std::string& name, const git_commit* commit, const git_signature* who,
+                              const std::string& message) {
+  const std::string short_name = name.substr(std::string_view("refs/tags/").size());
+  git_oid tag_id;
+  git::Check(git_tag_annotation_create(&tag_id, repo_.get(), short_name.c_str(),
+                                       reinterpret_cast<const git_object*>(commit), who, message.c_str()),
+             "write tag '" + short_name + "'");
   return tag_id;
 }
 
-git_oid Store::WriteTagObject(const std::string& name, const git_oid& commit, const git_signature* who,
-                              const std::string& message) {
-  constexpr std::string_view kPrefix = "refs/tags/";
-  git_object* raw = nullptr;
-  git::Check(git_object_lookup(&raw, repo_.get(), &commit, GIT_OBJECT_COMMIT), "look up commit");
-  git::ObjectPtr target(raw);
-  git_oid tag_id;
-  std::string short_name = name.substr(kPrefix.size());
-  git::Check(git_tag_annotation_create(&tag_id, repo_.get(), short_name.c_str(), target.get(), who,
-                                       message.c_str()),
-             "write tag '" + short_name + "'");
-  return tag_id;
+void Store::CreatePackedRefs(const std::vector<git::PackedRef>& refs) {
+  ThrowIfCancelled();
+  FlushPackedWrites();  // objects are durable before any ref names them
+  git::AddPackedRefs(git_repository_commondir(repo_.get()), refs);
 }
 
 void Store::PackRefs() {

@@ -15,6 +15,7 @@
 #include "flowrepo/error.h"
 #include "git/handles.h"
 #include "git/pack.h"
+#include "git/packed_refs.h"
 
 namespace flowrepo {
 
@@ -65,14 +66,18 @@ class Store {
   git_oid EditTree(const std::optional<git_oid>& base, const TreeEdits& edits);
   git_oid CreateCommit(const git_oid& tree, const std::vector<git_oid>& parents,
                        const std::string& message, const git_signature* who);
-  /// Creates annotated tag \a name (full ref) at \a commit; kConflict if it
-  /// exists already.
-  git_oid CreateTag(const std::string& name, const git_oid& commit, const git_signature* who,
-                    const std::string& message);
-  /// Writes the tag object CreateTag would, without the ref: the same
-  /// arguments give the same object.
-  git_oid WriteTagObject(const std::string& name, const git_oid& commit, const git_signature* who,
+  /// Writes annotated tag object \a name (a full ref name; the ref itself is
+  /// not written) at \a commit: the same arguments give the same object.
+  /// The commit is passed looked up: a publish commit of thousands of
+  /// flows is too big for libgit2's object cache, and reading it once per
+  /// tag made tagging quadratic.
+  git_oid WriteTagObject(const std::string& name, const git_commit* commit, const git_signature* who,
                          const std::string& message);
+  /// Creates \a refs, none of which may exist as a loose ref, in one
+  /// rewrite of packed-refs (objects written first): for many new refs at
+  /// once, such as the tags of a large publish. kConflict when one exists
+  /// with another target.
+  void CreatePackedRefs(const std::vector<git::PackedRef>& refs);
   /// Packs the loose refs into packed-refs, as `git pack-refs --all` does:
   /// listing thousands of refs then reads one file, not thousands.
   void PackRefs();

@@ -185,7 +185,7 @@ std::vector<std::pair<std::string, git_oid>> FlowRepository::Impl::TagObjects(st
   const git_signature* who = git_commit_committer(plan.commit.get());
   for (const auto& [flow, number] : plan.versions) {
     std::string ref = TagRef(ws, flow, number);
-    out.emplace_back(ref, store.WriteTagObject(ref, publish_commit, who, plan.note));
+    out.emplace_back(ref, store.WriteTagObject(ref, plan.commit.get(), who, plan.note));
   }
   return out;
 }
@@ -194,18 +194,38 @@ std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, con
   std::vector<Version> made;
   TagPlan plan = PlanTags(store, ws, publish_commit);
   const git_signature* who = git_commit_committer(plan.commit.get());
-  for (const auto& [flow, number] : plan.versions) {
-    std::string ref = TagRef(ws, flow, number);
+  // Every tag object first, then the refs: many go into one pack and one
+  // rewrite of packed-refs, not a file and its fsyncs each.
+  constexpr std::size_t kPackedTags = 16;
+  const bool packed = plan.versions.size() >= kPackedTags;
+  if (packed) store.EnablePackedWrites();
+  std::vector<git::PackedRef> missing;
+  std::vector<const VersionTrailer*> versions;  // of each missing ref
+  for (const auto& v : plan.versions) {
+    const std::string ref = TagRef(ws, v.flow, v.number);
     if (store.ReadRef(ref)) continue;
+    missing.push_back({ref, store.WriteTagObject(ref, plan.commit.get(), who, plan.note), publish_commit});
+    versions.push_back(&v);
+  }
+  auto made_one = [&](std::size_t i) {
+    made.push_back({versions[i]->flow, versions[i]->number, missing[i].name, git::OidHex(publish_commit), who->email,
+                    who->when.time, plan.note});
+  };
+  if (packed) {
+    store.CreatePackedRefs(missing);
+    for (std::size_t i = 0; i < missing.size(); ++i) made_one(i);
+    return made;
+  }
+  for (std::size_t i = 0; i < missing.size(); ++i) {
     try {
-      store.CreateTag(ref, publish_commit, who, plan.note);
+      store.UpdateRef(missing[i].name, missing[i].target, std::nullopt, "flowrepo: tag " + ShortTag(missing[i].name));
     } catch (const Error& e) {
       // Another process completing the same publish made it first: fine. A
       // lock left by a killed process is not: report it with its path.
-      if (e.code() != ErrorCode::kConflict || !store.ReadRef(ref)) throw;
+      if (e.code() != ErrorCode::kConflict || !store.ReadRef(missing[i].name)) throw;
       continue;
     }
-    made.push_back({flow, number, ref, git::OidHex(publish_commit), who->email, who->when.time, plan.note});
+    made_one(i);
   }
   return made;
 }
