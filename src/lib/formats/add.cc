@@ -381,7 +381,9 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     result.declared_components.assign(missing.begin(), missing.end());
   }
 
-  result.write = repo.PutFlows(request.workspace, request.draft, flows, "add");
+  // Every document above came out of CanonicalJson: not parsed again.
+  result.write = repo.PutFlows(request.workspace, request.draft, flows, "add", FlowRepository::GroupChoice::kAsGiven,
+                               FlowRepository::DocumentForm::kAlreadyCanonical);
   result.write->created_draft = result.write->created_draft || created_draft;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const Pending& p = pending[i];
