@@ -4,6 +4,7 @@
 
 #include "flowrepo/flow.h"
 #include "package/manifest.h"
+#include "repo/layout.h"
 
 namespace flowrepo {
 namespace {
@@ -163,6 +164,47 @@ TEST(NamesTest, OnlyNewEntriesAreReported) {
   EXPECT_EQ(clashes[0].path, "FINANCE");
   // Renaming a group by moving all its flows is no clash.
   EXPECT_TRUE(FindNameClashes({{"finance", "a"}}, {{"Finance", "a"}}).empty());
+}
+
+}  // namespace
+}  // namespace flowrepo
+
+namespace flowrepo {
+namespace {
+
+// A write is checked against the folders it passes through only; the
+// clashes it makes there are found whatever else the repository holds.
+TEST(NamesTest, AWriteFindsItsClashesAmongThousandsOfFlows) {
+  std::map<std::string, FlowLocation> existing;
+  auto add = [&](const std::string& id, const std::string& group) {
+    existing[id] = {id, group, "flows/" + group + "/" + id, git_oid{}};
+  };
+  for (int i = 0; i < 3000; ++i) add("f" + std::to_string(i), "Finance/Retail/EU" + std::to_string(i % 7));
+  add("alerts", "Ops");
+  add("reports", "Ops");                       // a flow folder directly in Ops
+  add("old-a", "Legal/Contracts");             // an older clash, elsewhere
+  add("old-b", "Legal/contracts");
+  auto write = [](const std::string& id, const std::string& group) {
+    Flow f;
+    f.summary.id = id;
+    f.summary.group = group;
+    return f;
+  };
+  auto paths = [](const std::vector<NameClash>& clashes) {
+    std::vector<std::string> out;
+    for (const auto& c : clashes) out.push_back(c.path + " ~ " + c.other);
+    return out;
+  };
+  EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n1", "finance")})),
+            (std::vector<std::string>{"finance ~ Finance"}));
+  EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n2", "Ops/Reports")})),
+            (std::vector<std::string>{"Ops/Reports ~ Ops/reports"}));
+  EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n3", "Finance/Retail/eu3")})),
+            (std::vector<std::string>{"Finance/Retail/eu3 ~ Finance/Retail/EU3"}));
+  EXPECT_TRUE(ClashesOfWrite(existing, {write("n4", "Finance/Retail/EU3")}).empty());
+  EXPECT_TRUE(ClashesOfWrite(existing, {write("old-a", "Legal/Contracts")}).empty());  // not this write's doing
+  // Moving the only flow of a group away and back is no clash either.
+  EXPECT_TRUE(ClashesOfWrite(existing, {write("reports", "Ops")}).empty());
 }
 
 }  // namespace

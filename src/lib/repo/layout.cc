@@ -156,15 +156,30 @@ std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation
 
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
                                       const std::vector<Flow>& written) {
+  // A new entry, and so a new clash, can only be in a folder a written flow
+  // passes through: its group and every group above it. Existing flows
+  // directly in those folders take part in full; of the others, one flow
+  // per group brings that group's path, which is all they can add there.
+  // So a write of one flow costs its folders, not the repository.
+  std::set<std::string> touched = {""}, ids;
   std::vector<FlowPlace> before, after;
-  std::set<std::string> ids;
   for (const Flow& flow : written) {
     after.push_back({flow.summary.group, flow.summary.id});
     ids.insert(flow.summary.id);
+    const std::string& group = flow.summary.group;
+    for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
+      touched.insert(group.substr(0, slash));
+    }
+    touched.insert(group);
   }
+  std::set<std::string> standing_in;  // groups one flow already stands for
   for (const auto& [id, loc] : existing) {
-    before.push_back({loc.group, id});
-    if (!ids.count(id)) after.push_back({loc.group, id});
+    if (ids.count(id)) {
+      before.push_back({loc.group, id});  // where a rewritten flow was
+    } else if (touched.count(loc.group) || standing_in.insert(loc.group).second) {
+      before.push_back({loc.group, id});
+      after.push_back({loc.group, id});
+    }
   }
   return FindNameClashes(before, after);
 }
