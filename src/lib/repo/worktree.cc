@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "flowrepo/error.h"
@@ -109,21 +110,65 @@ const char* StateName(int state) {
   }
 }
 
-std::vector<PathChange> ChangedFiles(const Store& store, const git_oid& from, const git_oid& to) {
-  git::TreePtr a = store.CommitTree(from);
-  git::TreePtr b = store.CommitTree(to);
-  git_diff* raw = nullptr;
-  git::Check(git_diff_tree_to_tree(&raw, store.raw(), a.get(), b.get(), nullptr),
-             "compare trees");
-  git::DiffPtr diff(raw);
-  std::vector<PathChange> out;
-  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-    PathChange change{d->new_file.path, std::nullopt, std::nullopt};
-    if (d->status != GIT_DELTA_ADDED) change.before = d->old_file.id;
-    if (d->status != GIT_DELTA_DELETED) change.after = d->new_file.id;
-    out.push_back(std::move(change));
+// Every file below \a tree (a tree entry's id), as added (\a added) or
+// removed, for ChangedFiles.
+void AllFiles(const Store& store, const git_oid& tree, const std::string& prefix, bool added,
+              std::vector<PathChange>& out) {
+  git::TreePtr t = store.LookupTree(tree);
+  for (std::size_t i = 0; i < git_tree_entrycount(t.get()); ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(t.get(), i);
+    const std::string path = prefix + git_tree_entry_name(e);
+    if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+      AllFiles(store, *git_tree_entry_id(e), path + "/", added, out);
+    } else {
+      out.push_back({path, added ? std::nullopt : std::optional(*git_tree_entry_id(e)),
+                     added ? std::optional(*git_tree_entry_id(e)) : std::nullopt});
+    }
   }
+}
+
+// The files that differ between trees \a from and \a to, sub-trees with the
+// same id skipped: the cost follows the change, not the repository.
+void DiffTrees(const Store& store, const git_oid& from, const git_oid& to, const std::string& prefix,
+               std::vector<PathChange>& out) {
+  struct Sides {
+    const git_tree_entry* before = nullptr;
+    const git_tree_entry* after = nullptr;
+  };
+  git::TreePtr a = store.LookupTree(from), b = store.LookupTree(to);
+  std::map<std::string, Sides> entries;
+  for (std::size_t i = 0; i < git_tree_entrycount(a.get()); ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(a.get(), i);
+    entries[git_tree_entry_name(e)].before = e;
+  }
+  for (std::size_t i = 0; i < git_tree_entrycount(b.get()); ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(b.get(), i);
+    entries[git_tree_entry_name(e)].after = e;
+  }
+  auto is_tree = [](const git_tree_entry* e) { return e && git_tree_entry_type(e) == GIT_OBJECT_TREE; };
+  for (const auto& [name, sides] : entries) {
+    const git_tree_entry *x = sides.before, *y = sides.after;
+    if (x && y && git_oid_equal(git_tree_entry_id(x), git_tree_entry_id(y)) &&
+        git_tree_entry_filemode(x) == git_tree_entry_filemode(y)) {
+      continue;
+    }
+    const std::string path = prefix + name;
+    if (is_tree(x) && is_tree(y)) {
+      DiffTrees(store, *git_tree_entry_id(x), *git_tree_entry_id(y), path + "/", out);
+      continue;
+    }
+    if (is_tree(x)) AllFiles(store, *git_tree_entry_id(x), path + "/", false, out);
+    if (is_tree(y)) AllFiles(store, *git_tree_entry_id(y), path + "/", true, out);
+    std::optional<git_oid> before, after;
+    if (x && !is_tree(x)) before = *git_tree_entry_id(x);
+    if (y && !is_tree(y)) after = *git_tree_entry_id(y);
+    if (before || after) out.push_back({path, before, after});
+  }
+}
+
+std::vector<PathChange> ChangedFiles(const Store& store, const git_oid& from, const git_oid& to) {
+  std::vector<PathChange> out;
+  DiffTrees(store, store.CommitTreeId(from), store.CommitTreeId(to), "", out);
   return out;
 }
 
