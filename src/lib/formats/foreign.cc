@@ -21,6 +21,7 @@
 #include "formats/format_util.h"
 #include "formats/n8n_format.h"
 #include "formats/node_red_format.h"
+#include "parallel.h"
 #include "validate/secrets.h"
 
 namespace flowrepo {
@@ -473,11 +474,22 @@ std::string SafeName(std::string name) {
   return out.empty() ? "flow" : out;
 }
 
+// A flow to write back: its app definition parsed, its definition parsed
+// only when its file is made (in parallel, one file's documents at a time).
 struct StoredFlow {
   const Flow* flow;
   Json app;
-  Json definition;
+  bool definition_is_array;
 };
+
+bool StartsAnArray(const std::string& text) {
+  auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string::npos && text[first] == '[';
+}
+
+Json DefinitionOf(const StoredFlow& s) {
+  return ParseJson(s.flow->flow_definition, s.flow->summary.path() + "/" + std::string(kFlowDefinitionFile));
+}
 
 }  // namespace
 
@@ -500,8 +512,7 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
       others.push_back("'" + flow.summary.id + "' (" + flow_format + ")");
       continue;
     }
-    stored.push_back({&flow, std::move(app),
-                      ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile))});
+    stored.push_back({&flow, std::move(app), StartsAnArray(flow.flow_definition)});
   }
   if (!others.empty()) {
     std::string list;
@@ -516,8 +527,7 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
   std::map<std::string, std::size_t> split_unit;
   for (const auto& s : stored) {
     auto part = s.app.find(std::string(kNodeRedPartField));
-    if (format == kNodeRedFormat && part != s.app.end() && part->is_object() &&
-        s.definition.is_array()) {
+    if (format == kNodeRedFormat && part != s.app.end() && part->is_object() && s.definition_is_array) {
       std::string key = s.flow->summary.group + "\n" + StringOr(s.app, std::string(kSourceFileField));
       auto [it, fresh] = split_unit.emplace(key, units.size());
       if (fresh) units.emplace_back();
@@ -526,9 +536,10 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
       units.push_back({&s});
     }
   }
-  std::vector<ForeignFile> files;
+  std::vector<ForeignFile> files(units.size());
   std::set<std::string> taken;
-  for (auto& unit : units) {
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    auto& unit = units[u];
     auto rank = [](const StoredFlow* s) {
       auto it = s->app.find(std::string(kNodeRedPartField));
       const Json part = it == s->app.end() ? Json::object() : *it;
@@ -538,22 +549,13 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
                       : 0;
       return std::pair(kind == "tab" ? 0 : kind == "subflow" ? 1 : 2, order);
     };
-    Json document;
-    ForeignFile file;
+    ForeignFile& file = files[u];
     file.format = std::string(format);
     if (unit.size() > 1 || unit[0]->app.contains(std::string(kNodeRedPartField))) {
       std::stable_sort(unit.begin(), unit.end(),
                        [&](const StoredFlow* a, const StoredFlow* b) { return rank(a) < rank(b); });
-      document = Json::array();
-      for (const StoredFlow* s : unit) {
-        for (const auto& node : s->definition) document.push_back(node);
-        file.flows.push_back(s->flow->summary.id);
-      }
-    } else {
-      document = unit[0]->definition;
-      file.flows.push_back(unit[0]->flow->summary.id);
     }
-    document = handler->StripForExport(std::move(document), strip);
+    for (const StoredFlow* s : unit) file.flows.push_back(s->flow->summary.id);
     const StoredFlow& first = *unit[0];
     std::string name = StringOr(first.app, std::string(kSourceFileField));
     if (name.empty()) name = SafeName(first.flow->summary.name) + ".json";
@@ -566,9 +568,23 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
     }
     taken.insert(name);
     file.name = name;
-    file.content = document.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
-    files.push_back(std::move(file));
   }
+  // The documents, on all cores: parsing and writing them is the cost, and
+  // only the files being made are held parsed.
+  ParallelFor(units.size(), [&](std::size_t u, std::size_t) {
+    const auto& unit = units[u];
+    Json document;
+    if (unit.size() > 1 || unit[0]->app.contains(std::string(kNodeRedPartField))) {
+      document = Json::array();
+      for (const StoredFlow* s : unit) {
+        for (auto& node : DefinitionOf(*s)) document.push_back(std::move(node));
+      }
+    } else {
+      document = DefinitionOf(*unit[0]);
+    }
+    document = handler->StripForExport(std::move(document), strip);
+    files[u].content = document.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+  });
   return files;
 }
 
