@@ -51,6 +51,8 @@ int Run(int argc, char** argv) {
       "flowrepo"};
   app.require_subcommand(1);
   app.fallthrough();
+  // The same version packages record in their manifest's tool.version.
+  app.set_version_flag("--version", "flowrepo " FLOWREPO_VERSION);
   Globals g;
   if (const char* ws = std::getenv("FLOWREPO_WORKSPACE")) g.workspace = ws;
   app.add_option("-C,--repo", g.repo, "repository directory (default: current)");

@@ -56,6 +56,18 @@ TEST_F(CliTest, FixturesPublishAsVersionOne) {
   ExpectFsckClean(repo_);
 }
 
+// --version names the version packages record as their tool's.
+TEST_F(CliTest, VersionIsTheOnePackagesRecord) {
+  PublishFixtures();
+  RunResult v = Flowrepo("--version");
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  ASSERT_EQ(v.out.rfind("flowrepo ", 0), 0u) << v.out;
+  const std::string version = v.out.substr(9, v.out.find('\n') - 9);
+  ASSERT_EQ(Run("export --all -o " + Quote(dir_ / "all.studiopkg")).exit_code, 0);
+  RunResult manifest = Shell("unzip -p " + Quote(dir_ / "all.studiopkg") + " manifest.json");
+  EXPECT_EQ(nlohmann::json::parse(manifest.out)["tool"]["version"], version);
+}
+
 TEST_F(CliTest, GroupFilterListsSubGroups) {
   PublishFixtures();
   RunResult r = Run("flow list --group Finance --json");
