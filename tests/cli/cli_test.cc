@@ -88,6 +88,14 @@ TEST_F(CliTest, PublishTwiceDiffRevertPublish) {
     if (c.value("node", "") == "fraud" && c["kind"] == "added") fraud_added = true;
   }
   EXPECT_TRUE(fraud_added) << d.out;
+  // The abbreviated ids history prints name the same versions.
+  auto h = nlohmann::json::parse(Run("history banking-assistant --json").out);
+  const std::string v1 = h["versions"][1]["commit"].get<std::string>().substr(0, 7);
+  const std::string v2 = h["versions"][0]["commit"].get<std::string>().substr(0, 7);
+  RunResult by_id = Run("diff banking-assistant " + v1 + " " + v2 + " --json");
+  ASSERT_EQ(by_id.exit_code, 0) << by_id.err;
+  EXPECT_EQ(nlohmann::json::parse(by_id.out)["changes"], diff["changes"]);
+  EXPECT_EQ(Run("diff banking-assistant 0000000 " + v2).exit_code, 3);
   // The flow kept its group although the change folder has none.
   EXPECT_NE(Run("flow list --group Finance/Retail").out.find("banking-assistant"), std::string::npos);
 

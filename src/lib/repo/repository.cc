@@ -84,9 +84,27 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
       if (auto id = from_ref(ref)) return *id;
     }
   }
+  // An abbreviated commit id, as flowrepo and git print them; names take
+  // precedence, as in git.
+  if (rev.size() >= 4 && rev.size() < GIT_OID_HEXSZ &&
+      rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    git_oid prefix;
+    git::Check(git_oid_fromstrn(&prefix, rev.data(), rev.size()), "read '" + rev + "'");
+    git_object* raw = nullptr;
+    int rc = git_object_lookup_prefix(&raw, store.raw(), &prefix, rev.size(), GIT_OBJECT_ANY);
+    if (rc == GIT_EAMBIGUOUS) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "'" + rev + "' is the start of several objects' ids; give more of the commit id");
+    }
+    if (rc == 0) {
+      git::ObjectPtr object(raw);
+      return PeelToCommit(*git_object_id(object.get()));
+    }
+    if (rc != GIT_ENOTFOUND) git::Check(rc, "look up '" + rev + "'");
+  }
   throw Error(ErrorCode::kNotFound,
               "no revision '" + rev +
-                  "' (expected vN, a workspace, a draft, a ref or a full commit id)");
+                  "' (expected vN, a workspace, a draft, a ref or a commit id, full or abbreviated)");
 }
 
 const std::map<std::string, FlowLocation>& FlowRepository::Impl::FlowsAt(const git_oid& commit) const {

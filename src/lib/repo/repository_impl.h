@@ -52,8 +52,9 @@ struct FlowRepository::Impl {
   /// Throws kPermissionDenied unless the user has \a role in \a ws.
   void RequireRole(std::string_view ws, Role role) const;
   /// The commit a revision names: "vN" (with \a flow), a workspace, a draft
-  /// of \a ws, "drafts/..", a full ref or a full commit id. Never passes user
-  /// text to git's revparse. Throws kNotFound.
+  /// of \a ws, "drafts/..", a full ref, or a commit id, full or abbreviated
+  /// (at least 4 digits; names first). Never passes user text to git's
+  /// revparse. Throws kNotFound, or kInvalidArgument for an ambiguous id.
   git_oid ResolveRevision(std::string_view ws, std::string_view flow,
                           std::string_view revision) const;
   /// Peels \a id (a tag or commit) to a commit id.
