@@ -74,6 +74,17 @@ TEST_F(CliTest, GroupFilterListsSubGroups) {
   auto flows = nlohmann::json::parse(r.out);
   ASSERT_EQ(flows.size(), 3u);
   for (const auto& f : flows) EXPECT_EQ(f["group"].get<std::string>().rfind("Finance", 0), 0u);
+  // A group that is not there is an error with a hint, as in export.
+  RunResult typo = Run("flow list --group Finanse");
+  EXPECT_EQ(typo.exit_code, 3);
+  EXPECT_NE(typo.err.find("no group 'Finanse' in workspace 'main'; did you mean 'Finance'?"), std::string::npos)
+      << typo.err;
+  RunResult e = Run("export banking-asistant --json");
+  EXPECT_EQ(e.exit_code, 3);
+  EXPECT_NE(nlohmann::json::parse(e.out)["error"]["message"].get<std::string>().find(
+                "did you mean 'banking-assistant'?"),
+            std::string::npos)
+      << e.out;
 }
 
 TEST_F(CliTest, PublishTwiceDiffRevertPublish) {

@@ -99,7 +99,7 @@ TEST_F(PackageCliTest, GroupSelectionWithDeselection) {
   EXPECT_EQ(manifest["groups"]["groups"]["Finance"]["groups"]["Retail"]["flows"], json({"banking-assistant"}));
   RunResult bad = Run("export Finanse");
   EXPECT_EQ(bad.exit_code, 3);
-  EXPECT_EQ(bad.err, "flowrepo: error: no flow or group 'Finanse' in workspace 'main'\n");
+  EXPECT_EQ(bad.err, "flowrepo: error: no flow or group 'Finanse' in workspace 'main'; did you mean 'Finance'?\n");
 }
 
 TEST_F(PackageCliTest, DependencyPolicies) {

@@ -172,6 +172,17 @@ TEST(NamesTest, OnlyNewEntriesAreReported) {
 namespace flowrepo {
 namespace {
 
+TEST(NamesTest, ClosestNameIsAHintOnlyWhenClose) {
+  const std::vector<std::string> groups = {"Finance", "Finance/Retail", "HR", "Operations"};
+  EXPECT_EQ(ClosestName("Finanse", groups), "Finance");
+  EXPECT_EQ(ClosestName("finance/retail", groups), "Finance/Retail");  // case alone
+  EXPECT_EQ(ClosestName("Operatons", groups), "Operations");
+  EXPECT_EQ(ClosestName("Hr", groups), "HR");
+  EXPECT_EQ(ClosestName("XY", groups), "");  // two edits, but that is all of it
+  EXPECT_EQ(ClosestName("Marketing", groups), "");
+  EXPECT_EQ(ClosestName("", groups), "");
+}
+
 // A write is checked against the folders it passes through only; the
 // clashes it makes there are found whatever else the repository holds.
 TEST(NamesTest, AWriteFindsItsClashesAmongThousandsOfFlows) {

@@ -17,6 +17,7 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -268,6 +269,39 @@ std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before, con
   std::sort(clashes.begin(), clashes.end(),
             [](const NameClash& x, const NameClash& y) { return std::tie(x.path, x.other) < std::tie(y.path, y.other); });
   return clashes;
+}
+
+namespace {
+
+// Levenshtein distance, ASCII case ignored.
+std::size_t EditDistance(const std::string& a, const std::string& b) {
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string ClosestName(const std::string& typed, const std::vector<std::string>& candidates) {
+  if (typed.empty()) return "";
+  // Two edits at most, and fewer than half the letters: "ab" is no hint for "xy".
+  const std::size_t limit = std::min<std::size_t>(2, (typed.size() - 1) / 2);
+  std::optional<std::pair<std::size_t, std::string>> best;
+  for (const auto& c : candidates) {
+    const std::size_t d = EditDistance(typed, c);
+    if (d <= limit && (!best || std::pair(d, c) < *best)) best = std::pair(d, c);
+  }
+  return best ? best->second : "";
 }
 
 }  // namespace flowrepo

@@ -84,6 +84,11 @@ struct NameClash {
 std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before,
                                        const std::vector<FlowPlace>& after);
 
+/// The one of \a candidates a user most likely meant by \a typed (at most
+/// two edits away, ignoring ASCII case, and fewer than half its letters),
+/// for "did you mean" hints; empty when none is close.
+std::string ClosestName(const std::string& typed, const std::vector<std::string>& candidates);
+
 }  // namespace flowrepo
 
 #endif  // FLOWREPO_FLOW_NAMES_H_

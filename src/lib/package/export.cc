@@ -507,7 +507,12 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   for (const auto& item : request.exclude) resolve(item, excluded, unknown);
   if (!unknown.empty()) {
     std::vector<std::string> details;
-    for (const auto& u : unknown) details.push_back("no flow or group '" + u + "' in " + where);
+    std::vector<std::string> names = GroupsOf(flows);
+    for (const auto& [id, loc] : flows) names.push_back(id);
+    for (const auto& u : unknown) {
+      std::string hint = ClosestName(u, names);
+      details.push_back("no flow or group '" + u + "' in " + where + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+    }
     throw Error(ErrorCode::kNotFound,
                 unknown.size() == 1 ? details[0]
                                     : std::to_string(unknown.size()) + " flows or groups not found in " + where,

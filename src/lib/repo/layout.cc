@@ -154,6 +154,19 @@ std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation
   return FindNameClashes(before, now);
 }
 
+std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flows) {
+  std::set<std::string> groups;
+  for (const auto& [id, location] : flows) {
+    const std::string& g = location.group;
+    if (g.empty()) continue;
+    for (std::size_t slash = g.find('/'); slash != std::string::npos; slash = g.find('/', slash + 1)) {
+      groups.insert(g.substr(0, slash));
+    }
+    groups.insert(g);
+  }
+  return {groups.begin(), groups.end()};
+}
+
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
                                       const std::vector<Flow>& written) {
   // A new entry, and so a new clash, can only be in a folder a written flow

@@ -63,6 +63,10 @@ std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tre
 std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
                                         const std::vector<const FlowChange*>& changes);
 
+/// Every group of \a flows and every group above one, sorted: what a user
+/// may name, for "did you mean" hints.
+std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flows);
+
 /// The name clashes that writing \a written (replacing the flows with
 /// their ids, wherever they are) onto a tree holding \a existing makes.
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <tuple>
 
+#include "flow/names.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "repo/settings_changes.h"
@@ -317,10 +318,17 @@ std::vector<FlowSummary> FlowRepository::ListFlows(const FlowQuery& query) const
     throw Error(ErrorCode::kInvalidArgument, "invalid group '" + query.group + "': " + why);
   }
   std::vector<FlowSummary> out;
-  for (const auto& [id, location] : impl_->FlowsAt(commit)) {
+  const std::map<std::string, FlowLocation>& flows = impl_->FlowsAt(commit);
+  for (const auto& [id, location] : flows) {
     const std::string& g = location.group;
     if (!query.group.empty() && g != query.group && g.rfind(query.group + "/", 0) != 0) continue;
     out.push_back(ReadFlowAt(impl_->store, location).summary);
+  }
+  if (!query.group.empty() && out.empty()) {
+    // As export does: a group that is not there is an error, not an empty list.
+    std::string hint = ClosestName(query.group, GroupsOf(flows));
+    throw Error(ErrorCode::kNotFound, "no group '" + query.group + "' in workspace '" + query.workspace + "'" +
+                                          (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   }
   std::sort(out.begin(), out.end(), [](const FlowSummary& a, const FlowSummary& b) {
     return std::tie(a.group, a.id) < std::tie(b.group, b.id);
