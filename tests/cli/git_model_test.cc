@@ -60,7 +60,10 @@ class GitModelTest : public ::testing::Test {
     repo_ = dir_ / "repo";
     wt_ = dir_ / "wt";
     ASSERT_EQ(Fr("init " + Quote(repo_), dir_.path()).exit_code, 0);
-    Shell("git config user.email alice@example.com && git config user.name Alice", repo_);
+    // git's automatic gc runs in the foreground: detached, it packed and
+    // pruned loose objects while the test's fsck was listing them.
+    Shell("git config user.email alice@example.com && git config user.name Alice && git config gc.autoDetach false",
+          repo_);
     ASSERT_EQ(Fr("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
     ASSERT_EQ(Fr("publish initial").exit_code, 0);
     for (const auto& [id, folder] : kFolders) model_.versions[id] = {Description("main", folder)};
