@@ -140,7 +140,7 @@ struct ForeignExportResult {
   std::string workspace;
   std::string commit;              ///< the source commit
   std::vector<std::string> paths;  ///< files written, in ForeignFiles order
-  std::vector<ForeignFile> files;  ///< what they hold (content included)
+  std::vector<ForeignFile> files;  ///< what they hold (content empty: it is in the files)
   std::vector<PackageFlowInfo> flows;  ///< as a package of the same request lists them
 };
 

@@ -2,21 +2,25 @@
 //
 // The package builder does the selection, dependencies, stripping and
 // validation exactly as for a package (so what may leave a workspace is
-// decided in one place); its flow entries are then written back in their
-// own format by ForeignFiles. Every target path is checked before the first
-// file is written; each file goes to a temporary name and is renamed.
+// decided in one place), keeping nothing of the documents; the files are
+// then planned from the app definitions (ForeignFilePlan), every target
+// path is checked, and each file is made from its stored definitions and
+// written, on all cores, to a temporary name and renamed. Memory holds a
+// file per core, not the export.
 
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <optional>
 
+#include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "flowrepo/formats.h"
+#include "formats/foreign.h"
 #include "package/export.h"
+#include "parallel.h"
 
 namespace flowrepo {
 namespace {
@@ -43,52 +47,23 @@ void WriteFile(const fs::path& path, const std::string& content) {
   }
 }
 
-}  // namespace
-
-ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request,
-                                  std::string_view format) {
-  if (format != kN8nFormatName && format != kNodeRedFormatName) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "cannot export as '" + std::string(format) + "'; use package, n8n or node-red");
-  }
-  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kAll, repo.impl().store.git_dir());
-  std::vector<Flow> flows;
-  std::vector<PackageFlowInfo> infos;
-  for (const BuiltFlow& built_flow : built.flows) {
-    PackageFlowInfo info = built.Info(built_flow);
-    Flow flow;
-    flow.summary = {info.id, info.name, info.group, info.format};
-    for (const BuiltFile& file : built_flow.files) {
-      switch (file.kind) {
-        case DocKind::kApp: flow.app_definition = file.kept; break;
-        case DocKind::kEnv: flow.env_variables = file.kept; break;
-        case DocKind::kDefinition: flow.flow_definition = file.kept; break;
-      }
-    }
-    flows.push_back(std::move(flow));
-    infos.push_back(std::move(info));
-  }
-  ForeignExportResult result;
-  result.workspace = built.manifest.workspace;
-  result.commit = built.manifest.commit;
-  result.flows = std::move(infos);
-  result.files = ForeignFiles(flows, format, request.sample_data);
-
-  // Where each file goes.
+// Where each of \a files goes: \a request.output when it names one file,
+// else a folder (created when missing).
+std::vector<fs::path> Targets(const ExportRequest& request, const std::vector<ForeignFile>& files) {
   std::error_code ec;
   fs::path dir;
   std::vector<fs::path> targets;
-  if (!request.output.empty() && result.files.size() == 1 && !fs::is_directory(request.output, ec)) {
+  if (!request.output.empty() && files.size() == 1 && !fs::is_directory(request.output, ec)) {
     targets.push_back(request.output);
     dir = targets[0].parent_path();
   } else {
     dir = request.output.empty() ? fs::path(request.directory.empty() ? "." : request.directory)
                                  : fs::path(request.output);
-    for (const auto& f : result.files) targets.push_back(dir / f.name);
+    for (const auto& f : files) targets.push_back(dir / f.name);
   }
   if (dir.empty()) dir = ".";
   if (!fs::is_directory(dir, ec)) {
-    if (request.output.empty() || result.files.size() == 1) {
+    if (request.output.empty() || files.size() == 1) {
       throw Error(ErrorCode::kNotFound, "folder '" + dir.string() + "' not found");
     }
     fs::create_directories(dir, ec);
@@ -102,10 +77,66 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
       }
     }
   }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    WriteFile(targets[i], result.files[i].content);
-    result.paths.push_back(targets[i].lexically_normal().string());
+  return targets;
+}
+
+std::optional<git_oid> DefinitionBlob(const BuiltFlow& flow) {
+  for (const BuiltFile& file : flow.files) {
+    if (file.kind == DocKind::kDefinition) return file.blob;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request,
+                                  std::string_view format) {
+  if (format != kN8nFormatName && format != kNodeRedFormatName) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot export as '" + std::string(format) + "'; use package, n8n or node-red");
+  }
+  // Nothing is kept of the documents checked: each file's definitions are
+  // read again when it is made, so memory does not grow with the flows.
+  const Store& store = repo.impl().store;
+  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kNone, store.git_dir());
+  ForeignExportResult result;
+  result.workspace = built.manifest.workspace;
+  result.commit = built.manifest.commit;
+  std::vector<ForeignSource> sources;
+  for (const BuiltFlow& flow : built.flows) {
+    PackageFlowInfo info = built.Info(flow);
+    ForeignSource source{{info.id, info.name, info.group, info.format}, {}, true};
+    for (const BuiltFile& file : flow.files) {
+      if (file.kind == DocKind::kApp) source.app_definition = built.Text(store, flow, file);
+    }
+    sources.push_back(std::move(source));
+    result.flows.push_back(std::move(info));
+  }
+  const ForeignFilePlan plan(std::move(sources), format, request.sample_data);
+  result.files = plan.files();
+  const std::vector<fs::path> targets = Targets(request, result.files);
+
+  // Made and written on all cores, each worker through its own repository
+  // handle; the definition is the stored one (Content strips it exactly as
+  // the package export did).
+  const std::size_t workers = ParallelWorkers(targets.size());
+  std::vector<Store> stores;
+  for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
+  std::atomic<std::size_t> written{0};
+  ParallelFor(
+      targets.size(),
+      [&](std::size_t u, std::size_t worker) {
+        ThrowIfCancelled();
+        const Store& mine = worker == 0 ? store : stores[worker - 1];
+        WriteFile(targets[u], plan.Content(u, [&](std::size_t i) {
+                    auto blob = DefinitionBlob(built.flows[i]);
+                    return blob ? mine.ReadBlob(*blob) : std::string();
+                  }));
+        if (request.progress && worker == 0) request.progress(written + 1, targets.size());
+        ++written;
+      },
+      16, workers);
+  for (const auto& t : targets) result.paths.push_back(t.lexically_normal().string());
   return result;
 }
 

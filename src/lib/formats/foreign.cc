@@ -474,45 +474,31 @@ std::string SafeName(std::string name) {
   return out.empty() ? "flow" : out;
 }
 
-// A flow to write back: its app definition parsed, its definition parsed
-// only when its file is made (in parallel, one file's documents at a time).
-struct StoredFlow {
-  const Flow* flow;
-  Json app;
-  bool definition_is_array;
-};
-
 bool StartsAnArray(const std::string& text) {
   auto first = text.find_first_not_of(" \t\r\n");
   return first != std::string::npos && text[first] == '[';
 }
 
-Json DefinitionOf(const StoredFlow& s) {
-  return ParseJson(s.flow->flow_definition, s.flow->summary.path() + "/" + std::string(kFlowDefinitionFile));
-}
-
 }  // namespace
 
-std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::string_view format,
-                                      ExportRequest::SampleData sample_data) {
+ForeignFilePlan::ForeignFilePlan(std::vector<ForeignSource> sources, std::string_view format,
+                                 ExportRequest::SampleData sample_data)
+    : sources_(std::move(sources)) {
   if (format != kN8nFormat && format != kNodeRedFormat) {
     throw Error(ErrorCode::kInvalidArgument,
                 "cannot write flows as '" + std::string(format) + "'; use n8n or node-red");
   }
-  const FlowFormat* handler = FindFormat(format);
-  StripOptions strip;
-  strip.keep_sample_data = sample_data == ExportRequest::SampleData::kKeep;
-  std::vector<StoredFlow> stored;
+  handler_ = FindFormat(format);
+  strip_.keep_sample_data = sample_data == ExportRequest::SampleData::kKeep;
+  std::vector<Json> apps;
+  apps.reserve(sources_.size());
   std::vector<std::string> others;
-  for (const Flow& flow : flows) {
-    const std::string base = flow.summary.path() + "/";
-    Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
+  for (const ForeignSource& source : sources_) {
+    Json app = ParseJson(source.app_definition,
+                         source.summary.path() + "/" + std::string(kAppDefinitionFile));
     std::string flow_format = StringOr(app, "format", std::string(kNativeFormat));
-    if (flow_format != format) {
-      others.push_back("'" + flow.summary.id + "' (" + flow_format + ")");
-      continue;
-    }
-    stored.push_back({&flow, std::move(app), StartsAnArray(flow.flow_definition)});
+    if (flow_format != format) others.push_back("'" + source.summary.id + "' (" + flow_format + ")");
+    apps.push_back(std::move(app));
   }
   if (!others.empty()) {
     std::string list;
@@ -521,44 +507,57 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
                 "cannot write as " + std::string(format) + ": " + std::to_string(others.size()) +
                     " flow(s) of another format: " + list);
   }
-  // Split Node-RED parts gather by (group, source file); everything else is
-  // a file of its own.
-  std::vector<std::vector<const StoredFlow*>> units;
+  GatherUnits(apps, format);
+  NameFiles(apps, format);
+}
+
+// Split Node-RED parts gather by (group, source file), in part order;
+// everything else is a file of its own.
+void ForeignFilePlan::GatherUnits(const std::vector<Json>& apps, std::string_view format) {
+  auto part_of = [&](std::size_t i) -> const Json* {
+    auto it = apps[i].find(std::string(kNodeRedPartField));
+    return it == apps[i].end() ? nullptr : &*it;
+  };
   std::map<std::string, std::size_t> split_unit;
-  for (const auto& s : stored) {
-    auto part = s.app.find(std::string(kNodeRedPartField));
-    if (format == kNodeRedFormat && part != s.app.end() && part->is_object() && s.definition_is_array) {
-      std::string key = s.flow->summary.group + "\n" + StringOr(s.app, std::string(kSourceFileField));
-      auto [it, fresh] = split_unit.emplace(key, units.size());
-      if (fresh) units.emplace_back();
-      units[it->second].push_back(&s);
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const Json* part = part_of(i);
+    if (format == kNodeRedFormat && part && part->is_object() && sources_[i].definition_is_array) {
+      std::string key = sources_[i].summary.group + "\n" + StringOr(apps[i], std::string(kSourceFileField));
+      auto [it, fresh] = split_unit.emplace(key, units_.size());
+      if (fresh) units_.push_back({{}, true});
+      units_[it->second].flows.push_back(i);
     } else {
-      units.push_back({&s});
+      units_.push_back({{i}, part != nullptr});
     }
   }
-  std::vector<ForeignFile> files(units.size());
-  std::set<std::string> taken;
-  for (std::size_t u = 0; u < units.size(); ++u) {
-    auto& unit = units[u];
-    auto rank = [](const StoredFlow* s) {
-      auto it = s->app.find(std::string(kNodeRedPartField));
-      const Json part = it == s->app.end() ? Json::object() : *it;
-      std::string kind = StringOr(part, "part");
-      int order = part.is_object() && part.contains("order") && part["order"].is_number_integer()
-                      ? part["order"].get<int>()
-                      : 0;
-      return std::pair(kind == "tab" ? 0 : kind == "subflow" ? 1 : 2, order);
-    };
-    ForeignFile& file = files[u];
-    file.format = std::string(format);
-    if (unit.size() > 1 || unit[0]->app.contains(std::string(kNodeRedPartField))) {
-      std::stable_sort(unit.begin(), unit.end(),
-                       [&](const StoredFlow* a, const StoredFlow* b) { return rank(a) < rank(b); });
+  auto rank = [&](std::size_t i) {
+    const Json* part = part_of(i);
+    std::string kind = part ? StringOr(*part, "part") : "";
+    int order = part && part->is_object() && part->contains("order") && (*part)["order"].is_number_integer()
+                    ? (*part)["order"].get<int>()
+                    : 0;
+    return std::pair(kind == "tab" ? 0 : kind == "subflow" ? 1 : 2, order);
+  };
+  for (Unit& unit : units_) {
+    if (unit.concatenated) {
+      std::stable_sort(unit.flows.begin(), unit.flows.end(),
+                       [&](std::size_t a, std::size_t b) { return rank(a) < rank(b); });
     }
-    for (const StoredFlow* s : unit) file.flows.push_back(s->flow->summary.id);
-    const StoredFlow& first = *unit[0];
-    std::string name = StringOr(first.app, std::string(kSourceFileField));
-    if (name.empty()) name = SafeName(first.flow->summary.name) + ".json";
+  }
+}
+
+// A file is named after its first flow's source file, else its name;
+// names are made unique ("a.json", "a-2.json").
+void ForeignFilePlan::NameFiles(const std::vector<Json>& apps, std::string_view format) {
+  files_.resize(units_.size());
+  std::set<std::string> taken;
+  for (std::size_t u = 0; u < units_.size(); ++u) {
+    ForeignFile& file = files_[u];
+    file.format = std::string(format);
+    for (std::size_t i : units_[u].flows) file.flows.push_back(sources_[i].summary.id);
+    const std::size_t first = units_[u].flows[0];
+    std::string name = StringOr(apps[first], std::string(kSourceFileField));
+    if (name.empty()) name = SafeName(sources_[first].summary.name) + ".json";
     name = SafeName(name);
     if (taken.count(name)) {
       const std::string stem = Stem(name);
@@ -569,21 +568,38 @@ std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::strin
     taken.insert(name);
     file.name = name;
   }
-  // The documents, on all cores: parsing and writing them is the cost, and
-  // only the files being made are held parsed.
-  ParallelFor(units.size(), [&](std::size_t u, std::size_t) {
-    const auto& unit = units[u];
-    Json document;
-    if (unit.size() > 1 || unit[0]->app.contains(std::string(kNodeRedPartField))) {
-      document = Json::array();
-      for (const StoredFlow* s : unit) {
-        for (auto& node : DefinitionOf(*s)) document.push_back(std::move(node));
-      }
-    } else {
-      document = DefinitionOf(*unit[0]);
+}
+
+std::string ForeignFilePlan::Content(std::size_t file, const DefinitionReader& read) const {
+  const Unit& unit = units_[file];
+  auto definition = [&](std::size_t i) {
+    return ParseJson(read(i), sources_[i].summary.path() + "/" + std::string(kFlowDefinitionFile));
+  };
+  Json document;
+  if (unit.concatenated) {
+    document = Json::array();
+    for (std::size_t i : unit.flows) {
+      for (auto& node : definition(i)) document.push_back(std::move(node));
     }
-    document = handler->StripForExport(std::move(document), strip);
-    files[u].content = document.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+  } else {
+    document = definition(unit.flows[0]);
+  }
+  document = handler_->StripForExport(std::move(document), strip_);
+  return document.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+}
+
+std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::string_view format,
+                                      ExportRequest::SampleData sample_data) {
+  std::vector<ForeignSource> sources;
+  sources.reserve(flows.size());
+  for (const Flow& flow : flows) {
+    sources.push_back({flow.summary, flow.app_definition, StartsAnArray(flow.flow_definition)});
+  }
+  ForeignFilePlan plan(std::move(sources), format, sample_data);
+  std::vector<ForeignFile> files = plan.files();
+  // Parsing and writing the documents is the cost: on all cores.
+  ParallelFor(files.size(), [&](std::size_t u, std::size_t) {
+    files[u].content = plan.Content(u, [&](std::size_t i) { return flows[i].flow_definition; });
   });
   return files;
 }

@@ -4,6 +4,7 @@
 // Turning one source document into flows (recognition, naming, splitting
 // Node-RED tabs, checks), shared by AddFlows and FlowsFromDocument.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,6 +71,46 @@ void ScanFinalApp(const Json& app, const FlowSummary& summary, std::vector<std::
 
 /// Throws kInvalidData listing \a found when it is not empty.
 void ThrowOnSecretsInApps(const std::vector<std::string>& found);
+
+/// A stored flow to write back in its own format: what naming its file
+/// needs. Its definition is read only when its file is made.
+struct ForeignSource {
+  FlowSummary summary;
+  std::string app_definition;
+  bool definition_is_array = true;  ///< only array parts of a split file are joined
+};
+
+/// The files ForeignFiles makes from \a sources, planned from their app
+/// definitions alone, so that an export can make and write one file at a
+/// time. Throws as ForeignFiles does.
+class ForeignFilePlan {
+ public:
+  /// Reads the definition of sources[i]; called on any thread.
+  using DefinitionReader = std::function<std::string(std::size_t i)>;
+
+  ForeignFilePlan(std::vector<ForeignSource> sources, std::string_view format,
+                  ExportRequest::SampleData sample_data);
+
+  /// Name, format and flows of each file; content empty.
+  const std::vector<ForeignFile>& files() const { return files_; }
+  /// The document of files()[file], stripped, two-space indented. Const:
+  /// files may be made on several threads at once.
+  std::string Content(std::size_t file, const DefinitionReader& read) const;
+
+ private:
+  struct Unit {
+    std::vector<std::size_t> flows;  ///< indices into sources_, in file order
+    bool concatenated = false;       ///< parts of a split Node-RED file
+  };
+  void GatherUnits(const std::vector<Json>& apps, std::string_view format);
+  void NameFiles(const std::vector<Json>& apps, std::string_view format);
+
+  std::vector<ForeignSource> sources_;
+  const FlowFormat* handler_ = nullptr;
+  StripOptions strip_;
+  std::vector<Unit> units_;
+  std::vector<ForeignFile> files_;
+};
 
 }  // namespace flowrepo
 

@@ -189,6 +189,7 @@ class ManifestDigester {
     constexpr std::size_t kPiece = 1u << 20;
     constexpr std::size_t kPiecesAtOnce = 4;
     built_.manifest_size += chunk.size();
+    if (retain_ == RetainText::kNone) return;  // no package is written
     if (retain_ == RetainText::kAll) {
       built_.manifest_text += chunk;
       built_.manifest_crc32 = zip::Crc32(chunk, built_.manifest_crc32);
@@ -304,7 +305,8 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
     file.crc32 = zip::Crc32(text);
     file.blob = *blob;
     info.files.push_back({std::string(FileNameOf(kind)), Sha256Hex(text), file.size});
-    file.kept = retain == RetainText::kAll ? std::move(text) : zip::Deflate(text);
+    if (retain == RetainText::kAll) file.kept = std::move(text);
+    if (retain == RetainText::kWithinBudget) file.kept = zip::Deflate(text);
     w.files.push_back(std::move(file));
   };
   add_file(DocKind::kApp, std::move(stripped.app_definition), w.blobs.app);

@@ -22,8 +22,9 @@
 namespace flowrepo {
 
 /// kWithinBudget keeps entries deflated up to a memory budget (export);
-/// kAll keeps every entry's bytes uncompressed (copy between workspaces).
-enum class RetainText { kWithinBudget, kAll };
+/// kAll keeps every entry's bytes uncompressed (copy between workspaces);
+/// kNone keeps none (export in a flow's own format reads the blobs again).
+enum class RetainText { kWithinBudget, kAll, kNone };
 
 /// The documents of a flow, in the order of their file names.
 enum class DocKind : std::uint8_t { kApp, kEnv, kDefinition };
@@ -35,8 +36,9 @@ struct BuiltFile {
   std::uint32_t crc32 = 0;
   std::uint64_t size = 0;
   git_oid blob{};  ///< the stored document it is made from
-  /// RetainText::kAll: the bytes. Else their deflated form while within the
-  /// memory budget, or empty: made again from the blob when written.
+  /// RetainText::kAll: the bytes. kWithinBudget: their deflated form while
+  /// within the memory budget, or empty: made again from the blob when
+  /// written. kNone: empty.
   std::string kept;
 };
 
