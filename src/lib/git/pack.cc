@@ -2,9 +2,8 @@
 
 #include <zlib.h>
 
-#include <algorithm>
-#include <cstdint>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include "flowrepo/error.h"
@@ -13,34 +12,44 @@
 namespace flowrepo::git {
 namespace {
 
-std::uint32_t Rotl(std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+// Objects waiting in memory before a batch is compressed and spilled: large
+// enough that compressing it on all cores pays, small against the write.
+constexpr std::size_t kBatchBytes = 32u << 20;
+constexpr std::size_t kReadPiece = 1u << 20;  // spill file read back in pieces
 
-void Sha1Block(std::uint32_t h[5], const unsigned char* p) {
-  std::uint32_t w[80];
-  for (int i = 0; i < 16; ++i) {
-    w[i] = std::uint32_t(p[4 * i]) << 24 | std::uint32_t(p[4 * i + 1]) << 16 |
-           std::uint32_t(p[4 * i + 2]) << 8 | std::uint32_t(p[4 * i + 3]);
-  }
-  for (int i = 16; i < 80; ++i) w[i] = Rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-  std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-  for (int i = 0; i < 80; ++i) {
-    std::uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d), k = 0x5a827999;
-    } else if (i < 40) {
-      f = b ^ c ^ d, k = 0x6ed9eba1;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
-    } else {
-      f = b ^ c ^ d, k = 0xca62c1d6;
-    }
-    std::uint32_t t = Rotl(a, 5) + f + e + k + w[i];
-    e = d, d = c, c = Rotl(b, 30), b = a, a = t;
-  }
-  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+void AppendBigEndian32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
-// The pack entry of one object: type and size header, then zlib data.
+// The object's data from its pack entry (header, then zlib data).
+std::string Inflate(std::string_view entry, std::size_t size) {
+  std::size_t header = 0;
+  while (header < entry.size() && (static_cast<unsigned char>(entry[header]) & 0x80)) ++header;
+  ++header;
+  std::string data(size, '\0');
+  uLongf length = static_cast<uLongf>(size);
+  uLong used = static_cast<uLong>(entry.size() - std::min(header, entry.size()));
+  int rc = uncompress2(reinterpret_cast<Bytef*>(data.data()), &length,
+                       reinterpret_cast<const Bytef*>(entry.data() + header), &used);
+  if (rc != Z_OK || length != size) throw Error(ErrorCode::kIo, "cannot read back a pending object");
+  return data;
+}
+
+// Runs a backend callback: no C++ exception may cross libgit2's C frames.
+template <class F>
+int Guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    git_error_set_str(GIT_ERROR_ODB, e.what());
+  } catch (...) {
+    git_error_set_str(GIT_ERROR_ODB, "unexpected error in the pending object store");
+  }
+  return -1;
+}
+
+}  // namespace
+
 std::string PackEntry(const PackObject& object) {
   std::string out;
   std::uint64_t size = object.data.size();
@@ -63,46 +72,45 @@ std::string PackEntry(const PackObject& object) {
     throw Error(ErrorCode::kIo, "cannot compress an object for the pack");
   }
   out.resize(header + bound);
-  out.shrink_to_fit();  // held until the pack is assembled: not the whole bound
+  out.shrink_to_fit();  // held until spilled: not the whole bound
   return out;
 }
 
-void AppendBigEndian32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+// ---- PackStream --------------------------------------------------------------
+
+PackStream::PackStream(std::uint32_t count, std::function<void(std::string_view)> sink)
+    : sink_(std::move(sink)), sha1_(EVP_MD_CTX_new()) {
+  if (!sha1_ || EVP_DigestInit_ex(sha1_, EVP_sha1(), nullptr) != 1) {
+    EVP_MD_CTX_free(sha1_);
+    throw Error(ErrorCode::kInternal, "cannot start SHA-1");
+  }
+  std::string header = "PACK";
+  AppendBigEndian32(header, 2);
+  AppendBigEndian32(header, count);
+  Append(header);
 }
 
-}  // namespace
+PackStream::~PackStream() { EVP_MD_CTX_free(sha1_); }
 
-std::string Sha1(std::string_view data) {
-  std::uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  std::size_t full = data.size() / 64 * 64;
-  for (std::size_t i = 0; i < full; i += 64) Sha1Block(h, p + i);
-  unsigned char tail[128] = {};
-  std::size_t rest = data.size() - full;
-  std::memcpy(tail, p + full, rest);
-  tail[rest] = 0x80;
-  std::size_t tail_size = rest + 9 <= 64 ? 64 : 128;
-  std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
-  for (int i = 0; i < 8; ++i) tail[tail_size - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  for (std::size_t i = 0; i < tail_size; i += 64) Sha1Block(h, tail + i);
-  std::string out;
-  for (std::uint32_t v : h) AppendBigEndian32(out, v);
-  return out;
+void PackStream::Append(std::string_view entries) {
+  EVP_DigestUpdate(sha1_, entries.data(), entries.size());
+  sink_(entries);
+}
+
+void PackStream::Finish() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(sha1_, digest, &length) != 1) throw Error(ErrorCode::kInternal, "cannot finish SHA-1");
+  sink_(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string BuildPack(const std::vector<PackObject>& objects) {
   std::vector<std::string> entries(objects.size());
   ParallelFor(objects.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(objects[i]); }, 64);
-  std::size_t total = 12 + 20;
-  for (const auto& e : entries) total += e.size();
   std::string pack;
-  pack.reserve(total);
-  pack += "PACK";
-  AppendBigEndian32(pack, 2);
-  AppendBigEndian32(pack, static_cast<std::uint32_t>(objects.size()));
-  for (const auto& e : entries) pack += e;
-  pack += Sha1(pack);
+  PackStream stream(static_cast<std::uint32_t>(objects.size()), [&](std::string_view bytes) { pack += bytes; });
+  for (const auto& e : entries) stream.Append(e);
+  stream.Finish();
   return pack;
 }
 
@@ -116,30 +124,32 @@ struct PendingObjects::Backend {
 
   static int Read(void** buffer, std::size_t* len, git_object_t* type, git_odb_backend* b,
                   const git_oid* id) {
-    const PackObject* o = Of(b).Find(id);
-    if (!o) return GIT_ENOTFOUND;
-    void* copy = git_odb_backend_data_alloc(b, o->data.size());
-    if (!copy) return -1;
-    std::memcpy(copy, o->data.data(), o->data.size());
-    *buffer = copy;
-    *len = o->data.size();
-    *type = o->type;
-    return 0;
+    return Guarded([&] {
+      const Location* at = Of(b).Find(id);
+      if (!at) return static_cast<int>(GIT_ENOTFOUND);
+      std::string data = Of(b).DataOf(*at);
+      void* copy = git_odb_backend_data_alloc(b, data.size());
+      if (!copy) return -1;
+      std::memcpy(copy, data.data(), data.size());
+      *buffer = copy;
+      *len = data.size();
+      *type = at->type;
+      return 0;
+    });
   }
   static int ReadHeader(std::size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* id) {
-    const PackObject* o = Of(b).Find(id);
-    if (!o) return GIT_ENOTFOUND;
-    *len = o->data.size();
-    *type = o->type;
+    const Location* at = Of(b).Find(id);
+    if (!at) return GIT_ENOTFOUND;
+    *len = at->size;
+    *type = at->type;
     return 0;
   }
   static int Write(git_odb_backend* b, const git_oid* id, const void* data, std::size_t len,
                    git_object_t type) {
-    PendingObjects& self = Of(b);
-    if (self.Find(id)) return 0;
-    self.index_.emplace(*id, self.objects_.size());
-    self.objects_.push_back({*id, type, std::string(static_cast<const char*>(data), len)});
-    return 0;
+    return Guarded([&] {
+      Of(b).Add(*id, type, std::string_view(static_cast<const char*>(data), len));
+      return 0;
+    });
   }
   static int Exists(git_odb_backend* b, const git_oid* id) { return Of(b).Find(id) ? 1 : 0; }
   static void Free(git_odb_backend* b) {
@@ -155,13 +165,13 @@ std::size_t PendingObjects::OidHash::operator()(const git_oid& id) const {
   return h;
 }
 
-PendingObjects* PendingObjects::Create(git_odb_backend** out_backend) {
+PendingObjects* PendingObjects::Create(git_odb_backend** out_backend, std::string spill_directory) {
   auto* backend = new Backend{};
   if (git_odb_init_backend(&backend->parent, GIT_ODB_BACKEND_VERSION) < 0) {
     delete backend;
     throw Error(ErrorCode::kInternal, "cannot set up an in-memory object store");
   }
-  backend->self = new PendingObjects();
+  backend->self = new PendingObjects(std::move(spill_directory));
   backend->parent.read = &Backend::Read;
   backend->parent.read_header = &Backend::ReadHeader;
   backend->parent.write = &Backend::Write;
@@ -171,14 +181,66 @@ PendingObjects* PendingObjects::Create(git_odb_backend** out_backend) {
   return backend->self;
 }
 
-const PackObject* PendingObjects::Find(const git_oid* id) const {
+const PendingObjects::Location* PendingObjects::Find(const git_oid* id) const {
   auto it = index_.find(*id);
-  return it == index_.end() ? nullptr : &objects_[it->second];
+  return it == index_.end() ? nullptr : &it->second;
 }
 
-std::vector<PackObject> PendingObjects::TakeObjects() {
+void PendingObjects::Add(const git_oid& id, git_object_t type, std::string_view data) {
+  if (index_.count(id)) return;
+  index_.emplace(id, Location{type, data.size(), batch_.size(), {}});
+  order_.push_back(id);
+  batch_.push_back({id, type, std::string(data)});
+  batch_bytes_ += data.size();
+  if (batch_bytes_ >= kBatchBytes) Spill();
+}
+
+std::string PendingObjects::DataOf(const Location& location) const {
+  if (location.in_batch != kSpilled) return batch_[location.in_batch].data;
+  return Inflate(spilled_->Read(location.entry), location.size);
+}
+
+void PendingObjects::Spill() {
+  if (batch_.empty()) return;
+  if (!spilled_) spilled_.emplace(spill_directory_);
+  std::vector<std::string> entries(batch_.size());
+  ParallelFor(batch_.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(batch_[i]); }, 64);
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    Location& at = index_.at(batch_[i].id);
+    at.entry = spilled_->Append(entries[i]);
+    at.in_batch = kSpilled;
+  }
+  std::vector<PackObject>().swap(batch_);
+  batch_bytes_ = 0;
+}
+
+void PendingObjects::ForEach(const std::function<void(const PackObject&)>& fn) const {
+  for (const git_oid& id : order_) {
+    const Location& at = index_.at(id);
+    if (at.in_batch != kSpilled) {
+      fn(batch_[at.in_batch]);
+    } else {
+      fn(PackObject{id, at.type, DataOf(at)});
+    }
+  }
+}
+
+void PendingObjects::WritePack(const std::function<void(std::string_view)>& sink) {
+  Spill();  // every entry in the spill file, in the order written
+  PackStream stream(static_cast<std::uint32_t>(order_.size()), sink);
+  const Spool::Span all = spilled_ ? spilled_->All() : Spool::Span{};
+  for (std::uint64_t at = 0; at < all.size; at += kReadPiece) {
+    stream.Append(spilled_->Read({at, std::min<std::uint64_t>(kReadPiece, all.size - at)}));
+  }
+  stream.Finish();
+}
+
+void PendingObjects::Clear() {
+  order_.clear();
   index_.clear();
-  return std::exchange(objects_, {});
+  std::vector<PackObject>().swap(batch_);
+  batch_bytes_ = 0;
+  spilled_.reset();
 }
 
 }  // namespace flowrepo::git

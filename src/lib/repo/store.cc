@@ -105,33 +105,33 @@ void Store::EnablePackedWrites() {
   git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
   git::OdbPtr odb(odb_raw);
   git_odb_backend* backend = nullptr;
-  git::PendingObjects* pending = git::PendingObjects::Create(&backend);
+  git::PendingObjects* pending =
+      git::PendingObjects::Create(&backend, std::string(git_repository_commondir(repo_.get())) + "objects");
   // Highest priority, so every new object lands here; the odb owns it.
   int rc = git_odb_add_backend(odb.get(), backend, 1000);
   if (rc < 0) backend->free(backend);
-  git::Check(rc, "add in-memory object store");
+  git::Check(rc, "add pending object store");
   pending_ = pending;
 }
 
 void Store::FlushPackedWrites() {
   if (!pending_ || pending_->empty()) return;
-  std::vector<git::PackObject> objects = pending_->TakeObjects();
   // A few objects (a tag after a large write) are written loose, as any
   // small write is: a pack per ref update would leave one pack per tag
   // of a large publish, and every object lookup scans all packs.
   constexpr std::size_t kSmallestPack = 16;
-  if (objects.size() < kSmallestPack) {
+  if (pending_->size() < kSmallestPack) {
     git_odb* loose_raw = nullptr;
     git::Check(git_odb_open(&loose_raw, (std::string(git_repository_commondir(repo_.get())) + "objects").c_str()),
                "open object database");
     git::OdbPtr loose(loose_raw);
-    for (const auto& o : objects) {
+    pending_->ForEach([&](const git::PackObject& o) {
       git_oid id;
       git::Check(git_odb_write(&id, loose.get(), o.data.data(), o.data.size(), o.type), "write object");
-    }
+    });
+    pending_->Clear();
     return;
   }
-  std::string pack = git::BuildPack(objects);
   git_odb* odb_raw = nullptr;
   git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
   git::OdbPtr odb(odb_raw);
@@ -139,8 +139,11 @@ void Store::FlushPackedWrites() {
   git::Check(git_odb_write_pack(&raw, odb.get(), nullptr, nullptr), "start pack");
   git::OdbWritepackPtr writer(raw);
   git_indexer_progress stats{};
-  git::Check(writer->append(writer.get(), pack.data(), pack.size(), &stats), "write pack");
+  pending_->WritePack([&](std::string_view bytes) {
+    git::Check(writer->append(writer.get(), bytes.data(), bytes.size(), &stats), "write pack");
+  });
   git::Check(writer->commit(writer.get(), &stats), "finish pack");
+  pending_->Clear();
 }
 
 void Store::UpdateRef(const std::string& name, const git_oid& target,
