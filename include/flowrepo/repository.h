@@ -181,7 +181,7 @@ class FlowRepository {
   enum class GroupChoice { kAsGiven, kKeepExisting };
   enum class DocumentForm { kCanonicalise, kAlreadyCanonical };
   WriteResult PutFlows(std::string_view workspace, std::string_view draft,
-                       const std::vector<Flow>& flows, std::string_view action = "put",
+                       std::vector<Flow> flows, std::string_view action = "put",
                        GroupChoice groups = GroupChoice::kAsGiven,
                        DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);

@@ -57,7 +57,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
       flows.insert(flows.end(), found.begin(), found.end());
     }
     bool keep = put->count("--group") == 0 && flows.size() == 1;
-    auto r = repo.PutFlows(g.workspace, put_draft, flows, "put",
+    auto r = repo.PutFlows(g.workspace, put_draft, std::move(flows), "put",
                            keep ? FlowRepository::GroupChoice::kKeepExisting
                                 : FlowRepository::GroupChoice::kAsGiven);
     PrintWrite(g, r, "Wrote " + std::to_string(r.flows.size()) + " flow(s)");

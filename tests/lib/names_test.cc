@@ -196,9 +196,9 @@ TEST(NamesTest, AWriteFindsItsClashesAmongThousandsOfFlows) {
   add("old-a", "Legal/Contracts");             // an older clash, elsewhere
   add("old-b", "Legal/contracts");
   auto write = [](const std::string& id, const std::string& group) {
-    Flow f;
-    f.summary.id = id;
-    f.summary.group = group;
+    FlowSummary f;
+    f.id = id;
+    f.group = group;
     return f;
   };
   auto paths = [](const std::vector<NameClash>& clashes) {

@@ -3,7 +3,9 @@
 // 1. Expand the paths: a directory gives every *.json file below it (sorted;
 //    its sub-folders become groups).
 // 2. Read and convert every file (ConvertDocument: parse, recognise, check,
-//    scan, name, split), on both cores; a file that fails is refused.
+//    scan, name, split), a batch at a time on all cores; a file that fails
+//    is refused. Each definition is stored at once (one pack in the end),
+//    so memory holds what the next steps need, not the documents.
 // 3. Give each flow its id: the name-derived base, then "-2", "-3", ... past
 //    ids taken on the draft or in this batch. A draft flow with the same
 //    format, source id and name is the same flow: it is updated.
@@ -11,7 +13,7 @@
 //    split file; then source ids among this batch and the draft's flows.
 //    Exactly one candidate maps; none or several leave it unresolved.
 // 5. Declare components the workspace does not list (one commit), then
-//    write all flows with PutFlows (one commit, one pack).
+//    commit all flows (CommitFlows: one commit).
 
 #include <algorithm>
 #include <atomic>
@@ -22,14 +24,15 @@
 #include <mutex>
 #include <set>
 #include <sstream>
-#include <thread>
 
+#include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "flowrepo/formats.h"
 #include "formats/foreign.h"
 #include "formats/n8n_format.h"
 #include "formats/node_red_format.h"
 #include "json/json_io.h"
+#include "parallel.h"
 #include "repo/repository_impl.h"
 #include "repo/settings.h"
 
@@ -130,48 +133,6 @@ Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
   return ConvertDocument(*text, input.path, options);
 }
 
-// Converts every input, on up to two threads; results keep input order.
-std::vector<Conversion> ConvertAll(const std::vector<Input>& inputs, const AddFlowsRequest& request) {
-  std::vector<Conversion> results(inputs.size());
-  std::atomic<std::size_t> next{0}, done{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    try {
-      for (std::size_t i = next++; i < inputs.size(); i = next++) {
-        results[i] = ConvertInput(inputs[i], request);
-        ++done;
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next = inputs.size();
-    }
-  };
-  unsigned cores = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-  std::thread helper;
-  if (cores > 1 && inputs.size() > 4) helper = std::thread(work);
-  if (request.progress) {
-    // This thread converts too; it reports between files.
-    try {
-      for (std::size_t i = next++; i < inputs.size(); i = next++) {
-        results[i] = ConvertInput(inputs[i], request);
-        ++done;
-        request.progress(done.load(), inputs.size());
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next = inputs.size();
-    }
-  } else {
-    work();
-  }
-  if (helper.joinable()) helper.join();
-  if (error) std::rethrow_exception(error);
-  return results;
-}
-
 // What a flow already on the draft says about itself.
 struct ExistingApp {
   std::string format;
@@ -193,8 +154,9 @@ ExistingApp ReadExistingApp(const Store& store, const FlowLocation& loc) {
 }
 
 struct Pending {
-  ForeignFlow flow;
+  ForeignFlow flow;   ///< its definition is stored already: empty
   std::size_t input;  ///< index into inputs
+  std::optional<git_oid> definition;
   std::string id;
   AddedFlow::Action action = AddedFlow::Action::kAdded;
   std::map<std::string, std::string> references;
@@ -204,6 +166,43 @@ struct Pending {
 bool IsForeignComponent(const std::string& c) {
   return c.rfind(std::string(kN8nFormat) + ":", 0) == 0 ||
          c.rfind(std::string(kNodeRedFormat) + ":", 0) == 0;
+}
+
+// Reads and converts the inputs a batch at a time on all cores, then
+// stores each flow's definition and lets go of its text, so that memory
+// holds a batch of documents, not every file added. Refused files go to
+// \a refused; the flows come back in input order.
+std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inputs,
+                                     const AddFlowsRequest& request, std::vector<RefusedFile>& refused) {
+  constexpr std::size_t kBatch = 256;
+  std::vector<Pending> pending;
+  std::atomic<std::size_t> done{0};
+  for (std::size_t first = 0; first < inputs.size(); first += kBatch) {
+    ThrowIfCancelled();
+    const std::size_t count = std::min(kBatch, inputs.size() - first);
+    std::vector<Conversion> converted(count);
+    ParallelFor(
+        count,
+        [&](std::size_t i, std::size_t worker) {
+          converted[i] = ConvertInput(inputs[first + i], request);
+          ++done;
+          if (request.progress && worker == 0) request.progress(done.load(), inputs.size());
+        },
+        4);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (converted[i].refused) {
+        refused.push_back(std::move(*converted[i].refused));
+        continue;
+      }
+      for (ForeignFlow& flow : converted[i].flows) {
+        Pending p{std::move(flow), first + i};
+        if (!p.flow.definition.empty()) p.definition = store.WriteBlob(p.flow.definition);
+        std::string().swap(p.flow.definition);
+        pending.push_back(std::move(p));
+      }
+    }
+  }
+  return pending;
 }
 
 }  // namespace
@@ -226,18 +225,13 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");
 
   const std::vector<Input> inputs = ExpandPaths(request);
-  std::vector<Conversion> converted = ConvertAll(inputs, request);
-
+  Store& store = impl.store;
+  // Many files: one pack instead of thousands of loose fsynced objects.
+  constexpr std::size_t kPackedWriteThreshold = 16;
+  if (inputs.size() >= kPackedWriteThreshold) store.EnablePackedWrites();
   AddFlowsResult result;
   result.files = inputs.size();
-  std::vector<Pending> pending;
-  for (std::size_t i = 0; i < converted.size(); ++i) {
-    if (converted[i].refused) {
-      result.refused.push_back(std::move(*converted[i].refused));
-      continue;
-    }
-    for (auto& f : converted[i].flows) pending.push_back({std::move(f), i});
-  }
+  std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused);
   if (pending.empty()) {
     std::vector<std::string> details;
     for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
@@ -251,7 +245,6 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   }
 
   // Ids.
-  Store& store = impl.store;
   DraftTarget target = impl.OpenDraft(request.workspace, request.draft);
   const auto existing = impl.FlowsAt(target.parent);
   std::set<std::string> claimed;
@@ -336,18 +329,16 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
 
   // Publish scans the app definitions written here, not only the source
   // documents: so does add, or add would accept what publish refuses.
-  std::vector<Flow> flows;
+  // Every document stored came out of CanonicalJson: not parsed again.
+  std::vector<StoredFlow> flows;
   flows.reserve(pending.size());
   std::vector<std::string> secrets;
-  const std::string env = CanonicalJson({{"variables", Json::array()}});
+  const git_oid env = store.WriteBlob(CanonicalJson({{"variables", Json::array()}}));
   for (auto& p : pending) {
-    Flow flow;
-    flow.summary = {p.id, p.flow.name, p.flow.group, p.flow.format};
-    flow.flow_definition = std::move(p.flow.definition);
+    StoredFlow flow{{p.id, p.flow.name, p.flow.group, p.flow.format}, p.definition, {}, env};
     Json app = FinalApp(std::move(p.flow.app), p.id, p.references);
     ScanFinalApp(app, flow.summary, secrets);
-    flow.app_definition = CanonicalJson(app);
-    flow.env_variables = env;
+    flow.app = store.WriteBlob(CanonicalJson(app));
     flows.push_back(std::move(flow));
   }
   ThrowOnSecretsInApps(secrets);
@@ -381,20 +372,22 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     result.declared_components.assign(missing.begin(), missing.end());
   }
 
-  // Every document above came out of CanonicalJson: not parsed again.
-  result.write = repo.PutFlows(request.workspace, request.draft, flows, "add", FlowRepository::GroupChoice::kAsGiven,
-                               FlowRepository::DocumentForm::kAlreadyCanonical);
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    AddedFlow added;
+    added.summary = flows[i].summary;
+    result.flows.push_back(std::move(added));
+  }
+  result.write = impl.CommitFlows(request.workspace, request.draft, std::move(flows), "add",
+                                  FlowRepository::GroupChoice::kAsGiven);
   result.write->created_draft = result.write->created_draft || created_draft;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const Pending& p = pending[i];
-    AddedFlow added;
-    added.summary = flows[i].summary;
+    AddedFlow& added = result.flows[i];
     added.file = inputs[p.input].path;
     added.source_id = p.flow.source_id;
     added.action = p.action;
     added.references.assign(p.references.begin(), p.references.end());
     added.unresolved = p.unresolved;
-    result.flows.push_back(std::move(added));
   }
   return result;
 }

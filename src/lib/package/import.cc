@@ -542,7 +542,9 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     // Groups and flow folders that would clash with others of their folder
     // on the draft (flow/names.h); the package's own clashes were reported
     // when it was read.
-    for (const auto& clash : ClashesOfWrite(draft_flows, finals)) {
+    std::vector<FlowSummary> written;
+    for (const Flow& flow : finals) written.push_back(flow.summary);
+    for (const auto& clash : ClashesOfWrite(draft_flows, written)) {
       problems.push_back(NameClashProblem(clash));
     }
   }
@@ -580,7 +582,7 @@ ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const Im
   ImportPlan plan = PlanImport(repo.impl(), std::move(loaded), request, label, default_draft);
   ImportResult& result = plan.result;
   if (request.dry_run) return result;
-  WriteResult written = repo.PutFlows(result.workspace, result.draft, plan.finals, "import",
+  WriteResult written = repo.PutFlows(result.workspace, result.draft, std::move(plan.finals), "import",
                                       FlowRepository::GroupChoice::kAsGiven,
                                       FlowRepository::DocumentForm::kAlreadyCanonical);
   result.commit = written.draft.commit;

@@ -14,51 +14,50 @@ namespace flowrepo {
 namespace {
 
 constexpr std::size_t kPackedWriteThreshold = 16;
+constexpr std::size_t kBatch = 256;  // documents canonicalised on all cores, then stored
 
 // Parses and re-serialises one document so that what is stored is
 // canonical and well-formed; an empty document stays empty (absent).
-std::string Canonical(const std::string& text, const std::string& file) {
-  if (text.empty()) return text;
-  return CanonicalJson(ParseJson(text, file));
+void Canonicalise(std::string& text, const std::string& file) {
+  if (!text.empty()) text = CanonicalJson(ParseJson(text, file));
 }
 
-void RequireStorable(const Flow& flow) {
-  RequireId(flow.summary.id, "flow id");
-  if (std::string why = GroupProblem(flow.summary.group); !why.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + flow.summary.group + "': " + why);
-  }
-  if (flow.app_definition.empty()) {
-    throw Error(ErrorCode::kInvalidData,
-                flow.summary.path() + "/" + std::string(kAppDefinitionFile) + ": missing");
-  }
-}
-
-Flow CanonicalFlow(const Flow& flow, FlowRepository::DocumentForm form) {
-  RequireStorable(flow);
-  if (form == FlowRepository::DocumentForm::kAlreadyCanonical) return flow;
+void Canonicalise(Flow& flow) {
   const std::string base = flow.summary.path() + "/";
-  Flow out = flow;
-  out.flow_definition = Canonical(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  out.app_definition = Canonical(flow.app_definition, base + std::string(kAppDefinitionFile));
-  out.env_variables = Canonical(flow.env_variables, base + std::string(kEnvVariablesFile));
-  return out;
+  Canonicalise(flow.flow_definition, base + std::string(kFlowDefinitionFile));
+  Canonicalise(flow.app_definition, base + std::string(kAppDefinitionFile));
+  Canonicalise(flow.env_variables, base + std::string(kEnvVariablesFile));
 }
 
-// Canonicalises every flow, on all cores for large writes: JSON work is
-// most of the cost of a big import and needs no repository access.
-std::vector<Flow> CanonicalFlows(const std::vector<Flow>& flows, FlowRepository::DocumentForm form) {
-  std::vector<Flow> out(flows.size());
-  ParallelFor(flows.size(), [&](std::size_t i, std::size_t) {
-    ThrowIfCancelled();
-    out[i] = CanonicalFlow(flows[i], form);
-  }, kPackedWriteThreshold);
-  return out;
+void RequireStorable(const FlowSummary& summary, bool has_app) {
+  RequireId(summary.id, "flow id");
+  if (std::string why = GroupProblem(summary.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + summary.group + "': " + why);
+  }
+  if (!has_app) {
+    throw Error(ErrorCode::kInvalidData, summary.path() + "/" + std::string(kAppDefinitionFile) + ": missing");
+  }
+}
+
+// Writes \a flow's documents as blobs and lets go of their texts.
+StoredFlow StoreFlow(Store& store, Flow& flow) {
+  auto write = [&](std::string& text) -> std::optional<git_oid> {
+    if (text.empty()) return std::nullopt;
+    git_oid id = store.WriteBlob(text);
+    std::string().swap(text);
+    return id;
+  };
+  StoredFlow stored{flow.summary, {}, {}, {}};
+  stored.definition = write(flow.flow_definition);
+  stored.app = write(flow.app_definition);
+  stored.env = write(flow.env_variables);
+  return stored;
 }
 
 // Refuses a write whose groups or flow folders clash with others of the
 // same folder (names.h), as the draft will hold them: \a existing is the
 // draft before, \a written the flows written (replacing those ids).
-void RequireNoClash(const std::map<std::string, FlowLocation>& existing, const std::vector<Flow>& written) {
+void RequireNoClash(const std::map<std::string, FlowLocation>& existing, const std::vector<FlowSummary>& written) {
   std::vector<NameClash> clashes = ClashesOfWrite(existing, written);
   if (clashes.empty()) return;
   std::vector<std::string> details;
@@ -90,38 +89,60 @@ std::string Describe(std::string_view action, const std::vector<std::string>& id
 }  // namespace
 
 WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_view draft,
-                                     const std::vector<Flow>& flows, std::string_view action,
+                                     std::vector<Flow> flows, std::string_view action,
                                      GroupChoice groups, DocumentForm form) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   if (flows.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to write");
-  DraftTarget target = impl_->OpenDraft(workspace, draft);
-  auto existing = impl_->FlowsAt(target.parent);
+  for (const Flow& flow : flows) RequireStorable(flow.summary, !flow.app_definition.empty());
   // Many flows: one pack instead of thousands of loose fsynced files.
   if (flows.size() >= kPackedWriteThreshold) impl_->store.EnablePackedWrites();
-  std::vector<Flow> canonical = CanonicalFlows(flows, form);
-  if (groups == GroupChoice::kKeepExisting) {
-    for (Flow& flow : canonical) {
+  // A batch at a time, canonicalised on all cores (JSON work is most of the
+  // cost of a big import), then stored and let go: memory holds a batch of
+  // documents, not the write.
+  std::vector<StoredFlow> stored;
+  stored.reserve(flows.size());
+  for (std::size_t first = 0; first < flows.size(); first += kBatch) {
+    ThrowIfCancelled();
+    const std::size_t count = std::min(kBatch, flows.size() - first);
+    if (form == DocumentForm::kCanonicalise) {
+      ParallelFor(count, [&](std::size_t i, std::size_t) { Canonicalise(flows[first + i]); }, kPackedWriteThreshold);
+    }
+    for (std::size_t i = first; i < first + count; ++i) stored.push_back(StoreFlow(impl_->store, flows[i]));
+  }
+  return impl_->CommitFlows(workspace, draft, std::move(stored), action, groups);
+}
+
+WriteResult FlowRepository::Impl::CommitFlows(std::string_view workspace, std::string_view draft,
+                                              std::vector<StoredFlow> flows, std::string_view action,
+                                              FlowRepository::GroupChoice groups) {
+  DraftTarget target = OpenDraft(workspace, draft);
+  const auto& existing = FlowsAt(target.parent);
+  std::vector<FlowSummary> summaries;
+  for (StoredFlow& flow : flows) {
+    RequireStorable(flow.summary, flow.app.has_value());
+    if (groups == GroupChoice::kKeepExisting) {
       if (auto it = existing.find(flow.summary.id); it != existing.end()) flow.summary.group = it->second.group;
     }
+    summaries.push_back(flow.summary);
   }
-  RequireNoClash(existing, canonical);
+  RequireNoClash(existing, summaries);
   std::set<std::string> existing_paths;
   for (const auto& [id, loc] : existing) existing_paths.insert(loc.path);
   TreeEdits edits;
   std::vector<std::string> ids;
   std::set<std::string> seen;
-  for (Flow& flow : canonical) {
+  for (const StoredFlow& flow : flows) {
     ThrowIfCancelled();
     auto it = existing.find(flow.summary.id);
     if (!seen.insert(flow.summary.id).second) {
       throw Error(ErrorCode::kInvalidArgument, "flow '" + flow.summary.id + "' is given twice");
     }
-    if (it != existing.end() && it->second.path != flow.summary.path()) {
+    const std::string& path = flow.summary.path();
+    if (it != existing.end() && it->second.path != path) {
       edits[it->second.path] = std::nullopt;  // moved to another group
     }
-    if (it == existing.end() || it->second.path != flow.summary.path()) {
+    if (it == existing.end() || it->second.path != path) {
       // A new folder must not land inside another flow's folder.
-      const std::string& path = flow.summary.path();
       for (auto slash = path.find('/', kFlowsDir.size() + 1); slash != std::string::npos;
            slash = path.find('/', slash + 1)) {
         if (existing_paths.count(path.substr(0, slash))) {
@@ -131,14 +152,16 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
         }
       }
     }
-    // Remove files the new version no longer has.
-    for (std::string_view file : {kFlowDefinitionFile, kAppDefinitionFile, kEnvVariablesFile}) {
-      edits[flow.summary.path() + "/" + std::string(file)] = std::nullopt;
+    // Files the new version does not have are removed.
+    for (const auto& [file, blob] : {std::pair(kFlowDefinitionFile, flow.definition),
+                                     std::pair(kAppDefinitionFile, flow.app),
+                                     std::pair(kEnvVariablesFile, flow.env)}) {
+      edits[path + "/" + std::string(file)] =
+          blob ? TreeEdits::mapped_type(TreeEntry{*blob, GIT_FILEMODE_BLOB}) : std::nullopt;
     }
-    AddFlowEdits(impl_->store, flow, edits);
     ids.push_back(flow.summary.id);
   }
-  return impl_->CommitToDraft(workspace, draft, edits, Describe(action, ids), ids);
+  return CommitToDraft(workspace, draft, edits, Describe(action, ids), ids);
 }
 
 WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowRequest& request) {

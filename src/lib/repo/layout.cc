@@ -168,7 +168,7 @@ std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flo
 }
 
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
-                                      const std::vector<Flow>& written) {
+                                      const std::vector<FlowSummary>& written) {
   // A new entry, and so a new clash, can only be in a folder a written flow
   // passes through: its group and every group above it. Existing flows
   // directly in those folders take part in full; of the others, one flow
@@ -176,10 +176,10 @@ std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>&
   // So a write of one flow costs its folders, not the repository.
   std::set<std::string> touched = {""}, ids;
   std::vector<FlowPlace> before, after;
-  for (const Flow& flow : written) {
-    after.push_back({flow.summary.group, flow.summary.id});
-    ids.insert(flow.summary.id);
-    const std::string& group = flow.summary.group;
+  for (const FlowSummary& flow : written) {
+    after.push_back({flow.group, flow.id});
+    ids.insert(flow.id);
+    const std::string& group = flow.group;
     for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
       touched.insert(group.substr(0, slash));
     }
@@ -219,17 +219,6 @@ Flow ReadFlowAt(const Store& store, const FlowLocation& location) {
     flow.summary.name = location.id;
   }
   return flow;
-}
-
-void AddFlowEdits(Store& store, const Flow& flow, TreeEdits& edits) {
-  const std::string base = flow.summary.path() + "/";
-  auto add = [&](std::string_view file, const std::string& content) {
-    if (content.empty()) return;
-    edits[base + std::string(file)] = TreeEntry{store.WriteBlob(content), GIT_FILEMODE_BLOB};
-  };
-  add(kFlowDefinitionFile, flow.flow_definition);
-  add(kAppDefinitionFile, flow.app_definition);
-  add(kEnvVariablesFile, flow.env_variables);
 }
 
 std::optional<int> VersionFromTag(std::string_view ref, std::string_view prefix) {

@@ -67,16 +67,14 @@ std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation
 /// may name, for "did you mean" hints.
 std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flows);
 
-/// The name clashes that writing \a written (replacing the flows with
-/// their ids, wherever they are) onto a tree holding \a existing makes.
+/// The name clashes that writing the flows \a written describes (replacing
+/// the flows with their ids, wherever they are) onto a tree holding
+/// \a existing makes.
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
-                                      const std::vector<Flow>& written);
+                                      const std::vector<FlowSummary>& written);
 
 /// The three documents of the flow at \a location (missing ones are empty).
 Flow ReadFlowAt(const Store& store, const FlowLocation& location);
-
-/// Edits that write \a flow at flows/<group>/<id> (blobs are written now).
-void AddFlowEdits(Store& store, const Flow& flow, TreeEdits& edits);
 
 /// The highest version number a flow can have (nine digits): a tag named
 /// beyond it is no version, and publish refuses to go past it.

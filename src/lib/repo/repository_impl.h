@@ -27,6 +27,14 @@ struct DraftTarget {
   git_oid parent;               ///< draft head, or the workspace head for a new draft
 };
 
+/// A flow whose documents are blobs already (a missing one is absent):
+/// what committing it onto a draft needs. Large writes store documents as
+/// they are made, so that memory holds ids, not texts.
+struct StoredFlow {
+  FlowSummary summary;
+  std::optional<git_oid> definition, app, env;
+};
+
 /// A tag named like a version of a flow, and whether a publish commit
 /// backs it (docs/repository-format.md, "What makes a version").
 struct VersionTag {
@@ -112,6 +120,12 @@ struct FlowRepository::Impl {
   /// head when missing) in one commit and moves the draft ref by CAS.
   WriteResult CommitToDraft(std::string_view ws, std::string_view draft, const TreeEdits& edits,
                             const std::string& message, std::vector<std::string> flows);
+  /// Commits \a flows onto \a draft in one commit, replacing the flows
+  /// with their ids wherever they were (GroupChoice as PutFlows). Refuses
+  /// an invalid id or group, a flow without app definition or given twice,
+  /// a folder inside another flow's, and name clashes.
+  WriteResult CommitFlows(std::string_view ws, std::string_view draft, std::vector<StoredFlow> flows,
+                          std::string_view action, FlowRepository::GroupChoice groups);
   DraftInfo DescribeDraft(std::string_view ws, std::string_view name, const git_oid& head) const;
 
   /// Moves \a ref from \a expected to \a target and, when \a ref is checked
