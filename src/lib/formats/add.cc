@@ -17,11 +17,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -153,10 +151,14 @@ ExistingApp ReadExistingApp(const Store& store, const FlowLocation& loc) {
   }
 }
 
+// A flow converted. What every flow keeps until the commit is small: its
+// definition is stored already, its app definition kept as text, its
+// components gathered for all flows.
 struct Pending {
-  ForeignFlow flow;   ///< its definition is stored already: empty
+  ForeignFlow flow;   ///< without definition, app and components
   std::size_t input;  ///< index into inputs
   std::optional<git_oid> definition;
+  std::string app;    ///< canonical text of flow.app
   std::string id;
   AddedFlow::Action action = AddedFlow::Action::kAdded;
   std::map<std::string, std::string> references;
@@ -171,9 +173,11 @@ bool IsForeignComponent(const std::string& c) {
 // Reads and converts the inputs a batch at a time on all cores, then
 // stores each flow's definition and lets go of its text, so that memory
 // holds a batch of documents, not every file added. Refused files go to
-// \a refused; the flows come back in input order.
+// \a refused, the flows' foreign components to \a components; the flows
+// come back in input order.
 std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inputs,
-                                     const AddFlowsRequest& request, std::vector<RefusedFile>& refused) {
+                                     const AddFlowsRequest& request, std::vector<RefusedFile>& refused,
+                                     std::set<std::string>& components) {
   constexpr std::size_t kBatch = 256;
   std::vector<Pending> pending;
   std::atomic<std::size_t> done{0};
@@ -198,6 +202,12 @@ std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inp
         Pending p{std::move(flow), first + i};
         if (!p.flow.definition.empty()) p.definition = store.WriteBlob(p.flow.definition);
         std::string().swap(p.flow.definition);
+        p.app = CanonicalJson(p.flow.app);
+        p.flow.app = Json();
+        for (const auto& c : p.flow.components) {
+          if (IsForeignComponent(c)) components.insert(c);
+        }
+        std::set<std::string>().swap(p.flow.components);
         pending.push_back(std::move(p));
       }
     }
@@ -231,7 +241,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   if (inputs.size() >= kPackedWriteThreshold) store.EnablePackedWrites();
   AddFlowsResult result;
   result.files = inputs.size();
-  std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused);
+  std::set<std::string> components;
+  std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused, components);
   if (pending.empty()) {
     std::vector<std::string> details;
     for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
@@ -336,7 +347,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   const git_oid env = store.WriteBlob(CanonicalJson({{"variables", Json::array()}}));
   for (auto& p : pending) {
     StoredFlow flow{{p.id, p.flow.name, p.flow.group, p.flow.format}, p.definition, {}, env};
-    Json app = FinalApp(std::move(p.flow.app), p.id, p.references);
+    Json app = FinalApp(Json::parse(p.app), p.id, p.references);
+    std::string().swap(p.app);
     ScanFinalApp(app, flow.summary, secrets);
     flow.app = store.WriteBlob(CanonicalJson(app));
     flows.push_back(std::move(flow));
@@ -346,10 +358,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   // Components the workspace must provide.
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
   std::set<std::string> missing;
-  for (const auto& p : pending) {
-    for (const auto& c : p.flow.components) {
-      if (IsForeignComponent(c) && !settings.HasComponent(c)) missing.insert(c);
-    }
+  for (const auto& c : components) {
+    if (!settings.HasComponent(c)) missing.insert(c);
   }
   bool created_draft = false;
   if (!missing.empty()) {

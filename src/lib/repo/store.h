@@ -98,6 +98,10 @@ class Store {
   std::string ConfigString(const char* key) const;
 
  private:
+  /// EditTree of the edits [first, last), whose paths' first \a skip
+  /// characters name the folder \a base is.
+  git_oid EditTree(const std::optional<git_oid>& base, TreeEdits::const_iterator first,
+                   TreeEdits::const_iterator last, std::size_t skip);
   explicit Store(git::RepositoryPtr repo) : repo_(std::move(repo)) {}
   /// kConflict naming the lock file of \a name.
   Error LockedError(const std::string& name) const;
