@@ -141,7 +141,10 @@ struct ForeignExportResult {
   std::string commit;              ///< the source commit
   std::vector<std::string> paths;  ///< files written, in ForeignFiles order
   std::vector<ForeignFile> files;  ///< what they hold (content empty: it is in the files)
-  std::vector<PackageFlowInfo> flows;  ///< as a package of the same request lists them
+  std::size_t flow_count = 0;          ///< flows written
+  /// The first ExportRequest::listed_flows flows written, as a package of
+  /// the same request lists them.
+  std::vector<PackageFlowInfo> flows;
 };
 
 /// Export in a foreign format: the flows \a request selects (with the same

@@ -105,6 +105,8 @@ void AddExportCommand(CLI::App& app, Globals& g) {
     request.progress = TerminalProgress(g, "exporting");
     request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep
                                            : ExportRequest::SampleData::kStrip;
+    constexpr std::size_t kListed = 50;  // --json lists them all
+    if (!g.json) request.listed_flows = kListed;
     if (format != "package") {
       ForeignExportResult r = ExportForeign(repo, request, format);
       Json files = Json::array();
@@ -115,7 +117,7 @@ void AddExportCommand(CLI::App& app, Globals& g) {
       for (const auto& f : r.flows) flows.push_back(ToJson(f));
       Emit(g, {{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}},
            [&](std::ostream& os) {
-             os << "Exported " << r.flows.size() << " flow(s) of workspace '" << r.workspace
+             os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace
                 << "' at " << r.commit.substr(0, 7) << " as " << r.files.size() << " " << format
                 << " file(s)\n";
              for (std::size_t i = 0; i < r.files.size(); ++i) {
@@ -126,8 +128,6 @@ void AddExportCommand(CLI::App& app, Globals& g) {
            });
       return;
     }
-    constexpr std::size_t kListed = 50;  // --json lists them all
-    if (!g.json) request.listed_flows = kListed;
     ExportResult r = ExportPackage(repo, request);
     // Made only for --json: at 100,000 flows it is larger than the export.
     auto as_json = [&r]() {

@@ -30,6 +30,7 @@ std::string Letters(std::size_t size, std::size_t seed) {
 }
 
 TEST(PackTest, PendingObjectsSpillToDiskAndReadBackEveryObject) {
+  git::LibGit2Session session;
   TempDir dir;
   const std::string repo = dir / "repo.git";
   Shell("git init -q --bare " + Quote(repo));

@@ -382,23 +382,23 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     result.declared_components.assign(missing.begin(), missing.end());
   }
 
+  // What the result says of each flow; then the conversions are let go
+  // before the commit, the largest step.
   for (std::size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     AddedFlow added;
     added.summary = flows[i].summary;
+    added.file = inputs[p.input].path;
+    added.source_id = std::move(p.flow.source_id);
+    added.action = p.action;
+    added.references.assign(p.references.begin(), p.references.end());
+    added.unresolved = std::move(p.unresolved);
     result.flows.push_back(std::move(added));
   }
+  std::vector<Pending>().swap(pending);
   result.write = impl.CommitFlows(request.workspace, request.draft, std::move(flows), "add",
                                   FlowRepository::GroupChoice::kAsGiven);
   result.write->created_draft = result.write->created_draft || created_draft;
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    const Pending& p = pending[i];
-    AddedFlow& added = result.flows[i];
-    added.file = inputs[p.input].path;
-    added.source_id = p.flow.source_id;
-    added.action = p.action;
-    added.references.assign(p.references.begin(), p.references.end());
-    added.unresolved = p.unresolved;
-  }
   return result;
 }
 

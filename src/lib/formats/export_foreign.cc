@@ -110,8 +110,9 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
       if (file.kind == DocKind::kApp) source.app_definition = built.Text(store, flow, file);
     }
     sources.push_back(std::move(source));
-    result.flows.push_back(std::move(info));
+    if (result.flows.size() < request.listed_flows) result.flows.push_back(std::move(info));
   }
+  result.flow_count = sources.size();
   const ForeignFilePlan plan(std::move(sources), format, request.sample_data);
   result.files = plan.files();
   const std::vector<fs::path> targets = Targets(request, result.files);

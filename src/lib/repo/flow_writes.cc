@@ -161,7 +161,10 @@ WriteResult FlowRepository::Impl::CommitFlows(std::string_view workspace, std::s
     }
     ids.push_back(flow.summary.id);
   }
-  return CommitToDraft(workspace, draft, edits, Describe(action, ids), ids);
+  const std::string message = Describe(action, ids);
+  std::vector<StoredFlow>().swap(flows);  // in the edits now
+  std::vector<FlowSummary>().swap(summaries);
+  return CommitToDraft(workspace, draft, std::move(edits), message, std::move(ids));
 }
 
 WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowRequest& request) {

@@ -286,7 +286,7 @@ WriteResult FlowRepository::Revert(std::string_view workspace, std::string_view 
   edits[old->second.path] = TreeEntry{old->second.tree, GIT_FILEMODE_TREE};
   std::string message = "Revert flow " + std::string(flow) + " to " + v + "\n\nFlowrepo-Revert-Of: " +
                         git::OidHex(old_commit) + "\n";
-  return impl_->CommitToDraft(workspace, draft, edits, message, {std::string(flow)});
+  return impl_->CommitToDraft(workspace, draft, std::move(edits), message, {std::string(flow)});
 }
 
 }  // namespace flowrepo

@@ -161,12 +161,13 @@ DraftTarget FlowRepository::Impl::OpenDraft(std::string_view ws, std::string_vie
 }
 
 WriteResult FlowRepository::Impl::CommitToDraft(std::string_view ws, std::string_view draft,
-                                                const TreeEdits& edits,
+                                                TreeEdits edits,
                                                 const std::string& message,
                                                 std::vector<std::string> flows) {
   DraftTarget target = OpenDraft(ws, draft);
   git_oid base_tree = store.CommitTreeId(target.parent);
   git_oid tree = store.EditTree(base_tree, edits);
+  TreeEdits().swap(edits);  // written: a large write's paths are not held while it is described
   git_oid head = target.parent;
   if (!git_oid_equal(&tree, &base_tree) || !target.head) {
     if (!git_oid_equal(&tree, &base_tree)) {

@@ -118,7 +118,7 @@ struct FlowRepository::Impl {
   DraftTarget OpenDraft(std::string_view ws, std::string_view draft) const;
   /// Applies \a edits on top of the draft (creating it from the workspace
   /// head when missing) in one commit and moves the draft ref by CAS.
-  WriteResult CommitToDraft(std::string_view ws, std::string_view draft, const TreeEdits& edits,
+  WriteResult CommitToDraft(std::string_view ws, std::string_view draft, TreeEdits edits,
                             const std::string& message, std::vector<std::string> flows);
   /// Commits \a flows onto \a draft in one commit, replacing the flows
   /// with their ids wherever they were (GroupChoice as PutFlows). Refuses
