@@ -181,8 +181,9 @@ struct ExportRequest {
   /// Called now and then with flows done and flows in all; may be empty.
   std::function<void(std::size_t done, std::size_t total)> progress;
   /// How many of the flows written ExportResult::flows (and
-  /// ForeignExportResult::flows) lists (the first, by path); all by default. A caller that shows a few keeps memory from
-  /// growing with the package.
+  /// ForeignExportResult::flows) lists (the first, by path); all by
+  /// default. A caller that shows a few keeps memory from growing with the
+  /// package.
   std::size_t listed_flows = SIZE_MAX;
 };
 

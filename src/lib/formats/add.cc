@@ -237,8 +237,7 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   const std::vector<Input> inputs = ExpandPaths(request);
   Store& store = impl.store;
   // Many files: one pack instead of thousands of loose fsynced objects.
-  constexpr std::size_t kPackedWriteThreshold = 16;
-  if (inputs.size() >= kPackedWriteThreshold) store.EnablePackedWrites();
+  if (inputs.size() >= Store::kPackedWriteThreshold) store.EnablePackedWrites();
   AddFlowsResult result;
   result.files = inputs.size();
   std::set<std::string> components;

@@ -123,7 +123,7 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
   const std::size_t workers = ParallelWorkers(targets.size());
   std::vector<Store> stores;
   for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
-  std::atomic<std::size_t> written{0};
+  std::atomic<std::size_t> written{0};  // for progress
   ParallelFor(
       targets.size(),
       [&](std::size_t u, std::size_t worker) {
@@ -133,8 +133,8 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
                     auto blob = DefinitionBlob(built.flows[i]);
                     return blob ? mine.ReadBlob(*blob) : std::string();
                   }));
-        if (request.progress && worker == 0) request.progress(written + 1, targets.size());
-        ++written;
+        const std::size_t done = ++written;
+        if (request.progress && worker == 0) request.progress(done, targets.size());
       },
       16, workers);
   for (const auto& t : targets) result.paths.push_back(t.lexically_normal().string());

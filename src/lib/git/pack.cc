@@ -80,8 +80,7 @@ std::string PackEntry(const PackObject& object) {
 
 PackStream::PackStream(std::uint32_t count, std::function<void(std::string_view)> sink)
     : sink_(std::move(sink)), sha1_(EVP_MD_CTX_new()) {
-  if (!sha1_ || EVP_DigestInit_ex(sha1_, EVP_sha1(), nullptr) != 1) {
-    EVP_MD_CTX_free(sha1_);
+  if (!sha1_ || EVP_DigestInit_ex(sha1_.get(), EVP_sha1(), nullptr) != 1) {
     throw Error(ErrorCode::kInternal, "cannot start SHA-1");
   }
   std::string header = "PACK";
@@ -90,17 +89,17 @@ PackStream::PackStream(std::uint32_t count, std::function<void(std::string_view)
   Append(header);
 }
 
-PackStream::~PackStream() { EVP_MD_CTX_free(sha1_); }
-
 void PackStream::Append(std::string_view entries) {
-  EVP_DigestUpdate(sha1_, entries.data(), entries.size());
+  if (EVP_DigestUpdate(sha1_.get(), entries.data(), entries.size()) != 1) {
+    throw Error(ErrorCode::kInternal, "cannot hash the pack");
+  }
   sink_(entries);
 }
 
 void PackStream::Finish() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_DigestFinal_ex(sha1_, digest, &length) != 1) throw Error(ErrorCode::kInternal, "cannot finish SHA-1");
+  if (EVP_DigestFinal_ex(sha1_.get(), digest, &length) != 1) throw Error(ErrorCode::kInternal, "cannot finish SHA-1");
   sink_(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 

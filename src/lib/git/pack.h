@@ -13,12 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "git/handles.h"
 #include "spool.h"
 
 namespace flowrepo::git {
@@ -39,16 +41,13 @@ std::string PackEntry(const PackObject& object);
 class PackStream {
  public:
   PackStream(std::uint32_t count, std::function<void(std::string_view)> sink);
-  ~PackStream();
-  PackStream(const PackStream&) = delete;
-  PackStream& operator=(const PackStream&) = delete;
 
   void Append(std::string_view entries);
   void Finish();
 
  private:
   std::function<void(std::string_view)> sink_;
-  EVP_MD_CTX* sha1_;
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> sha1_;
 };
 
 /// A pack holding \a objects whole (no deltas), in the order given,

@@ -13,7 +13,6 @@
 namespace flowrepo {
 namespace {
 
-constexpr std::size_t kPackedWriteThreshold = 16;
 constexpr std::size_t kBatch = 256;  // documents canonicalised on all cores, then stored
 
 // Parses and re-serialises one document so that what is stored is
@@ -95,7 +94,7 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
   if (flows.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to write");
   for (const Flow& flow : flows) RequireStorable(flow.summary, !flow.app_definition.empty());
   // Many flows: one pack instead of thousands of loose fsynced files.
-  if (flows.size() >= kPackedWriteThreshold) impl_->store.EnablePackedWrites();
+  if (flows.size() >= Store::kPackedWriteThreshold) impl_->store.EnablePackedWrites();
   // A batch at a time, canonicalised on all cores (JSON work is most of the
   // cost of a big import), then stored and let go: memory holds a batch of
   // documents, not the write.
@@ -105,7 +104,7 @@ WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_vie
     ThrowIfCancelled();
     const std::size_t count = std::min(kBatch, flows.size() - first);
     if (form == DocumentForm::kCanonicalise) {
-      ParallelFor(count, [&](std::size_t i, std::size_t) { Canonicalise(flows[first + i]); }, kPackedWriteThreshold);
+      ParallelFor(count, [&](std::size_t i, std::size_t) { Canonicalise(flows[first + i]); });
     }
     for (std::size_t i = first; i < first + count; ++i) stored.push_back(StoreFlow(impl_->store, flows[i]));
   }

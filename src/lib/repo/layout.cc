@@ -154,15 +154,22 @@ std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation
   return FindNameClashes(before, now);
 }
 
+namespace {
+
+// Adds \a group and every group above it to \a groups.
+void InsertWithParents(std::set<std::string>& groups, const std::string& group) {
+  for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
+    groups.insert(group.substr(0, slash));
+  }
+  groups.insert(group);
+}
+
+}  // namespace
+
 std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flows) {
   std::set<std::string> groups;
   for (const auto& [id, location] : flows) {
-    const std::string& g = location.group;
-    if (g.empty()) continue;
-    for (std::size_t slash = g.find('/'); slash != std::string::npos; slash = g.find('/', slash + 1)) {
-      groups.insert(g.substr(0, slash));
-    }
-    groups.insert(g);
+    if (!location.group.empty()) InsertWithParents(groups, location.group);
   }
   return {groups.begin(), groups.end()};
 }
@@ -179,11 +186,7 @@ std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>&
   for (const FlowSummary& flow : written) {
     after.push_back({flow.group, flow.id});
     ids.insert(flow.id);
-    const std::string& group = flow.group;
-    for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
-      touched.insert(group.substr(0, slash));
-    }
-    touched.insert(group);
+    InsertWithParents(touched, flow.group);
   }
   std::set<std::string> standing_in;  // groups one flow already stands for
   for (const auto& [id, loc] : existing) {

@@ -100,13 +100,15 @@ void Store::EnablePackedWrites() {
   git::OdbPtr odb(odb_raw);
   git_odb_backend* backend = nullptr;
   git::PendingObjects* pending =
-      git::PendingObjects::Create(&backend, std::string(git_repository_commondir(repo_.get())) + "objects");
+      git::PendingObjects::Create(&backend, ObjectsDir());
   // Highest priority, so every new object lands here; the odb owns it.
   int rc = git_odb_add_backend(odb.get(), backend, 1000);
   if (rc < 0) backend->free(backend);
   git::Check(rc, "add pending object store");
   pending_ = pending;
 }
+
+std::string Store::ObjectsDir() const { return std::string(git_repository_commondir(repo_.get())) + "objects"; }
 
 void Store::FlushPackedWrites() {
   if (!pending_ || pending_->empty()) return;
@@ -116,8 +118,7 @@ void Store::FlushPackedWrites() {
   constexpr std::size_t kSmallestPack = 16;
   if (pending_->size() < kSmallestPack) {
     git_odb* loose_raw = nullptr;
-    git::Check(git_odb_open(&loose_raw, (std::string(git_repository_commondir(repo_.get())) + "objects").c_str()),
-               "open object database");
+    git::Check(git_odb_open(&loose_raw, ObjectsDir().c_str()), "open object database");
     git::OdbPtr loose(loose_raw);
     pending_->ForEach([&](const git::PackObject& o) {
       git_oid id;

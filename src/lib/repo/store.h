@@ -6,6 +6,7 @@
 // and every ref update is a compare-and-swap against the value read before
 // the work started, so a concurrent writer surfaces as kConflict.
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,10 +86,12 @@ class Store {
   std::optional<git_oid> MergeBase(const git_oid& a, const git_oid& b) const;
   bool IsAncestor(const git_oid& ancestor, const git_oid& descendant) const;
 
-  /// From now on, objects are collected in memory and written as one pack
-  /// (two fsyncs) right before the next ref update, instead of one loose,
-  /// fsynced file each. For writes of many objects (imports).
+  /// From now on, objects are collected (in memory, then spilled to a
+  /// temporary file) and written as one pack (two fsyncs) right before the
+  /// next ref update, instead of one loose, fsynced file each. For writes
+  /// of many objects: of kPackedWriteThreshold flows or files and more.
   void EnablePackedWrites();
+  static constexpr std::size_t kPackedWriteThreshold = 16;
   /// Writes the collected objects as a pack now (UpdateRef does it first).
   void FlushPackedWrites();
 
@@ -105,6 +108,8 @@ class Store {
   explicit Store(git::RepositoryPtr repo) : repo_(std::move(repo)) {}
   /// kConflict naming the lock file of \a name.
   Error LockedError(const std::string& name) const;
+  /// The object database's folder (shared by every work tree).
+  std::string ObjectsDir() const;
 
   git::LibGit2Session session_;
   git::RepositoryPtr repo_;
