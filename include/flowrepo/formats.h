@@ -6,6 +6,7 @@
 // format. docs/formats.md describes each format's mapping.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -89,11 +90,20 @@ struct AddFlowsRequest {
   SplitTabs split = SplitTabs::kNo;
   /// Called now and then with files done and files in all; may be empty.
   std::function<void(std::size_t done, std::size_t total)> progress;
+  /// How many of the flows added AddFlowsResult::flows lists (the first);
+  /// all by default. A caller that shows a few keeps memory from growing
+  /// with the files added, as ExportRequest::listed_flows.
+  std::size_t listed_flows = SIZE_MAX;
 };
 
 struct AddFlowsResult {
   std::optional<WriteResult> write;  ///< none when nothing was added
-  std::vector<AddedFlow> flows;      ///< in the order of the files
+  /// The first AddFlowsRequest::listed_flows flows added, in the order of
+  /// the files.
+  std::vector<AddedFlow> flows;
+  std::size_t added = 0;     ///< flows new on the draft
+  std::size_t updated = 0;   ///< flows the draft had, written again
+  std::size_t unresolved = 0;  ///< flows with a reference left unresolved
   std::vector<RefusedFile> refused;
   /// Components the added flows use that the workspace did not list: they
   /// are added to the draft's .flowrepo/workspace.json (a commit before the

@@ -17,6 +17,11 @@ void Emit(const Globals& g, const Json& result, const std::function<void(std::os
   }
 }
 
+void Emit(const Globals& g, const std::function<Json()>& result,
+          const std::function<void(std::ostream&)>& human) {
+  Emit(g, g.json ? result() : Json(), human);
+}
+
 void AddJsonFlag(CLI::App* cmd, Globals& g) {
   cmd->add_flag("--json", g.json, "machine-readable output on stdout");
 }

@@ -41,7 +41,7 @@ void AddBindCommand(CLI::App& app, Globals& g) {
       request.secrets[c.substr(0, eq)] = c.substr(eq + 1);
     }
     WriteResult r = BindCredentials(repo, request);
-    Emit(g, ToJson(r), [&](std::ostream& os) {
+    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
       os << "Bound " << request.credentials.size() << " credential(s) and " << request.secrets.size()
          << " secret reference(s) of '" << request.flow << "' on draft '" << r.draft.name << "' at "
          << r.draft.commit.substr(0, 7) << "\n";

@@ -60,7 +60,7 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
       throw Error(ErrorCode::kInvalidArgument, "--override, --topic and --dry-run need --to-workspace");
     }
     WriteResult r = repo.CopyFlow(g.workspace, request);
-    Emit(g, ToJson(r), [&](std::ostream& os) {
+    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
       os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name
          << "'\nPublish with: flowrepo publish " << r.draft.name << "\n";
     });

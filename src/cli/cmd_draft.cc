@@ -77,7 +77,7 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
   show->callback([&g] {
     auto repo = OpenRepository(g);
     DraftInfo d = repo.ShowDraft(g.workspace, name);
-    Emit(g, ToJson(d), [&](std::ostream& os) { PrintDraftDetails(os, d); });
+    Emit(g, [&] { return ToJson(d); }, [&](std::ostream& os) { PrintDraftDetails(os, d); });
   });
 
   static DraftUpdateRequest settle;

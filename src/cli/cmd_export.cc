@@ -109,27 +109,28 @@ void AddExportCommand(CLI::App& app, Globals& g) {
     if (!g.json) request.listed_flows = kListed;
     if (format != "package") {
       ForeignExportResult r = ExportForeign(repo, request, format);
-      Json files = Json::array();
-      for (std::size_t i = 0; i < r.files.size(); ++i) {
-        files.push_back({{"path", r.paths[i]}, {"format", r.files[i].format}, {"flows", r.files[i].flows}});
-      }
-      Json flows = Json::array();
-      for (const auto& f : r.flows) flows.push_back(ToJson(f));
-      Emit(g, {{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}},
-           [&](std::ostream& os) {
-             os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace
-                << "' at " << r.commit.substr(0, 7) << " as " << r.files.size() << " " << format
-                << " file(s)\n";
-             for (std::size_t i = 0; i < r.files.size(); ++i) {
-               os << "  " << r.paths[i] << "  <-";
-               for (const auto& id : r.files[i].flows) os << " " << id;
-               os << "\n";
-             }
-           });
+      auto as_json = [&r] {
+        Json files = Json::array();
+        for (std::size_t i = 0; i < r.files.size(); ++i) {
+          files.push_back({{"path", r.paths[i]}, {"format", r.files[i].format}, {"flows", r.files[i].flows}});
+        }
+        Json flows = Json::array();
+        for (const auto& f : r.flows) flows.push_back(ToJson(f));
+        return Json{{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}};
+      };
+      Emit(g, as_json, [&](std::ostream& os) {
+        os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at "
+           << r.commit.substr(0, 7) << " as " << r.files.size() << " " << format << " file(s)\n";
+        for (std::size_t i = 0; i < r.files.size() && i < kListed; ++i) {
+          os << "  " << r.paths[i] << "  <-";
+          for (const auto& id : r.files[i].flows) os << " " << id;
+          os << "\n";
+        }
+        if (r.files.size() > kListed) os << "  ... and " << r.files.size() - kListed << " more\n";
+      });
       return;
     }
     ExportResult r = ExportPackage(repo, request);
-    // Made only for --json: at 100,000 flows it is larger than the export.
     auto as_json = [&r]() {
       Json flows = Json::array();
       for (const auto& f : r.flows) flows.push_back(ToJson(f));
@@ -142,7 +143,7 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                   {"included_dependencies", r.included_dependencies},
                   {"referenced_dependencies", r.referenced_dependencies}};
     };
-    Emit(g, g.json ? as_json() : Json(), [&](std::ostream& os) {
+    Emit(g, as_json, [&](std::ostream& os) {
       os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at "
          << r.commit.substr(0, 7) << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
       for (std::size_t i = 0; i < r.flows.size(); ++i) {

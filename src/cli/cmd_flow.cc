@@ -4,7 +4,7 @@ namespace flowrepo::cli {
 namespace {
 
 void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what) {
-  Emit(g, ToJson(r), [&](std::ostream& os) {
+  Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
     os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "")
        << " at " << r.draft.commit.substr(0, 7) << "\n";
     constexpr std::size_t kShown = 20;
@@ -73,9 +73,12 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     query.workspace = g.workspace;
     auto flows = repo.ListFlows(query);
-    Json out = Json::array();
-    for (const auto& f : flows) out.push_back(ToJson(f));
-    Emit(g, out, [&](std::ostream& os) {
+    auto as_json = [&flows] {
+      Json out = Json::array();
+      for (const auto& f : flows) out.push_back(ToJson(f));
+      return out;
+    };
+    Emit(g, as_json, [&](std::ostream& os) {
       for (const auto& f : flows) {
         os << f.id << "\t" << f.name << "\t" << (f.group.empty() ? "-" : f.group) << "\t"
            << f.format << "\n";

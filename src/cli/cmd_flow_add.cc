@@ -21,6 +21,9 @@ Json ToJson(const AddFlowsResult& r) {
     out["created_draft"] = r.write->created_draft;
   }
   out["files"] = r.files;
+  out["added"] = r.added;
+  out["updated"] = r.updated;
+  out["unresolved"] = r.unresolved;
   out["flows"] = Json::array();
   for (const auto& f : r.flows) {
     Json flow = cli::ToJson(f.summary);
@@ -81,16 +84,16 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
         }
       };
     }
+    constexpr std::size_t kListed = 50;  // --json lists them all
+    if (!g.json) request.listed_flows = kListed;
     AddFlowsResult r = AddFlows(repo, request);
     if (!r.refused.empty()) g.exit_code = kExitCheckFailed;
-    Emit(g, ToJson(r), [&](std::ostream& os) {
-      std::size_t updated = 0;
-      for (const auto& f : r.flows) updated += f.action == AddedFlow::Action::kUpdated;
-      os << "Added " << r.flows.size() - updated << " and updated " << updated
+    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
+      os << "Added " << r.added << " and updated " << r.updated
          << " flow(s) from " << r.files - r.refused.size() << " of " << r.files << " file(s) on draft '"
          << r.write->draft.name << "'" << (r.write->created_draft ? " (new draft)" : "") << " at "
          << r.write->draft.commit.substr(0, 7) << "\n";
-      for (const auto& f : r.flows) {
+      for (const AddedFlow& f : r.flows) {
         os << "  " << ActionName(f.action) << "\t" << f.summary.format << "\t" << f.summary.path()
            << "\t<- " << f.file << "\n";
         for (const auto& [source, id] : f.references) {
@@ -98,6 +101,10 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
         }
         for (const auto& u : f.unresolved) os << "      unresolved reference '" << u << "'\n";
       }
+      if (const std::size_t all = r.added + r.updated; all > r.flows.size()) {
+        os << "  ... and " << all - r.flows.size() << " more (--json lists every flow)\n";
+      }
+      if (r.unresolved > 0) os << r.unresolved << " flow(s) have unresolved references\n";
       if (!r.declared_components.empty()) {
         os << "Declared " << r.declared_components.size()
            << " component(s) in .flowrepo/workspace.json on the draft\n";

@@ -40,7 +40,7 @@ Json ToJson(const ImportResult& r) {
 }  // namespace
 
 void PrintImport(const Globals& g, const ImportResult& r) {
-  Emit(g, ToJson(r), [&](std::ostream& os) {
+  Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
     os << (r.dry_run ? "Dry run: would import " : "Imported ") << r.flows.size()
        << " flow(s) from " << (r.package.rfind("workspace '", 0) == 0 ? r.package : "'" + r.package + "'")
        << " onto draft '" << r.draft << "' of workspace '" << r.workspace << "'"

@@ -23,17 +23,20 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
     repo.PublishOffline(offline);
     repo.OnServerLines(ServerLinePrinter());
     PublishResult r = repo.Publish(g.workspace, draft, note);
-    Json versions = Json::array();
-    for (const auto& v : r.versions) versions.push_back(ToJson(v));
-    Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
-                {"versions", versions},     {"removed", r.removed},
-                {"completed_earlier_publish", r.completed_earlier_publish},
-                {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
-                {"draft_kept_in", r.draft_kept_in},
-                {"remote", r.remote.empty() ? Json() : Json(r.remote)}, {"attempts", r.attempts},
-                {"warnings", r.warnings}};
-    AddSettingsChanges(out, r.settings_changes);
-    Emit(g, out, [&](std::ostream& os) {
+    auto as_json = [&r] {
+      Json versions = Json::array();
+      for (const auto& v : r.versions) versions.push_back(ToJson(v));
+      Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
+                  {"versions", versions},     {"removed", r.removed},
+                  {"completed_earlier_publish", r.completed_earlier_publish},
+                  {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
+                  {"draft_kept_in", r.draft_kept_in},
+                  {"remote", r.remote.empty() ? Json() : Json(r.remote)}, {"attempts", r.attempts},
+                  {"warnings", r.warnings}};
+      AddSettingsChanges(out, r.settings_changes);
+      return out;
+    };
+    Emit(g, as_json, [&](std::ostream& os) {
       if (r.completed_earlier_publish) {
         os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at "
            << r.commit.substr(0, 7) << " (what an interrupted run left undone is done now)\n";

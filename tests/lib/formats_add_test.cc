@@ -112,6 +112,37 @@ TEST_F(FormatsAddTest, ReAddingAFileUpdatesItsFlowAndCollidingIdsAreMadeUnique) 
   EXPECT_EQ(caller.flows[0].unresolved.size(), 2u);
 }
 
+TEST_F(FormatsAddTest, ListedFlowsBoundsTheResultNotTheWrite) {
+  FlowRepository repo = Init();
+  AddFlowsResult all = AddFlows(repo, Request({Fixtures("n8n")}, "all"));
+  AddFlowsRequest request = Request({Fixtures("n8n")}, "listed");
+  request.listed_flows = 1;
+  AddFlowsResult listed = AddFlows(repo, request);
+  ASSERT_EQ(listed.flows.size(), 1u);
+  EXPECT_EQ(listed.flows[0].summary.id, all.flows[0].summary.id);
+  EXPECT_EQ(listed.added, 4u);
+  EXPECT_EQ(listed.updated, 0u);
+  std::size_t unresolved = 0;
+  for (const AddedFlow& f : all.flows) unresolved += !f.unresolved.empty();
+  EXPECT_EQ(listed.unresolved, unresolved);
+  EXPECT_EQ(repo.ListFlows({"main", "", "drafts/main/listed"}).size(), 4u);
+}
+
+TEST_F(FormatsAddTest, FilesAreTakenInPathOrderFolderByFolder) {
+  // "x/" before "x y/", as std::filesystem::path orders them: the first
+  // file of a name keeps the plain id.
+  const std::string file = Fixtures("n8n/notify-team.json");
+  WriteFile(dir_ / "in/x y/a.json", ReadFile(file));
+  WriteFile(dir_ / "in/x/a.json", ReadFile(file));
+  FlowRepository repo = Init();
+  AddFlowsResult r = AddFlows(repo, Request({dir_ / "in"}, "d"));
+  ASSERT_EQ(r.flows.size(), 2u);
+  EXPECT_EQ(r.flows[0].summary.group, "x");
+  EXPECT_EQ(r.flows[0].summary.id, "notify-team");
+  EXPECT_EQ(r.flows[1].summary.group, "x y");
+  EXPECT_EQ(r.flows[1].summary.id, "notify-team-2");
+}
+
 TEST_F(FormatsAddTest, ExplicitIdAndGroup) {
   FlowRepository repo = Init();
   AddFlowsRequest request = Request({Fixtures("node-red/single-tab.json")}, "d");

@@ -56,14 +56,28 @@ std::string JoinGroup(const std::string& a, const std::string& b) {
   return a + "/" + b;
 }
 
+// The order of fs::path, component by component, on path strings: the
+// separator sorts before every other character. (Strings, because a
+// fs::path holds each of its components too: 400 bytes a file.)
+bool PathLess(const std::string& a, const std::string& b) {
+  auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c) + 1; };
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [&](char x, char y) { return rank(x) < rank(y); });
+}
+
 std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
   std::vector<Input> inputs;
+  // Only paths given more than once, or inside one another, can repeat.
+  const bool may_repeat = request.paths.size() > 1;
   std::set<std::string> seen;
-  auto add = [&](const fs::path& path, std::string group) {
-    std::error_code ec;
-    std::string key = fs::weakly_canonical(path, ec).string();
-    if (ec) key = path.string();
-    if (seen.insert(key).second) inputs.push_back({path.string(), std::move(group)});
+  auto add = [&](const std::string& path, std::string group) {
+    if (may_repeat) {
+      std::error_code ec;
+      std::string key = fs::weakly_canonical(path, ec).string();
+      if (ec) key = path;
+      if (!seen.insert(key).second) return;
+    }
+    inputs.push_back({path, std::move(group)});
   };
   for (const auto& given : request.paths) {
     std::error_code ec;
@@ -76,7 +90,7 @@ std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
       continue;
     }
     fs::path root = fs::path(given).lexically_normal();
-    std::vector<fs::path> found;
+    std::vector<std::string> found;
     try {
       for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
            ++it) {
@@ -85,16 +99,18 @@ std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
           if (it->is_directory()) it.disable_recursion_pending();
           continue;
         }
-        if (it->is_regular_file() && IsJsonFile(it->path())) found.push_back(it->path());
+        if (it->is_regular_file() && IsJsonFile(it->path())) found.push_back(it->path().string());
       }
     } catch (const fs::filesystem_error& e) {
       throw Error(ErrorCode::kIo, "cannot read '" + given + "': " + e.code().message());
     }
     if (found.empty()) throw Error(ErrorCode::kNotFound, "no *.json files under '" + given + "'");
-    std::sort(found.begin(), found.end());
-    for (const auto& path : found) {
-      std::string rel = path.parent_path().lexically_relative(root).generic_string();
+    std::sort(found.begin(), found.end(), PathLess);
+    inputs.reserve(inputs.size() + found.size());
+    for (std::string& path : found) {
+      std::string rel = fs::path(path).parent_path().lexically_relative(root).generic_string();
       add(path, JoinGroup(request.group, rel == "." ? "" : rel));
+      std::string().swap(path);
     }
   }
   return inputs;
@@ -180,6 +196,7 @@ std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inp
                                      std::set<std::string>& components) {
   constexpr std::size_t kBatch = 256;
   std::vector<Pending> pending;
+  pending.reserve(inputs.size());  // one flow a file, but for split Node-RED files
   std::atomic<std::size_t> done{0};
   for (std::size_t first = 0; first < inputs.size(); first += kBatch) {
     ThrowIfCancelled();
@@ -215,52 +232,16 @@ std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inp
   return pending;
 }
 
-}  // namespace
-
-AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
-  FlowRepository::Impl& impl = repo.impl();
-  impl.RequireRole(request.workspace, Role::kIntegrator);
-  if (request.draft.empty()) throw Error(ErrorCode::kInvalidArgument, "flow add needs a draft (--draft)");
-  RequireDraftName(request.draft);
-  const std::string format = NormalizeFormatName(request.format);
-  if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--split-tabs splits node-red flows files; it cannot be used with --format " +
-                    request.format);
-  }
-  if (std::string why = GroupProblem(request.group); !why.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
-  }
-  if (!request.id.empty()) RequireId(request.id, "flow id");
-  if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");
-
-  const std::vector<Input> inputs = ExpandPaths(request);
-  Store& store = impl.store;
-  // Many files: one pack instead of thousands of loose fsynced objects.
-  if (inputs.size() >= Store::kPackedWriteThreshold) store.EnablePackedWrites();
-  AddFlowsResult result;
-  result.files = inputs.size();
-  std::set<std::string> components;
-  std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused, components);
-  if (pending.empty()) {
-    std::vector<std::string> details;
-    for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
-    throw Error(ErrorCode::kInvalidData,
-                "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
-                details);
-  }
-  if (!request.id.empty() && pending.size() != 1) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--id names one flow, but " + std::to_string(pending.size()) + " would be added");
-  }
-
-  // Ids.
-  DraftTarget target = impl.OpenDraft(request.workspace, request.draft);
-  const auto existing = impl.FlowsAt(target.parent);
+// Gives each flow its id: the name-derived base, then "-2", "-3", ... past
+// ids taken on the draft (\a existing) or in this batch; a draft flow with
+// the same format, source id and name is the same flow, updated. With
+// \a fixed_id, that is the one flow's id. Returns the ids taken.
+std::set<std::string> AssignIds(std::vector<Pending>& pending, const std::map<std::string, FlowLocation>& existing,
+                                const Store& store, const std::string& fixed_id) {
   std::set<std::string> claimed;
   for (auto& p : pending) {
-    if (!request.id.empty()) {
-      p.id = request.id;
+    if (!fixed_id.empty()) {
+      p.id = fixed_id;
       if (existing.count(p.id)) p.action = AddedFlow::Action::kUpdated;
       claimed.insert(p.id);
       continue;
@@ -282,8 +263,15 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
       break;
     }
   }
+  return claimed;
+}
 
-  // References.
+// Maps each flow's foreign references to flow ids: Node-RED ids first
+// among the parts of the same split file; then source ids among this batch
+// and the draft's other flows (\a existing, less those \a claimed).
+// Exactly one candidate maps; none or several leave it unresolved.
+void MapReferences(std::vector<Pending>& pending, const std::map<std::string, FlowLocation>& existing,
+                   const std::set<std::string>& claimed, const Store& store) {
   std::multimap<std::pair<std::string, std::string>, std::string> by_source;  // (format, source id) -> id
   for (const auto& p : pending) {
     if (!p.flow.source_id.empty()) by_source.emplace(std::pair(p.flow.format, p.flow.source_id), p.id);
@@ -336,22 +324,88 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     std::sort(p.unresolved.begin(), p.unresolved.end());
     p.unresolved.erase(std::unique(p.unresolved.begin(), p.unresolved.end()), p.unresolved.end());
   }
+}
+
+// What the result says of flow \a p (let go of here), stored as \a summary.
+AddedFlow Added(Pending p, const FlowSummary& summary, const std::vector<Input>& inputs) {
+  AddedFlow added;
+  added.summary = summary;
+  added.file = inputs[p.input].path;
+  added.source_id = std::move(p.flow.source_id);
+  added.action = p.action;
+  added.references.assign(p.references.begin(), p.references.end());
+  added.unresolved = std::move(p.unresolved);
+  return added;
+}
+
+}  // namespace
+
+AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
+  FlowRepository::Impl& impl = repo.impl();
+  impl.RequireRole(request.workspace, Role::kIntegrator);
+  if (request.draft.empty()) throw Error(ErrorCode::kInvalidArgument, "flow add needs a draft (--draft)");
+  RequireDraftName(request.draft);
+  const std::string format = NormalizeFormatName(request.format);
+  if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--split-tabs splits node-red flows files; it cannot be used with --format " +
+                    request.format);
+  }
+  if (std::string why = GroupProblem(request.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
+  }
+  if (!request.id.empty()) RequireId(request.id, "flow id");
+  if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");
+
+  const std::vector<Input> inputs = ExpandPaths(request);
+  Store& store = impl.store;
+  // Many files: one pack instead of thousands of loose fsynced objects.
+  if (inputs.size() >= Store::kPackedWriteThreshold) store.EnablePackedWrites();
+  AddFlowsResult result;
+  result.files = inputs.size();
+  std::set<std::string> components;
+  std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused, components);
+  if (pending.empty()) {
+    std::vector<std::string> details;
+    for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
+    throw Error(ErrorCode::kInvalidData,
+                "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
+                details);
+  }
+  if (!request.id.empty() && pending.size() != 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--id names one flow, but " + std::to_string(pending.size()) + " would be added");
+  }
+
+  DraftTarget target = impl.OpenDraft(request.workspace, request.draft);
+  {
+    const auto& existing = impl.FlowsAt(target.parent);
+    const std::set<std::string> claimed = AssignIds(pending, existing, store, request.id);
+    MapReferences(pending, existing, claimed, store);
+  }
 
   // Publish scans the app definitions written here, not only the source
   // documents: so does add, or add would accept what publish refuses.
   // Every document stored came out of CanonicalJson: not parsed again.
+  // Each conversion is let go as its flow is made: the commit, the largest
+  // step, holds only what is stored and what the result says.
   std::vector<StoredFlow> flows;
   flows.reserve(pending.size());
+  result.flows.reserve(std::min(pending.size(), request.listed_flows));
   std::vector<std::string> secrets;
   const git_oid env = store.WriteBlob(CanonicalJson({{"variables", Json::array()}}));
-  for (auto& p : pending) {
+  for (Pending& p : pending) {
     StoredFlow flow{{p.id, p.flow.name, p.flow.group, p.flow.format}, p.definition, {}, env};
     Json app = FinalApp(Json::parse(p.app), p.id, p.references);
-    std::string().swap(p.app);
     ScanFinalApp(app, flow.summary, secrets);
     flow.app = store.WriteBlob(CanonicalJson(app));
+    ++(p.action == AddedFlow::Action::kUpdated ? result.updated : result.added);
+    result.unresolved += !p.unresolved.empty();
+    if (result.flows.size() < request.listed_flows) result.flows.push_back(Added(std::move(p), flow.summary, inputs));
+    p = Pending{};  // let go of what this flow needed
     flows.push_back(std::move(flow));
   }
+  std::vector<Pending>().swap(pending);
   ThrowOnSecretsInApps(secrets);
 
   // Components the workspace must provide.
@@ -381,20 +435,6 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     result.declared_components.assign(missing.begin(), missing.end());
   }
 
-  // What the result says of each flow; then the conversions are let go
-  // before the commit, the largest step.
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    Pending& p = pending[i];
-    AddedFlow added;
-    added.summary = flows[i].summary;
-    added.file = inputs[p.input].path;
-    added.source_id = std::move(p.flow.source_id);
-    added.action = p.action;
-    added.references.assign(p.references.begin(), p.references.end());
-    added.unresolved = std::move(p.unresolved);
-    result.flows.push_back(std::move(added));
-  }
-  std::vector<Pending>().swap(pending);
   result.write = impl.CommitFlows(request.workspace, request.draft, std::move(flows), "add",
                                   FlowRepository::GroupChoice::kAsGiven);
   result.write->created_draft = result.write->created_draft || created_draft;

@@ -14,7 +14,7 @@ namespace {
 
 // Objects waiting in memory before a batch is compressed and spilled: large
 // enough that compressing it on all cores pays, small against the write.
-constexpr std::size_t kBatchBytes = 32u << 20;
+constexpr std::size_t kBatchBytes = 16u << 20;
 constexpr std::size_t kReadPiece = 1u << 20;  // spill file read back in pieces
 
 void AppendBigEndian32(std::string& out, std::uint32_t v) {

@@ -329,9 +329,7 @@ void RepairMissingTags(CheckContext& c) {
       });
       if (!missing) continue;
       c.impl.RequireRole(ws.name, Role::kIntegrator);
-      for (const Version& v : c.impl.CompleteTags(ws.name, commit)) {
-        c.report.repaired.push_back(v.tag);
-      }
+      for (std::string& tag : c.impl.CompleteTags(ws.name, commit)) c.report.repaired.push_back(std::move(tag));
     }
   }
 }

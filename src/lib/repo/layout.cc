@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <set>
 
 #include "flowrepo/error.h"
@@ -79,11 +80,17 @@ bool IsFlowFolder(const Store& store, const git_oid& tree_id) {
   return git_tree_entry_byname(tree.get(), std::string(kAppDefinitionFile).c_str()) != nullptr;
 }
 
+// One side or both of a flow folder that differs: the ids of the folder
+// before and after (std::nullopt: no flow there on that side).
+using FolderChangeSink = std::function<void(const std::string& name, const std::string& group,
+                                            const std::string& path, const std::optional<git_oid>& before,
+                                            const std::optional<git_oid>& after)>;
+
 // Compares two folders of the flows/ hierarchy entry by entry; equal ids
 // mean equal content, so equal sub-trees are never opened.
 void CompareFolders(const Store& store, const std::optional<git_oid>& a,
                     const std::optional<git_oid>& b, const std::string& path,
-                    const std::string& group, std::map<std::string, FlowChange>& out) {
+                    const std::string& group, const FolderChangeSink& sink) {
   std::map<std::string, std::pair<std::optional<git_oid>, std::optional<git_oid>>> entries;
   auto collect = [&](const std::optional<git_oid>& id, bool first) {
     if (!id) return;
@@ -104,18 +111,20 @@ void CompareFolders(const Store& store, const std::optional<git_oid>& a,
     bool x_flow = x && IsFlowFolder(store, *x);
     bool y_flow = y && IsFlowFolder(store, *y);
     if (x_flow || y_flow) {
-      auto& change = out[name];
-      change.id = name;
-      if (x_flow) change.before = FlowLocation{name, group, child_path, *x};
-      if (y_flow) change.after = FlowLocation{name, group, child_path, *y};
+      sink(name, group, child_path, x_flow ? x : std::nullopt, y_flow ? y : std::nullopt);
     }
     std::optional<git_oid> x_dir = x_flow ? std::nullopt : x;
     std::optional<git_oid> y_dir = y_flow ? std::nullopt : y;
     if (x_dir || y_dir) {
       CompareFolders(store, x_dir, y_dir, child_path, group.empty() ? name : group + "/" + name,
-                     out);
+                     sink);
     }
   }
+}
+
+void CompareFlowTrees(const Store& store, const std::optional<git_oid>& a, const std::optional<git_oid>& b,
+                      const FolderChangeSink& sink) {
+  if (!(a && b && git_oid_equal(&*a, &*b))) CompareFolders(store, a, b, std::string(kFlowsDir), "", sink);
 }
 
 }  // namespace
@@ -123,10 +132,32 @@ void CompareFolders(const Store& store, const std::optional<git_oid>& a,
 std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::optional<git_oid>& a,
                                                 const std::optional<git_oid>& b) {
   std::map<std::string, FlowChange> changes;
-  if (!(a && b && git_oid_equal(&*a, &*b))) {
-    CompareFolders(store, a, b, std::string(kFlowsDir), "", changes);
-  }
+  // A flow moved between groups shows in two folders: merged by id.
+  CompareFlowTrees(store, a, b,
+                   [&](const std::string& name, const std::string& group, const std::string& path,
+                       const std::optional<git_oid>& before, const std::optional<git_oid>& after) {
+                     auto& change = changes[name];
+                     change.id = name;
+                     if (before) change.before = FlowLocation{name, group, path, *before};
+                     if (after) change.after = FlowLocation{name, group, path, *after};
+                   });
   return changes;
+}
+
+ChangedFlowIds DiffFlowIds(const Store& store, const std::optional<git_oid>& a, const std::optional<git_oid>& b) {
+  std::map<std::string, bool> present_after;  // id -> a folder holds it after
+  CompareFlowTrees(store, a, b,
+                   [&](const std::string& name, const std::string&, const std::string&,
+                       const std::optional<git_oid>&, const std::optional<git_oid>& after) {
+                     present_after[name] |= after.has_value();
+                   });
+  ChangedFlowIds ids;
+  ids.changed.reserve(present_after.size());
+  for (auto& [id, after] : present_after) {
+    if (!after) ids.removed.push_back(id);
+    ids.changed.push_back(id);
+  }
+  return ids;
 }
 
 std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tree* root) {

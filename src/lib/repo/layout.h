@@ -51,6 +51,14 @@ struct FlowChange {
 std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::optional<git_oid>& a,
                                                 const std::optional<git_oid>& b);
 
+/// What DiffFlowTrees finds, as ids only (sorted): all it costs is the ids,
+/// not their locations.
+struct ChangedFlowIds {
+  std::vector<std::string> changed;  ///< added, changed, moved or removed
+  std::vector<std::string> removed;  ///< of those, the ones no folder holds after
+};
+ChangedFlowIds DiffFlowIds(const Store& store, const std::optional<git_oid>& a, const std::optional<git_oid>& b);
+
 /// Every flow folder under flows/ of \a root (a folder holding
 /// app_definition.json), keyed by id. Throws kInvalidData on two folders
 /// with one id.

@@ -274,6 +274,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   }
 
   git_oid merged_tree = store.EditTree(store.CommitTreeId(ws_head), edits);
+  TreeEdits().swap(edits);
 
   // Validate the workspace as the merge leaves it.
   CheckMergedWorkspace(store, impl_->index_cache,
@@ -305,6 +306,8 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   message += " from draft " + std::string(draft) + "\n\n" + note + "\n\n" + TrailerLine(kDraftTrailer, draft) +
              TrailerLine(kWorkspaceTrailer, workspace) + trailers;
   for (const auto& id : result.removed) message += TrailerLine(kRemovedTrailer, id);
+  std::vector<FlowChange>().swap(changes);  // in the message now: not held while the tags are made
+  std::string().swap(trailers);
 
   git::SignaturePtr who = store.Signature(impl_->user);
   git_oid commit = store.CreateCommit(merged_tree, {ws_head, *draft_head}, message, who.get());

@@ -165,9 +165,16 @@ WriteResult FlowRepository::Impl::CommitToDraft(std::string_view ws, std::string
                                                 const std::string& message,
                                                 std::vector<std::string> flows) {
   DraftTarget target = OpenDraft(ws, draft);
-  git_oid base_tree = store.CommitTreeId(target.parent);
-  git_oid tree = store.EditTree(base_tree, edits);
+  git_oid tree = store.EditTree(store.CommitTreeId(target.parent), edits);
   TreeEdits().swap(edits);  // written: a large write's paths are not held while it is described
+  return CommitTreeToDraft(ws, draft, target, tree, message, std::move(flows));
+}
+
+WriteResult FlowRepository::Impl::CommitTreeToDraft(std::string_view ws, std::string_view draft,
+                                                    const DraftTarget& target, const git_oid& tree,
+                                                    const std::string& message,
+                                                    std::vector<std::string> flows) {
+  const git_oid base_tree = store.CommitTreeId(target.parent);
   git_oid head = target.parent;
   if (!git_oid_equal(&tree, &base_tree) || !target.head) {
     if (!git_oid_equal(&tree, &base_tree)) {
@@ -193,10 +200,9 @@ DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_v
   auto base = store.MergeBase(head, WorkspaceHead(ws));
   if (base) {
     info.base = git::OidHex(*base);
-    for (const auto& change : ChangedFlows(*base, head)) {
-      info.changed_flows.push_back(change.id);
-      if (!change.after) info.removed_flows.push_back(change.id);
-    }
+    ChangedFlowIds ids = DiffFlowIds(store, FlowsTree(store, *base), FlowsTree(store, head));
+    info.changed_flows = std::move(ids.changed);
+    info.removed_flows = std::move(ids.removed);
     info.settings_changes = DescribeSettingsChanges(store, *base, head);
   }
   return info;

@@ -100,8 +100,8 @@ struct FlowRepository::Impl {
   /// tags whose tagger is the commit's committer and whose message is its
   /// note: every clone that completes a publish makes the same tag object,
   /// so tags pushed by several clones never disagree. A tag ref that exists
-  /// already is left alone. Returns the versions made.
-  std::vector<Version> CompleteTags(std::string_view ws, const git_oid& commit);
+  /// already is left alone. Returns the tag refs made.
+  std::vector<std::string> CompleteTags(std::string_view ws, const git_oid& commit);
   /// The version tags (full ref names) publish commit \a commit of \a ws
   /// names, with the tag objects CompleteTags makes for them, written now.
   std::vector<std::pair<std::string, git_oid>> TagObjects(std::string_view ws, const git_oid& commit);
@@ -120,6 +120,9 @@ struct FlowRepository::Impl {
   /// head when missing) in one commit and moves the draft ref by CAS.
   WriteResult CommitToDraft(std::string_view ws, std::string_view draft, TreeEdits edits,
                             const std::string& message, std::vector<std::string> flows);
+  /// Commits \a tree onto the draft \a target was opened for, as CommitToDraft.
+  WriteResult CommitTreeToDraft(std::string_view ws, std::string_view draft, const DraftTarget& target,
+                                const git_oid& tree, const std::string& message, std::vector<std::string> flows);
   /// Commits \a flows onto \a draft in one commit, replacing the flows
   /// with their ids wherever they were (GroupChoice as PutFlows). Refuses
   /// an invalid id or group, a flow without app definition or given twice,

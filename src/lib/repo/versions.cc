@@ -190,8 +190,7 @@ std::vector<std::pair<std::string, git_oid>> FlowRepository::Impl::TagObjects(st
   return out;
 }
 
-std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, const git_oid& publish_commit) {
-  std::vector<Version> made;
+std::vector<std::string> FlowRepository::Impl::CompleteTags(std::string_view ws, const git_oid& publish_commit) {
   TagPlan plan = PlanTags(store, ws, publish_commit);
   const git_signature* who = git_commit_committer(plan.commit.get());
   // Every tag object first, then the refs: many go into one pack and one
@@ -200,32 +199,28 @@ std::vector<Version> FlowRepository::Impl::CompleteTags(std::string_view ws, con
   const bool packed = plan.versions.size() >= kPackedTags;
   if (packed) store.EnablePackedWrites();
   std::vector<git::PackedRef> missing;
-  std::vector<const VersionTrailer*> versions;  // of each missing ref
   for (const auto& v : plan.versions) {
-    const std::string ref = TagRef(ws, v.flow, v.number);
+    std::string ref = TagRef(ws, v.flow, v.number);
     if (store.ReadRef(ref)) continue;
-    missing.push_back({ref, store.WriteTagObject(ref, plan.commit.get(), who, plan.note), publish_commit});
-    versions.push_back(&v);
+    const git_oid tag = store.WriteTagObject(ref, plan.commit.get(), who, plan.note);
+    missing.push_back({std::move(ref), tag, publish_commit});
   }
-  auto made_one = [&](std::size_t i) {
-    made.push_back({versions[i]->flow, versions[i]->number, missing[i].name, git::OidHex(publish_commit), who->email,
-                    who->when.time, plan.note});
-  };
+  std::vector<std::string> made;
   if (packed) {
     store.CreatePackedRefs(missing);
-    for (std::size_t i = 0; i < missing.size(); ++i) made_one(i);
+    for (auto& ref : missing) made.push_back(std::move(ref.name));
     return made;
   }
-  for (std::size_t i = 0; i < missing.size(); ++i) {
+  for (auto& ref : missing) {
     try {
-      store.UpdateRef(missing[i].name, missing[i].target, std::nullopt, "flowrepo: tag " + ShortTag(missing[i].name));
+      store.UpdateRef(ref.name, ref.target, std::nullopt, "flowrepo: tag " + ShortTag(ref.name));
     } catch (const Error& e) {
       // Another process completing the same publish made it first: fine. A
       // lock left by a killed process is not: report it with its path.
-      if (e.code() != ErrorCode::kConflict || !store.ReadRef(missing[i].name)) throw;
+      if (e.code() != ErrorCode::kConflict || !store.ReadRef(ref.name)) throw;
       continue;
     }
-    made_one(i);
+    made.push_back(std::move(ref.name));
   }
   return made;
 }
