@@ -48,18 +48,23 @@ void WriteFile(const fs::path& path, const std::string& content) {
 }
 
 // Where each of \a files goes: \a request.output when it names one file,
-// else a folder (created when missing).
-std::vector<fs::path> Targets(const ExportRequest& request, const std::vector<ForeignFile>& files) {
+// else a folder (created when missing). Strings, not fs::path: a fs::path
+// holds each of its components too.
+std::vector<std::string> Targets(const ExportRequest& request, const std::vector<ForeignFile>& files) {
   std::error_code ec;
   fs::path dir;
-  std::vector<fs::path> targets;
+  std::vector<std::string> targets;
   if (!request.output.empty() && files.size() == 1 && !fs::is_directory(request.output, ec)) {
-    targets.push_back(request.output);
-    dir = targets[0].parent_path();
+    targets.push_back(fs::path(request.output).lexically_normal().string());
+    dir = fs::path(request.output).parent_path();
   } else {
     dir = request.output.empty() ? fs::path(request.directory.empty() ? "." : request.directory)
                                  : fs::path(request.output);
-    for (const auto& f : files) targets.push_back(dir / f.name);
+    std::string prefix = dir.lexically_normal().string();  // f.name is a plain file name
+    if (prefix == ".") prefix.clear();
+    const std::string separator = prefix.empty() || prefix.back() == '/' ? "" : "/";
+    targets.reserve(files.size());
+    for (const auto& f : files) targets.push_back(prefix + separator + f.name);
   }
   if (dir.empty()) dir = ".";
   if (!fs::is_directory(dir, ec)) {
@@ -73,7 +78,7 @@ std::vector<fs::path> Targets(const ExportRequest& request, const std::vector<Fo
     for (const auto& t : targets) {
       if (fs::symlink_status(t, ec).type() != fs::file_type::not_found) {
         throw Error(ErrorCode::kAlreadyExists,
-                    "'" + t.lexically_normal().string() + "' already exists; pass --force to overwrite it");
+                    "'" + t + "' already exists; pass --force to overwrite it");
       }
     }
   }
@@ -113,9 +118,9 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
     if (result.flows.size() < request.listed_flows) result.flows.push_back(std::move(info));
   }
   result.flow_count = sources.size();
-  const ForeignFilePlan plan(std::move(sources), format, request.sample_data);
-  result.files = plan.files();
-  const std::vector<fs::path> targets = Targets(request, result.files);
+  ForeignFilePlan plan(std::move(sources), format, request.sample_data);
+  result.files = plan.TakeFiles();
+  std::vector<std::string> targets = Targets(request, result.files);
 
   // Made and written on all cores, each worker through its own repository
   // handle; the definition is the stored one (Content strips it exactly as
@@ -137,7 +142,7 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
         if (request.progress && worker == 0) request.progress(done, targets.size());
       },
       16, workers);
-  for (const auto& t : targets) result.paths.push_back(t.lexically_normal().string());
+  result.paths = std::move(targets);
   return result;
 }
 

@@ -490,15 +490,18 @@ ForeignFilePlan::ForeignFilePlan(std::vector<ForeignSource> sources, std::string
   }
   handler_ = FindFormat(format);
   strip_.keep_sample_data = sample_data == ExportRequest::SampleData::kKeep;
-  std::vector<Json> apps;
+  std::vector<AppFacts> apps;
   apps.reserve(sources_.size());
   std::vector<std::string> others;
-  for (const ForeignSource& source : sources_) {
+  for (ForeignSource& source : sources_) {
     Json app = ParseJson(source.app_definition,
                          source.summary.path() + "/" + std::string(kAppDefinitionFile));
+    std::string().swap(source.app_definition);  // planned from its facts
     std::string flow_format = StringOr(app, "format", std::string(kNativeFormat));
     if (flow_format != format) others.push_back("'" + source.summary.id + "' (" + flow_format + ")");
-    apps.push_back(std::move(app));
+    AppFacts facts{StringOr(app, std::string(kSourceFileField)), std::nullopt};
+    if (auto part = app.find(std::string(kNodeRedPartField)); part != app.end()) facts.part = std::move(*part);
+    apps.push_back(std::move(facts));
   }
   if (!others.empty()) {
     std::string list;
@@ -513,16 +516,13 @@ ForeignFilePlan::ForeignFilePlan(std::vector<ForeignSource> sources, std::string
 
 // Split Node-RED parts gather by (group, source file), in part order;
 // everything else is a file of its own.
-void ForeignFilePlan::GatherUnits(const std::vector<Json>& apps, std::string_view format) {
-  auto part_of = [&](std::size_t i) -> const Json* {
-    auto it = apps[i].find(std::string(kNodeRedPartField));
-    return it == apps[i].end() ? nullptr : &*it;
-  };
+void ForeignFilePlan::GatherUnits(const std::vector<AppFacts>& apps, std::string_view format) {
+  auto part_of = [&](std::size_t i) -> const Json* { return apps[i].part ? &*apps[i].part : nullptr; };
   std::map<std::string, std::size_t> split_unit;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     const Json* part = part_of(i);
     if (format == kNodeRedFormat && part && part->is_object() && sources_[i].definition_is_array) {
-      std::string key = sources_[i].summary.group + "\n" + StringOr(apps[i], std::string(kSourceFileField));
+      std::string key = sources_[i].summary.group + "\n" + apps[i].source_file;
       auto [it, fresh] = split_unit.emplace(key, units_.size());
       if (fresh) units_.push_back({{}, true});
       units_[it->second].flows.push_back(i);
@@ -548,7 +548,7 @@ void ForeignFilePlan::GatherUnits(const std::vector<Json>& apps, std::string_vie
 
 // A file is named after its first flow's source file, else its name;
 // names are made unique ("a.json", "a-2.json").
-void ForeignFilePlan::NameFiles(const std::vector<Json>& apps, std::string_view format) {
+void ForeignFilePlan::NameFiles(const std::vector<AppFacts>& apps, std::string_view format) {
   files_.resize(units_.size());
   std::set<std::string> taken;
   for (std::size_t u = 0; u < units_.size(); ++u) {
@@ -556,7 +556,7 @@ void ForeignFilePlan::NameFiles(const std::vector<Json>& apps, std::string_view 
     file.format = std::string(format);
     for (std::size_t i : units_[u].flows) file.flows.push_back(sources_[i].summary.id);
     const std::size_t first = units_[u].flows[0];
-    std::string name = StringOr(apps[first], std::string(kSourceFileField));
+    std::string name = apps[first].source_file;
     if (name.empty()) name = SafeName(sources_[first].summary.name) + ".json";
     name = SafeName(name);
     if (taken.count(name)) {

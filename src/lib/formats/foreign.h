@@ -93,6 +93,8 @@ class ForeignFilePlan {
 
   /// Name, format and flows of each file; content empty.
   const std::vector<ForeignFile>& files() const { return files_; }
+  /// files(), moved out (files() is empty after; Content still works).
+  std::vector<ForeignFile> TakeFiles() { return std::move(files_); }
   /// The document of files()[file], stripped, two-space indented. Const:
   /// files may be made on several threads at once.
   std::string Content(std::size_t file, const DefinitionReader& read) const;
@@ -102,8 +104,14 @@ class ForeignFilePlan {
     std::vector<std::size_t> flows;  ///< indices into sources_, in file order
     bool concatenated = false;       ///< parts of a split Node-RED file
   };
-  void GatherUnits(const std::vector<Json>& apps, std::string_view format);
-  void NameFiles(const std::vector<Json>& apps, std::string_view format);
+  /// What planning needs of a flow's app definition (the parsed
+  /// definitions of 100,000 flows would take 150 MB).
+  struct AppFacts {
+    std::string source_file;   ///< kSourceFileField; empty when absent
+    std::optional<Json> part;  ///< kNodeRedPartField, when present
+  };
+  void GatherUnits(const std::vector<AppFacts>& apps, std::string_view format);
+  void NameFiles(const std::vector<AppFacts>& apps, std::string_view format);
 
   std::vector<ForeignSource> sources_;
   const FlowFormat* handler_ = nullptr;
