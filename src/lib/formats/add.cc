@@ -326,8 +326,8 @@ void MapReferences(std::vector<Pending>& pending, const std::map<std::string, Fl
   }
 }
 
-// What the result says of flow \a p (let go of here), stored as \a summary.
-AddedFlow Added(Pending p, const FlowSummary& summary, const std::vector<Input>& inputs) {
+// What the result says of flow \a p (moved out of it), stored as \a summary.
+AddedFlow Added(Pending& p, const FlowSummary& summary, const std::vector<Input>& inputs) {
   AddedFlow added;
   added.summary = summary;
   added.file = inputs[p.input].path;
@@ -401,7 +401,7 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     flow.app = store.WriteBlob(CanonicalJson(app));
     ++(p.action == AddedFlow::Action::kUpdated ? result.updated : result.added);
     result.unresolved += !p.unresolved.empty();
-    if (result.flows.size() < request.listed_flows) result.flows.push_back(Added(std::move(p), flow.summary, inputs));
+    if (result.flows.size() < request.listed_flows) result.flows.push_back(Added(p, flow.summary, inputs));
     p = Pending{};  // let go of what this flow needed
     flows.push_back(std::move(flow));
   }
