@@ -535,7 +535,7 @@ class Judge {
     }
     std::set<std::string> ids;
     for (const auto& [id, loc] : index) ids.insert(id);
-    ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+    ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
     const std::map<std::string, FlowChange> changes = DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id));
     std::vector<const FlowChange*> changed;
     for (const auto& [id, change] : changes) {

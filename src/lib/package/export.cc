@@ -529,8 +529,8 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   }
 
   // 3. Pass one.
-  WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, commit);
-  ValidationContext context{[&flows](const std::string& id) { return flows.count(id) > 0; }, &settings,
+  ValidationContext context{[&flows](const std::string& id) { return flows.count(id) > 0; },
+                            Availability(WorkspaceSettings::AtCommit(store, commit)),
                             CredentialPolicy::kAllowUnbound};
   BuiltPackage built(retain, spool_directory);
   built.strip.keep_sample_data = request.sample_data == ExportRequest::SampleData::kKeep;

@@ -315,7 +315,7 @@ void CheckFlowFiles(const PackageFlowInfo& info, std::map<std::string, std::stri
   }
   if (pf.complete) {
     std::size_t before = problems.size();
-    ValidationContext context{InSet(known), nullptr, CredentialPolicy::kAllowUnbound};
+    ValidationContext context{InSet(known), std::nullopt, CredentialPolicy::kAllowUnbound};
     JsonMemory flow_memory(memory);
     for (auto& p : ValidateFlow(pf.flow, context, PackageJsonLimits(flow_memory))) {
       problems.push_back(std::move(p));

@@ -70,7 +70,7 @@ void CheckChangedFlows(const Store& store, const std::map<std::string, FlowLocat
                        const std::vector<FlowChange>& changes, const WorkspaceSettings* settings,
                        MergeProblems& problems) {
   ValidationContext context{[&flows_after](const std::string& id) { return flows_after.count(id) > 0; },
-                            settings, CredentialPolicy::kRequireBound};
+                            AvailabilityOf(settings), CredentialPolicy::kRequireBound};
   // Read in order, in batches; validated on all cores (JSON parsing and the
   // secret scan are most of a large publish); reported in order.
   constexpr std::size_t kBatch = 256;

@@ -36,22 +36,7 @@ std::set<std::string> WorkspaceSettings::Components() const {
 }
 
 bool WorkspaceSettings::HasComponent(const std::string& component) const {
-  auto all = Components();
-  if (all.count(component)) return true;
-  // An entry ending in '*' provides every component it prefixes ("n8n:*":
-  // all n8n node types).
-  for (const auto& c : all) {
-    if (!c.empty() && c.back() == '*' && component.rfind(c.substr(0, c.size() - 1), 0) == 0) {
-      return true;
-    }
-  }
-  // A component named without a version matches any version provided.
-  if (component.find('@') == std::string::npos) {
-    for (const auto& c : all) {
-      if (c.rfind(component + "@", 0) == 0) return true;
-    }
-  }
-  return false;
+  return Availability(*this).HasComponent(component);
 }
 
 std::set<std::string> WorkspaceSettings::Topics() const {
@@ -113,6 +98,34 @@ WorkspaceSettings WorkspaceSettings::AtCommit(const Store& store, const git_oid&
   auto entry = store.EntryAt(tree.get(), std::string(kSettingsPath));
   if (!entry) return Default("");
   return Parse(store.ReadBlob(entry->id));
+}
+
+Availability::Availability(const WorkspaceSettings& settings)
+    : components_(settings.Components()), topics_(settings.Topics()) {
+  for (const auto& c : components_) {
+    if (!c.empty() && c.back() == '*') prefixes_.push_back(c.substr(0, c.size() - 1));
+  }
+}
+
+std::optional<Availability> AvailabilityOf(const WorkspaceSettings* settings) {
+  if (!settings) return std::nullopt;
+  return Availability(*settings);
+}
+
+bool Availability::HasComponent(const std::string& component) const {
+  if (components_.count(component)) return true;
+  // An entry ending in '*' provides every component it prefixes ("n8n:*":
+  // all n8n node types).
+  for (const auto& prefix : prefixes_) {
+    if (component.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  // A component named without a version matches any version provided.
+  if (component.find('@') == std::string::npos) {
+    const std::string versioned = component + "@";
+    auto it = components_.lower_bound(versioned);
+    return it != components_.end() && it->compare(0, versioned.size(), versioned) == 0;
+  }
+  return false;
 }
 
 }  // namespace flowrepo

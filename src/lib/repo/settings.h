@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "flowrepo/access.h"
 #include "json/json_io.h"
@@ -35,6 +36,25 @@ struct WorkspaceSettings {
   /// Reads the settings in \a commit's tree; Default("") when absent.
   static WorkspaceSettings AtCommit(const Store& store, const git_oid& commit);
 };
+
+/// The components and topics a workspace provides, read out of its
+/// settings once: validation asks for every node of every flow.
+class Availability {
+ public:
+  explicit Availability(const WorkspaceSettings& settings);
+  /// As WorkspaceSettings::HasComponent, in O(log n + wildcards).
+  bool HasComponent(const std::string& component) const;
+  /// Empty when the workspace does not manage topics (any is available).
+  const std::set<std::string>& Topics() const { return topics_; }
+
+ private:
+  std::set<std::string> components_;
+  std::vector<std::string> prefixes_;  ///< of entries ending in '*'
+  std::set<std::string> topics_;
+};
+
+/// Availability of \a settings; none for nullptr.
+std::optional<Availability> AvailabilityOf(const WorkspaceSettings* settings);
 
 }  // namespace flowrepo
 

@@ -178,20 +178,20 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
       }
     }
   }
-  if (context.settings) {
+  if (context.available) {
     auto where = [](const std::map<std::string, std::string>& pointers, const std::string& name) {
       auto it = pointers.find(name);
       return it == pointers.end() ? std::string() : it->second;
     };
     for (const auto& c : facts.components) {
-      if (!context.settings->HasComponent(c)) {
+      if (!context.available->HasComponent(c)) {
         problems.push_back({def_file, where(facts.component_pointers, c), "missing-component",
                             "component '" + c + "' is not available in the workspace"});
       }
     }
     // A workspace that lists no topics does not manage them: any topic is
     // available. Once it lists one, every topic used must be listed.
-    std::set<std::string> topics = context.settings->Topics();
+    const std::set<std::string>& topics = context.available->Topics();
     if (!topics.empty()) {
       for (const auto& t : facts.topics) {
         if (!topics.count(t)) {

@@ -38,8 +38,8 @@ struct ValidationContext {
   /// Whether a flow id exists where the flow will live (subflow targets);
   /// empty skips the check.
   std::function<bool(const std::string&)> flow_exists;
-  /// The target workspace's components and topics; nullptr skips the check.
-  const WorkspaceSettings* settings = nullptr;
+  /// The target workspace's components and topics; none skips the check.
+  std::optional<Availability> available;
   CredentialPolicy credentials = CredentialPolicy::kAllowUnbound;
 };
 

@@ -163,7 +163,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
     }
   }
 
-  ValidationContext context{have_ids ? InSet(ids) : nullptr, settings ? &*settings : nullptr,
+  ValidationContext context{have_ids ? InSet(ids) : nullptr, AvailabilityOf(settings ? &*settings : nullptr),
                             CredentialPolicy::kAllowUnbound};
   CheckUniqueIds(flows, report.problems);
   AddClashes({}, PlacesOf(flows), report.problems);
@@ -207,7 +207,7 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
   }
   std::set<std::string> ids;
   for (const auto& [id, loc] : index) ids.insert(id);
-  ValidationContext context{InSet(ids), settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
   std::vector<FlowPlace> places;
   for (const auto& [id, loc] : index) places.push_back({loc.group, id});
   AddClashes({}, places, report.problems);
@@ -369,7 +369,7 @@ ValidationReport ValidateStaged(const std::string& repository) {
     }
   }
 
-  ValidationContext context{id_exists, settings ? &*settings : nullptr, CredentialPolicy::kAllowUnbound};
+  ValidationContext context{id_exists, AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
   // Names the commit brings that clash with others of their folder: the
   // index's flow folders after, and before them HEAD's (the unchanged
   // ones, the changed ones HEAD has, the removed ones).
