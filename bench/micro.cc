@@ -8,7 +8,7 @@
 
 #include "flowrepo/flow.h"
 #include "json/json_io.h"
-#include "package/sha256.h"
+#include "digest.h"
 #include "repo/store.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
@@ -70,18 +70,12 @@ void BM_ValidateFlow(benchmark::State& state) {
 }
 BENCHMARK(BM_ValidateFlow);
 
-// Arg 0: portable C++; arg 1: the fastest engine this CPU runs.
 void BM_Sha256(benchmark::State& state) {
-  const Sha256::Engine engine = state.range(0) ? Sha256::Fastest() : Sha256::Engine::kPortable;
   std::string text = CanonicalJson(SampleDefinition(25));
-  for (auto _ : state) {
-    Sha256 sha(engine);
-    sha.Update(text);
-    benchmark::DoNotOptimize(sha.HexDigest());
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(Sha256Hex(text));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
 }
-BENCHMARK(BM_Sha256)->Arg(0)->Arg(1);
+BENCHMARK(BM_Sha256);
 
 // Writing N flow folders (3 blobs each) into one tree with tree builders.
 void BM_BuildTree(benchmark::State& state) {

@@ -14,9 +14,9 @@
 #include <functional>
 #include <stdexcept>
 
+#include "digest.h"
 #include "hostile/zip_bytes.h"
 #include "json/json_io.h"
-#include "package/sha256.h"
 
 namespace flowrepo::testing::hostile {
 namespace {

@@ -15,7 +15,6 @@
 #include "flowrepo/repository.h"
 #include "flowrepo/validate.h"
 #include "json/json_io.h"
-#include "package/sha256.h"
 #include "repo/repository_impl.h"
 #include "hostile/corpus.h"
 #include "hostile/zip_bytes.h"
@@ -121,47 +120,6 @@ class PackageTest : public ::testing::Test {
 
   TempDir dir_;
 };
-
-// Both engines, where this CPU has the SHA extensions; the portable one
-// alone elsewhere.
-std::vector<Sha256::Engine> Sha256Engines() {
-  std::vector<Sha256::Engine> engines{Sha256::Engine::kPortable};
-  if (Sha256::Fastest() != Sha256::Engine::kPortable) engines.push_back(Sha256::Fastest());
-  return engines;
-}
-
-std::string Sha256Of(Sha256::Engine engine, std::string_view data, std::size_t piece = std::string_view::npos) {
-  Sha256 sha(engine);
-  for (std::size_t at = 0; at < data.size(); at += piece) sha.Update(data.substr(at, piece));
-  return sha.HexDigest();
-}
-
-TEST(Sha256Test, MatchesKnownVectors) {
-  for (Sha256::Engine engine : Sha256Engines()) {
-    SCOPED_TRACE(engine == Sha256::Engine::kPortable ? "portable" : "SHA extensions");
-    EXPECT_EQ(Sha256Of(engine, ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(Sha256Of(engine, "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    EXPECT_EQ(Sha256Of(engine, std::string(1000000, 'a')),
-              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    EXPECT_EQ(Sha256Of(engine, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  }
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
-// Every length around the block and padding boundaries, fed whole and in
-// uneven pieces, gives the portable engine's digest.
-TEST(Sha256Test, EnginesAgreeOnEveryLengthAndPiece) {
-  if (Sha256Engines().size() < 2) GTEST_SKIP() << "this CPU has no SHA extensions: only the portable engine runs";
-  std::string data;
-  for (int i = 0; i < 300; ++i) data += static_cast<char>((i * 131 + 7) & 0xff);
-  for (std::size_t length = 0; length <= data.size(); ++length) {
-    std::string_view input(data.data(), length);
-    const std::string expected = Sha256Of(Sha256::Engine::kPortable, input);
-    EXPECT_EQ(Sha256Of(Sha256::Fastest(), input), expected) << length;
-    EXPECT_EQ(Sha256Of(Sha256::Fastest(), input, 37), expected) << length;
-  }
-}
 
 TEST(SafeFileNameTest, ReplacesUnsafeCharacters) {
   EXPECT_EQ(SafeFileName("Banking Assistant"), "Banking Assistant");

@@ -10,13 +10,9 @@
 #include <string>
 #include <string_view>
 
-namespace flowrepo::git {
+#include "owned.h"
 
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* p) const { F(p); }
-};
+namespace flowrepo::git {
 
 using RepositoryPtr = std::unique_ptr<git_repository, Free<git_repository_free>>;
 using CommitPtr = std::unique_ptr<git_commit, Free<git_commit_free>>;

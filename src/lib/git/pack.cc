@@ -79,10 +79,7 @@ std::string PackEntry(const PackObject& object) {
 // ---- PackStream --------------------------------------------------------------
 
 PackStream::PackStream(std::uint32_t count, std::function<void(std::string_view)> sink)
-    : sink_(std::move(sink)), sha1_(EVP_MD_CTX_new()) {
-  if (!sha1_ || EVP_DigestInit_ex(sha1_.get(), EVP_sha1(), nullptr) != 1) {
-    throw Error(ErrorCode::kInternal, "cannot start SHA-1");
-  }
+    : sink_(std::move(sink)), sha1_(Digest::Sha1()) {
   std::string header = "PACK";
   AppendBigEndian32(header, 2);
   AppendBigEndian32(header, count);
@@ -90,18 +87,11 @@ PackStream::PackStream(std::uint32_t count, std::function<void(std::string_view)
 }
 
 void PackStream::Append(std::string_view entries) {
-  if (EVP_DigestUpdate(sha1_.get(), entries.data(), entries.size()) != 1) {
-    throw Error(ErrorCode::kInternal, "cannot hash the pack");
-  }
+  sha1_.Update(entries);
   sink_(entries);
 }
 
-void PackStream::Finish() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_DigestFinal_ex(sha1_.get(), digest, &length) != 1) throw Error(ErrorCode::kInternal, "cannot finish SHA-1");
-  sink_(std::string_view(reinterpret_cast<const char*>(digest), length));
-}
+void PackStream::Finish() { sink_(sha1_.Finish()); }
 
 std::string BuildPack(const std::vector<PackObject>& objects) {
   std::vector<std::string> entries(objects.size());

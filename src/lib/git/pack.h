@@ -8,7 +8,6 @@
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
-#include <openssl/evp.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "digest.h"
 #include "git/handles.h"
 #include "spool.h"
 
@@ -47,7 +47,7 @@ class PackStream {
 
  private:
   std::function<void(std::string_view)> sink_;
-  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> sha1_;
+  Digest sha1_;
 };
 
 /// A pack holding \a objects whole (no deltas), in the order given,

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "escape.h"
 #include "flowrepo/error.h"
 #include "flowrepo/validation.h"
 
@@ -20,7 +21,6 @@ enum class Bytes { kKeepUtf8, kEscapeNonAscii };
 // kEscapeNonAscii every byte above 0x7f) as \xNN, cut after \a max bytes
 // without splitting a UTF-8 sequence.
 std::string Quotable(std::string_view text, std::size_t max, Bytes bytes) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
     if (out.size() >= max) {
@@ -31,9 +31,7 @@ std::string Quotable(std::string_view text, std::size_t max, Bytes bytes) {
     std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
     if (c < 0x20 || c == 0x7f || (c >= 0x80 && (bytes == Bytes::kEscapeNonAscii || len == 1 ||
                                                 i + len > text.size()))) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      AppendHexEscaped(out, c);
       ++i;
       continue;
     }

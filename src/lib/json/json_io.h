@@ -15,9 +15,8 @@
 
 namespace flowrepo {
 
-/// \a key escaped as one JSON pointer token ("a/b" -> "a~1b").
-inline std::string PointerToken(std::string_view key) {
-  std::string out;
+/// Appends \a key escaped as one JSON pointer token ("a/b" -> "a~1b").
+inline void AppendPointerToken(std::string& out, std::string_view key) {
   for (char c : key) {
     if (c == '~') {
       out += "~0";
@@ -27,6 +26,12 @@ inline std::string PointerToken(std::string_view key) {
       out += c;
     }
   }
+}
+
+/// \a key escaped as one JSON pointer token.
+inline std::string PointerToken(std::string_view key) {
+  std::string out;
+  AppendPointerToken(out, key);
   return out;
 }
 

@@ -47,7 +47,7 @@
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "package/manifest.h"
-#include "package/sha256.h"
+#include "digest.h"
 #include "parallel.h"
 #include "repo/trailers.h"
 #include "validate/flow_validator.h"
@@ -901,7 +901,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   PendingFile::RemoveLeftovers(dir);
   PendingFile pending(dir);
   ExportResult result;
-  Sha256 package_sha;
+  Digest package_sha = Digest::Sha256();
   {
     zip::Writer writer(pending.fd(), pending.label(), dir.string(), [&](std::string_view bytes) {
       package_sha.Update(bytes);
@@ -949,7 +949,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     writer.Finish();
   }
   pending.Sync();
-  result.sha256 = package_sha.HexDigest();
+  result.sha256 = package_sha.HexFinish();
 
   if (automatic && !request.version) {
     for (int n = 0;; ++n) {

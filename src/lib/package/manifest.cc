@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "escape.h"
 #include "flow/names.h"
 #include "flowrepo/flow.h"
 #include "parallel.h"
@@ -292,7 +293,6 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 std::string Printable(std::string_view text) {
-  static const char kHex[] = "0123456789abcdef";
   bool utf8 = IsValidUtf8(text);
   std::string out;
   for (unsigned char c : text) {
@@ -301,9 +301,7 @@ std::string Printable(std::string_view text) {
       break;
     }
     if (c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && !utf8)) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      AppendHexEscaped(out, c);
     } else {
       out += static_cast<char>(c);
     }

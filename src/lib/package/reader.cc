@@ -15,7 +15,7 @@
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "package/manifest.h"
-#include "package/sha256.h"
+#include "digest.h"
 #include "parallel.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"

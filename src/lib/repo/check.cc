@@ -64,8 +64,6 @@ struct CheckContext {
 
 using CheckFunction = std::vector<CheckProblem> (*)(CheckContext&);
 
-std::string ShortTag(std::string_view ref) { return std::string(ref.substr(kTagsPrefix.size())); }
-
 // ---- 1. workspaces ----------------------------------------------------------
 
 // Names that version tags (<name>/<flow>/v<N>) or drafts claim as workspaces.

@@ -24,6 +24,12 @@ std::string TagRef(std::string_view ws, std::string_view flow, int version) {
   return TagRefPrefix(ws, flow) + std::to_string(version);
 }
 
+std::string ShortTag(std::string_view ref) {
+  constexpr std::string_view kTags = "refs/tags/";
+  if (ref.substr(0, kTags.size()) == kTags) ref.remove_prefix(kTags.size());
+  return std::string(ref);
+}
+
 std::string TagRefPrefix(std::string_view ws, std::string_view flow) {
   return "refs/tags/" + std::string(ws) + "/" + std::string(flow) + "/v";
 }

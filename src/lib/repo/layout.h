@@ -24,6 +24,8 @@ std::string DraftRef(std::string_view ws, std::string_view draft);
 std::string DraftRefPrefix(std::string_view ws);  ///< "refs/heads/drafts/<ws>/"
 std::string TagRef(std::string_view ws, std::string_view flow, int version);
 std::string TagRefPrefix(std::string_view ws, std::string_view flow);  ///< ".../v"
+/// A tag as messages name it: \a ref without "refs/tags/" ("main/a/v1").
+std::string ShortTag(std::string_view ref);
 
 /// Throws kInvalidArgument unless \a name is a valid workspace name / flow
 /// id / draft name (drafts may contain '/'-separated ids).

@@ -352,7 +352,7 @@ void Store::CreatePackedRefs(const std::vector<git::PackedRef>& refs) {
 void Store::PackRefs() {
   git_refdb* raw = nullptr;
   git::Check(git_repository_refdb(&raw, repo_.get()), "open refs");
-  std::unique_ptr<git_refdb, git::Free<git_refdb_free>> refdb(raw);
+  std::unique_ptr<git_refdb, Free<git_refdb_free>> refdb(raw);
   git::Check(git_refdb_compress(refdb.get()), "pack refs");
   RemoveEmptyRefDirectories(git_repository_commondir(repo_.get()));
 }

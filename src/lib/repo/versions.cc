@@ -25,11 +25,6 @@
 #include "repo/trailers.h"
 
 namespace flowrepo {
-namespace {
-
-std::string ShortTag(const std::string& ref) { return ref.substr(std::string_view("refs/tags/").size()); }
-
-}  // namespace
 
 std::optional<git_oid> PeelTagTarget(const Store& store, const git_oid& target) {
   // Peeled by the types tag objects record, without reading the commit: a

@@ -62,7 +62,7 @@ std::vector<WorkTree> AllWorkTrees(const Store& store) {
   for (size_t i = 0; i < names.count; ++i) {
     git_worktree* raw = nullptr;
     if (git_worktree_lookup(&raw, main.get(), names.strings[i]) < 0) continue;
-    std::unique_ptr<git_worktree, git::Free<git_worktree_free>> wt(raw);
+    std::unique_ptr<git_worktree, Free<git_worktree_free>> wt(raw);
     if (git_worktree_validate(wt.get()) < 0) continue;  // its folder is gone: prunable
     git_repository* repo = nullptr;
     if (git_repository_open_from_worktree(&repo, wt.get()) < 0) continue;

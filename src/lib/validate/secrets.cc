@@ -1293,21 +1293,9 @@ bool MatchEnvAssignment(std::string_view s, std::size_t at, std::size_t) {
 
 // ---- walking a document -----------------------------------------------------
 
-void AppendEscaped(std::string& out, std::string_view token) {
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-}
-
-void AppendPointerToken(std::string& pointer, std::string_view token) {
+void AppendPointerStep(std::string& pointer, std::string_view token) {
   pointer += '/';
-  AppendEscaped(pointer, token);
+  AppendPointerToken(pointer, token);
 }
 
 // Object keys that are data, not field names, in flowrepo's own documents:
@@ -1485,7 +1473,7 @@ class Walker {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
       const std::size_t mark = pointer_.size();
-      AppendPointerToken(pointer_, k);
+      AppendPointerStep(pointer_, k);
       std::string_view rule = FindFormat(k);
       if (!rule.empty()) {
         Report(rule);
@@ -1675,7 +1663,7 @@ std::string MaskSegments(std::string_view path, bool pointer) {
       if (masked == token) {
         out.append(segment);
       } else {
-        AppendEscaped(out, masked);
+        AppendPointerToken(out, masked);
       }
     } else {
       out += MaskText(segment);

@@ -19,7 +19,7 @@
 #include "flowrepo/validate.h"
 #include "json/json_io.h"
 #include "package/manifest.h"
-#include "package/sha256.h"
+#include "digest.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
 

@@ -12,6 +12,7 @@
 
 #include <zlib.h>
 
+#include "escape.h"
 #include "flowrepo/error.h"
 
 namespace flowrepo::zip {
@@ -296,15 +297,12 @@ std::uint64_t Le(std::string_view b, std::size_t at, int bytes) {
 
 // \a name for a message: printable ASCII kept, anything else as \xNN, cut.
 std::string Shown(std::string_view name) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : name.substr(0, 120)) {
     if (c >= 0x20 && c < 0x7f && c != '\\') {
       out += static_cast<char>(c);
     } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      AppendHexEscaped(out, c);
     }
   }
   return name.size() > 120 ? out + "..." : out;

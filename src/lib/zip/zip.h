@@ -16,15 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "owned.h"
 #include "spool.h"
 
 namespace flowrepo::zip {
-
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* p) const { F(p); }
-};
 
 /// An archive that is discarded (no changes written) unless committed.
 using ArchivePtr = std::unique_ptr<zip_t, Free<zip_discard>>;
