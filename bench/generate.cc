@@ -45,18 +45,20 @@ class Rng {
   }
   int Between(int lo, int hi) { return lo + static_cast<int>(Next() % static_cast<std::uint64_t>(hi - lo + 1)); }
   template <class T>
-  const T& Pick(const std::vector<T>& v) { return v[Next() % v.size()]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[Next() % v.size()];
+  }
 
  private:
   std::uint64_t state_;
 };
 
-const std::vector<std::string> kTop = {"Finance", "Support", "Operations", "Marketing", "Sales",
-                                       "HR", "Legal", "Engineering", "Logistics", "Security"};
+const std::vector<std::string> kTop = {"Finance", "Support", "Operations",  "Marketing", "Sales",
+                                       "HR",      "Legal",   "Engineering", "Logistics", "Security"};
 const std::vector<std::string> kMid = {"Retail", "Corporate", "Compliance", "Analytics", "Onboarding"};
 const std::vector<std::string> kLow = {"EU", "US", "APAC", "Internal"};
 const std::vector<std::string> kWords = {"customer", "invoice", "ticket", "order", "account", "risk",
-                                         "report", "alert", "lead", "claim", "payment", "shipment"};
+                                         "report",   "alert",   "lead",   "claim", "payment", "shipment"};
 
 struct FlowSpec {
   std::string id;
@@ -67,8 +69,8 @@ struct FlowSpec {
 std::string Canonical(const Json& j) { return j.dump(2) + "\n"; }
 
 Json MakeDefinition(Rng& rng, const std::vector<FlowSpec>& earlier, int revision) {
-  static const std::vector<std::string> kTypes = {"api", "condition", "ai", "script", "transform",
-                                                  "publish", "subscribe", "wait"};
+  static const std::vector<std::string> kTypes = {"api",       "condition", "ai",        "script",
+                                                  "transform", "publish",   "subscribe", "wait"};
   Json nodes = Json::array({{{"id", "start"}, {"type", "start"}}});
   Json edges = Json::array();
   int count = rng.Between(10, 40);
@@ -81,15 +83,15 @@ Json MakeDefinition(Rng& rng, const std::vector<FlowSpec>& earlier, int revision
     std::string word = rng.Pick(kWords);
     if (type == "api") {
       node["component"] = "http@1";
-      node["config"] = {{"method", i % 2 ? "GET" : "POST"},
-                        {"url", "{{env.API_BASE}}/" + word + "s/{{inputs.id}}"}};
+      node["config"] = {{"method", i % 2 ? "GET" : "POST"}, {"url", "{{env.API_BASE}}/" + word + "s/{{inputs.id}}"}};
       if (i % 2) node["config"]["headers"] = {{"X-Api-Key", "{{env.API_KEY}}"}};
       if (i % 3 == 0) node["credential"] = {{"type", "oauth2"}, {"binding", word + "-service"}};
     } else if (type == "ai") {
       node["component"] = "llm-chat@1";
-      node["config"] = {{"model", "general-large"},
-                        {"prompt", "Summarise the " + word + " {{" + prev + ".body}} (r" + std::to_string(revision) + ")"},
-                        {"hyperparameters", {{"temperature", (i % 5) / 10.0}}}};
+      node["config"] = {
+          {"model", "general-large"},
+          {"prompt", "Summarise the " + word + " {{" + prev + ".body}} (r" + std::to_string(revision) + ")"},
+          {"hyperparameters", {{"temperature", (i % 5) / 10.0}}}};
     } else if (type == "script") {
       node["component"] = "javascript@1";
       node["config"] = {{"language", "javascript"},
@@ -114,12 +116,15 @@ Json MakeDefinition(Rng& rng, const std::vector<FlowSpec>& earlier, int revision
   }
   nodes.push_back({{"id", "end"}, {"type", "end"}});
   edges.push_back({{"from", prev}, {"to", "end"}});
-  return {{"mode", rng.Between(0, 1) ? "sync" : "async"},
-          {"timeout_ms", 30000},
-          {"inputs", Json::array({{{"name", "request"}, {"type", "object"}, {"required", true}, {"scanners", {"pii", "prompt-injection"}}}})},
-          {"outputs", Json::array({{{"name", "result"}, {"type", "object"}, {"scanners", {"toxicity"}}}})},
-          {"nodes", nodes},
-          {"edges", edges}};
+  return {
+      {"mode", rng.Between(0, 1) ? "sync" : "async"},
+      {"timeout_ms", 30000},
+      {"inputs",
+       Json::array(
+           {{{"name", "request"}, {"type", "object"}, {"required", true}, {"scanners", {"pii", "prompt-injection"}}}})},
+      {"outputs", Json::array({{{"name", "result"}, {"type", "object"}, {"scanners", {"toxicity"}}}})},
+      {"nodes", nodes},
+      {"edges", edges}};
 }
 
 Json MakeApp(const FlowSpec& flow) {
@@ -134,9 +139,10 @@ Json MakeApp(const FlowSpec& flow) {
 }
 
 Json MakeEnv(const FlowSpec& flow) {
-  return {{"variables", Json::array({{{"name", "API_BASE"}, {"value", "https://api.example.com/" + flow.id}},
-                                      {{"name", "API_KEY"}, {"secret", true}, {"ref", "vault:bench/" + flow.id + "/key"}},
-                                      {{"name", "LOG_LEVEL"}, {"value", "info"}}})}};
+  return {
+      {"variables", Json::array({{{"name", "API_BASE"}, {"value", "https://api.example.com/" + flow.id}},
+                                 {{"name", "API_KEY"}, {"secret", true}, {"ref", "vault:bench/" + flow.id + "/key"}},
+                                 {{"name", "LOG_LEVEL"}, {"value", "info"}}})}};
 }
 
 class Stream {
@@ -160,8 +166,8 @@ class Stream {
   void FileModify(int blob, const std::string& path) { std::printf("M 100644 :%d %s\n", blob, path.c_str()); }
   void End() { std::printf("\n"); }
   void Tag(const std::string& name, int commit, std::int64_t time, const std::string& message) {
-    std::printf("tag %s\nfrom :%d\ntagger Generator <generator@example.com> %lld +0000\ndata %zu\n%s\n",
-                name.c_str(), commit, static_cast<long long>(time), message.size(), message.c_str());
+    std::printf("tag %s\nfrom :%d\ntagger Generator <generator@example.com> %lld +0000\ndata %zu\n%s\n", name.c_str(),
+                commit, static_cast<long long>(time), message.size(), message.c_str());
   }
 
  private:
@@ -204,71 +210,97 @@ Json N8nParameters(Rng& rng, const std::string& type) {
   if (type == "n8n-nodes-base.code") return {{"jsCode", JsCode(rng)}};
   if (type == "n8n-nodes-base.httpRequest") {
     Json query = Json::array(), headers = Json::array();
-    for (int i = rng.Between(1, 6); i > 0; --i) query.push_back({{"name", rng.Pick(kWords)}, {"value", "={{ $json." + rng.Pick(kWords) + " }}"}});
-    for (int i = rng.Between(1, 4); i > 0; --i) headers.push_back({{"name", "X-" + rng.Pick(kWords)}, {"value", Sentence(rng, 2)}});
-    return {{"method", rng.Between(0, 1) ? "POST" : "GET"},
-            {"url", "=https://api.example.com/v2/" + word + "s/{{ $json.id }}"},
-            {"authentication", "genericCredentialType"},
-            {"sendQuery", true}, {"queryParameters", {{"parameters", query}}},
-            {"sendHeaders", true}, {"headerParameters", {{"parameters", headers}}},
-            {"options", {{"timeout", 1000 * rng.Between(5, 60)}, {"response", {{"response", {{"neverError", true}}}}}}}};
+    for (int i = rng.Between(1, 6); i > 0; --i)
+      query.push_back({{"name", rng.Pick(kWords)}, {"value", "={{ $json." + rng.Pick(kWords) + " }}"}});
+    for (int i = rng.Between(1, 4); i > 0; --i)
+      headers.push_back({{"name", "X-" + rng.Pick(kWords)}, {"value", Sentence(rng, 2)}});
+    return {
+        {"method", rng.Between(0, 1) ? "POST" : "GET"},
+        {"url", "=https://api.example.com/v2/" + word + "s/{{ $json.id }}"},
+        {"authentication", "genericCredentialType"},
+        {"sendQuery", true},
+        {"queryParameters", {{"parameters", query}}},
+        {"sendHeaders", true},
+        {"headerParameters", {{"parameters", headers}}},
+        {"options", {{"timeout", 1000 * rng.Between(5, 60)}, {"response", {{"response", {{"neverError", true}}}}}}}};
   }
   if (type == "n8n-nodes-base.set") {
     Json assignments = Json::array();
     for (int i = rng.Between(2, 12); i > 0; --i) {
-      assignments.push_back({{"id", Uuid(rng)}, {"name", rng.Pick(kWords) + "_" + std::to_string(i)},
-                             {"value", "={{ $json." + rng.Pick(kWords) + " }} " + Sentence(rng, 3)}, {"type", "string"}});
+      assignments.push_back({{"id", Uuid(rng)},
+                             {"name", rng.Pick(kWords) + "_" + std::to_string(i)},
+                             {"value", "={{ $json." + rng.Pick(kWords) + " }} " + Sentence(rng, 3)},
+                             {"type", "string"}});
     }
     return {{"assignments", {{"assignments", assignments}}}, {"options", Json::object()}};
   }
   if (type == "n8n-nodes-base.if") {
     Json conditions = Json::array();
     for (int i = rng.Between(1, 4); i > 0; --i) {
-      conditions.push_back({{"id", Uuid(rng)}, {"leftValue", "={{ $json." + rng.Pick(kWords) + " }}"},
+      conditions.push_back({{"id", Uuid(rng)},
+                            {"leftValue", "={{ $json." + rng.Pick(kWords) + " }}"},
                             {"rightValue", rng.Pick(kWords)},
                             {"operator", {{"type", "string"}, {"operation", "equals"}}}});
     }
-    return {{"conditions", {{"options", {{"caseSensitive", true}, {"typeValidation", "strict"}}},
-                            {"conditions", conditions}, {"combinator", "and"}}},
+    return {{"conditions",
+             {{"options", {{"caseSensitive", true}, {"typeValidation", "strict"}}},
+              {"conditions", conditions},
+              {"combinator", "and"}}},
             {"options", Json::object()}};
   }
   if (type == "n8n-nodes-base.stickyNote") {
     return {{"content", "## " + Sentence(rng, 4) + "\n" + Sentence(rng, rng.Between(20, 120))},
-            {"height", 80 * rng.Between(2, 8)}, {"width", 120 * rng.Between(2, 6)}};
+            {"height", 80 * rng.Between(2, 8)},
+            {"width", 120 * rng.Between(2, 6)}};
   }
   if (type == "n8n-nodes-base.scheduleTrigger") {
     return {{"rule", {{"interval", Json::array({{{"field", "hours"}, {"hoursInterval", rng.Between(1, 24)}}})}}}};
   }
-  return {{"resource", word}, {"operation", "getAll"}, {"returnAll", rng.Between(0, 1) == 1},
+  return {{"resource", word},
+          {"operation", "getAll"},
+          {"returnAll", rng.Between(0, 1) == 1},
           {"filters", {{"updatedAfter", "={{ $now.minus(1, 'day') }}"}, {"q", Sentence(rng, 3)}}}};
 }
 
 Json MakeN8nWorkflow(Rng& rng, const std::string& name) {
   static const std::vector<std::string> kN8nTypes = {
-      "n8n-nodes-base.code", "n8n-nodes-base.code", "n8n-nodes-base.httpRequest", "n8n-nodes-base.httpRequest",
-      "n8n-nodes-base.set",  "n8n-nodes-base.set",  "n8n-nodes-base.if",          "n8n-nodes-base.stickyNote",
+      "n8n-nodes-base.code",  "n8n-nodes-base.code",         "n8n-nodes-base.httpRequest", "n8n-nodes-base.httpRequest",
+      "n8n-nodes-base.set",   "n8n-nodes-base.set",          "n8n-nodes-base.if",          "n8n-nodes-base.stickyNote",
       "n8n-nodes-base.slack", "n8n-nodes-base.googleSheets", "n8n-nodes-base.postgres"};
   Json nodes = Json::array();
   Json connections = Json::object();
   const std::string trigger = "Schedule Trigger";
-  nodes.push_back({{"parameters", N8nParameters(rng, "n8n-nodes-base.scheduleTrigger")}, {"id", Uuid(rng)},
-                   {"name", trigger}, {"type", "n8n-nodes-base.scheduleTrigger"}, {"typeVersion", 1.2},
+  nodes.push_back({{"parameters", N8nParameters(rng, "n8n-nodes-base.scheduleTrigger")},
+                   {"id", Uuid(rng)},
+                   {"name", trigger},
+                   {"type", "n8n-nodes-base.scheduleTrigger"},
+                   {"typeVersion", 1.2},
                    {"position", {0, 0}}});
   std::string previous = trigger;
   const int count = rng.Between(5, 30);
   for (int i = 1; i < count; ++i) {
     const std::string& type = rng.Pick(kN8nTypes);
     std::string node_name = type.substr(type.find('.') + 1) + " " + std::to_string(i);
-    Json node = {{"parameters", N8nParameters(rng, type)}, {"id", Uuid(rng)}, {"name", node_name}, {"type", type},
-                 {"typeVersion", type == "n8n-nodes-base.httpRequest" ? 4.2 : 1}, {"position", {220 * i, 100 * (i % 3)}}};
+    Json node = {{"parameters", N8nParameters(rng, type)},
+                 {"id", Uuid(rng)},
+                 {"name", node_name},
+                 {"type", type},
+                 {"typeVersion", type == "n8n-nodes-base.httpRequest" ? 4.2 : 1},
+                 {"position", {220 * i, 100 * (i % 3)}}};
     nodes.push_back(std::move(node));
     if (type == "n8n-nodes-base.stickyNote") continue;  // notes are not wired
     connections[previous]["main"] = Json::array({Json::array({{{"node", node_name}, {"type", "main"}, {"index", 0}}})});
     previous = node_name;
   }
-  return {{"name", name}, {"nodes", nodes}, {"pinData", Json::object()}, {"connections", connections},
-          {"active", false}, {"settings", {{"executionOrder", "v1"}}}, {"versionId", Uuid(rng)},
-          {"id", Uuid(rng).substr(0, 16)}, {"tags", Json::array()}};
+  return {{"name", name},
+          {"nodes", nodes},
+          {"pinData", Json::object()},
+          {"connections", connections},
+          {"active", false},
+          {"settings", {{"executionOrder", "v1"}}},
+          {"versionId", Uuid(rng)},
+          {"id", Uuid(rng).substr(0, 16)},
+          {"tags", Json::array()}};
 }
 
 int WriteN8nWorkflows(int n, const std::string& dir, Rng& rng) {
@@ -348,8 +380,10 @@ int main(int argc, char** argv) {
   std::string trailers;
   for (const auto& f : flows) trailers += "Flowrepo-Version: " + f.id + " v1\n";
   int head = out.Commit("refs/heads/main", ++time,
-                        "Publish " + std::to_string(n) + " flows from draft initial\n\nInitial import\n\n"
-                        "Flowrepo-Draft: initial\nFlowrepo-Workspace: main\n" + trailers,
+                        "Publish " + std::to_string(n) +
+                            " flows from draft initial\n\nInitial import\n\n"
+                            "Flowrepo-Draft: initial\nFlowrepo-Workspace: main\n" +
+                            trailers,
                         root, draft);
   // A merge commit's tree starts from its first parent: list the changes again.
   for (int i = 0; i < n; ++i) {
@@ -370,8 +404,8 @@ int main(int argc, char** argv) {
     out.End();
     std::string v = "v" + std::to_string(version);
     head = out.Commit("refs/heads/main", ++time,
-                      "Publish " + flows[i].id + " " + v + " from draft change-" + std::to_string(h) +
-                          "\n\nChange " + std::to_string(h) + "\n\nFlowrepo-Draft: change-" + std::to_string(h) +
+                      "Publish " + flows[i].id + " " + v + " from draft change-" + std::to_string(h) + "\n\nChange " +
+                          std::to_string(h) + "\n\nFlowrepo-Draft: change-" + std::to_string(h) +
                           "\nFlowrepo-Workspace: main\nFlowrepo-Version: " + flows[i].id + " " + v + "\n",
                       head, change);
     out.FileModify(def, flows[i].path() + "/flow_definition.json");

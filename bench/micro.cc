@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <string>
 
+#include "digest.h"
 #include "flowrepo/flow.h"
 #include "json/json_io.h"
-#include "digest.h"
 #include "repo/store.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
@@ -18,15 +18,18 @@ namespace {
 
 // A native flow of about 6 KB, like the generator's.
 Json SampleDefinition(int nodes) {
-  Json def = {{"mode", "sync"}, {"nodes", Json::array({{{"id", "start"}, {"type", "start"}}})}, {"edges", Json::array()}};
+  Json def = {
+      {"mode", "sync"}, {"nodes", Json::array({{{"id", "start"}, {"type", "start"}}})}, {"edges", Json::array()}};
   std::string prev = "start";
   for (int i = 0; i < nodes; ++i) {
     std::string id = "api-" + std::to_string(i);
     def["nodes"].push_back({{"id", id},
                             {"type", "api"},
                             {"component", "http@1"},
-                            {"config", {{"method", "GET"}, {"url", "{{env.API_BASE}}/orders/{{inputs.id}}"},
-                                        {"headers", {{"X-Api-Key", "{{env.API_KEY}}"}}}}}});
+                            {"config",
+                             {{"method", "GET"},
+                              {"url", "{{env.API_BASE}}/orders/{{inputs.id}}"},
+                              {"headers", {{"X-Api-Key", "{{env.API_KEY}}"}}}}}});
     def["edges"].push_back({{"from", prev}, {"to", id}});
     prev = id;
   }

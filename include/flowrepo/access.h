@@ -24,9 +24,9 @@ struct RoleAssignment {
 /// The roles of a workspace after a change (or as listed).
 struct RoleChange {
   std::string workspace;
-  std::string commit;                  ///< workspace head after the change
-  std::vector<RoleAssignment> roles;   ///< sorted by user; empty: unmanaged
-  bool changed = false;                ///< false: the role was already so
+  std::string commit;                 ///< workspace head after the change
+  std::vector<RoleAssignment> roles;  ///< sorted by user; empty: unmanaged
+  bool changed = false;               ///< false: the role was already so
 };
 
 }  // namespace flowrepo

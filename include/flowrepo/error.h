@@ -29,8 +29,7 @@ const char* ErrorCodeName(ErrorCode code);
 /// example all validation problems of a refused publish).
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message,
-        std::vector<std::string> details = {})
+  Error(ErrorCode code, const std::string& message, std::vector<std::string> details = {})
       : std::runtime_error(message), code_(code), details_(std::move(details)) {}
 
   ErrorCode code() const { return code_; }

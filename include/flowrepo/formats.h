@@ -60,9 +60,9 @@ std::vector<Flow> FlowsFromDocument(std::string_view text, const DocumentOptions
 
 /// Why a file was not added.
 struct RefusedFile {
-  std::string file;     ///< as found (the path given, or below a directory given)
-  std::string reason;   ///< "json", "not-a-flow", "invalid", "secret", "io"
-  std::string message;  ///< one line
+  std::string file;                  ///< as found (the path given, or below a directory given)
+  std::string reason;                ///< "json", "not-a-flow", "invalid", "secret", "io"
+  std::string message;               ///< one line
   std::vector<std::string> details;  ///< each problem, "pointer: message [rule]"
 };
 
@@ -101,8 +101,8 @@ struct AddFlowsResult {
   /// The first AddFlowsRequest::listed_flows flows added, in the order of
   /// the files.
   std::vector<AddedFlow> flows;
-  std::size_t added = 0;     ///< flows new on the draft
-  std::size_t updated = 0;   ///< flows the draft had, written again
+  std::size_t added = 0;       ///< flows new on the draft
+  std::size_t updated = 0;     ///< flows the draft had, written again
   std::size_t unresolved = 0;  ///< flows with a reference left unresolved
   std::vector<RefusedFile> refused;
   /// Components the added flows use that the workspace did not list: they
@@ -129,9 +129,9 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request);
 
 /// A file in a foreign format made from stored flows.
 struct ForeignFile {
-  std::string name;     ///< file name: the flow's source file, else its name + ".json"
-  std::string format;   ///< "n8n" or "node-red"
-  std::string content;  ///< the document, two-space indented JSON
+  std::string name;                ///< file name: the flow's source file, else its name + ".json"
+  std::string format;              ///< "n8n" or "node-red"
+  std::string content;             ///< the document, two-space indented JSON
   std::vector<std::string> flows;  ///< ids of the flows it holds
 };
 
@@ -142,16 +142,15 @@ struct ForeignFile {
 /// formats are refused. Names are made unique ("a.json", "a-2.json").
 /// Throws kInvalidArgument (a flow of another format, unknown format) or
 /// kInvalidData (a document that does not parse).
-std::vector<ForeignFile> ForeignFiles(
-    const std::vector<Flow>& flows, std::string_view format,
-    ExportRequest::SampleData sample_data = ExportRequest::SampleData::kStrip);
+std::vector<ForeignFile> ForeignFiles(const std::vector<Flow>& flows, std::string_view format,
+                                      ExportRequest::SampleData sample_data = ExportRequest::SampleData::kStrip);
 
 struct ForeignExportResult {
   std::string workspace;
   std::string commit;              ///< the source commit
   std::vector<std::string> paths;  ///< files written, in ForeignFiles order
   std::vector<ForeignFile> files;  ///< what they hold (content empty: it is in the files)
-  std::size_t flow_count = 0;          ///< flows written
+  std::size_t flow_count = 0;      ///< flows written
   /// The first ExportRequest::listed_flows flows written, as a package of
   /// the same request lists them.
   std::vector<PackageFlowInfo> flows;
@@ -164,8 +163,7 @@ struct ForeignExportResult {
 /// missing); without it files go to \a request.directory. Nothing is written
 /// when any file exists, unless request.overwrite is kYes. Throws as
 /// ExportPackage and ForeignFiles do.
-ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request,
-                                  std::string_view format);
+ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request, std::string_view format);
 
 }  // namespace flowrepo
 

@@ -11,9 +11,9 @@ namespace flowrepo {
 struct Version {
   std::string flow;
   int number = 0;
-  std::string tag;     ///< full ref name
-  std::string commit;  ///< the publish commit
-  std::string author;  ///< tagger email
+  std::string tag;        ///< full ref name
+  std::string commit;     ///< the publish commit
+  std::string author;     ///< tagger email
   std::int64_t time = 0;  ///< seconds since the epoch
   std::string note;
 };
@@ -30,12 +30,12 @@ struct Removal {
 struct History {
   std::string workspace;
   std::string flow;
-  std::vector<Version> versions;      ///< newest first
+  std::vector<Version> versions;  ///< newest first
   /// Publishes that removed the flow since its latest version, newest
   /// first: the end of a retired flow's history. (A flow removed and later
   /// published again shows only its versions.)
   std::vector<Removal> removed;
-  std::vector<std::string> drafts;    ///< open drafts that change the flow
+  std::vector<std::string> drafts;  ///< open drafts that change the flow
   /// Tags named like versions that no publish commit backs ("<ws>/<flow>/vN"):
   /// not versions, left out above; `flowrepo check` reports them.
   std::vector<std::string> ignored_tags;

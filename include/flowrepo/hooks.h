@@ -91,8 +91,8 @@ std::string HookScript(std::string_view name, const std::string& flowrepo);
 /// containing \a repository (core.hooksPath is honoured), executable.
 /// Returns the paths written. A different existing hook is kept unless
 /// \a overwrite is kYes (kAlreadyExists). Throws kNotFound, kIo.
-std::vector<std::string> InstallHooks(const std::string& repository, HookSet set,
-                                      const std::string& flowrepo, HookOverwrite overwrite);
+std::vector<std::string> InstallHooks(const std::string& repository, HookSet set, const std::string& flowrepo,
+                                      HookOverwrite overwrite);
 
 }  // namespace flowrepo
 

@@ -27,10 +27,10 @@ inline constexpr std::string_view kPackageSchema = "flowrepo/package@1";
 /// counted as they are read, whatever the zip headers claim, so a package
 /// exceeding a limit is refused without ever holding more than the limit.
 struct PackageLimits {
-  std::uint64_t max_file_bytes = 1ull << 30;    ///< the package file (1 GiB)
-  std::uint64_t max_entries = 100000;           ///< zip entries
-  std::uint64_t max_entry_bytes = 64ull << 20;  ///< one decompressed entry (64 MiB)
-  std::uint64_t max_total_bytes = 512ull << 20; ///< all decompressed entries (512 MiB)
+  std::uint64_t max_file_bytes = 1ull << 30;     ///< the package file (1 GiB)
+  std::uint64_t max_entries = 100000;            ///< zip entries
+  std::uint64_t max_entry_bytes = 64ull << 20;   ///< one decompressed entry (64 MiB)
+  std::uint64_t max_total_bytes = 512ull << 20;  ///< all decompressed entries (512 MiB)
   /// Decompressed / compressed size of one entry; checked once an entry has
   /// produced more than 1 MiB, so small well-compressing files always pass.
   std::uint64_t max_ratio = 200;
@@ -47,9 +47,7 @@ struct PackageLimits {
   /// max_total_bytes) and, for an import, the canonical documents to be
   /// written (at most max_total_bytes again), this bounds the memory of
   /// reading a package (docs/reliability.md).
-  std::uint64_t parse_budget() const {
-    return max_entry_bytes > UINT64_MAX / 4 ? UINT64_MAX : 4 * max_entry_bytes;
-  }
+  std::uint64_t parse_budget() const { return max_entry_bytes > UINT64_MAX / 4 ? UINT64_MAX : 4 * max_entry_bytes; }
 };
 
 /// What export does with flows the selected ones use (subflow nodes) but
@@ -73,9 +71,9 @@ struct PackageFileInfo {
 
 /// A subflow reference of a packaged flow.
 struct FlowDependency {
-  std::string flow;        ///< the flow used
-  std::string node;        ///< the node using it
-  bool included = false;   ///< whether the package holds that flow
+  std::string flow;       ///< the flow used
+  std::string node;       ///< the node using it
+  bool included = false;  ///< whether the package holds that flow
 };
 
 struct CredentialRequirement {
@@ -92,8 +90,8 @@ struct EnvRequirement {
 
 /// What the target workspace must supply for a flow (or a whole package).
 struct FlowRequirements {
-  std::vector<std::string> components;  ///< "name@version", sorted
-  std::vector<std::string> topics;      ///< sorted
+  std::vector<std::string> components;             ///< "name@version", sorted
+  std::vector<std::string> topics;                 ///< sorted
   std::vector<CredentialRequirement> credentials;  ///< unbound in the package
   std::vector<EnvRequirement> env_variables;
 };
@@ -125,11 +123,11 @@ struct PackageManifest {
   std::vector<std::string> selection;
   std::vector<std::string> exclude;
   bool all = false;
-  std::string dependency_policy;  ///< "include", "reference", "fail"
-  std::optional<int> version;     ///< set for a single-version export
-  std::vector<PackageFlowInfo> flows;  ///< sorted by path
-  std::vector<std::string> groups;     ///< every group path, sorted
-  FlowRequirements requirements;       ///< union over the flows
+  std::string dependency_policy;            ///< "include", "reference", "fail"
+  std::optional<int> version;               ///< set for a single-version export
+  std::vector<PackageFlowInfo> flows;       ///< sorted by path
+  std::vector<std::string> groups;          ///< every group path, sorted
+  FlowRequirements requirements;            ///< union over the flows
   std::vector<std::string> required_flows;  ///< used but not included
 };
 
@@ -188,19 +186,19 @@ struct ExportRequest {
 };
 
 struct ExportResult {
-  std::string path;       ///< the package written
+  std::string path;  ///< the package written
   std::string workspace;
-  std::string commit;     ///< the source commit
+  std::string commit;          ///< the source commit
   std::size_t flow_count = 0;  ///< flows written
   /// The first ExportRequest::listed_flows flows written, by path; their
   /// files and requirements are left empty (the package's manifest has
   /// them): holding every flow's at once would make memory grow with the
   /// package.
   std::vector<PackageFlowInfo> flows;
-  std::vector<std::string> included_dependencies;   ///< added because selected flows use them
-  std::vector<std::string> referenced_dependencies; ///< used but left out
-  std::uint64_t bytes = 0;  ///< size of the package file
-  std::string sha256;       ///< of the package file
+  std::vector<std::string> included_dependencies;    ///< added because selected flows use them
+  std::vector<std::string> referenced_dependencies;  ///< used but left out
+  std::uint64_t bytes = 0;                           ///< size of the package file
+  std::string sha256;                                ///< of the package file
 };
 
 /// Writes a package of the selected flows at one commit. Everything is read,
@@ -217,7 +215,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request);
 struct ImportRequest {
   std::string package;  ///< path of the package file
   std::string workspace = "main";
-  std::string draft;    ///< empty: "import-<package file name>"
+  std::string draft;               ///< empty: "import-<package file name>"
   std::vector<std::string> flows;  ///< only these package flows; empty: all
   enum class Mode {
     kAdd,       ///< new flows; an id that exists in the workspace is refused
@@ -281,8 +279,7 @@ ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request);
 /// Export of \a source (output ignored) imported at once with \a target
 /// (package ignored; target.workspace is the destination), without a file
 /// in between. Needs the integrator role in both workspaces.
-ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
-                             const ImportRequest& target);
+ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source, const ImportRequest& target);
 
 struct BindRequest {
   std::string workspace = "main";

@@ -31,13 +31,13 @@ struct PullChange {
 struct PullReport {
   std::string remote;
   std::vector<PullChange> changes;
-  std::vector<std::string> tags_added;     ///< short names (<ws>/<flow>/vN)
-  std::vector<std::string> tags_set_aside; ///< local tags the server contradicted, kept under refs/flowrepo/
+  std::vector<std::string> tags_added;      ///< short names (<ws>/<flow>/vN)
+  std::vector<std::string> tags_set_aside;  ///< local tags the server contradicted, kept under refs/flowrepo/
 };
 
 /// One branch against the server.
 struct BranchStatus {
-  std::string name;      ///< workspace name, or draft name
+  std::string name;  ///< workspace name, or draft name
   std::string workspace;
   bool is_draft = false;
   bool on_server = false;

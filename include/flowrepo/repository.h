@@ -35,9 +35,9 @@ struct WorkspaceInfo {
 struct DraftInfo {
   std::string workspace;
   std::string name;
-  std::string ref;     ///< refs/heads/drafts/<ws>/<name>
-  std::string commit;  ///< draft head
-  std::string base;    ///< merge base with the workspace branch
+  std::string ref;                         ///< refs/heads/drafts/<ws>/<name>
+  std::string commit;                      ///< draft head
+  std::string base;                        ///< merge base with the workspace branch
   std::vector<std::string> changed_flows;  ///< ids added, changed or removed since base
   std::vector<std::string> removed_flows;  ///< those of changed_flows the draft removes
   /// What the draft changes under .flowrepo/ since base (roles first);
@@ -66,19 +66,19 @@ struct NewFlowRequest {
 };
 
 struct CopyRequest {
-  std::string flow;          ///< source flow id (workspace head)
-  std::string name;          ///< new display name
-  std::string id;            ///< new id; empty: derived from the name
-  std::string group;         ///< empty: the source's group
-  std::string draft;         ///< empty: "copy-<new id>"
+  std::string flow;   ///< source flow id (workspace head)
+  std::string name;   ///< new display name
+  std::string id;     ///< new id; empty: derived from the name
+  std::string group;  ///< empty: the source's group
+  std::string draft;  ///< empty: "copy-<new id>"
 };
 
 struct PublishResult {
   std::string workspace;
   std::string draft;
-  std::string commit;                 ///< the publish commit on the workspace
-  std::vector<Version> versions;      ///< one new version per changed flow
-  std::vector<std::string> removed;   ///< flows deleted by the draft
+  std::string commit;                ///< the publish commit on the workspace
+  std::vector<Version> versions;     ///< one new version per changed flow
+  std::vector<std::string> removed;  ///< flows deleted by the draft
   /// What the publish changed under .flowrepo/ (roles first); a role
   /// change has needs_admin set, so an admin publishing it sees it flagged.
   std::vector<SettingsChange> settings_changes;
@@ -180,9 +180,8 @@ class FlowRepository {
   /// stored as given (kAlreadyCanonical), which saves parsing them again.
   enum class GroupChoice { kAsGiven, kKeepExisting };
   enum class DocumentForm { kCanonicalise, kAlreadyCanonical };
-  WriteResult PutFlows(std::string_view workspace, std::string_view draft,
-                       std::vector<Flow> flows, std::string_view action = "put",
-                       GroupChoice groups = GroupChoice::kAsGiven,
+  WriteResult PutFlows(std::string_view workspace, std::string_view draft, std::vector<Flow> flows,
+                       std::string_view action = "put", GroupChoice groups = GroupChoice::kAsGiven,
                        DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
 
@@ -198,17 +197,14 @@ class FlowRepository {
   /// settings file changed on the workspace since the draft's base, or
   /// kPermissionDenied when the draft changes roles and the user is not
   /// admin; the workspace branch is untouched then.
-  PublishResult Publish(std::string_view workspace, std::string_view draft,
-                        std::string_view note);
+  PublishResult Publish(std::string_view workspace, std::string_view draft, std::string_view note);
 
   History FlowHistory(std::string_view workspace, std::string_view flow) const;
   /// Node-by-node changes between two revisions ("v1", "v2", a draft, a ref).
-  FlowDiff Diff(std::string_view workspace, std::string_view flow, std::string_view from,
-                std::string_view to) const;
+  FlowDiff Diff(std::string_view workspace, std::string_view flow, std::string_view from, std::string_view to) const;
   /// A draft holding version \a version of \a flow; publishing it makes the
   /// next version.
-  WriteResult Revert(std::string_view workspace, std::string_view flow, int version,
-                     std::string_view draft = "");
+  WriteResult Revert(std::string_view workspace, std::string_view flow, int version, std::string_view draft = "");
 
   /// The roles of \a workspace, sorted by user; empty when the workspace is
   /// unmanaged (everyone is admin). Needs the viewer role.
@@ -265,8 +261,7 @@ class FlowRepository {
   /// first) into \a draft flow by flow, so that it publishes without
   /// conflicts. A flow changed on both sides must be
   /// named in \a request; otherwise throws kConflict listing them.
-  DraftUpdateResult UpdateDraft(std::string_view workspace, std::string_view draft,
-                                const DraftUpdateRequest& request);
+  DraftUpdateResult UpdateDraft(std::string_view workspace, std::string_view draft, const DraftUpdateRequest& request);
   /// Publishes locally even when the workspace has an upstream (the next
   /// pull turns the publish into a draft unless the server got it).
   void PublishOffline(bool offline);

@@ -14,20 +14,20 @@ namespace flowrepo {
 /// One change to a workspace's settings, between a draft's base and head.
 struct SettingsChange {
   enum class Kind {
-    kRoleGranted,        ///< \a key (a user) had no role
-    kRoleChanged,        ///< \a key's role changed
-    kRoleRevoked,        ///< \a key has no role any more
-    kComponentAdded,     ///< \a key: "name@version"
-    kComponentChanged,   ///< same component, other attributes (visibility)
+    kRoleGranted,       ///< \a key (a user) had no role
+    kRoleChanged,       ///< \a key's role changed
+    kRoleRevoked,       ///< \a key has no role any more
+    kComponentAdded,    ///< \a key: "name@version"
+    kComponentChanged,  ///< same component, other attributes (visibility)
     kComponentRemoved,
-    kTopicAdded,         ///< \a key: the topic name
+    kTopicAdded,  ///< \a key: the topic name
     kTopicChanged,
     kTopicRemoved,
-    kSettingAdded,       ///< any other field; \a key "field" or "field/member"
-    kSettingChanged,     ///< (environment defaults, schema, ...)
+    kSettingAdded,    ///< any other field; \a key "field" or "field/member"
+    kSettingChanged,  ///< (environment defaults, schema, ...)
     kSettingRemoved,
-    kFileAdded,          ///< another file under .flowrepo/; \a key its path
-    kFileChanged,        ///< (or the settings file when it is not valid JSON)
+    kFileAdded,    ///< another file under .flowrepo/; \a key its path
+    kFileChanged,  ///< (or the settings file when it is not valid JSON)
     kFileRemoved,
   };
   Kind kind = Kind::kSettingChanged;

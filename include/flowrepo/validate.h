@@ -44,8 +44,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
 /// Every flow and the settings of \a workspace at \a revision (a draft,
 /// workspace, ref or full commit id; empty: the workspace head). Needs the
 /// viewer role. Throws kNotFound, kPermissionDenied.
-ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace,
-                                  std::string_view revision);
+ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace, std::string_view revision);
 
 /// Only what the git index changes relative to HEAD in the work tree of
 /// \a repository: the flow folders touched, the workspace settings when
@@ -69,8 +68,7 @@ enum class PackageCheck {
 /// package's source commit) re-exports the recorded commit and selection and
 /// the bytes must be identical. Throws kNotFound, kIo; kInvalidArgument when
 /// kReproducible is asked without a repository.
-ValidationReport ValidatePackage(const std::string& path, PackageCheck check,
-                                 FlowRepository* source);
+ValidationReport ValidatePackage(const std::string& path, PackageCheck check, FlowRepository* source);
 
 /// True for file names validate treats as packages (*.studiopkg, *.zip).
 bool IsPackagePath(std::string_view path);

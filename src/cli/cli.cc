@@ -17,18 +17,19 @@ void Emit(const Globals& g, const Json& result, const std::function<void(std::os
   }
 }
 
-void Emit(const Globals& g, const std::function<Json()>& result,
-          const std::function<void(std::ostream&)>& human) {
+void Emit(const Globals& g, const std::function<Json()>& result, const std::function<void(std::ostream&)>& human) {
   Emit(g, g.json ? result() : Json(), human);
 }
 
-void AddJsonFlag(CLI::App* cmd, Globals& g) {
-  cmd->add_flag("--json", g.json, "machine-readable output on stdout");
-}
+void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }
 
 Json ToJson(const DraftInfo& d) {
-  Json out = {{"workspace", d.workspace}, {"name", d.name},       {"ref", d.ref},
-              {"commit", d.commit},       {"base", d.base},       {"changed_flows", d.changed_flows},
+  Json out = {{"workspace", d.workspace},
+              {"name", d.name},
+              {"ref", d.ref},
+              {"commit", d.commit},
+              {"base", d.base},
+              {"changed_flows", d.changed_flows},
               {"removed_flows", d.removed_flows}};
   AddSettingsChanges(out, d.settings_changes);
   return out;
@@ -36,9 +37,8 @@ Json ToJson(const DraftInfo& d) {
 
 Json ToJson(const SettingsChange& c) {
   auto text_or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
-  return {{"kind", SettingsChangeKindName(c.kind)}, {"key", c.key},
-          {"before", text_or_null(c.before)},        {"after", text_or_null(c.after)},
-          {"message", c.message},                    {"needs_admin", c.needs_admin}};
+  return {{"kind", SettingsChangeKindName(c.kind)}, {"key", c.key},         {"before", text_or_null(c.before)},
+          {"after", text_or_null(c.after)},         {"message", c.message}, {"needs_admin", c.needs_admin}};
 }
 
 Json ToJson(const Removal& r) {
@@ -69,7 +69,7 @@ Json ToJson(const FlowSummary& s) {
 }
 
 Json ToJson(const Version& v) {
-  return {{"flow", v.flow},     {"version", v.number}, {"tag", v.tag},   {"commit", v.commit},
+  return {{"flow", v.flow},     {"version", v.number}, {"tag", v.tag},  {"commit", v.commit},
           {"author", v.author}, {"time", v.time},      {"note", v.note}};
 }
 

@@ -37,8 +37,7 @@ FlowRepository OpenRepository(const Globals& g);
 void Emit(const Globals& g, const Json& result, const std::function<void(std::ostream&)>& human);
 /// The same for results that grow with the repository: \a result is made
 /// only for --json (at 100,000 flows the JSON is larger than the work).
-void Emit(const Globals& g, const std::function<Json()>& result,
-          const std::function<void(std::ostream&)>& human);
+void Emit(const Globals& g, const std::function<Json()>& result, const std::function<void(std::ostream&)>& human);
 
 /// Adds the common --json flag to a subcommand.
 void AddJsonFlag(CLI::App* cmd, Globals& g);

@@ -27,8 +27,7 @@ void AddBindCommand(CLI::App& app, Globals& g) {
     for (const auto& c : credentials) {
       auto eq = c.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "invalid --credential '" + c + "': use NODE=CREDENTIAL");
+        throw Error(ErrorCode::kInvalidArgument, "invalid --credential '" + c + "': use NODE=CREDENTIAL");
       }
       std::string node = c.substr(0, eq), credential = c.substr(eq + 1);
       request.credentials[node] = credential;
@@ -41,16 +40,18 @@ void AddBindCommand(CLI::App& app, Globals& g) {
       request.secrets[c.substr(0, eq)] = c.substr(eq + 1);
     }
     WriteResult r = BindCredentials(repo, request);
-    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-      os << "Bound " << request.credentials.size() << " credential(s) and " << request.secrets.size()
-         << " secret reference(s) of '" << request.flow << "' on draft '" << r.draft.name << "' at "
-         << r.draft.commit.substr(0, 7) << "\n";
-      for (const auto& [node, credential] : request.credentials) {
-        os << "  " << node << " -> " << credential << "\n";
-      }
-      for (const auto& [name, ref] : request.secrets) os << "  " << name << " -> " << ref << "\n";
-      os << "Publish with: flowrepo publish " << r.draft.name << "\n";
-    });
+    Emit(
+        g, [&] { return ToJson(r); },
+        [&](std::ostream& os) {
+          os << "Bound " << request.credentials.size() << " credential(s) and " << request.secrets.size()
+             << " secret reference(s) of '" << request.flow << "' on draft '" << r.draft.name << "' at "
+             << r.draft.commit.substr(0, 7) << "\n";
+          for (const auto& [node, credential] : request.credentials) {
+            os << "  " << node << " -> " << credential << "\n";
+          }
+          for (const auto& [name, ref] : request.secrets) os << "  " << name << " -> " << ref << "\n";
+          os << "Publish with: flowrepo publish " << r.draft.name << "\n";
+        });
   });
 }
 

@@ -7,8 +7,11 @@ namespace flowrepo::cli {
 namespace {
 
 Json ToJson(const CheckProblem& p) {
-  return {{"kind", CheckKindName(p.kind)}, {"workspace", p.workspace}, {"ref", p.ref},
-          {"flow", p.flow},                {"message", p.message}};
+  return {{"kind", CheckKindName(p.kind)},
+          {"workspace", p.workspace},
+          {"ref", p.ref},
+          {"flow", p.flow},
+          {"message", p.message}};
 }
 
 void PrintReport(Globals& g, const CheckReport& r) {
@@ -21,9 +24,8 @@ void PrintReport(Globals& g, const CheckReport& r) {
               {"publish_commits", r.publish_commits},
               {"repaired", r.repaired},
               {"problems", problems}};
-  const std::string checked = std::to_string(r.workspaces.size()) + " workspace(s), " +
-                              std::to_string(r.version_tags) + " version tag(s), " +
-                              std::to_string(r.publish_commits) + " publish commit(s)";
+  const std::string checked = std::to_string(r.workspaces.size()) + " workspace(s), " + std::to_string(r.version_tags) +
+                              " version tag(s), " + std::to_string(r.publish_commits) + " publish commit(s)";
   Emit(g, out, [&](std::ostream& os) {
     for (const auto& tag : r.repaired) os << "repaired: created " << tag << "\n";
     for (const auto& p : r.problems) os << OneLine(p.ToString()) << "\n";
@@ -46,15 +48,14 @@ void PrintReport(Globals& g, const CheckReport& r) {
 
 void AddCheckCommand(CLI::App& app, Globals& g) {
   static bool repair = false;
-  auto* cmd = app.add_subcommand(
-      "check",
-      "Check the repository's own invariants in every workspace you have a role in: each\n"
-      "version tag backed by the publish commit that names it (and contained in its\n"
-      "workspace), versions v1..vN without gaps, every version a publish commit names\n"
-      "tagged, workspace settings that parse, unique flow ids. One problem per line;\n"
-      "exit status 1 when any. --repair first creates the missing tags (nothing else).\n"
-      "Example: flowrepo check\n"
-      "         flowrepo -C /srv/flows.git check --json");
+  auto* cmd = app.add_subcommand("check",
+                                 "Check the repository's own invariants in every workspace you have a role in: each\n"
+                                 "version tag backed by the publish commit that names it (and contained in its\n"
+                                 "workspace), versions v1..vN without gaps, every version a publish commit names\n"
+                                 "tagged, workspace settings that parse, unique flow ids. One problem per line;\n"
+                                 "exit status 1 when any. --repair first creates the missing tags (nothing else).\n"
+                                 "Example: flowrepo check\n"
+                                 "         flowrepo -C /srv/flows.git check --json");
   cmd->add_flag("--repair", repair, "create the version tags publish commits name but lack, then check");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {

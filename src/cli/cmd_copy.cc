@@ -8,13 +8,13 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
   static std::string to_workspace, override_flow;
   static std::vector<std::string> topics;
   static bool dry_run = false;
-  auto* cmd = app.add_subcommand(
-      "copy",
-      "Copy a published flow under a new name, as a draft; or, with --to-workspace,\n"
-      "into another workspace as an import without a file in between (onto a draft\n"
-      "there, as a new flow or overriding one).\n"
-      "Example: flowrepo copy banking-assistant --name \"Banking Assistant EU\"\n"
-      "         flowrepo copy banking-assistant --to-workspace prod --override banking-assistant");
+  auto* cmd =
+      app.add_subcommand("copy",
+                         "Copy a published flow under a new name, as a draft; or, with --to-workspace,\n"
+                         "into another workspace as an import without a file in between (onto a draft\n"
+                         "there, as a new flow or overriding one).\n"
+                         "Example: flowrepo copy banking-assistant --name \"Banking Assistant EU\"\n"
+                         "         flowrepo copy banking-assistant --to-workspace prod --override banking-assistant");
   cmd->add_option("FLOW", request.flow, "flow to copy")->required();
   cmd->add_option("--name", request.name, "name of the copy (needed within a workspace)");
   cmd->add_option("--id", request.id, "id of the copy (default: derived from the name)");
@@ -60,10 +60,12 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
       throw Error(ErrorCode::kInvalidArgument, "--override, --topic and --dry-run need --to-workspace");
     }
     WriteResult r = repo.CopyFlow(g.workspace, request);
-    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-      os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name
-         << "'\nPublish with: flowrepo publish " << r.draft.name << "\n";
-    });
+    Emit(
+        g, [&] { return ToJson(r); },
+        [&](std::ostream& os) {
+          os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name
+             << "'\nPublish with: flowrepo publish " << r.draft.name << "\n";
+        });
   });
 }
 

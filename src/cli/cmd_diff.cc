@@ -16,11 +16,10 @@ const char* KindName(Change::Kind k) {
 
 void AddDiffCommand(CLI::App& app, Globals& g) {
   static std::string flow, from, to;
-  auto* cmd = app.add_subcommand(
-      "diff",
-      "What changed in a flow between two revisions, node by node.\n"
-      "A revision is vN, a workspace, a draft, a ref or a commit id.\n"
-      "Example: flowrepo diff banking-assistant v1 v2");
+  auto* cmd = app.add_subcommand("diff",
+                                 "What changed in a flow between two revisions, node by node.\n"
+                                 "A revision is vN, a workspace, a draft, a ref or a commit id.\n"
+                                 "Example: flowrepo diff banking-assistant v1 v2");
   cmd->add_option("FLOW", flow, "flow id")->required();
   cmd->add_option("FROM", from, "older revision")->required();
   cmd->add_option("TO", to, "newer revision (default: the workspace head)");
@@ -36,19 +35,17 @@ void AddDiffCommand(CLI::App& app, Globals& g) {
       if (!c.after.empty()) j["after"] = Json::parse(c.after, nullptr, false);
       changes.push_back(j);
     }
-    Emit(g, {{"flow", d.flow}, {"from", d.from}, {"to", d.to}, {"changes", changes}},
-         [&](std::ostream& os) {
-           os << "flow " << d.flow << ": " << d.from << " -> " << d.to << ", "
-              << d.changes.size() << " change(s)\n";
-           for (const auto& c : d.changes) {
-             os << "  " << KindName(c.kind) << "\t";
-             if (!c.node.empty()) os << "node " << c.node << "\t";
-             os << c.file << ":" << c.pointer;
-             if (!c.before.empty()) os << "\n      - " << c.before;
-             if (!c.after.empty()) os << "\n      + " << c.after;
-             os << "\n";
-           }
-         });
+    Emit(g, {{"flow", d.flow}, {"from", d.from}, {"to", d.to}, {"changes", changes}}, [&](std::ostream& os) {
+      os << "flow " << d.flow << ": " << d.from << " -> " << d.to << ", " << d.changes.size() << " change(s)\n";
+      for (const auto& c : d.changes) {
+        os << "  " << KindName(c.kind) << "\t";
+        if (!c.node.empty()) os << "node " << c.node << "\t";
+        os << c.file << ":" << c.pointer;
+        if (!c.before.empty()) os << "\n      - " << c.before;
+        if (!c.after.empty()) os << "\n      + " << c.after;
+        os << "\n";
+      }
+    });
   });
 }
 

@@ -1,6 +1,6 @@
-#include "cli/cli.h"
-
 #include <algorithm>
+
+#include "cli/cli.h"
 
 namespace flowrepo::cli {
 namespace {
@@ -29,8 +29,7 @@ void PrintDraft(std::ostream& os, const DraftInfo& d) {
 }
 
 void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
-  os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base
-     << "\nchanged flows:\n";
+  os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base << "\nchanged flows:\n";
   for (const auto& f : d.changed_flows) os << "  " << f << (Removed(d, f) ? " (removed)" : "") << "\n";
   if (d.settings_changes.empty()) return;
   os << "settings changes:\n";
@@ -45,16 +44,14 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
   cmd->require_subcommand(1);
   static std::string name;
 
-  auto* start = cmd->add_subcommand(
-      "start", "Start a draft from the workspace head.\nExample: flowrepo draft start q3-changes");
+  auto* start =
+      cmd->add_subcommand("start", "Start a draft from the workspace head.\nExample: flowrepo draft start q3-changes");
   start->add_option("NAME", name, "draft name")->required();
   AddJsonFlag(start, g);
   start->callback([&g] {
     auto repo = OpenRepository(g);
     DraftInfo d = repo.StartDraft(g.workspace, name);
-    Emit(g, ToJson(d), [&](std::ostream& os) {
-      os << "Started draft '" << d.name << "' (" << d.ref << ")\n";
-    });
+    Emit(g, ToJson(d), [&](std::ostream& os) { os << "Started draft '" << d.name << "' (" << d.ref << ")\n"; });
   });
 
   auto* list = cmd->add_subcommand("list", "List open drafts.\nExample: flowrepo draft list");
@@ -70,24 +67,24 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
     });
   });
 
-  auto* show = cmd->add_subcommand(
-      "show", "Show what a draft changes.\nExample: flowrepo draft show q3-changes");
+  auto* show = cmd->add_subcommand("show", "Show what a draft changes.\nExample: flowrepo draft show q3-changes");
   show->add_option("NAME", name, "draft name")->required();
   AddJsonFlag(show, g);
   show->callback([&g] {
     auto repo = OpenRepository(g);
     DraftInfo d = repo.ShowDraft(g.workspace, name);
-    Emit(g, [&] { return ToJson(d); }, [&](std::ostream& os) { PrintDraftDetails(os, d); });
+    Emit(
+        g, [&] { return ToJson(d); }, [&](std::ostream& os) { PrintDraftDetails(os, d); });
   });
 
   static DraftUpdateRequest settle;
-  auto* update = cmd->add_subcommand(
-      "update",
-      "Bring a draft onto the current workspace head, flow by flow, so that it publishes\n"
-      "without conflicts (after a teammate published first). A flow changed both in the\n"
-      "draft and on the workspace is listed and must be settled: --keep-draft FLOW keeps\n"
-      "the draft's version, --take-workspace FLOW takes the published one.\n"
-      "Example: flowrepo draft update q3-changes --keep-draft hello");
+  auto* update =
+      cmd->add_subcommand("update",
+                          "Bring a draft onto the current workspace head, flow by flow, so that it publishes\n"
+                          "without conflicts (after a teammate published first). A flow changed both in the\n"
+                          "draft and on the workspace is listed and must be settled: --keep-draft FLOW keeps\n"
+                          "the draft's version, --take-workspace FLOW takes the published one.\n"
+                          "Example: flowrepo draft update q3-changes --keep-draft hello");
   update->add_option("NAME", name, "draft name")->required();
   update->add_option("--keep-draft", settle.keep_draft, "flow ids whose draft version wins")->delimiter(',');
   update->add_option("--take-workspace", settle.take_workspace, "flow ids whose workspace version wins")
@@ -98,32 +95,34 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
     repo.OnServerLines(ServerLinePrinter());
     DraftUpdateResult r = repo.UpdateDraft(g.workspace, name, settle);
     Emit(g,
-         {{"draft", r.draft}, {"before", r.before}, {"after", r.after}, {"updated", r.before != r.after},
-          {"kept_draft", r.kept_draft}, {"took_workspace", r.took_workspace}},
+         {{"draft", r.draft},
+          {"before", r.before},
+          {"after", r.after},
+          {"updated", r.before != r.after},
+          {"kept_draft", r.kept_draft},
+          {"took_workspace", r.took_workspace}},
          [&](std::ostream& os) {
            if (r.before == r.after) {
              os << "Draft '" << r.draft << "' is already on the workspace head\n";
              return;
            }
-           os << "Draft '" << r.draft << "' now includes workspace '" << g.workspace << "' ("
-              << r.after.substr(0, 7) << ")\n";
+           os << "Draft '" << r.draft << "' now includes workspace '" << g.workspace << "' (" << r.after.substr(0, 7)
+              << ")\n";
            for (const auto& f : r.kept_draft) os << "  " << f << ": the draft's version kept\n";
            for (const auto& f : r.took_workspace) os << "  " << f << ": the workspace's version taken\n";
          });
   });
 
-  auto* drop = cmd->add_subcommand(
-      "drop",
-      "Remove a draft branch. Its commits stay reachable under refs/flowrepo/dropped/.\n"
-      "Example: flowrepo draft drop q3-changes");
+  auto* drop = cmd->add_subcommand("drop",
+                                   "Remove a draft branch. Its commits stay reachable under refs/flowrepo/dropped/.\n"
+                                   "Example: flowrepo draft drop q3-changes");
   drop->add_option("NAME", name, "draft name")->required();
   AddJsonFlag(drop, g);
   drop->callback([&g] {
     auto repo = OpenRepository(g);
     std::string archive = repo.DropDraft(g.workspace, name);
-    Emit(g, {{"dropped", name}, {"kept_as", archive}}, [&](std::ostream& os) {
-      os << "Dropped draft '" << name << "'; its head is kept as " << archive << "\n";
-    });
+    Emit(g, {{"dropped", name}, {"kept_as", archive}},
+         [&](std::ostream& os) { os << "Dropped draft '" << name << "'; its head is kept as " << archive << "\n"; });
   });
 }
 

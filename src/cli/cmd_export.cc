@@ -14,14 +14,10 @@ Json ToJson(const PackageFlowInfo& f) {
   for (const auto& d : f.dependencies) {
     deps.push_back({{"flow", d.flow}, {"node", d.node}, {"included", d.included}});
   }
-  return {{"id", f.id},
-          {"name", f.name},
-          {"group", f.group},
-          {"format", f.format},
-          {"path", f.path},
-          {"version", f.version ? Json(*f.version) : Json()},
-          {"commit", f.commit},
-          {"dependency", f.dependency},
+  return {{"id", f.id},          {"name", f.name},
+          {"group", f.group},    {"format", f.format},
+          {"path", f.path},      {"version", f.version ? Json(*f.version) : Json()},
+          {"commit", f.commit},  {"dependency", f.dependency},
           {"dependencies", deps}};
 }
 
@@ -45,21 +41,19 @@ void AddExportCommand(CLI::App& app, Globals& g) {
   static bool force = false;
   static std::string format = "package";
   static bool keep_sample_data = false;
-  auto* cmd = app.add_subcommand(
-      "export",
-      "Write flows of one commit into a package: a zip with manifest.json and the flows'\n"
-      "folders. Published versions only (the workspace head, or a version tag), unless\n"
-      "--at names another ref. Secrets, credential bindings, endpoint, sharing and audit\n"
-      "are never written; invalid flows refuse the export.\n"
-      "A group selects its sub-groups too; --exclude leaves flows or groups out.\n"
-      "Multi-flow packages go to export.studiopkg (or 'export <n>.studiopkg'); one\n"
-      "version of one flow (--version) goes to '<Flow Name>.zip'.\n"
-      "Example: flowrepo export Finance --exclude aml-screening\n"
-      "         flowrepo export --all --deps reference -o all.studiopkg\n"
-      "         flowrepo export banking-assistant --version 2\n"
-      "         flowrepo export Home --format node-red -o home-flows.json");
-  cmd->add_option("SELECTION", request.selection,
-                  "flow ids and groups (a trailing '/' forces a group)");
+  auto* cmd = app.add_subcommand("export",
+                                 "Write flows of one commit into a package: a zip with manifest.json and the flows'\n"
+                                 "folders. Published versions only (the workspace head, or a version tag), unless\n"
+                                 "--at names another ref. Secrets, credential bindings, endpoint, sharing and audit\n"
+                                 "are never written; invalid flows refuse the export.\n"
+                                 "A group selects its sub-groups too; --exclude leaves flows or groups out.\n"
+                                 "Multi-flow packages go to export.studiopkg (or 'export <n>.studiopkg'); one\n"
+                                 "version of one flow (--version) goes to '<Flow Name>.zip'.\n"
+                                 "Example: flowrepo export Finance --exclude aml-screening\n"
+                                 "         flowrepo export --all --deps reference -o all.studiopkg\n"
+                                 "         flowrepo export banking-assistant --version 2\n"
+                                 "         flowrepo export Home --format node-red -o home-flows.json");
+  cmd->add_option("SELECTION", request.selection, "flow ids and groups (a trailing '/' forces a group)");
   cmd->add_flag("--all", request.all, "every flow of the workspace");
   cmd->add_option("--exclude", request.exclude, "leave out a flow or group (repeatable)")
       ->expected(1)
@@ -70,11 +64,9 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                   "manifest) or fail")
       ->check(CLI::IsMember({"include", "reference", "fail"}));
   auto* output = cmd->add_option("-o,--output", request.output, "package file to write");
-  cmd->add_option("--dir", request.directory, "folder for the automatically named package")
-      ->excludes(output);
+  cmd->add_option("--dir", request.directory, "folder for the automatically named package")->excludes(output);
   cmd->add_flag("--force", force, "replace an existing -o file");
-  cmd->add_option("--version", version,
-                  "N or 'latest': one published version of one flow -> '<Flow Name>.zip'");
+  cmd->add_option("--version", version, "N or 'latest': one published version of one flow -> '<Flow Name>.zip'");
   cmd->add_option("--format", format,
                   "package (default), or n8n / node-red: write the flows back as files of their "
                   "own format (docs/formats.md): one n8n workflow per flow, one node-red flows "
@@ -96,15 +88,13 @@ void AddExportCommand(CLI::App& app, Globals& g) {
           if (used != version.size() || n <= 0) throw std::invalid_argument(version);
           request.version = n;
         } catch (const std::logic_error&) {
-          throw Error(ErrorCode::kInvalidArgument,
-                      "invalid --version '" + version + "': use a number or 'latest'");
+          throw Error(ErrorCode::kInvalidArgument, "invalid --version '" + version + "': use a number or 'latest'");
         }
       }
     }
     request.overwrite = force ? ExportRequest::Overwrite::kYes : ExportRequest::Overwrite::kNo;
     request.progress = TerminalProgress(g, "exporting");
-    request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep
-                                           : ExportRequest::SampleData::kStrip;
+    request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep : ExportRequest::SampleData::kStrip;
     constexpr std::size_t kListed = 50;  // --json lists them all
     if (!g.json) request.listed_flows = kListed;
     if (format != "package") {
@@ -144,8 +134,8 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                   {"referenced_dependencies", r.referenced_dependencies}};
     };
     Emit(g, as_json, [&](std::ostream& os) {
-      os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at "
-         << r.commit.substr(0, 7) << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
+      os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at " << r.commit.substr(0, 7)
+         << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
       for (std::size_t i = 0; i < r.flows.size(); ++i) {
         const auto& f = r.flows[i];
         os << "  " << f.path.substr(6) << "  "

@@ -4,14 +4,16 @@ namespace flowrepo::cli {
 namespace {
 
 void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what) {
-  Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-    os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "")
-       << " at " << r.draft.commit.substr(0, 7) << "\n";
-    constexpr std::size_t kShown = 20;
-    for (std::size_t i = 0; i < r.flows.size() && i < kShown; ++i) os << "  " << r.flows[i] << "\n";
-    if (r.flows.size() > kShown) os << "  ... and " << r.flows.size() - kShown << " more\n";
-    os << "Publish with: flowrepo publish " << r.draft.name << "\n";
-  });
+  Emit(
+      g, [&] { return ToJson(r); },
+      [&](std::ostream& os) {
+        os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "") << " at "
+           << r.draft.commit.substr(0, 7) << "\n";
+        constexpr std::size_t kShown = 20;
+        for (std::size_t i = 0; i < r.flows.size() && i < kShown; ++i) os << "  " << r.flows[i] << "\n";
+        if (r.flows.size() > kShown) os << "  ... and " << r.flows.size() - kShown << " more\n";
+        os << "Publish with: flowrepo publish " << r.draft.name << "\n";
+      });
 }
 
 }  // namespace
@@ -38,13 +40,12 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
 
   static std::string put_draft, put_group;
   static std::vector<std::string> put_paths;
-  auto* put = cmd->add_subcommand(
-      "put",
-      "Write flow folders (app_definition.json, flow_definition.json, env_variables.json)\n"
-      "onto a draft, without any checkout. A folder tree adds every flow in it, its\n"
-      "sub-folders becoming groups.\n"
-      "Example: flowrepo flow put my-draft ./banking-assistant\n"
-      "         flowrepo flow put initial fixtures/flows");
+  auto* put = cmd->add_subcommand("put",
+                                  "Write flow folders (app_definition.json, flow_definition.json, env_variables.json)\n"
+                                  "onto a draft, without any checkout. A folder tree adds every flow in it, its\n"
+                                  "sub-folders becoming groups.\n"
+                                  "Example: flowrepo flow put my-draft ./banking-assistant\n"
+                                  "         flowrepo flow put initial fixtures/flows");
   put->add_option("DRAFT", put_draft, "draft (created from the workspace head if missing)")->required();
   put->add_option("PATH", put_paths, "flow folder or folder tree")->required();
   put->add_option("--group", put_group, "group for the flows (default: keep an existing flow's group)");
@@ -58,14 +59,12 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     }
     bool keep = put->count("--group") == 0 && flows.size() == 1;
     auto r = repo.PutFlows(g.workspace, put_draft, std::move(flows), "put",
-                           keep ? FlowRepository::GroupChoice::kKeepExisting
-                                : FlowRepository::GroupChoice::kAsGiven);
+                           keep ? FlowRepository::GroupChoice::kKeepExisting : FlowRepository::GroupChoice::kAsGiven);
     PrintWrite(g, r, "Wrote " + std::to_string(r.flows.size()) + " flow(s)");
   });
 
   static FlowQuery query;
-  auto* list = cmd->add_subcommand(
-      "list", "List flows of a workspace.\nExample: flowrepo flow list --group Finance");
+  auto* list = cmd->add_subcommand("list", "List flows of a workspace.\nExample: flowrepo flow list --group Finance");
   list->add_option("--group", query.group, "only this group and its sub-groups");
   list->add_option("--at", query.at, "a draft, ref or commit instead of the workspace head");
   AddJsonFlag(list, g);
@@ -80,28 +79,25 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     };
     Emit(g, as_json, [&](std::ostream& os) {
       for (const auto& f : flows) {
-        os << f.id << "\t" << f.name << "\t" << (f.group.empty() ? "-" : f.group) << "\t"
-           << f.format << "\n";
+        os << f.id << "\t" << f.name << "\t" << (f.group.empty() ? "-" : f.group) << "\t" << f.format << "\n";
       }
       if (flows.empty()) os << "(no flows)\n";
     });
   });
 
   static std::string spec_text, file;
-  auto* show = cmd->add_subcommand(
-      "show",
-      "Show a flow's documents at the workspace head, a version or a revision.\n"
-      "Example: flowrepo flow show banking-assistant@v2 --file flow_definition.json");
+  auto* show = cmd->add_subcommand("show",
+                                   "Show a flow's documents at the workspace head, a version or a revision.\n"
+                                   "Example: flowrepo flow show banking-assistant@v2 --file flow_definition.json");
   show->add_option("FLOW", spec_text, "FLOW, FLOW@vN or FLOW@REF")->required();
   show->add_option("--file", file, "only this document");
   AddJsonFlag(show, g);
   show->callback([&g] {
     auto repo = OpenRepository(g);
     Flow flow = repo.ReadFlow(g.workspace, ParseFlowSpec(spec_text));
-    std::vector<std::pair<std::string, const std::string*>> docs = {
-        {"app_definition.json", &flow.app_definition},
-        {"flow_definition.json", &flow.flow_definition},
-        {"env_variables.json", &flow.env_variables}};
+    std::vector<std::pair<std::string, const std::string*>> docs = {{"app_definition.json", &flow.app_definition},
+                                                                    {"flow_definition.json", &flow.flow_definition},
+                                                                    {"env_variables.json", &flow.env_variables}};
     Json out = ToJson(flow.summary);
     out["files"] = Json::object();
     for (const auto& [name, text] : docs) {

@@ -10,9 +10,7 @@
 namespace flowrepo::cli {
 namespace {
 
-const char* ActionName(AddedFlow::Action a) {
-  return a == AddedFlow::Action::kUpdated ? "updated" : "added";
-}
+const char* ActionName(AddedFlow::Action a) { return a == AddedFlow::Action::kUpdated ? "updated" : "added"; }
 
 Json ToJson(const AddFlowsResult& r) {
   Json out = Json::object();
@@ -37,8 +35,7 @@ Json ToJson(const AddFlowsResult& r) {
   }
   out["refused"] = Json::array();
   for (const auto& x : r.refused) {
-    out["refused"].push_back(
-        {{"file", x.file}, {"reason", x.reason}, {"message", x.message}, {"details", x.details}});
+    out["refused"].push_back({{"file", x.file}, {"reason", x.reason}, {"message", x.message}, {"details", x.details}});
   }
   out["declared_components"] = r.declared_components;
   return out;
@@ -79,8 +76,7 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
     if (tty && !g.json) {
       request.progress = [](std::size_t done, std::size_t total) {
         if (total >= 50 && (done % 25 == 0 || done == total)) {
-          std::cerr << "\rreading files: " << done << "/" << total << (done == total ? "\n" : "")
-                    << std::flush;
+          std::cerr << "\rreading files: " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
         }
       };
     }
@@ -88,36 +84,37 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
     if (!g.json) request.listed_flows = kListed;
     AddFlowsResult r = AddFlows(repo, request);
     if (!r.refused.empty()) g.exit_code = kExitCheckFailed;
-    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-      os << "Added " << r.added << " and updated " << r.updated
-         << " flow(s) from " << r.files - r.refused.size() << " of " << r.files << " file(s) on draft '"
-         << r.write->draft.name << "'" << (r.write->created_draft ? " (new draft)" : "") << " at "
-         << r.write->draft.commit.substr(0, 7) << "\n";
-      for (const AddedFlow& f : r.flows) {
-        os << "  " << ActionName(f.action) << "\t" << f.summary.format << "\t" << f.summary.path()
-           << "\t<- " << f.file << "\n";
-        for (const auto& [source, id] : f.references) {
-          os << "      reference '" << source << "' -> flow '" << id << "'\n";
-        }
-        for (const auto& u : f.unresolved) os << "      unresolved reference '" << u << "'\n";
-      }
-      if (const std::size_t all = r.added + r.updated; all > r.flows.size()) {
-        os << "  ... and " << all - r.flows.size() << " more (--json lists every flow)\n";
-      }
-      if (r.unresolved > 0) os << r.unresolved << " flow(s) have unresolved references\n";
-      if (!r.declared_components.empty()) {
-        os << "Declared " << r.declared_components.size()
-           << " component(s) in .flowrepo/workspace.json on the draft\n";
-      }
-      if (!r.refused.empty()) {
-        os << "Refused " << r.refused.size() << " file(s):\n";
-        for (const auto& x : r.refused) {
-          os << "  " << x.file << ": " << x.message << " [" << x.reason << "]\n";
-          for (const auto& d : x.details) os << "      " << d << "\n";
-        }
-      }
-      os << "Publish with: flowrepo publish " << r.write->draft.name << "\n";
-    });
+    Emit(
+        g, [&] { return ToJson(r); },
+        [&](std::ostream& os) {
+          os << "Added " << r.added << " and updated " << r.updated << " flow(s) from " << r.files - r.refused.size()
+             << " of " << r.files << " file(s) on draft '" << r.write->draft.name << "'"
+             << (r.write->created_draft ? " (new draft)" : "") << " at " << r.write->draft.commit.substr(0, 7) << "\n";
+          for (const AddedFlow& f : r.flows) {
+            os << "  " << ActionName(f.action) << "\t" << f.summary.format << "\t" << f.summary.path() << "\t<- "
+               << f.file << "\n";
+            for (const auto& [source, id] : f.references) {
+              os << "      reference '" << source << "' -> flow '" << id << "'\n";
+            }
+            for (const auto& u : f.unresolved) os << "      unresolved reference '" << u << "'\n";
+          }
+          if (const std::size_t all = r.added + r.updated; all > r.flows.size()) {
+            os << "  ... and " << all - r.flows.size() << " more (--json lists every flow)\n";
+          }
+          if (r.unresolved > 0) os << r.unresolved << " flow(s) have unresolved references\n";
+          if (!r.declared_components.empty()) {
+            os << "Declared " << r.declared_components.size()
+               << " component(s) in .flowrepo/workspace.json on the draft\n";
+          }
+          if (!r.refused.empty()) {
+            os << "Refused " << r.refused.size() << " file(s):\n";
+            for (const auto& x : r.refused) {
+              os << "  " << x.file << ": " << x.message << " [" << x.reason << "]\n";
+              for (const auto& d : x.details) os << "      " << d << "\n";
+            }
+          }
+          os << "Publish with: flowrepo publish " << r.write->draft.name << "\n";
+        });
   });
 }
 

@@ -4,11 +4,10 @@ namespace flowrepo::cli {
 
 void AddHistoryCommand(CLI::App& app, Globals& g) {
   static std::string flow;
-  auto* cmd = app.add_subcommand(
-      "history",
-      "Published versions of a flow (newest first), the publish that removed it if it is\n"
-      "retired, and the open drafts that change it.\n"
-      "Example: flowrepo history banking-assistant");
+  auto* cmd = app.add_subcommand("history",
+                                 "Published versions of a flow (newest first), the publish that removed it if it is\n"
+                                 "retired, and the open drafts that change it.\n"
+                                 "Example: flowrepo history banking-assistant");
   cmd->add_option("FLOW", flow, "flow id")->required();
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
@@ -18,16 +17,16 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
     for (const auto& v : h.versions) versions.push_back(ToJson(v));
     Json removed = Json::array();
     for (const auto& r : h.removed) removed.push_back(ToJson(r));
-    Json out = {{"workspace", h.workspace}, {"flow", h.flow},       {"versions", versions},
-                {"removed", removed},       {"drafts", h.drafts},       {"ignored_tags", h.ignored_tags}};
+    Json out = {{"workspace", h.workspace}, {"flow", h.flow},     {"versions", versions},
+                {"removed", removed},       {"drafts", h.drafts}, {"ignored_tags", h.ignored_tags}};
     Emit(g, out, [&](std::ostream& os) {
       for (const auto& r : h.removed) {
-        os << "removed\t" << FormatTime(r.time) << "\t" << r.author << "\t" << r.commit.substr(0, 7)
-           << "\t" << r.note << "\n";
+        os << "removed\t" << FormatTime(r.time) << "\t" << r.author << "\t" << r.commit.substr(0, 7) << "\t" << r.note
+           << "\n";
       }
       for (const auto& v : h.versions) {
-        os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t"
-           << v.commit.substr(0, 7) << "\t" << v.note << "\n";
+        os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t" << v.commit.substr(0, 7) << "\t"
+           << v.note << "\n";
       }
       if (h.versions.empty()) os << "(never published)\n";
       for (const auto& d : h.drafts) os << "open draft: " << d << "\n";

@@ -21,13 +21,13 @@ void AddHooksCommand(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("hooks", "Install flowrepo's git hooks.");
   cmd->require_subcommand(1);
   static bool server = false, force = false;
-  auto* install = cmd->add_subcommand(
-      "install",
-      "Install hooks into the repository: pre-commit (validates staged flows and packages),\n"
-      "or with --server pre-receive (roles, validity, immutable version tags) into a shared\n"
-      "bare repository. The hooks call this flowrepo binary by its absolute path.\n"
-      "Example: flowrepo hooks install\n"
-      "         flowrepo -C /srv/git/flows.git hooks install --server");
+  auto* install =
+      cmd->add_subcommand("install",
+                          "Install hooks into the repository: pre-commit (validates staged flows and packages),\n"
+                          "or with --server pre-receive (roles, validity, immutable version tags) into a shared\n"
+                          "bare repository. The hooks call this flowrepo binary by its absolute path.\n"
+                          "Example: flowrepo hooks install\n"
+                          "         flowrepo -C /srv/git/flows.git hooks install --server");
   install->add_flag("--server", server, "install pre-receive for a shared server repository");
   install->add_flag("--force", force, "replace an existing different hook");
   AddJsonFlag(install, g);
@@ -40,19 +40,18 @@ void AddHooksCommand(CLI::App& app, Globals& g) {
   });
 
   // Plumbing for hooks/pre-receive: reads "<old> <new> <ref>" lines.
-  auto* hook = app.add_subcommand(
-      "hook",
-      "Plumbing run by the installed hooks.\n"
-      "Example: printf '%s %s %s\\n' OLD NEW refs/heads/main | flowrepo hook pre-receive");
+  auto* hook = app.add_subcommand("hook",
+                                  "Plumbing run by the installed hooks.\n"
+                                  "Example: printf '%s %s %s\\n' OLD NEW refs/heads/main | flowrepo hook pre-receive");
   hook->group("");  // hidden from the top-level help
   hook->require_subcommand(1);
-  auto* receive = hook->add_subcommand(
-      "pre-receive",
-      "Check pushed ref updates (stdin: <old> <new> <ref> lines) against roles, validity and\n"
-      "version tags; exit 1 refusing the push. User: GL_USERNAME, GL_USER or REMOTE_USER as\n"
-      "the server authenticated it; --user / FLOWREPO_USER only where the server repository\n"
-      "has git config flowrepo.trustUserEnvironment true.\n"
-      "Example: flowrepo hook pre-receive < updates.txt");
+  auto* receive =
+      hook->add_subcommand("pre-receive",
+                           "Check pushed ref updates (stdin: <old> <new> <ref> lines) against roles, validity and\n"
+                           "version tags; exit 1 refusing the push. User: GL_USERNAME, GL_USER or REMOTE_USER as\n"
+                           "the server authenticated it; --user / FLOWREPO_USER only where the server repository\n"
+                           "has git config flowrepo.trustUserEnvironment true.\n"
+                           "Example: flowrepo hook pre-receive < updates.txt");
   AddJsonFlag(receive, g);
   receive->callback([&g] {
     std::string input(std::istreambuf_iterator<char>(std::cin), {});

@@ -7,8 +7,7 @@ namespace {
 std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string("invalid ") + option + " '" + text + "': use SOURCE=TARGET");
+    throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + option + " '" + text + "': use SOURCE=TARGET");
   }
   return {text.substr(0, eq), text.substr(eq + 1)};
 }
@@ -40,42 +39,43 @@ Json ToJson(const ImportResult& r) {
 }  // namespace
 
 void PrintImport(const Globals& g, const ImportResult& r) {
-  Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-    os << (r.dry_run ? "Dry run: would import " : "Imported ") << r.flows.size()
-       << " flow(s) from " << (r.package.rfind("workspace '", 0) == 0 ? r.package : "'" + r.package + "'")
-       << " onto draft '" << r.draft << "' of workspace '" << r.workspace << "'"
-       << (r.created_draft ? " (new draft)" : "");
-    if (!r.dry_run) os << " at " << r.commit.substr(0, 7);
-    os << "\n";
-    constexpr std::size_t kListed = 50;  // --json lists them all
-    std::size_t listed = 0;
-    for (const auto& f : r.flows) {
-      if (++listed > kListed) {
-        os << "  ... and " << r.flows.size() - kListed << " more\n";
-        break;
-      }
-      os << "  " << f.id << " (" << (f.group.empty() ? "-" : f.group) << "): "
-         << (f.action == ImportedFlow::Action::kAdded ? "added" : "overrides the existing flow");
-      if (f.source_id != f.id) os << ", from '" << f.source_id << "'";
-      os << "\n";
-      for (const auto& [src, dst] : f.topics) os << "    topic " << src << " -> " << dst << "\n";
-      for (const auto& name : f.kept_env) os << "    env " << name << ": kept the workspace's value\n";
-      for (const auto& name : f.overwritten_env) os << "    env " << name << ": replaced\n";
-      for (const auto& node : f.unbound_credentials) {
-        os << "    node '" << node << "' needs a credential: flowrepo bind " << r.draft << " " << f.id
-           << " --credential " << node << "=NAME\n";
-      }
-      for (const auto& name : f.unbound_secrets) {
-        os << "    secret '" << name << "' needs a reference: flowrepo bind " << r.draft << " " << f.id
-           << " --secret " << name << "=REFERENCE\n";
-      }
-    }
-    if (r.dry_run) {
-      os << "Nothing was written.\n";
-    } else {
-      os << "Publish with: flowrepo publish " << r.draft << "\n";
-    }
-  });
+  Emit(
+      g, [&] { return ToJson(r); },
+      [&](std::ostream& os) {
+        os << (r.dry_run ? "Dry run: would import " : "Imported ") << r.flows.size() << " flow(s) from "
+           << (r.package.rfind("workspace '", 0) == 0 ? r.package : "'" + r.package + "'") << " onto draft '" << r.draft
+           << "' of workspace '" << r.workspace << "'" << (r.created_draft ? " (new draft)" : "");
+        if (!r.dry_run) os << " at " << r.commit.substr(0, 7);
+        os << "\n";
+        constexpr std::size_t kListed = 50;  // --json lists them all
+        std::size_t listed = 0;
+        for (const auto& f : r.flows) {
+          if (++listed > kListed) {
+            os << "  ... and " << r.flows.size() - kListed << " more\n";
+            break;
+          }
+          os << "  " << f.id << " (" << (f.group.empty() ? "-" : f.group)
+             << "): " << (f.action == ImportedFlow::Action::kAdded ? "added" : "overrides the existing flow");
+          if (f.source_id != f.id) os << ", from '" << f.source_id << "'";
+          os << "\n";
+          for (const auto& [src, dst] : f.topics) os << "    topic " << src << " -> " << dst << "\n";
+          for (const auto& name : f.kept_env) os << "    env " << name << ": kept the workspace's value\n";
+          for (const auto& name : f.overwritten_env) os << "    env " << name << ": replaced\n";
+          for (const auto& node : f.unbound_credentials) {
+            os << "    node '" << node << "' needs a credential: flowrepo bind " << r.draft << " " << f.id
+               << " --credential " << node << "=NAME\n";
+          }
+          for (const auto& name : f.unbound_secrets) {
+            os << "    secret '" << name << "' needs a reference: flowrepo bind " << r.draft << " " << f.id
+               << " --secret " << name << "=REFERENCE\n";
+          }
+        }
+        if (r.dry_run) {
+          os << "Nothing was written.\n";
+        } else {
+          os << "Publish with: flowrepo publish " << r.draft << "\n";
+        }
+      });
 }
 
 void AddImportCommand(CLI::App& app, Globals& g) {
@@ -83,16 +83,16 @@ void AddImportCommand(CLI::App& app, Globals& g) {
   static std::string override_flow, env_conflict;
   static std::vector<std::string> topics;
   static bool as_new = false;
-  auto* cmd = app.add_subcommand(
-      "import",
-      "Verify a package completely and commit its flows onto a draft (never the\n"
-      "workspace branch). Refuses, listing every problem, when the package is damaged\n"
-      "or unsafe, a component or topic is missing in the workspace, or an id exists.\n"
-      "Credentials and secret references are never imported: bind them with\n"
-      "'flowrepo bind' before publish.\n"
-      "Example: flowrepo -w prod import export.studiopkg --topic support.tickets=helpdesk.in\n"
-      "         flowrepo import 'Banking Assistant.zip' --override banking-assistant\n"
-      "         flowrepo import export.studiopkg --as-new --dry-run");
+  auto* cmd =
+      app.add_subcommand("import",
+                         "Verify a package completely and commit its flows onto a draft (never the\n"
+                         "workspace branch). Refuses, listing every problem, when the package is damaged\n"
+                         "or unsafe, a component or topic is missing in the workspace, or an id exists.\n"
+                         "Credentials and secret references are never imported: bind them with\n"
+                         "'flowrepo bind' before publish.\n"
+                         "Example: flowrepo -w prod import export.studiopkg --topic support.tickets=helpdesk.in\n"
+                         "         flowrepo import 'Banking Assistant.zip' --override banking-assistant\n"
+                         "         flowrepo import export.studiopkg --as-new --dry-run");
   cmd->add_option("PKG", request.package, "package file")->required();
   cmd->add_option("--draft", request.draft, "draft to write on (default: import-<package name>)");
   cmd->add_option("--flows", request.flows, "only these flows of the package (ID,ID,...)")
@@ -108,14 +108,12 @@ void AddImportCommand(CLI::App& app, Globals& g) {
   cmd->add_option("--topic", topics, "map a topic of the package to one of the workspace (SRC=DST)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--env-conflict", env_conflict,
-                  "env variables the replaced flow has: keep (default) or overwrite")
+  cmd->add_option("--env-conflict", env_conflict, "env variables the replaced flow has: keep (default) or overwrite")
       ->check(CLI::IsMember({"keep", "overwrite"}));
   cmd->add_flag("--dry-run", request.dry_run, "check and print the plan; write nothing");
   cmd->add_option("--max-entries", request.limits.max_entries, "limit: zip entries");
   cmd->add_option("--max-bytes", request.limits.max_total_bytes, "limit: decompressed bytes in all");
-  cmd->add_option("--max-entry-bytes", request.limits.max_entry_bytes,
-                  "limit: decompressed bytes of one entry");
+  cmd->add_option("--max-entry-bytes", request.limits.max_entry_bytes, "limit: decompressed bytes of one entry");
   cmd->add_option("--max-package-bytes", request.limits.max_file_bytes, "limit: package file size");
   cmd->add_option("--max-ratio", request.limits.max_ratio,
                   "limit: decompressed / compressed size of one entry (checked above 1 MiB)");

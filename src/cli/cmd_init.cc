@@ -3,10 +3,9 @@
 namespace flowrepo::cli {
 
 void AddInitCommand(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "init",
-      "Create a flow repository (or adopt an existing git repository).\n"
-      "Example: flowrepo init flows-repo --user alice@example.com");
+  auto* cmd = app.add_subcommand("init",
+                                 "Create a flow repository (or adopt an existing git repository).\n"
+                                 "Example: flowrepo init flows-repo --user alice@example.com");
   static std::string dir = ".";
   static bool bare = false;
   cmd->add_option("DIR", dir, "directory (default: current)");
@@ -18,8 +17,8 @@ void AddInitCommand(CLI::App& app, Globals& g) {
     options.workspace = g.workspace;
     options.user = g.user;
     FlowRepository repo = FlowRepository::Init(dir, options);
-    Json out = {{"repository", repo.git_dir()}, {"workspace", g.workspace},
-                {"bare", repo.bare()},          {"admin", repo.user()}};
+    Json out = {
+        {"repository", repo.git_dir()}, {"workspace", g.workspace}, {"bare", repo.bare()}, {"admin", repo.user()}};
     Emit(g, out, [&](std::ostream& os) {
       os << "Initialized flow repository in " << repo.git_dir() << "\n"
          << "Workspace '" << g.workspace << "' created; '" << repo.user() << "' is its admin.\n";

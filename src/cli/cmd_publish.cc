@@ -5,13 +5,12 @@ namespace flowrepo::cli {
 void AddPublishCommand(CLI::App& app, Globals& g) {
   static std::string draft, note;
   static bool offline = false;
-  auto* cmd = app.add_subcommand(
-      "publish",
-      "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
-      "flow. Refuses a draft that would leave the workspace invalid (all problems listed:\n"
-      "changed flows, settings, flows using a removed flow, component or topic) and\n"
-      "flows changed on both sides. Lists settings and role changes.\n"
-      "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
+  auto* cmd = app.add_subcommand("publish",
+                                 "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
+                                 "flow. Refuses a draft that would leave the workspace invalid (all problems listed:\n"
+                                 "changed flows, settings, flows using a removed flow, component or topic) and\n"
+                                 "flows changed on both sides. Lists settings and role changes.\n"
+                                 "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
   cmd->add_option("DRAFT", draft, "draft to publish")->required();
   cmd->add_option("-m,--message", note, "release note (the tag message)");
   cmd->add_flag("--offline", offline,
@@ -26,20 +25,24 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
     auto as_json = [&r] {
       Json versions = Json::array();
       for (const auto& v : r.versions) versions.push_back(ToJson(v));
-      Json out = {{"workspace", r.workspace}, {"draft", r.draft},     {"commit", r.commit},
-                  {"versions", versions},     {"removed", r.removed},
+      Json out = {{"workspace", r.workspace},
+                  {"draft", r.draft},
+                  {"commit", r.commit},
+                  {"versions", versions},
+                  {"removed", r.removed},
                   {"completed_earlier_publish", r.completed_earlier_publish},
                   {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
                   {"draft_kept_in", r.draft_kept_in},
-                  {"remote", r.remote.empty() ? Json() : Json(r.remote)}, {"attempts", r.attempts},
+                  {"remote", r.remote.empty() ? Json() : Json(r.remote)},
+                  {"attempts", r.attempts},
                   {"warnings", r.warnings}};
       AddSettingsChanges(out, r.settings_changes);
       return out;
     };
     Emit(g, as_json, [&](std::ostream& os) {
       if (r.completed_earlier_publish) {
-        os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at "
-           << r.commit.substr(0, 7) << " (what an interrupted run left undone is done now)\n";
+        os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at " << r.commit.substr(0, 7)
+           << " (what an interrupted run left undone is done now)\n";
       } else if (r.published_with_draft.empty()) {
         os << "Published draft '" << r.draft << "' to '" << r.workspace << "'"
            << (r.remote.empty() ? "" : " on " + r.remote) << " at " << r.commit.substr(0, 7)
@@ -47,16 +50,14 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
            << "\n";
       } else {
         os << "Draft '" << r.draft << "' was already published: its head is the head of draft '"
-           << r.published_with_draft << "', published to '" << r.workspace << "' at "
-           << r.commit.substr(0, 7) << "\n";
+           << r.published_with_draft << "', published to '" << r.workspace << "' at " << r.commit.substr(0, 7) << "\n";
       }
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
       for (const auto& id : r.removed) os << "  " << id << " removed\n";
       PrintSettingsChanges(os, r.settings_changes);
       for (const auto& w : r.warnings) std::cerr << "flowrepo: warning: " << w << "\n";
       for (const auto& path : r.draft_kept_in) {
-        os << "Draft '" << r.draft << "' stays checked out in " << path
-           << ", now at the published commit\n";
+        os << "Draft '" << r.draft << "' stays checked out in " << path << ", now at the published commit\n";
       }
     });
   });

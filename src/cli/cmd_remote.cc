@@ -15,8 +15,11 @@ std::string DefaultCloneDir(std::string url) {
 }
 
 Json ToJson(const PullChange& c) {
-  return {{"ref", c.ref}, {"what", c.what}, {"before", c.before.empty() ? Json() : Json(c.before)},
-          {"after", c.after.empty() ? Json() : Json(c.after)}, {"detail", c.detail.empty() ? Json() : Json(c.detail)}};
+  return {{"ref", c.ref},
+          {"what", c.what},
+          {"before", c.before.empty() ? Json() : Json(c.before)},
+          {"after", c.after.empty() ? Json() : Json(c.after)},
+          {"detail", c.detail.empty() ? Json() : Json(c.detail)}};
 }
 
 void PrintChange(std::ostream& os, const PullChange& c) {
@@ -40,13 +43,12 @@ void PrintChange(std::ostream& os, const PullChange& c) {
 
 void AddCloneCommand(CLI::App& app, Globals& g) {
   static std::string url, dir;
-  auto* cmd = app.add_subcommand(
-      "clone",
-      "Clone a team's server repository: every workspace branch (each with the server as\n"
-      "its upstream, so publish lands there), every version tag and shared draft.\n"
-      "Credentials come from git: credential helpers for HTTPS, ssh-agent or ~/.ssh keys\n"
-      "and known_hosts for SSH, GIT_SSL_CAINFO or http.sslCAInfo for a private CA.\n"
-      "Example: flowrepo clone https://git.example.com/flows.git");
+  auto* cmd = app.add_subcommand("clone",
+                                 "Clone a team's server repository: every workspace branch (each with the server as\n"
+                                 "its upstream, so publish lands there), every version tag and shared draft.\n"
+                                 "Credentials come from git: credential helpers for HTTPS, ssh-agent or ~/.ssh keys\n"
+                                 "and known_hosts for SSH, GIT_SSL_CAINFO or http.sslCAInfo for a private CA.\n"
+                                 "Example: flowrepo clone https://git.example.com/flows.git");
   cmd->add_option("URL", url, "server repository (https://, ssh://, git://, file:// or a path)")->required();
   cmd->add_option("DIR", dir, "directory to create (default: the URL's last part)");
   AddJsonFlag(cmd, g);
@@ -65,14 +67,14 @@ void AddCloneCommand(CLI::App& app, Globals& g) {
 
 void AddPullCommand(CLI::App& app, Globals& g) {
   static std::string remote;
-  auto* cmd = app.add_subcommand(
-      "pull",
-      "Fetch the server's workspaces, version tags and shared drafts, and bring this clone\n"
-      "to them: workspaces fast-forward (with their work trees), shared drafts are created\n"
-      "or fast-forwarded, drafts the server published are removed. A publish made here that\n"
-      "never reached the server becomes a draft again (the server decides version numbers);\n"
-      "its local tags are kept under refs/flowrepo/set-aside-tags/.\n"
-      "Example: flowrepo pull");
+  auto* cmd =
+      app.add_subcommand("pull",
+                         "Fetch the server's workspaces, version tags and shared drafts, and bring this clone\n"
+                         "to them: workspaces fast-forward (with their work trees), shared drafts are created\n"
+                         "or fast-forwarded, drafts the server published are removed. A publish made here that\n"
+                         "never reached the server becomes a draft again (the server decides version numbers);\n"
+                         "its local tags are kept under refs/flowrepo/set-aside-tags/.\n"
+                         "Example: flowrepo pull");
   cmd->add_option("--remote", remote, "remote to pull from (default: origin)");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
@@ -81,7 +83,9 @@ void AddPullCommand(CLI::App& app, Globals& g) {
     Json changes = Json::array();
     for (const auto& c : r.changes) changes.push_back(ToJson(c));
     Emit(g,
-         {{"remote", r.remote}, {"changes", changes}, {"tags_added", r.tags_added},
+         {{"remote", r.remote},
+          {"changes", changes},
+          {"tags_added", r.tags_added},
           {"tags_set_aside", r.tags_set_aside}},
          [&](std::ostream& os) {
            os << "Pulled from " << r.remote << "\n";
@@ -96,11 +100,10 @@ void AddPullCommand(CLI::App& app, Globals& g) {
 
 void AddPushCommand(CLI::App& app, Globals& g) {
   static std::string draft;
-  auto* cmd = app.add_subcommand(
-      "push",
-      "Share a draft on the server as drafts/<workspace>/<name>, so teammates can pull it\n"
-      "and an admin can publish it. Publishing needs no push: publish lands on the server.\n"
-      "Example: flowrepo push q3-changes");
+  auto* cmd = app.add_subcommand("push",
+                                 "Share a draft on the server as drafts/<workspace>/<name>, so teammates can pull it\n"
+                                 "and an admin can publish it. Publishing needs no push: publish lands on the server.\n"
+                                 "Example: flowrepo push q3-changes");
   cmd->add_option("DRAFT", draft, "draft to share")->required();
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
@@ -113,12 +116,11 @@ void AddPushCommand(CLI::App& app, Globals& g) {
 
 void AddStatusCommand(CLI::App& app, Globals& g) {
   static bool no_fetch = false;
-  auto* cmd = app.add_subcommand(
-      "status",
-      "Workspaces and drafts against the server: commits ahead and behind, drafts not\n"
-      "shared, drafts behind their workspace and the flows that would conflict at publish\n"
-      "(settle them with 'flowrepo draft update').\n"
-      "Example: flowrepo status");
+  auto* cmd = app.add_subcommand("status",
+                                 "Workspaces and drafts against the server: commits ahead and behind, drafts not\n"
+                                 "shared, drafts behind their workspace and the flows that would conflict at publish\n"
+                                 "(settle them with 'flowrepo draft update').\n"
+                                 "Example: flowrepo status");
   cmd->add_flag("--no-fetch", no_fetch, "compare with what the last fetch saw");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
@@ -126,9 +128,14 @@ void AddStatusCommand(CLI::App& app, Globals& g) {
     SyncStatus s = repo.Status(!no_fetch, ServerLinePrinter());
     Json branches = Json::array();
     for (const auto& b : s.branches) {
-      branches.push_back({{"name", b.name}, {"workspace", b.workspace}, {"draft", b.is_draft},
-                          {"on_server", b.on_server}, {"ahead", b.ahead}, {"behind", b.behind},
-                          {"behind_workspace", b.behind_workspace}, {"conflicts", b.conflicts}});
+      branches.push_back({{"name", b.name},
+                          {"workspace", b.workspace},
+                          {"draft", b.is_draft},
+                          {"on_server", b.on_server},
+                          {"ahead", b.ahead},
+                          {"behind", b.behind},
+                          {"behind_workspace", b.behind_workspace},
+                          {"conflicts", b.conflicts}});
     }
     Emit(g, {{"remote", s.remote.empty() ? Json() : Json(s.remote)}, {"branches", branches}}, [&](std::ostream& os) {
       if (s.remote.empty()) os << "No remote: this repository is not a clone of a server\n";

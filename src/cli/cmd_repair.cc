@@ -3,13 +3,13 @@
 namespace flowrepo::cli {
 
 void AddRepairCommand(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "repair",
-      "Finish what a killed flowrepo process left undone in work trees: a branch that moved\n"
-      "while the work tree and index that have it checked out had not followed yet (git\n"
-      "status would show the move as staged changes that undo it). Every flowrepo write\n"
-      "does this first; run it after a crash before using plain git. Touches nothing else.\n"
-      "Example: flowrepo repair");
+  auto* cmd =
+      app.add_subcommand("repair",
+                         "Finish what a killed flowrepo process left undone in work trees: a branch that moved\n"
+                         "while the work tree and index that have it checked out had not followed yet (git\n"
+                         "status would show the move as staged changes that undo it). Every flowrepo write\n"
+                         "does this first; run it after a crash before using plain git. Touches nothing else.\n"
+                         "Example: flowrepo repair");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
     auto repo = OpenRepository(g);

@@ -19,10 +19,12 @@ void AddRevertCommand(CLI::App& app, Globals& g) {
     }
     auto repo = OpenRepository(g);
     WriteResult r = repo.Revert(g.workspace, flow, *spec.version, draft);
-    Emit(g, [&] { return ToJson(r); }, [&](std::ostream& os) {
-      os << "Draft '" << r.draft.name << "' holds " << flow << " " << to
-         << "\nPublish with: flowrepo publish " << r.draft.name << "\n";
-    });
+    Emit(
+        g, [&] { return ToJson(r); },
+        [&](std::ostream& os) {
+          os << "Draft '" << r.draft.name << "' holds " << flow << " " << to << "\nPublish with: flowrepo publish "
+             << r.draft.name << "\n";
+        });
   });
 }
 

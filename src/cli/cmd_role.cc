@@ -10,8 +10,7 @@ Json RolesJson(const std::vector<RoleAssignment>& roles) {
 }
 
 void PrintChange(const Globals& g, const RoleChange& c, const std::string& what) {
-  Json out = {{"workspace", c.workspace}, {"commit", c.commit}, {"changed", c.changed},
-              {"roles", RolesJson(c.roles)}};
+  Json out = {{"workspace", c.workspace}, {"commit", c.commit}, {"changed", c.changed}, {"roles", RolesJson(c.roles)}};
   Emit(g, out, [&](std::ostream& os) {
     if (c.changed) {
       os << what << " in workspace '" << c.workspace << "' at " << c.commit.substr(0, 7) << "\n";
@@ -24,16 +23,15 @@ void PrintChange(const Globals& g, const RoleChange& c, const std::string& what)
 }  // namespace
 
 void AddRoleCommand(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "role", "Grant, revoke and list the roles of a workspace (viewer, integrator, admin).");
+  auto* cmd =
+      app.add_subcommand("role", "Grant, revoke and list the roles of a workspace (viewer, integrator, admin).");
   cmd->require_subcommand(1);
 
   static std::string user, role_name;
-  auto* grant = cmd->add_subcommand(
-      "grant",
-      "Give USER a role in the workspace (admin only). Commits to the workspace branch.\n"
-      "Example: flowrepo role grant bob@example.com integrator\n"
-      "         flowrepo -w prod role grant carol@example.com viewer");
+  auto* grant = cmd->add_subcommand("grant",
+                                    "Give USER a role in the workspace (admin only). Commits to the workspace branch.\n"
+                                    "Example: flowrepo role grant bob@example.com integrator\n"
+                                    "         flowrepo -w prod role grant carol@example.com viewer");
   grant->add_option("USER", user, "user name or e-mail, as --user / FLOWREPO_USER name it")->required();
   grant->add_option("ROLE", role_name, "viewer, integrator or admin")->required();
   AddJsonFlag(grant, g);
@@ -44,14 +42,12 @@ void AddRoleCommand(CLI::App& app, Globals& g) {
                   "unknown role '" + role_name + "' (expected viewer, integrator or admin)");
     }
     auto repo = OpenRepository(g);
-    PrintChange(g, repo.GrantRole(g.workspace, user, *role),
-                "'" + user + "' is " + RoleName(*role));
+    PrintChange(g, repo.GrantRole(g.workspace, user, *role), "'" + user + "' is " + RoleName(*role));
   });
 
-  auto* revoke = cmd->add_subcommand(
-      "revoke",
-      "Remove USER's role in the workspace (admin only).\n"
-      "Example: flowrepo role revoke bob@example.com");
+  auto* revoke = cmd->add_subcommand("revoke",
+                                     "Remove USER's role in the workspace (admin only).\n"
+                                     "Example: flowrepo role revoke bob@example.com");
   revoke->add_option("USER", user, "user name or e-mail")->required();
   AddJsonFlag(revoke, g);
   revoke->callback([&g] {

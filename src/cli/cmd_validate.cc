@@ -15,7 +15,7 @@ Json ToJson(const Problem& p) {
 void PrintReport(Globals& g, const ValidationReport& r) {
   Json problems = Json::array();
   for (const auto& p : r.problems) problems.push_back(ToJson(p));
-  Json out = {{"target", r.target}, {"ok", r.ok()},          {"flows", r.flows},
+  Json out = {{"target", r.target},     {"ok", r.ok()},         {"flows", r.flows},
               {"packages", r.packages}, {"removed", r.removed}, {"problems", problems}};
   Emit(g, out, [&](std::ostream& os) {
     for (const auto& p : r.problems) os << OneLine(p.ToString()) << "\n";
@@ -43,22 +43,20 @@ void PrintReport(Globals& g, const ValidationReport& r) {
 void AddValidateCommand(CLI::App& app, Globals& g) {
   static std::string target;
   static bool staged = false, reproducible = false;
-  auto* cmd = app.add_subcommand(
-      "validate",
-      "Check flows or a package: schema, ids and names, unique node ids, edges, subflow\n"
-      "references, components and topics of the workspace, and plain-text secrets. Every\n"
-      "problem is listed as file:json-pointer: message [rule]; exit status 1 when any.\n"
-      "TARGET is a folder of flow folders, a package (*.studiopkg, *.zip), or a workspace,\n"
-      "draft, ref or commit (default: the workspace head).\n"
-      "Example: flowrepo validate\n"
-      "         flowrepo validate ./flows-to-import\n"
-      "         flowrepo validate drafts/main/q3-changes\n"
-      "         flowrepo validate --staged            # what the next commit changes\n"
-      "         flowrepo validate export.studiopkg --reproducible");
+  auto* cmd = app.add_subcommand("validate",
+                                 "Check flows or a package: schema, ids and names, unique node ids, edges, subflow\n"
+                                 "references, components and topics of the workspace, and plain-text secrets. Every\n"
+                                 "problem is listed as file:json-pointer: message [rule]; exit status 1 when any.\n"
+                                 "TARGET is a folder of flow folders, a package (*.studiopkg, *.zip), or a workspace,\n"
+                                 "draft, ref or commit (default: the workspace head).\n"
+                                 "Example: flowrepo validate\n"
+                                 "         flowrepo validate ./flows-to-import\n"
+                                 "         flowrepo validate drafts/main/q3-changes\n"
+                                 "         flowrepo validate --staged            # what the next commit changes\n"
+                                 "         flowrepo validate export.studiopkg --reproducible");
   cmd->add_option("TARGET", target, "folder, package file, or revision");
   cmd->add_flag("--staged", staged, "only what the git index changes relative to HEAD");
-  cmd->add_flag("--reproducible", reproducible,
-                "for a package: re-export its source commit and compare the bytes");
+  cmd->add_flag("--reproducible", reproducible, "for a package: re-export its source commit and compare the bytes");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
     if (staged && !target.empty()) {
@@ -67,8 +65,7 @@ void AddValidateCommand(CLI::App& app, Globals& g) {
     std::error_code ec;
     // A directory named like a package is refused as one (not a file), not
     // read as a folder of flows.
-    bool is_package = !target.empty() && IsPackagePath(target) &&
-                      std::filesystem::exists(target, ec);
+    bool is_package = !target.empty() && IsPackagePath(target) && std::filesystem::exists(target, ec);
     if (reproducible && !is_package) {
       throw Error(ErrorCode::kInvalidArgument, "--reproducible needs a package file as TARGET");
     }

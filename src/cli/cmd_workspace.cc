@@ -6,11 +6,11 @@ void AddWorkspaceCommand(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("workspace", "Create and list workspaces (branches).");
   cmd->require_subcommand(1);
 
-  auto* create = cmd->add_subcommand(
-      "create",
-      "Create a workspace from another: one commit on its head gives every flow v1 in the new\n"
-      "workspace, naming the version it came from. Rerun it if it was interrupted.\n"
-      "Example: flowrepo workspace create dev --from main");
+  auto* create =
+      cmd->add_subcommand("create",
+                          "Create a workspace from another: one commit on its head gives every flow v1 in the new\n"
+                          "workspace, naming the version it came from. Rerun it if it was interrupted.\n"
+                          "Example: flowrepo workspace create dev --from main");
   static std::string name, from = "main";
   create->add_option("NAME", name, "new workspace name")->required();
   create->add_option("--from", from, "source workspace (default: main)");

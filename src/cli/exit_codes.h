@@ -11,10 +11,10 @@ inline constexpr int kExitCheckFailed = 1;  // validate found problems
 inline constexpr int kExitUsage = 2;        // bad command line or argument
 inline constexpr int kExitNotFound = 3;
 inline constexpr int kExitInvalidData = 4;
-inline constexpr int kExitConflict = 5;     // concurrent writer, conflict, already exists
+inline constexpr int kExitConflict = 5;  // concurrent writer, conflict, already exists
 inline constexpr int kExitPermission = 6;
 inline constexpr int kExitIo = 7;
-inline constexpr int kExitRemote = 8;    // server unreachable, authentication, push refused
+inline constexpr int kExitRemote = 8;  // server unreachable, authentication, push refused
 inline constexpr int kExitInternal = 70;
 
 inline int ExitCodeFor(ErrorCode code) {

@@ -10,7 +10,9 @@ namespace flowrepo {
 template <auto F>
 struct Free {
   template <class T>
-  void operator()(T* p) const { F(p); }
+  void operator()(T* p) const {
+    F(p);
+  }
 };
 
 }  // namespace flowrepo

@@ -20,8 +20,8 @@ std::size_t ParallelWorkers(std::size_t n, std::size_t min_per_thread, std::size
   return std::max<std::size_t>(1, std::min(cores, by_size));
 }
 
-void ParallelFor(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn,
-                 std::size_t min_per_thread, std::size_t max_workers) {
+void ParallelFor(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn, std::size_t min_per_thread,
+                 std::size_t max_workers) {
   const std::size_t threads = ParallelWorkers(n, min_per_thread, max_workers);
   if (threads <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i, 0);

@@ -3,9 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/test_support.h"
 
@@ -81,9 +80,9 @@ TEST_F(CliTest, GroupFilterListsSubGroups) {
       << typo.err;
   RunResult e = Run("export banking-asistant --json");
   EXPECT_EQ(e.exit_code, 3);
-  EXPECT_NE(nlohmann::json::parse(e.out)["error"]["message"].get<std::string>().find(
-                "did you mean 'banking-assistant'?"),
-            std::string::npos)
+  EXPECT_NE(
+      nlohmann::json::parse(e.out)["error"]["message"].get<std::string>().find("did you mean 'banking-assistant'?"),
+      std::string::npos)
       << e.out;
 }
 
@@ -120,8 +119,7 @@ TEST_F(CliTest, PublishTwiceDiffRevertPublish) {
             Run("flow show banking-assistant@v3 --file flow_definition.json").out);
   // git sees the history: the commit messages name flow and action.
   RunResult log = Shell("git log --format=%s main", repo_);
-  EXPECT_NE(log.out.find("Publish banking-assistant v3 from draft revert-banking-assistant-v1"),
-            std::string::npos);
+  EXPECT_NE(log.out.find("Publish banking-assistant v3 from draft revert-banking-assistant-v1"), std::string::npos);
   EXPECT_NE(log.out.find("Revert flow banking-assistant to v1"), std::string::npos);
   EXPECT_EQ(Shell("git tag -l 'main/banking-assistant/*'", repo_).out,
             "main/banking-assistant/v1\nmain/banking-assistant/v2\nmain/banking-assistant/v3\n");
@@ -131,8 +129,7 @@ TEST_F(CliTest, PublishTwiceDiffRevertPublish) {
 TEST_F(CliTest, InvalidPublishListsProblemsAndLeavesWorkspace) {
   PublishFixtures();
   std::string flow = dir_ / "broken/banking-assistant";
-  Shell("mkdir -p " + Quote(flow) + " && cp " + Quote(Fixtures() + "/changes/banking-assistant/") +
-        "* " + Quote(flow));
+  Shell("mkdir -p " + Quote(flow) + " && cp " + Quote(Fixtures() + "/changes/banking-assistant/") + "* " + Quote(flow));
   std::string def = testing::ReadFile(flow + "/flow_definition.json");
   auto j = nlohmann::json::parse(def);
   j["edges"].push_back({{"from", "start"}, {"to", "ghost"}});
@@ -186,9 +183,9 @@ TEST_F(CliTest, PermissionErrorNamesMissingRole) {
 }
 
 TEST_F(CliTest, EveryCommandHasHelpWithExample) {
-  for (const char* cmd : {"init", "workspace create", "workspace list", "flow new", "flow put",
-                          "flow list", "flow show", "draft start", "draft list", "draft show",
-                          "draft drop", "copy", "publish", "history", "diff", "revert", "check"}) {
+  for (const char* cmd :
+       {"init", "workspace create", "workspace list", "flow new", "flow put", "flow list", "flow show", "draft start",
+        "draft list", "draft show", "draft drop", "copy", "publish", "history", "diff", "revert", "check"}) {
     RunResult r = Flowrepo(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << cmd << ": " << r.out;
@@ -225,9 +222,10 @@ TEST_F(CliTest, WorkspacesAreIndependent) {
 TEST_F(CliTest, PlainGitEditsOnADraftArePublished) {
   PublishFixtures();
   std::string file = "flows/Support/Knowledge/faq-answerer/flow_definition.json";
-  RunResult r = Shell("git switch -q -c drafts/main/manual main && sed -i 's/\"temperature\": 0.3/\"temperature\": 0.5/' " +
-                          file + " && git commit -qam 'Warmer answers'",
-                      repo_);
+  RunResult r =
+      Shell("git switch -q -c drafts/main/manual main && sed -i 's/\"temperature\": 0.3/\"temperature\": 0.5/' " +
+                file + " && git commit -qam 'Warmer answers'",
+            repo_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   RunResult p = Run("publish manual -m warmer");
   ASSERT_EQ(p.exit_code, 0) << p.err;
@@ -255,8 +253,7 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
     for (const auto& [draft, temp] : {std::pair{a, "0.4"}, std::pair{b, "0.6"}}) {
       std::string dir = dir_ / (draft + "/faq-answerer");
       Shell("mkdir -p " + Quote(dir) + " && git -C " + Quote(repo_) +
-            " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(dir) +
-            " --strip-components=4");
+            " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(dir) + " --strip-components=4");
       std::string def = testing::ReadFile(dir + "/flow_definition.json");
       auto j = nlohmann::json::parse(def);
       j["nodes"][1]["config"]["hyperparameters"]["temperature"] = std::stod(temp) + round;
@@ -264,10 +261,10 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
       ASSERT_EQ(Run("flow put " + draft + " " + Quote(dir)).exit_code, 0);
     }
     std::string bin = FLOWREPO_BINARY;
-    RunResult r = Shell("(" + bin + " --user alice@example.com publish " + a + " >a.out 2>a.err; echo $? >a.rc) & (" +
-                        bin + " --user alice@example.com publish " + b +
-                        " >b.out 2>b.err; echo $? >b.rc) & wait; cat a.rc b.rc",
-                        repo_);
+    RunResult r =
+        Shell("(" + bin + " --user alice@example.com publish " + a + " >a.out 2>a.err; echo $? >a.rc) & (" + bin +
+                  " --user alice@example.com publish " + b + " >b.out 2>b.err; echo $? >b.rc) & wait; cat a.rc b.rc",
+              repo_);
     int ok = 0, conflict = 0;
     for (char c : r.out) {
       if (c == '0') ++ok;
@@ -284,7 +281,7 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
   auto h = nlohmann::json::parse(Run("history faq-answerer --json").out);
   EXPECT_EQ(h["versions"].size(), 6u);  // v1 + one winner per round, no number reused
   EXPECT_EQ(h["versions"][0]["version"], 6);
-  EXPECT_EQ(h["drafts"].size(), 5u);    // every loser's draft is intact
+  EXPECT_EQ(h["drafts"].size(), 5u);  // every loser's draft is intact
   ExpectFsckClean(repo_);
 }
 

@@ -37,8 +37,8 @@ class ConcurrencyTest : public ::testing::Test {
     std::string id = path.substr(path.rfind('/') + 1);
     std::string dir = dir_ / ("work/" + draft + "/" + id);
     int depth = static_cast<int>(std::count(path.begin(), path.end(), '/')) + 1;
-    Shell("mkdir -p " + Quote(dir) + " && git -C " + Quote(repo_) + " archive main " + path +
-          " | tar -x -C " + Quote(dir) + " --strip-components=" + std::to_string(depth));
+    Shell("mkdir -p " + Quote(dir) + " && git -C " + Quote(repo_) + " archive main " + path + " | tar -x -C " +
+          Quote(dir) + " --strip-components=" + std::to_string(depth));
     auto def = nlohmann::json::parse(testing::ReadFile(dir + "/flow_definition.json"));
     def["timeout_ms"] = value;
     testing::WriteFile(dir + "/flow_definition.json", def.dump());
@@ -50,9 +50,9 @@ class ConcurrencyTest : public ::testing::Test {
     std::string script;
     for (std::size_t i = 0; i < commands.size(); ++i) {
       std::string n = std::to_string(i);
-      script += "(" + std::string(FLOWREPO_BINARY) + " -C " + Quote(repo_) + " " + commands[i] +
-                " >" + Quote(dir_ / ("o" + n)) + " 2>" + Quote(dir_ / ("e" + n)) + "; echo $? >" +
-                Quote(dir_ / ("rc" + n)) + ") & ";
+      script += "(" + std::string(FLOWREPO_BINARY) + " -C " + Quote(repo_) + " " + commands[i] + " >" +
+                Quote(dir_ / ("o" + n)) + " 2>" + Quote(dir_ / ("e" + n)) + "; echo $? >" + Quote(dir_ / ("rc" + n)) +
+                ") & ";
     }
     Shell(script + "wait");
     std::vector<RunResult> results;
@@ -76,20 +76,22 @@ class ConcurrencyTest : public ::testing::Test {
 };
 
 TEST_F(ConcurrencyTest, PublishersOfSameAndDifferentFlowsLoseNothing) {
-  const std::map<std::string, std::string> paths = {
-      {"faq-answerer", "flows/Support/Knowledge/faq-answerer"},
-      {"kyc-check", "flows/Finance/Compliance/kyc-check"},
-      {"aml-screening", "flows/Finance/Compliance/aml-screening"},
-      {"nightly-report", "flows/Operations/nightly-report"},
-      {"ticket-triage", "flows/Support/ticket-triage"}};
+  const std::map<std::string, std::string> paths = {{"faq-answerer", "flows/Support/Knowledge/faq-answerer"},
+                                                    {"kyc-check", "flows/Finance/Compliance/kyc-check"},
+                                                    {"aml-screening", "flows/Finance/Compliance/aml-screening"},
+                                                    {"nightly-report", "flows/Operations/nightly-report"},
+                                                    {"ticket-triage", "flows/Support/ticket-triage"}};
   std::map<std::string, int> published;  // flow -> successful publishes
   for (const auto& [flow, path] : paths) published[flow] = 0;
   for (int round = 0; round < 3; ++round) {
     // 4 drafts on one flow, 2 on another, one each on three more.
     std::vector<std::pair<std::string, std::string>> drafts;  // draft, flow
     int value = 1000 * (round + 1);
-    for (const auto& [flow, copies] : std::vector<std::pair<std::string, int>>{
-             {"faq-answerer", 4}, {"kyc-check", 2}, {"aml-screening", 1}, {"nightly-report", 1}, {"ticket-triage", 1}}) {
+    for (const auto& [flow, copies] : std::vector<std::pair<std::string, int>>{{"faq-answerer", 4},
+                                                                               {"kyc-check", 2},
+                                                                               {"aml-screening", 1},
+                                                                               {"nightly-report", 1},
+                                                                               {"ticket-triage", 1}}) {
       for (int c = 0; c < copies; ++c) {
         std::string draft = "r" + std::to_string(round) + "-" + flow + "-" + std::to_string(c);
         ChangeOnDraft(draft, paths.at(flow), ++value);

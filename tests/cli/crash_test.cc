@@ -4,8 +4,8 @@
 // command must succeed (after the documented recovery when the kill left a
 // ref lock behind: libgit2 cannot remove locks of a killed process).
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -69,8 +69,7 @@ std::chrono::microseconds TimeRun(const std::vector<std::string>& args, const st
 
 // Starts flowrepo with \a args in \a cwd and SIGKILLs it after \a delay.
 // Returns true when the kill landed before the process finished.
-bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd,
-                std::chrono::microseconds delay) {
+bool RunAndKill(const std::vector<std::string>& args, const std::string& cwd, std::chrono::microseconds delay) {
   pid_t pid = Spawn(args, cwd);
   std::this_thread::sleep_for(delay);
   bool killed = kill(pid, SIGKILL) == 0;
@@ -99,9 +98,9 @@ void InitWithFixturesPublished(const std::string& repo) {
 }
 
 struct CrashStats {
-  int kills = 0;           // kills that landed while the process ran
-  int finished = 0;        // the process had already finished
-  int lock_recoveries = 0; // reruns that first needed a stale lock removed
+  int kills = 0;            // kills that landed while the process ran
+  int finished = 0;         // the process had already finished
+  int lock_recoveries = 0;  // reruns that first needed a stale lock removed
 };
 
 // Reruns \a args until done, removing a stale lock left by the killed
@@ -126,8 +125,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
 
   std::string flow_dir = dir / "change/faq-answerer";
   Shell("mkdir -p " + Quote(flow_dir) + " && git -C " + Quote(repo) +
-        " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(flow_dir) +
-        " --strip-components=4");
+        " archive main flows/Support/Knowledge/faq-answerer | tar -x -C " + Quote(flow_dir) + " --strip-components=4");
   auto def = nlohmann::json::parse(testing::ReadFile(flow_dir + "/flow_definition.json"));
   // How long an uninterrupted publish of such a draft takes, to spread the
   // kills over it: the quickest of three (v2..v4), so a busy machine during
@@ -184,8 +182,8 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
   EXPECT_EQ(history["versions"][0]["version"], kIterations + 4);
   testing::ExpectFsckClean(repo);
   RecordProperty("kills", stats.kills);
-  std::printf("crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
-              stats.kills, stats.finished, stats.lock_recoveries);
+  std::printf("crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n", stats.kills,
+              stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);  // the kills really interrupted work
   unsetenv("FLOWREPO_USER");
 }
@@ -246,8 +244,8 @@ TEST(CrashTest, ImportKilledAtRandomPointsLosesNothing) {
     EXPECT_EQ(flows.size(), 12u) << draft;
   }
   testing::ExpectFsckClean(repo);
-  std::printf("import crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
-              stats.kills, stats.finished, stats.lock_recoveries);
+  std::printf("import crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n", stats.kills,
+              stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);
   unsetenv("FLOWREPO_USER");
 }
@@ -262,13 +260,21 @@ TEST(CrashTest, PublishWithWorkTreesKilledAtRandomPointsLeavesThemConsistent) {
   std::string repo = dir / "repo";
   std::string wt = dir / "wt";
   ASSERT_NO_FATAL_FAILURE(InitWithFixturesPublished(repo));
-  ASSERT_EQ(Shell("git worktree add -q -b drafts/main/work " + Quote(wt) + " main && "
-                  "git -C " + Quote(wt) + " config user.email alice@example.com && "
-                  "git -C " + Quote(wt) + " config user.name Alice", repo).exit_code, 0);
+  ASSERT_EQ(Shell("git worktree add -q -b drafts/main/work " + Quote(wt) +
+                      " main && "
+                      "git -C " +
+                      Quote(wt) +
+                      " config user.email alice@example.com && "
+                      "git -C " +
+                      Quote(wt) + " config user.name Alice",
+                  repo)
+                .exit_code,
+            0);
   const std::string file = "flows/Support/Knowledge/faq-answerer/app_definition.json";
   auto commit_edit = [&](const std::string& text) {
-    RunResult r = Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text +
-                        "\"/' " + file + " && git commit -q -am " + text, wt);
+    RunResult r = Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text + "\"/' " + file +
+                            " && git commit -q -am " + text,
+                        wt);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   };
   auto span = std::chrono::microseconds::max();
@@ -309,8 +315,8 @@ TEST(CrashTest, PublishWithWorkTreesKilledAtRandomPointsLeavesThemConsistent) {
   }
   auto history = nlohmann::json::parse(Flowrepo("-C " + Quote(repo) + " history faq-answerer --json").out);
   EXPECT_EQ(history["versions"].size(), static_cast<std::size_t>(kIterations + 4));
-  std::printf("work-tree crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n",
-              stats.kills, stats.finished, stats.lock_recoveries);
+  std::printf("work-tree crash test: %d kills landed, %d runs finished first, %d stale-lock recoveries\n", stats.kills,
+              stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);
   unsetenv("FLOWREPO_USER");
 }
@@ -361,9 +367,10 @@ TEST(CrashTest, WorkspaceCreateKilledAtRandomPointsCompletesItsTags) {
   RunResult check = Flowrepo("-C " + Quote(repo) + " check");
   EXPECT_EQ(check.exit_code, 0) << check.out;
   testing::ExpectFsckClean(repo);
-  std::printf("workspace create crash test: %d kills landed (%d between the ref and its last tag), %d runs "
-              "finished first, %d stale-lock recoveries\n",
-              stats.kills, interrupted, stats.finished, stats.lock_recoveries);
+  std::printf(
+      "workspace create crash test: %d kills landed (%d between the ref and its last tag), %d runs "
+      "finished first, %d stale-lock recoveries\n",
+      stats.kills, interrupted, stats.finished, stats.lock_recoveries);
   EXPECT_GE(stats.kills, kIterations / 2);
   unsetenv("FLOWREPO_USER");
 }
@@ -450,9 +457,10 @@ TEST(CrashTest, ExportKilledAtRandomPointsLeavesNoFileBehind) {
   }
   ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " export --all --force -o " + Quote(out + "/same.studiopkg")).exit_code, 0);
   EXPECT_EQ(Leftovers(out), std::vector<std::string>{});
-  std::printf("export crash test: %d kills landed (%d while a file of the export was in the folder), %d runs "
-              "finished first\n",
-              stats.kills, while_visible, stats.finished);
+  std::printf(
+      "export crash test: %d kills landed (%d while a file of the export was in the folder), %d runs "
+      "finished first\n",
+      stats.kills, while_visible, stats.finished);
   EXPECT_GE(stats.kills, kIterations / 2);
   unsetenv("FLOWREPO_USER");
 }
@@ -465,9 +473,9 @@ TEST(CrashTest, NextExportRemovesWhatAKilledOneLeft) {
   setenv("FLOWREPO_USER", "alice@example.com", 1);
   std::string repo = dir / "repo";
   ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code,
+      0);
   ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
   const std::string out = dir / "out";
   std::filesystem::create_directories(out);

@@ -75,9 +75,8 @@ TEST_F(FormatsCliTest, NothingAddableIsInvalidData) {
   WriteFile(dir_ / "empty.json", "{}");
   RunResult r = Run("flow add " + Quote(dir_ / "empty.json") + " --draft d");
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_EQ(r.err,
-            "flowrepo: error: no flow added: 1 file(s) refused\n  " + dir_ / "empty.json" +
-                ": not a flow of any known format: an empty JSON object\n");
+  EXPECT_EQ(r.err, "flowrepo: error: no flow added: 1 file(s) refused\n  " + dir_ / "empty.json" +
+                       ": not a flow of any known format: an empty JSON object\n");
   EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
 }
 
@@ -140,8 +139,8 @@ TEST_F(FormatsCliTest, ExportN8nStripsUnlessSampleDataIsKept) {
 }
 
 TEST_F(FormatsCliTest, DiffShowsTheChangedNodeOfASubflow) {
-  ASSERT_EQ(Run("flow add " + Fixtures("node-red/home-flows.json") +
-                " --split-tabs --group Home --draft v1").exit_code, 0);
+  ASSERT_EQ(Run("flow add " + Fixtures("node-red/home-flows.json") + " --split-tabs --group Home --draft v1").exit_code,
+            0);
   ASSERT_EQ(Run("publish v1 -m v1").exit_code, 0);
   std::string text = ReadFile(testing::SourceDir() + "/fixtures/formats/node-red/home-flows.json");
   text.replace(text.find("\"drop\": true"), 12, "\"drop\": false");

@@ -37,8 +37,8 @@ const std::map<std::string, std::string> kFolders = {
 
 struct DraftModel {
   bool exists = false;
-  int base_seq = 0;                           // publishes the draft is based on
-  std::map<std::string, std::string> edits;   // flow -> description
+  int base_seq = 0;                          // publishes the draft is based on
+  std::map<std::string, std::string> edits;  // flow -> description
 };
 
 struct Model {
@@ -83,8 +83,7 @@ class GitModelTest : public ::testing::Test {
     return nlohmann::json::parse(r.out).value("description", "");
   }
   void SetDescription(const std::string& dir, const std::string& text) {
-    Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text + "\"/' app_definition.json",
-          dir);
+    Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text + "\"/' app_definition.json", dir);
   }
   std::string NewToken() { return "t" + std::to_string(++tokens_); }
 
@@ -93,8 +92,7 @@ class GitModelTest : public ::testing::Test {
     DraftModel& d = model_.drafts[draft];
     std::string from = d.exists ? "drafts/main/" + draft : "main";
     std::string tmp = dir_ / ("put-" + std::to_string(tokens_));
-    Shell("mkdir -p " + Quote(tmp) + " && git archive " + from + " " + kFolders.at(flow) +
-              " | tar -x -C " + Quote(tmp),
+    Shell("mkdir -p " + Quote(tmp) + " && git archive " + from + " " + kFolders.at(flow) + " | tar -x -C " + Quote(tmp),
           repo_);
     std::string token = NewToken();
     SetDescription(tmp + "/" + kFolders.at(flow), token);

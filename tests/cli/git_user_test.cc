@@ -52,8 +52,8 @@ class GitUserTest : public ::testing::Test {
   }
   // Sets the description of the flow at \a folder in the work tree \a cwd.
   void Describe(const std::string& cwd, const std::string& folder, const std::string& text) {
-    RunResult r = Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text +
-                            "\"/' " + Quote(folder + "/app_definition.json"),
+    RunResult r = Shell("sed -i 's/\"description\": \"[^\"]*\"/\"description\": \"" + text + "\"/' " +
+                            Quote(folder + "/app_definition.json"),
                         cwd);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -204,8 +204,8 @@ TEST_F(GitUserTest, UncommittedEditsInTheWayRefuseTheMoveAndStashLetsItThrough) 
   std::string refs = testing::RefsSnapshot(repo_);
   RunResult r = Fr("publish d");
   EXPECT_EQ(r.exit_code, 5);
-  EXPECT_NE(r.err.find("work tree '" + repo_ + "/' has 'refs/heads/main' checked out with changes in '" +
-                       kFaq + "/app_definition.json'"),
+  EXPECT_NE(r.err.find("work tree '" + repo_ + "/' has 'refs/heads/main' checked out with changes in '" + kFaq +
+                       "/app_definition.json'"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(testing::RefsSnapshot(repo_), refs);  // nothing moved
@@ -349,12 +349,11 @@ TEST_F(GitUserTest, RepairFinishesAnUpdateAKilledProcessLeft) {
   EXPECT_NE(Status(repo_), "");  // the phantom change git shows
   RunResult check = Fr("check");
   EXPECT_EQ(check.exit_code, 1);
-  EXPECT_NE(check.out.find("stale-work-tree refs/heads/main: work tree '" + repo_ + "/'"),
-            std::string::npos) << check.out << check.err;
+  EXPECT_NE(check.out.find("stale-work-tree refs/heads/main: work tree '" + repo_ + "/'"), std::string::npos)
+      << check.out << check.err;
   RunResult r = Fr("repair");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("brought the work tree and index of 'refs/heads/main'"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("brought the work tree and index of 'refs/heads/main'"), std::string::npos) << r.out;
   ExpectClean(repo_);
   EXPECT_EQ(Fr("repair").out, "Nothing to repair\n");
 }

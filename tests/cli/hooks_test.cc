@@ -26,7 +26,9 @@ constexpr char kAlice[] = "alice@example.com";
 std::string Canary() {
   static std::mt19937 rng(std::random_device{}());
   const std::string alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out = "gh" "p_";
+  std::string out =
+      "gh"
+      "p_";
   for (int i = 0; i < 36; ++i) out += alnum[rng() % alnum.size()];
   return out;
 }
@@ -139,11 +141,12 @@ TEST_F(HooksTest, PreCommitBlocksTamperedPackage) {
   EXPECT_EQ(Run("validate " + Quote(dir_ / "finance.studiopkg")).exit_code, 0);
   EXPECT_EQ(Run("validate " + Quote(dir_ / "finance.studiopkg") + " --reproducible").exit_code, 0);
   // Tamper: change one flow inside the package, zip it again.
-  RunResult z = Shell("mkdir -p t repo/packages && cd t && unzip -q ../finance.studiopkg && "
-                      "sed -i 's/\"temperature\": 0.2/\"temperature\": 0.9/' "
-                      "flows/Finance/Retail/banking-assistant/flow_definition.json && "
-                      "zip -q -r -X -D ../repo/packages/finance.studiopkg .",
-                      dir_.path());
+  RunResult z = Shell(
+      "mkdir -p t repo/packages && cd t && unzip -q ../finance.studiopkg && "
+      "sed -i 's/\"temperature\": 0.2/\"temperature\": 0.9/' "
+      "flows/Finance/Retail/banking-assistant/flow_definition.json && "
+      "zip -q -r -X -D ../repo/packages/finance.studiopkg .",
+      dir_.path());
   ASSERT_EQ(z.exit_code, 0) << z.err;
   RunResult v = Run("validate packages/finance.studiopkg");
   EXPECT_EQ(v.exit_code, 1);
@@ -163,17 +166,15 @@ TEST_F(HooksTest, PreCommitFrameworkUsesPreCommitHooksYaml) {
   // The hook repository: .pre-commit-hooks.yaml of this source tree.
   std::string hook_repo = dir_ / "hook-repo";
   RunResult r = Shell("git init -q " + Quote(hook_repo) + " && cp " +
-                      Quote(testing::SourceDir() + "/.pre-commit-hooks.yaml") + " " + Quote(hook_repo) +
-                      " && cd " + Quote(hook_repo) + " && git add . && git commit -qm hooks && git rev-parse HEAD");
+                      Quote(testing::SourceDir() + "/.pre-commit-hooks.yaml") + " " + Quote(hook_repo) + " && cd " +
+                      Quote(hook_repo) + " && git add . && git commit -qm hooks && git rev-parse HEAD");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string rev = r.out.substr(0, 40);
   MakeWorkTree();
   Shell("rm -f .git/hooks/pre-commit", repo_);
-  testing::WriteFile(repo_ + "/.pre-commit-config.yaml",
-                     "repos:\n  - repo: " + hook_repo + "\n    rev: " + rev +
-                         "\n    hooks:\n      - id: flowrepo-validate\n");
-  std::string env = "PRE_COMMIT_HOME=" + Quote(dir_ / "pre-commit-home") + " PATH=" + Quote(BinaryDir()) +
-                    ":$PATH ";
+  testing::WriteFile(repo_ + "/.pre-commit-config.yaml", "repos:\n  - repo: " + hook_repo + "\n    rev: " + rev +
+                                                             "\n    hooks:\n      - id: flowrepo-validate\n");
+  std::string env = "PRE_COMMIT_HOME=" + Quote(dir_ / "pre-commit-home") + " PATH=" + Quote(BinaryDir()) + ":$PATH ";
   r = Shell(env + "pre-commit install", repo_);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::string head = Head();
@@ -224,7 +225,9 @@ class ServerTest : public ::testing::Test {
     clone_ = dir_ / "clone";
     ASSERT_EQ(Shell("git clone -q " + Quote(server_) + " " + Quote(clone_)).exit_code, 0);
   }
-  RunResult Admin(const std::string& args) { return Flowrepo("--user alice@example.com -C " + Quote(server_) + " " + args); }
+  RunResult Admin(const std::string& args) {
+    return Flowrepo("--user alice@example.com -C " + Quote(server_) + " " + args);
+  }
   RunResult Push(const std::string& user, const std::string& what) {
     return Shell("FLOWREPO_USER=" + user + " git push origin " + what, clone_);
   }
@@ -237,19 +240,17 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(Shell("git commit -qam 'warmer answers'", clone_).exit_code, 0);
   }
   std::string ServerRef(const std::string& ref) { return Shell("git rev-parse " + ref, server_).out; }
-  bool ServerHas(const std::string& ref) {
-    return Shell("git rev-parse --verify -q " + ref, server_).exit_code == 0;
-  }
+  bool ServerHas(const std::string& ref) { return Shell("git rev-parse --verify -q " + ref, server_).exit_code == 0; }
   RunResult Git(const std::string& args) { return Shell("git " + args, clone_); }
-  RunResult Bob(const std::string& args) {
-    return Flowrepo("--user bob@example.com -C " + Quote(clone_) + " " + args);
-  }
+  RunResult Bob(const std::string& args) { return Flowrepo("--user bob@example.com -C " + Quote(clone_) + " " + args); }
   // Puts fixture flow \a rel (a folder under fixtures/flows) with a new
   // description onto draft \a draft of the clone, as bob.
   void PutChange(const std::string& draft, const std::string& rel, const std::string& description) {
     const std::string folder = dir_ / ("changes/" + draft + "/" + rel.substr(rel.rfind('/') + 1));
-    ASSERT_EQ(Shell("mkdir -p " + Quote(folder) + " && cp " + Quote(Fixtures() + "/flows/" + rel) + "/* " +
-                    Quote(folder)).exit_code, 0);
+    ASSERT_EQ(
+        Shell("mkdir -p " + Quote(folder) + " && cp " + Quote(Fixtures() + "/flows/" + rel) + "/* " + Quote(folder))
+            .exit_code,
+        0);
     auto app = nlohmann::json::parse(testing::ReadFile(folder + "/app_definition.json"));
     app["description"] = description;
     testing::WriteFile(folder + "/app_definition.json", app.dump(2) + "\n");
@@ -308,18 +309,23 @@ TEST_F(ServerTest, ABranchGainingSettingsIsCreatingAWorkspace) {
   // An ordinary branch first, then a fast-forward adding settings that name
   // the pusher admin: that creates a workspace, which needs an admin.
   ASSERT_EQ(Shell("git switch -q --orphan prod && "
-                  "echo x > README.md && git add README.md && git commit -qm plain", clone_).exit_code, 0);
+                  "echo x > README.md && git add README.md && git commit -qm plain",
+                  clone_)
+                .exit_code,
+            0);
   RunResult r = Push("mallory@example.com", "prod");
   ASSERT_EQ(r.exit_code, 0) << r.err;  // not flowrepo's business
-  testing::WriteFile(clone_ + "/.flowrepo/workspace.json",
-                     R"({"components":[],"roles":{"mallory@example.com":"admin"},"schema":"flowrepo/workspace@1","topics":[]})");
+  testing::WriteFile(
+      clone_ + "/.flowrepo/workspace.json",
+      R"({"components":[],"roles":{"mallory@example.com":"admin"},"schema":"flowrepo/workspace@1","topics":[]})");
   ASSERT_EQ(Shell("git add .flowrepo && git commit -qm take-over", clone_).exit_code, 0);
   r = Push("mallory@example.com", "prod");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("creating workspace 'prod' needs the admin role in an existing workspace"),
-            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("creating workspace 'prod' needs the admin role in an existing workspace"), std::string::npos)
+      << r.err;
   // Removing the settings of a workspace is refused even for its admin.
-  ASSERT_EQ(Shell("git switch -q main && git rm -q .flowrepo/workspace.json && git commit -qm drop", clone_).exit_code, 0);
+  ASSERT_EQ(Shell("git switch -q main && git rm -q .flowrepo/workspace.json && git commit -qm drop", clone_).exit_code,
+            0);
   r = Push("alice@example.com", "main");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("a push may not remove .flowrepo/workspace.json"), std::string::npos) << r.err;
@@ -332,10 +338,15 @@ TEST_F(ServerTest, ABranchGainingSettingsIsCreatingAWorkspace) {
 TEST_F(ServerTest, ASecretAnywhereInThePushedHistoryIsRefused) {
   // Added in one commit, removed in the next, pushed together: the tip is
   // clean but the secret would stay in history for good.
-  const std::string token = "ghp_" "0123456789abcdefghijklmnopqrstuvwxyzAB";
+  const std::string token =
+      "ghp_"
+      "0123456789abcdefghijklmnopqrstuvwxyzAB";
   testing::WriteFile(clone_ + "/NOTES.md", "deploy with " + token + "\n");
   ASSERT_EQ(Shell("git add NOTES.md && git commit -qm notes && git rm -q NOTES.md && "
-                  "git commit -qm 'remove notes'", clone_).exit_code, 0);
+                  "git commit -qm 'remove notes'",
+                  clone_)
+                .exit_code,
+            0);
   std::string before = ServerRef("main");
   RunResult r = Push("bob@example.com", "main");
   EXPECT_NE(r.exit_code, 0);
@@ -346,7 +357,8 @@ TEST_F(ServerTest, ASecretAnywhereInThePushedHistoryIsRefused) {
   // A file beside a flow's documents, on a draft, is scanned too.
   ASSERT_EQ(Shell("git reset -q --hard origin/main && git switch -q -c drafts/main/creds", clone_).exit_code, 0);
   testing::WriteFile(clone_ + "/flows/Support/ticket-triage/creds.json",
-                     "{\"slack\": \"xoxb-" "123456789012-1234567890123-abcdefghijklmnopqrstuvwx\"}\n");
+                     "{\"slack\": \"xoxb-"
+                     "123456789012-1234567890123-abcdefghijklmnopqrstuvwx\"}\n");
   ASSERT_EQ(Shell("git add -A && git commit -qm creds", clone_).exit_code, 0);
   r = Push("bob@example.com", "drafts/main/creds");
   EXPECT_NE(r.exit_code, 0);
@@ -397,8 +409,7 @@ TEST_F(ServerTest, VersionTagsCannotBeMovedOrDeleted) {
   ASSERT_EQ(Shell("git tag -f -a -m moved " + tag + " HEAD~1", clone_).exit_code, 0);
   RunResult r = Push("alice@example.com", "--force refs/tags/" + tag);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/" + tag + ": version tags are never moved ('" + tag +
-                       "' exists)"),
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/tags/" + tag + ": version tags are never moved ('" + tag + "' exists)"),
             std::string::npos)
       << r.err;
   r = Push("alice@example.com", ":refs/tags/" + tag);
@@ -442,8 +453,13 @@ TEST_F(ServerTest, UnbackedTagsAreIgnoredAndAnAdminMayDeleteThem) {
   RunResult forged = Shell("git commit-tree main^{tree} -p main -m evil", server_);
   ASSERT_EQ(forged.exit_code, 0) << forged.err;
   const std::string evil = forged.out.substr(0, 40);
-  ASSERT_EQ(Shell("git tag -a -m v1 staging/banking-assistant/v1 " + evil + " && git tag -a -m v2 "
-                  "staging/banking-assistant/v2 " + evil, server_).exit_code, 0);
+  ASSERT_EQ(Shell("git tag -a -m v1 staging/banking-assistant/v1 " + evil +
+                      " && git tag -a -m v2 "
+                      "staging/banking-assistant/v2 " +
+                      evil,
+                  server_)
+                .exit_code,
+            0);
   RunResult r = Push("alice@example.com", "main:refs/heads/staging");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto h = nlohmann::json::parse(Admin("-w staging history banking-assistant --json").out);
@@ -451,8 +467,9 @@ TEST_F(ServerTest, UnbackedTagsAreIgnoredAndAnAdminMayDeleteThem) {
   EXPECT_EQ(h["ignored_tags"], nlohmann::json({"staging/banking-assistant/v1", "staging/banking-assistant/v2"}));
   r = Admin("-w staging export banking-assistant --version 2 -o " + Quote(dir_ / "x.zip"));
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(r.err, "flowrepo: error: flow 'banking-assistant' has no version v2 in workspace 'staging' (tag "
-                   "'staging/banking-assistant/v2' is not backed by a publish commit; see 'flowrepo check')\n");
+  EXPECT_EQ(r.err,
+            "flowrepo: error: flow 'banking-assistant' has no version v2 in workspace 'staging' (tag "
+            "'staging/banking-assistant/v2' is not backed by a publish commit; see 'flowrepo check')\n");
 
   r = Push("bob@example.com", ":refs/tags/staging/banking-assistant/v2");
   EXPECT_NE(r.exit_code, 0);
@@ -472,7 +489,9 @@ TEST_F(ServerTest, UnbackedTagsAreIgnoredAndAnAdminMayDeleteThem) {
 // Issue 14: an integrator's tag at a commit that publishes nothing (here
 // one holding a token and a duplicate node id) is no version.
 TEST_F(ServerTest, TagAtACommitThatPublishesNothingIsRefused) {
-  const std::string token = "ghp_" "0123456789abcdefghijklmnopqrstuvwxyzAB";
+  const std::string token =
+      "ghp_"
+      "0123456789abcdefghijklmnopqrstuvwxyzAB";
   std::string file = clone_ + "/flows/Finance/Compliance/kyc-check/flow_definition.json";
   auto j = nlohmann::json::parse(testing::ReadFile(file));
   j["nodes"][2]["id"] = j["nodes"][1]["id"];
@@ -491,7 +510,9 @@ TEST_F(ServerTest, TagAtACommitThatPublishesNothingIsRefused) {
   EXPECT_FALSE(ServerHas("refs/tags/main/kyc-check/v7"));
   // The same commit with publish trailers, but on no branch of the server.
   ASSERT_EQ(Git("commit -q --amend -m 'Publish kyc-check v2' -m \"$(printf 'Flowrepo-Workspace: main\\n"
-                "Flowrepo-Version: kyc-check v2')\"").exit_code, 0);
+                "Flowrepo-Version: kyc-check v2')\"")
+                .exit_code,
+            0);
   r = Push("bob@example.com", "HEAD:refs/tags/main/kyc-check/v2");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("a publish of 'kyc-check v2' that workspace 'main' does not contain (push the branch with the "
@@ -558,12 +579,15 @@ TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
   // A hand-made publish commit taking the last number, with its tag.
   ASSERT_EQ(Git("commit -q --allow-empty -m 'Publish kyc-check v999999999' -m \"$(printf 'Flowrepo-Workspace: "
                 "main\\nFlowrepo-Version: kyc-check v999999999')\" && git tag -a -m last "
-                "main/kyc-check/v999999999").exit_code, 0);
+                "main/kyc-check/v999999999")
+                .exit_code,
+            0);
   const std::string forged = Git("rev-parse --short HEAD").out.substr(0, 7);
   const std::string before = testing::RefsSnapshot(server_);
   r = Push("bob@example.com", "--atomic main refs/tags/main/kyc-check/v999999999");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("remote: flowrepo: refs/heads/main: commit " + forged + " names 'kyc-check v999999999', but "
+  EXPECT_NE(r.err.find("remote: flowrepo: refs/heads/main: commit " + forged +
+                       " names 'kyc-check v999999999', but "
                        "the next version of 'kyc-check' in workspace 'main' is v2"),
             std::string::npos)
       << r.err;
@@ -575,8 +599,9 @@ TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
   const std::string refs = testing::RefsSnapshot(clone_);
   r = Bob("publish --offline d -m next");
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_EQ(r.err, "flowrepo: error: publish refused: flow 'kyc-check' in workspace 'main' has reached v999999999, "
-                   "the highest version number\n");
+  EXPECT_EQ(r.err,
+            "flowrepo: error: publish refused: flow 'kyc-check' in workspace 'main' has reached v999999999, "
+            "the highest version number\n");
   EXPECT_EQ(testing::RefsSnapshot(clone_), refs);
 }
 
@@ -639,8 +664,7 @@ namespace flowrepo {
 namespace {
 
 TEST(HooksHelpTest, NewCommandsHaveHelpWithExample) {
-  for (const char* cmd : {"validate", "role grant", "role revoke", "role list", "hooks install",
-                          "hook pre-receive"}) {
+  for (const char* cmd : {"validate", "role grant", "role revoke", "role list", "hooks install", "hook pre-receive"}) {
     testing::RunResult r = testing::Flowrepo(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << cmd << ": " << r.out;
@@ -702,7 +726,8 @@ TEST_F(HooksTest, ReproducibleNamesTheVersionThatMadeThePackage) {
   ASSERT_EQ(Run("export Support -o " + Quote(dir_ / "support.studiopkg")).exit_code, 0);
   RunResult z = Shell(
       "mkdir u && cd u && unzip -q ../support.studiopkg && "
-      "sed -i 's/\"version\": \"" FLOWREPO_VERSION "\"/\"version\": \"0.0.1\"/' manifest.json && "
+      "sed -i 's/\"version\": \"" FLOWREPO_VERSION
+      "\"/\"version\": \"0.0.1\"/' manifest.json && "
       "grep -q '\"0.0.1\"' manifest.json && zip -q -r -X -D ../older.studiopkg manifest.json flows",
       dir_.path());
   ASSERT_EQ(z.exit_code, 0) << z.err;

@@ -53,8 +53,9 @@ std::map<std::string, std::string> Listing(const std::string& root, const std::s
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) continue;
     bool dir = S_ISDIR(st.st_mode);
-    out[path] = dir ? "dir" : std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
-                                  std::to_string(st.st_mtim.tv_nsec);
+    out[path] = dir ? "dir"
+                    : std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+                          std::to_string(st.st_mtim.tv_nsec);
   }
   return out;
 }
@@ -129,8 +130,7 @@ class HostileInputTest : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(dir_ / "tmp");
     ASSERT_EQ(Run("init source", dir_.path()).exit_code, 0);
-    ASSERT_EQ(Run("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"), dir_ / "source").exit_code,
-              0);
+    ASSERT_EQ(Run("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"), dir_ / "source").exit_code, 0);
     ASSERT_EQ(Run("publish initial -m first", dir_ / "source").exit_code, 0);
     RunResult r = Run("export --all -o " + Quote(dir_ / "good.studiopkg"), dir_ / "source");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -221,8 +221,8 @@ TEST_F(HostileInputTest, EveryCaseIsRefusedWithOneLineAndChangesNothing) {
     fs::remove_all(case_dir, ec);  // big cases need not stay on disk
   }
   testing::ExpectFsckClean(target_);
-  std::printf("hostile cases tried: %zu (%zu commands); slowest %.2f s: %s\n", corpus.size(), commands,
-              slowest, slowest_case.c_str());
+  std::printf("hostile cases tried: %zu (%zu commands); slowest %.2f s: %s\n", corpus.size(), commands, slowest,
+              slowest_case.c_str());
   RecordProperty("hostile_cases", static_cast<int>(corpus.size()));
   EXPECT_GE(corpus.size(), 60u);
 }
@@ -239,8 +239,8 @@ TEST_F(HostileInputTest, LimitsHaveOptionsToRaiseThem) {
     if (name == app_name) app = nlohmann::json::parse(data);
   }
   ASSERT_TRUE(app.is_object());
-  auto check = [&](const std::string& what, const std::string& bytes, const std::string& options,
-                   int exit_code, const std::string& expect) {
+  auto check = [&](const std::string& what, const std::string& bytes, const std::string& options, int exit_code,
+                   const std::string& expect) {
     SCOPED_TRACE(what + " " + options);
     const std::string pkg = dir_ / "limits.studiopkg";
     WriteBytes(pkg, bytes);

@@ -75,10 +75,10 @@ class PackageMemoryTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(Flowrepo("--user alice@example.com init source", dir_.path()).exit_code, 0);
     const std::string source = dir_ / "source";
-    ASSERT_EQ(Flowrepo("--user alice@example.com flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"),
-                       source)
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        Flowrepo("--user alice@example.com flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"), source)
+            .exit_code,
+        0);
     ASSERT_EQ(Flowrepo("--user alice@example.com publish initial -m first", source).exit_code, 0);
     RunResult r = Flowrepo("--user alice@example.com export --all -o " + Quote(dir_ / "good.studiopkg"), source);
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -31,11 +31,21 @@ const char kDefinition[] =
 
 // The code points of issue 14, item 11, as UTF-8.
 const std::vector<std::pair<std::string, std::string>> kInvisible = {
-    {"U+00AD", "\u00ad"}, {"U+3164", "\u3164"}, {"U+115F", "\u115f"}, {"U+FFA0", "\uffa0"},
-    {"U+E0041", "\U000E0041"}, {"U+E007F", "\U000E007F"}, {"U+FE0F", "\ufe0f"}, {"U+180E", "\u180e"},
-    {"U+034F", "\u034f"}, {"U+17B4", "\u17b4"}, {"U+061C", "\u061c"},
+    {"U+00AD", "\u00ad"},
+    {"U+3164", "\u3164"},
+    {"U+115F", "\u115f"},
+    {"U+FFA0", "\uffa0"},
+    {"U+E0041", "\U000E0041"},
+    {"U+E007F", "\U000E007F"},
+    {"U+FE0F", "\ufe0f"},
+    {"U+180E", "\u180e"},
+    {"U+034F", "\u034f"},
+    {"U+17B4", "\u17b4"},
+    {"U+061C", "\u061c"},
     // LRM, RLM and ZWJ, which package entry names already refused.
-    {"U+200E", "\u200e"}, {"U+200F", "\u200f"}, {"U+200D", "\u200d"}};
+    {"U+200E", "\u200e"},
+    {"U+200F", "\u200f"},
+    {"U+200D", "\u200d"}};
 
 class NamesCliTest : public ::testing::Test {
  protected:
@@ -71,8 +81,8 @@ class NamesCliTest : public ::testing::Test {
     RunResult r = Shell("git worktree add -q " + Quote(tree) + " -b drafts/main/" + draft + " main", repo_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const auto& [path, content] : files) WriteFile(tree + "/" + path, content);
-    r = Shell("git add -A && git -c user.name=T -c user.email=t@example.com commit -qm " + Quote(draft) +
-                  " && cd " + Quote(repo_) + " && git worktree remove --force " + Quote(tree),
+    r = Shell("git add -A && git -c user.name=T -c user.email=t@example.com commit -qm " + Quote(draft) + " && cd " +
+                  Quote(repo_) + " && git worktree remove --force " + Quote(tree),
               tree);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -98,8 +108,8 @@ class NamesCliTest : public ::testing::Test {
 
 TEST_F(NamesCliTest, GroupDeeperThanTheImportLimitIsRefusedWhenWritten) {
   const std::string deep = Deep(30);
-  const std::string message = "flowrepo: error: invalid group '" + deep +
-                              "': is deeper than 29 levels (the most a package can hold)\n";
+  const std::string message =
+      "flowrepo: error: invalid group '" + deep + "': is deeper than 29 levels (the most a package can hold)\n";
   std::string before = RefsSnapshot(repo_);
   RunResult r = PutWithGroup("deep", "too-deep", deep);
   EXPECT_EQ(r.exit_code, 2);
@@ -184,7 +194,8 @@ TEST_F(NamesCliTest, InvisibleCharactersInDisplayNamesAreRefused) {
       r = Run("validate drafts/main/names");
       EXPECT_EQ(r.exit_code, 1) << hex;
       EXPECT_NE(r.out.find("flows/Finance/payroll/app_definition.json:/name: name has an invisible or "
-                           "direction-changing character (" + hex + ") [name]"),
+                           "direction-changing character (" +
+                           hex + ") [name]"),
                 std::string::npos)
           << hex << r.out;
       r = Run("publish names");
@@ -260,10 +271,12 @@ TEST_F(NamesCliTest, GroupsThatDifferOnlyByCaseOrNormalisationClashWhenWritten) 
     before = RefsSnapshot(repo_);
     r = Run("publish fourth");
     EXPECT_EQ(r.exit_code, 4) << second;
-    EXPECT_EQ(r.err, "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
-                     "  flows/Top/" + second + ": group 'Top/" + second + "' clashes with group 'Top/" + first +
-                         "': names in one folder may not differ only in case, Unicode normalisation or "
-                         "look-alike characters [name-clash]\n");
+    EXPECT_EQ(r.err,
+              "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
+              "  flows/Top/" +
+                  second + ": group 'Top/" + second + "' clashes with group 'Top/" + first +
+                  "': names in one folder may not differ only in case, Unicode normalisation or "
+                  "look-alike characters [name-clash]\n");
     EXPECT_EQ(RefsSnapshot(repo_), before);
 
     // Written with plain git: validate names the clash, publish refuses.
@@ -271,8 +284,8 @@ TEST_F(NamesCliTest, GroupsThatDifferOnlyByCaseOrNormalisationClashWhenWritten) 
     r = Run("validate drafts/main/by-git");
     EXPECT_EQ(r.exit_code, 1);
     // Both are new to a full check: the later in byte order is named first.
-    const std::string reverse = "flows/Ops/" + first + ": group 'Ops/" + first + "' clashes with group 'Ops/" +
-                                second + "': names in one folder";
+    const std::string reverse = "flows/Ops/" + first + ": group 'Ops/" + first + "' clashes with group 'Ops/" + second +
+                                "': names in one folder";
     EXPECT_TRUE(r.out.find("flows/Ops/" + second + ": " + message + " [name-clash]") != std::string::npos ||
                 r.out.find(reverse) != std::string::npos)
         << r.out;
@@ -338,8 +351,9 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
   text.replace(text.find("\"x\":1"), 5, "\"x\":123456789012345678901234567890");
   std::string root = dir_ / "big";
   FlowFolder(root, "", "big", "Big", text);
-  const std::string where = "flows/big/flow_definition.json: number at /nodes/0/config/x does not fit in 64 bits; "
-                            "quote it as a string";
+  const std::string where =
+      "flows/big/flow_definition.json: number at /nodes/0/config/x does not fit in 64 bits; "
+      "quote it as a string";
   RunResult r = Run("flow put big " + Quote(root));
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err, "flowrepo: error: " + where + "\n");
@@ -357,8 +371,9 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
   FlowFolder(root, "", "big", "Big", precise);
   r = Run("flow put big " + Quote(root));
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_EQ(r.err, "flowrepo: error: flows/big/flow_definition.json: number at /nodes/0/config/x has more digits "
-                   "than a 64-bit float keeps (or is too small for one); quote it as a string\n");
+  EXPECT_EQ(r.err,
+            "flowrepo: error: flows/big/flow_definition.json: number at /nodes/0/config/x has more digits "
+            "than a 64-bit float keeps (or is too small for one); quote it as a string\n");
 
   // n8n and Node-RED files: refused by flow add, the file named.
   WriteFile(dir_ / "n8n/wf.json",
@@ -381,8 +396,8 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
   ASSERT_EQ(Run("flow put big " + Quote(root)).exit_code, 0);
   ASSERT_EQ(Run("publish big").exit_code, 0);
   ASSERT_EQ(Run("export big -o good.studiopkg").exit_code, 0);
-  std::string evil = testing::hostile::WithEntry(ReadFile(repo_ + "/good.studiopkg"),
-                                                 "flows/big/flow_definition.json", text);
+  std::string evil =
+      testing::hostile::WithEntry(ReadFile(repo_ + "/good.studiopkg"), "flows/big/flow_definition.json", text);
   WriteFile(dir_ / "big.studiopkg", evil);
   r = Run("validate " + Quote(dir_ / "big.studiopkg"));
   EXPECT_EQ(r.exit_code, 1);

@@ -107,8 +107,7 @@ TEST_F(PackageCliTest, DependencyPolicies) {
   EXPECT_EQ(FlowIds(r), (std::vector<std::string>{"kyc-check", "banking-assistant"}));
   EXPECT_EQ(r["included_dependencies"], json({"kyc-check"}));
   RunResult human = Run("export banking-assistant -o include2.studiopkg");
-  EXPECT_NE(human.out.find("Included because selected flows use them: kyc-check"), std::string::npos)
-      << human.out;
+  EXPECT_NE(human.out.find("Included because selected flows use them: kyc-check"), std::string::npos) << human.out;
 
   r = RunJson("export banking-assistant --deps reference -o reference.studiopkg");
   EXPECT_EQ(FlowIds(r), std::vector<std::string>{"banking-assistant"});
@@ -150,8 +149,8 @@ TEST_F(PackageCliTest, FileNamingRule) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"export 1.studiopkg", "export 2.studiopkg", "export.studiopkg",
-                                             "mine.zip"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"export 1.studiopkg", "export 2.studiopkg", "export.studiopkg", "mine.zip"}));
 }
 
 TEST_F(PackageCliTest, SingleVersionNaming) {
@@ -197,12 +196,11 @@ TEST_F(PackageCliTest, SecretStripping) {
   // The fixtures hold credential bindings, secret references, endpoints,
   // sharing and audit data; a draft adds a secret variable with a value.
   std::string flow = dir_ / "leak/nightly-report";
-  Shell("mkdir -p " + Quote(flow) + " && cp " + Quote(Fixtures() + "/flows/Operations/nightly-report/") +
-        "* " + Quote(flow));
+  Shell("mkdir -p " + Quote(flow) + " && cp " + Quote(Fixtures() + "/flows/Operations/nightly-report/") + "* " +
+        Quote(flow));
   const std::string canary = "CanaryValue-5b9d01c7e2";
   WriteFile(flow + "/env_variables.json",
-            json({{"variables", {{{"name", "REPORT_DB_PASSWORD"}, {"secret", true}, {"value", canary}}}}})
-                .dump());
+            json({{"variables", {{{"name", "REPORT_DB_PASSWORD"}, {"secret", true}, {"value", canary}}}}}).dump());
   ASSERT_EQ(Run("flow put leak " + Quote(flow)).exit_code, 0);
   RunResult r = Run("export --all --at leak -o all.studiopkg");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -210,8 +208,7 @@ TEST_F(PackageCliTest, SecretStripping) {
   ASSERT_NE(all.find("\"kyc-check\""), std::string::npos);  // unzip -p did extract the documents
   for (const char* stripped :
        {"core-banking-prod", "kyc-provider", "screening-prod", "vault:finance/core-banking/api-key",
-        "flows.internal.example.com", "\"sharing\"", "\"audit\"", "reviewed_by", "\"endpoint\"",
-        "\"binding\""}) {
+        "flows.internal.example.com", "\"sharing\"", "\"audit\"", "reviewed_by", "\"endpoint\"", "\"binding\""}) {
     EXPECT_EQ(all.find(stripped), std::string::npos) << stripped;
   }
   EXPECT_EQ(all.find(canary), std::string::npos);
@@ -227,8 +224,7 @@ TEST_F(PackageCliTest, SecretStripping) {
   r = Run("export nightly-report --at leak -o leak.studiopkg");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("flowrepo: error: export refused: "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("flows/Operations/nightly-report/flow_definition.json:/nodes/1/config/url: "),
-            std::string::npos)
+  EXPECT_NE(r.err.find("flows/Operations/nightly-report/flow_definition.json:/nodes/1/config/url: "), std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find(canary), std::string::npos);
   EXPECT_FALSE(fs::exists(repo_ + "/leak.studiopkg"));
@@ -256,9 +252,10 @@ TEST_F(PackageCliTest, ImportAsNew) {
                 "CORE_BANKING_KEY=vault:finance/core-banking/api-key")
                 .exit_code,
             0);
-  ASSERT_EQ(Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider --secret KYC_TOKEN=vault:finance/kyc/token")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider --secret KYC_TOKEN=vault:finance/kyc/token")
+          .exit_code,
+      0);
   RunResult p = Run("publish import-pkg -m copies --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(json::parse(p.out)["versions"].size(), 2u);
@@ -271,14 +268,12 @@ TEST_F(PackageCliTest, OverrideThenPublishThenRevert) {
   ASSERT_EQ(Run("export banking-assistant --version 1").exit_code, 0);
   RunResult r = Run("import 'Banking Assistant.zip' --override banking-assistant");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("banking-assistant (Finance/Retail): overrides the existing flow"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("banking-assistant (Finance/Retail): overrides the existing flow"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("node 'accounts' needs a credential: flowrepo bind import-banking-assistant "
                        "banking-assistant --credential accounts=NAME"),
             std::string::npos)
       << r.out;
-  ASSERT_EQ(Run("bind import-banking-assistant banking-assistant --credential accounts=core-banking-prod")
-                .exit_code,
+  ASSERT_EQ(Run("bind import-banking-assistant banking-assistant --credential accounts=core-banking-prod").exit_code,
             0);
   json p = RunJson("publish import-banking-assistant -m 'back to v1 via package'");
   EXPECT_EQ(p["versions"][0]["version"], 3);
@@ -316,8 +311,7 @@ TEST_F(PackageCliTest, TopicMappingWithSeveralTopics) {
   json ok = RunJson("import " + Quote(repo_ + "/support.studiopkg") +
                         " --topic support.tickets=helpdesk.in --topic support.routed=helpdesk.out",
                     target);
-  EXPECT_EQ(ok["flows"][1]["topics"],
-            json({{"support.routed", "helpdesk.out"}, {"support.tickets", "helpdesk.in"}}));
+  EXPECT_EQ(ok["flows"][1]["topics"], json({{"support.routed", "helpdesk.out"}, {"support.tickets", "helpdesk.in"}}));
   RunResult p = Run("publish import-support", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   std::string def = Run("flow show ticket-triage --file flow_definition.json", target).out;
@@ -329,19 +323,21 @@ TEST_F(PackageCliTest, TopicMappingWithSeveralTopics) {
 TEST_F(PackageCliTest, MissingComponentRefusedWithClearList) {
   ASSERT_EQ(Run("export banking-assistant -o pkg.studiopkg").exit_code, 0);
   std::string target = NewRepo("target");
-  EditSettings(target, "main", [](json& s) {
-    s["components"] = json::array({{{"name", "http"}, {"version", "1"}}});
-  });
+  EditSettings(target, "main", [](json& s) { s["components"] = json::array({{{"name", "http"}, {"version", "1"}}}); });
   std::string before = RefsSnapshot(target);
   RunResult r = Run("import " + Quote(repo_ + "/pkg.studiopkg"), target);
   EXPECT_EQ(r.exit_code, 4);
   std::string pkg = repo_ + "/pkg.studiopkg";
-  EXPECT_EQ(r.err,
-            "flowrepo: error: import of '" + pkg + "' refused: 2 problem(s); workspace 'main' unchanged\n"
-            "  " + pkg + ": component 'javascript@1' (used by 'banking-assistant', 'kyc-check') is not "
-            "available in workspace 'main' [import/missing-component]\n"
-            "  " + pkg + ": component 'llm-chat@1' (used by 'banking-assistant') is not available in "
-            "workspace 'main' [import/missing-component]\n");
+  EXPECT_EQ(r.err, "flowrepo: error: import of '" + pkg +
+                       "' refused: 2 problem(s); workspace 'main' unchanged\n"
+                       "  " +
+                       pkg +
+                       ": component 'javascript@1' (used by 'banking-assistant', 'kyc-check') is not "
+                       "available in workspace 'main' [import/missing-component]\n"
+                       "  " +
+                       pkg +
+                       ": component 'llm-chat@1' (used by 'banking-assistant') is not available in "
+                       "workspace 'main' [import/missing-component]\n");
   EXPECT_EQ(RefsSnapshot(target), before);
 }
 
@@ -351,16 +347,16 @@ TEST_F(PackageCliTest, UnboundCredentialsBlockPublish) {
   ASSERT_EQ(Run("import " + Quote(repo_ + "/pkg.studiopkg") + " --draft incoming", target).exit_code, 0);
   RunResult p = Run("publish incoming", target);
   EXPECT_EQ(p.exit_code, 4);
-  EXPECT_NE(p.err.find("node 'accounts' needs a 'oauth2' credential; bind one with 'flowrepo bind'"),
-            std::string::npos)
+  EXPECT_NE(p.err.find("node 'accounts' needs a 'oauth2' credential; bind one with 'flowrepo bind'"), std::string::npos)
       << p.err;
   EXPECT_NE(p.err.find("node 'lookup' needs a 'api-key' credential"), std::string::npos) << p.err;
   RunResult b = Run("bind incoming banking-assistant --credential accounts=core-banking-eu", target);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   RunResult wrong = Run("bind incoming kyc-check --credential nope=x", target);
   EXPECT_EQ(wrong.exit_code, 2);
-  EXPECT_EQ(wrong.err, "flowrepo: error: node 'nope' of flow 'kyc-check' needs no credential (nodes that do: "
-                       "'lookup')\n");
+  EXPECT_EQ(wrong.err,
+            "flowrepo: error: node 'nope' of flow 'kyc-check' needs no credential (nodes that do: "
+            "'lookup')\n");
   ASSERT_EQ(Run("bind incoming kyc-check --credential lookup=kyc-eu", target).exit_code, 0);
   // The secret variables too: a package supplies no reference.
   p = Run("publish incoming", target);
@@ -392,8 +388,8 @@ TEST_F(PackageCliTest, DryRunWritesNothing) {
   EXPECT_NE(r.out.find("Nothing was written.\n"), std::string::npos);
   EXPECT_EQ(RefsSnapshot(target), before);
   EXPECT_EQ(Shell("find .git/objects -type f | sort", target).out, objects);
-  json plan = RunJson("import " + Quote(repo_ + "/all.studiopkg") + " --dry-run --flows kyc-check,faq-answerer",
-                      target);
+  json plan =
+      RunJson("import " + Quote(repo_ + "/all.studiopkg") + " --dry-run --flows kyc-check,faq-answerer", target);
   EXPECT_EQ(plan["dry_run"], true);
   EXPECT_EQ(plan["commit"], "");
   EXPECT_EQ(plan["flows"].size(), 2u);
@@ -424,8 +420,10 @@ TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
   RunResult p = Run("publish incoming", target);
   EXPECT_EQ(p.exit_code, 4);
   EXPECT_NE(p.err.find("secret variable 'DB_ROOT' has no reference"), std::string::npos) << p.err;
-  RunResult b = Run("bind incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
-                    "SMTP_PASSWORD=vault:staging/smtp", target);
+  RunResult b =
+      Run("bind incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
+          "SMTP_PASSWORD=vault:staging/smtp",
+          target);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   p = Run("publish incoming", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
@@ -433,8 +431,9 @@ TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
             std::string::npos);
   RunResult nothing = Run("bind incoming nightly-report", target);
   EXPECT_EQ(nothing.exit_code, 2);
-  EXPECT_EQ(nothing.err, "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL or --secret "
-                         "VARIABLE=REFERENCE\n");
+  EXPECT_EQ(nothing.err,
+            "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL or --secret "
+            "VARIABLE=REFERENCE\n");
 }
 
 TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
@@ -538,15 +537,13 @@ TEST_F(PackageCliTest, HostilePackagesLeaveRepositoryUnchanged) {
   EXPECT_EQ(message.rfind("import of '" + (dir_ / "evil.studiopkg") + "' refused: ", 0), 0u) << message;
   // One problem is named in the message itself, several are listed.
   const std::string problem = "flows/../../evil.json: entry name has a '..' path part [package/entry-name]";
-  EXPECT_NE((message + error.value("details", json::array()).dump()).find(problem), std::string::npos)
-      << r.out;
+  EXPECT_NE((message + error.value("details", json::array()).dump()).find(problem), std::string::npos) << r.out;
   EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
   EXPECT_EQ(RefsSnapshot(repo_), before);
   EXPECT_EQ(Run("import " + Quote(dir_ / "nothing.studiopkg")).exit_code, 3);
   RunResult limit = Run("import good.studiopkg --max-entries 2");
   EXPECT_EQ(limit.exit_code, 4);
-  EXPECT_NE(limit.err.find("package has 4 entries, more than 2 (the limit) [package/limit]"),
-            std::string::npos)
+  EXPECT_NE(limit.err.find("package has 4 entries, more than 2 (the limit) [package/limit]"), std::string::npos)
       << limit.err;
 }
 

@@ -85,7 +85,8 @@ TEST_F(PublishChecksCliTest, RemovingAUsedSubflowIsRefusedNamingItsUser) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
-            "  " + std::string(kBankingDefinition) +
+            "  " +
+                std::string(kBankingDefinition) +
                 ":/nodes/1/config/flow: node 'kyc' uses flow 'kyc-check', which draft 'retire-kyc' "
                 "removes [missing-subflow]\n");
   EXPECT_EQ(before, testing::RefsSnapshot(repo_));
@@ -94,9 +95,9 @@ TEST_F(PublishChecksCliTest, RemovingAUsedSubflowIsRefusedNamingItsUser) {
 
 TEST_F(PublishChecksCliTest, RemovingASubflowWithItsUserPublishesAndShowsInHistory) {
   std::string clone = StartDraftInClone("retire-banking");
-  ASSERT_EQ(Shell("git rm -rq flows/Finance/Compliance/kyc-check flows/Finance/Retail/banking-assistant",
-                  clone).exit_code,
-            0);
+  ASSERT_EQ(
+      Shell("git rm -rq flows/Finance/Compliance/kyc-check flows/Finance/Retail/banking-assistant", clone).exit_code,
+      0);
   PushDraft("retire-banking");
   RunResult r = Run("publish retire-banking -m 'retired with the old app' --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -137,16 +138,17 @@ TEST_F(PublishChecksCliTest, RemovingAUsedComponentIsRefusedListingTheFlows) {
   std::string before = testing::RefsSnapshot(repo_);
   RunResult r = Run("publish no-js");
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_NE(r.err.find("publish refused: 3 problem(s) in 3 flow(s); workspace 'main' unchanged\n"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("publish refused: 3 problem(s) in 3 flow(s); workspace 'main' unchanged\n"), std::string::npos)
       << r.err;
-  for (const char* flow : {"Finance/Compliance/kyc-check", "Finance/Retail/banking-assistant",
-                           "Operations/nightly-report"}) {
+  for (const char* flow :
+       {"Finance/Compliance/kyc-check", "Finance/Retail/banking-assistant", "Operations/nightly-report"}) {
     EXPECT_NE(r.err.find("  flows/" + std::string(flow) + "/flow_definition.json:/nodes/"), std::string::npos)
-        << flow << "\n" << r.err;
+        << flow << "\n"
+        << r.err;
   }
-  EXPECT_EQ(Occurrences(r.err, "/component: component 'javascript@1' is used here and draft 'no-js' removes it "
-                               "from the workspace [missing-component]\n"),
+  EXPECT_EQ(Occurrences(r.err,
+                        "/component: component 'javascript@1' is used here and draft 'no-js' removes it "
+                        "from the workspace [missing-component]\n"),
             3)
       << r.err;
   EXPECT_EQ(before, testing::RefsSnapshot(repo_));
@@ -227,7 +229,8 @@ TEST_F(PublishChecksCliTest, RoleChangeIsRefusedForAnIntegratorAndFlaggedForTheA
 
   const std::string flagged = "role change: 'mallory@example.com' integrator -> admin (needs admin)";
   RunResult show = Run("draft show fix-typo");
-  EXPECT_NE(show.out.find("changed flows:\n  ticket-triage\nsettings changes:\n  " + flagged + "\n"
+  EXPECT_NE(show.out.find("changed flows:\n  ticket-triage\nsettings changes:\n  " + flagged +
+                          "\n"
                           "publishing this draft needs the admin role: it changes roles\n"),
             std::string::npos)
       << show.out;
@@ -247,13 +250,12 @@ TEST_F(PublishChecksCliTest, RoleChangeIsRefusedForAnIntegratorAndFlaggedForTheA
   auto published = nlohmann::json::parse(r.out);
   EXPECT_EQ(published["role_changes"], true);
   ASSERT_EQ(published["settings_changes"].size(), 1u);
-  EXPECT_EQ(published["settings_changes"][0],
-            nlohmann::json({{"kind", "role-changed"},
-                            {"key", "mallory@example.com"},
-                            {"before", "integrator"},
-                            {"after", "admin"},
-                            {"message", flagged},
-                            {"needs_admin", true}}));
+  EXPECT_EQ(published["settings_changes"][0], nlohmann::json({{"kind", "role-changed"},
+                                                              {"key", "mallory@example.com"},
+                                                              {"before", "integrator"},
+                                                              {"after", "admin"},
+                                                              {"message", flagged},
+                                                              {"needs_admin", true}}));
   EXPECT_EQ(published["versions"][0]["flow"], "ticket-triage");
   EXPECT_NE(Run("role list").out.find("mallory@example.com\tadmin\n"), std::string::npos);
 }

@@ -25,9 +25,10 @@ const std::string kViewer = "vic@example.com";
 const std::vector<std::string> kIntegrators = {"bob@example.com", "carol@example.com", "dave@example.com",
                                                "erin@example.com"};
 // Fixture flows and their folders.
-const std::map<std::string, std::string> kFlows = {
-    {"faq-answerer", "Support/Knowledge"}, {"ticket-triage", "Support"},
-    {"kyc-check", "Finance/Compliance"},   {"nightly-report", "Operations"}};
+const std::map<std::string, std::string> kFlows = {{"faq-answerer", "Support/Knowledge"},
+                                                   {"ticket-triage", "Support"},
+                                                   {"kyc-check", "Finance/Compliance"},
+                                                   {"nightly-report", "Operations"}};
 
 std::string Fixtures() { return testing::SourceDir() + "/fixtures"; }
 
@@ -46,7 +47,9 @@ class RemoteTest : public ::testing::TestWithParam<std::string> {
     ASSERT_EQ(Admin("hooks install --server").exit_code, 0);
     // Only the path and file transports need this: there the pushing
     // process itself runs the hook, and names its user.
-    ASSERT_EQ(Shell("git config flowrepo.trustUserEnvironment true && git config core.logAllRefUpdates always", server_).exit_code, 0);
+    ASSERT_EQ(Shell("git config flowrepo.trustUserEnvironment true && git config core.logAllRefUpdates always", server_)
+                  .exit_code,
+              0);
     transport_ = testing::MakeGitServer(GetParam(), root_, dir_ / "server-files");
     for (const auto& u : Users()) transport_->AddUser(u, Home(u));
     transport_->Start();
@@ -65,8 +68,8 @@ class RemoteTest : public ::testing::TestWithParam<std::string> {
   // flowrepo as \a user on that user's machine (HOME), in \a cwd.
   std::string As(const std::string& user) const {
     // GIT_SSL_CAINFO would override the user's http.sslCAInfo.
-    return "env -u GIT_SSL_CAINFO HOME=" + Quote(Home(user)) + " FLOWREPO_USER=" + user + " " +
-           Quote(FLOWREPO_BINARY) + " ";
+    return "env -u GIT_SSL_CAINFO HOME=" + Quote(Home(user)) + " FLOWREPO_USER=" + user + " " + Quote(FLOWREPO_BINARY) +
+           " ";
   }
   RunResult Run(const std::string& user, const std::string& args, const std::string& cwd) {
     return Shell(As(user) + args, cwd);
@@ -109,8 +112,7 @@ class RemoteTest : public ::testing::TestWithParam<std::string> {
     for (const auto& [flow, group] : kFlows) {
       std::set<int> numbers;
       std::string prefix = "refs/tags/main/" + flow + "/v";
-      for (std::size_t at = server_tags.find(prefix); at != std::string::npos;
-           at = server_tags.find(prefix, at + 1)) {
+      for (std::size_t at = server_tags.find(prefix); at != std::string::npos; at = server_tags.find(prefix, at + 1)) {
         numbers.insert(std::stoi(server_tags.substr(at + prefix.size())));
       }
       EXPECT_EQ(numbers.size(), numbers.empty() ? 0u : static_cast<std::size_t>(*numbers.rbegin())) << flow;
@@ -138,8 +140,8 @@ std::vector<RunResult> AtOnce(const std::vector<std::pair<std::string, std::stri
   std::string script;
   for (std::size_t i = 0; i < commands.size(); ++i) {
     const std::string n = std::to_string(i);
-    script += "(cd " + Quote(commands[i].second) + " && " + commands[i].first + " >" + Quote(dir / ("o" + n)) +
-              " 2>" + Quote(dir / ("e" + n)) + "; echo $? >" + Quote(dir / ("rc" + n)) + ") &\n";
+    script += "(cd " + Quote(commands[i].second) + " && " + commands[i].first + " >" + Quote(dir / ("o" + n)) + " 2>" +
+              Quote(dir / ("e" + n)) + "; echo $? >" + Quote(dir / ("rc" + n)) + ") &\n";
   }
   Shell(script + "wait");
   std::vector<RunResult> out;
@@ -256,7 +258,8 @@ TEST_P(RemoteTest, FourClonesPublishingAtOnce) {
   }
   EXPECT_EQ(landed, 1);
   std::set<std::string> descriptions;
-  for (int v = 3; v <= 6; ++v) descriptions.insert(Description(server_, "main/kyc-check/v" + std::to_string(v), "kyc-check"));
+  for (int v = 3; v <= 6; ++v)
+    descriptions.insert(Description(server_, "main/kyc-check/v" + std::to_string(v), "kyc-check"));
   EXPECT_EQ(descriptions.size(), 4u);  // every acknowledged publish is a version of its own
   EXPECT_EQ(ServerTag("main/kyc-check/v7"), "");
   ExpectConsistent(clones);
@@ -293,8 +296,9 @@ TEST_P(AuthenticatedRemoteTest, UntrustedServersAndBadCredentialsAreRefused) {
   std::string target = dir_ / "refused";
   if (GetParam() == "https") {
     // No trusted CA: the certificate check fails closed.
-    testing::WriteFile(Home(bob) + "/.gitconfig", "[user]\n\temail = " + bob + "\n[credential]\n\thelper = store --file=" +
-                                                      Home(bob) + "/.git-credentials\n");
+    testing::WriteFile(
+        Home(bob) + "/.gitconfig",
+        "[user]\n\temail = " + bob + "\n[credential]\n\thelper = store --file=" + Home(bob) + "/.git-credentials\n");
     RunResult r = Run(bob, "clone " + Quote(transport_->Url("flows.git")) + " " + Quote(target), dir_.path());
     EXPECT_EQ(r.exit_code, 8) << r.err;
     EXPECT_NE(r.err.find("TLS certificate is not trusted"), std::string::npos) << r.err;

@@ -144,8 +144,9 @@ TEST_F(VersionsCliTest, WorkspaceCreateFromGivesVersionsThere) {
   RunResult w = Run("workspace create dev --from main");
   ASSERT_EQ(w.exit_code, 0) << w.err;
   EXPECT_EQ(w.out, "Created workspace 'dev' from 'main' (6 flows, each v1 there)\n");
-  EXPECT_NE(Git("log -1 --format=%B dev").find("Flowrepo-Version: banking-assistant v1\n"
-                                               "Flowrepo-Source: main/banking-assistant/v2\n"),
+  EXPECT_NE(Git("log -1 --format=%B dev")
+                .find("Flowrepo-Version: banking-assistant v1\n"
+                      "Flowrepo-Source: main/banking-assistant/v2\n"),
             std::string::npos);
   auto h = nlohmann::json::parse(Run("-w dev history banking-assistant --json").out);
   ASSERT_EQ(h["versions"].size(), 1u);

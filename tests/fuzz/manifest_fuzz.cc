@@ -30,8 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::map<std::string, std::string> entries = {
       {"manifest.json", text},
-      {"flows/Fuzz/fuzz/app_definition.json",
-       R"({"format":"flowrepo/flow@1","id":"fuzz","name":"Fuzz"})"},
+      {"flows/Fuzz/fuzz/app_definition.json", R"({"format":"flowrepo/flow@1","id":"fuzz","name":"Fuzz"})"},
       {"flows/Fuzz/fuzz/flow_definition.json",
        R"({"schema":"flowrepo/flow@1","start":"a","nodes":[{"id":"a","type":"end"}],"edges":[]})"},
   };

@@ -20,8 +20,8 @@ namespace {
 const std::string& ScratchPath() {
   static const std::string path = [] {
     const char* dir = std::getenv("TMPDIR");
-    return std::string(dir && *dir ? dir : "/tmp") + "/flowrepo-package-fuzz-" +
-           std::to_string(::getpid()) + ".studiopkg";
+    return std::string(dir && *dir ? dir : "/tmp") + "/flowrepo-package-fuzz-" + std::to_string(::getpid()) +
+           ".studiopkg";
   }();
   return path;
 }

@@ -121,20 +121,14 @@ std::vector<BadJson> BadJsonDocuments() {
       {"garbage-after", R"({"nodes": []} evil)", "syntax error while parsing value"},
       {"two-documents", R"({"nodes": []}{"nodes": []})", "expected end of input"},
       {"truncated", R"({"nodes": [{"id": "start")", "syntax error"},
-      {"nesting-100000-arrays", std::string(100000, '[') + std::string(100000, ']'),
-       "nesting deeper than 128 levels"},
-      {"nesting-129-arrays", std::string(129, '[') + std::string(129, ']'),
-       "nesting deeper than 128 levels"},
+      {"nesting-100000-arrays", std::string(100000, '[') + std::string(100000, ']'), "nesting deeper than 128 levels"},
+      {"nesting-129-arrays", std::string(129, '[') + std::string(129, ']'), "nesting deeper than 128 levels"},
       {"huge-number", R"({"timeout_ms": 1e400, "nodes": []})", "number overflow parsing '1e400'"},
-      {"huge-negative-number", R"({"timeout_ms": -1e400, "nodes": []})",
-       "number overflow parsing '-1e400'"},
+      {"huge-negative-number", R"({"timeout_ms": -1e400, "nodes": []})", "number overflow parsing '-1e400'"},
       {"nan-literal", R"({"timeout_ms": NaN, "nodes": []})", "syntax error while parsing value"},
-      {"infinity-literal", R"({"timeout_ms": Infinity, "nodes": []})",
-       "syntax error while parsing value"},
-      {"duplicate-keys", R"({"nodes": [], "mode": "sync", "nodes": [{"id": "evil"}]})",
-       "duplicate key 'nodes'"},
-      {"duplicate-keys-nested", R"({"nodes": [{"id": "start", "type": "start", "id": "evil"}]})",
-       "duplicate key 'id'"},
+      {"infinity-literal", R"({"timeout_ms": Infinity, "nodes": []})", "syntax error while parsing value"},
+      {"duplicate-keys", R"({"nodes": [], "mode": "sync", "nodes": [{"id": "evil"}]})", "duplicate key 'nodes'"},
+      {"duplicate-keys-nested", R"({"nodes": [{"id": "start", "type": "start", "id": "evil"}]})", "duplicate key 'id'"},
       {"invalid-utf8", "{\"mode\": \"sync\xff\", \"nodes\": []}", "ill-formed UTF-8 byte"},
       {"overlong-utf8", "{\"mode\": \"\xc0\xaf\", \"nodes\": []}", "ill-formed UTF-8 byte"},
       {"lone-high-surrogate", R"({"mode": "\ud800", "nodes": []})",
@@ -183,8 +177,8 @@ class Builder {
     cases_.push_back(std::move(c));
     return cases_.back();
   }
-  HostileCase& Folder(const std::string& name, std::map<std::string, std::string> files,
-                      const std::string& expect, int exit_code) {
+  HostileCase& Folder(const std::string& name, std::map<std::string, std::string> files, const std::string& expect,
+                      int exit_code) {
     HostileCase c;
     c.name = name;
     c.kind = Kind::kFolder;
@@ -220,8 +214,7 @@ class Builder {
     At(entries, folder + "/" + file) = data;
     return Zip(Reseal(entries));
   }
-  std::string ChangedJson(const std::string& folder, const std::string& file,
-                          const std::function<void(Json&)>& edit) {
+  std::string ChangedJson(const std::string& folder, const std::string& file, const std::function<void(Json&)>& edit) {
     Entries entries = good_;
     std::string& text = At(entries, folder + "/" + file);
     Json doc = Json::parse(text);
@@ -251,8 +244,7 @@ class Builder {
         {"absolute", "/tmp/evil.json", "entry name is absolute"},
         {"absolute-unc", "//server/share/evil.json", "entry name is absolute"},
         {"backslash-dot-dot", "..\\evil.json", "entry name has a backslash"},
-        {"backslash-separators", "flows\\Operations\\evil\\app_definition.json",
-         "entry name has a backslash"},
+        {"backslash-separators", "flows\\Operations\\evil\\app_definition.json", "entry name has a backslash"},
         {"drive-relative", "C:evil.json", "entry name has a ':' (drive or stream name)"},
         {"drive-absolute", "C:/evil.json", "entry name has a ':' (drive or stream name)"},
         {"drive-backslash", "C:\\evil.json", "entry name has a backslash"},
@@ -263,8 +255,7 @@ class Builder {
         {"git-dir-nested", "flows/.git/hooks/post-checkout", "entry name has a hidden path part '.git'"},
         {"git-dir-trailing-dot", ".git./evil.json", "entry name has a hidden path part '.git.'"},
         {"git-short-name", "flows/git~1" + flow, "entry name has a path part that names .git on Windows"},
-        {"git-short-name-upper", "flows/GIT~1" + flow,
-         "entry name has a path part that names .git on Windows"},
+        {"git-short-name-upper", "flows/GIT~1" + flow, "entry name has a path part that names .git on Windows"},
         {"git-hfs-ignorable", ".g\u200cit/config", "entry name has a hidden path part"},
         {"git-hfs-ignorable-nested", "flows/.g\u200cit" + flow, "entry name has a hidden path part"},
         {"gitmodules", ".gitmodules", "entry name has a hidden path part '.gitmodules'"},
@@ -278,12 +269,10 @@ class Builder {
         {"bidi-override-group", "flows/\u202eevil" + flow,
          "entry name has an invisible or direction-changing character"},
         {"windows-device", "flows/CON" + flow, "entry name has a Windows device name 'CON'"},
-        {"windows-device-extension", "flows/aux.json" + flow,
-         "entry name has a Windows device name 'aux.json'"},
+        {"windows-device-extension", "flows/aux.json" + flow, "entry name has a Windows device name 'aux.json'"},
         {"windows-com-port", "flows/COM1" + flow, "entry name has a Windows device name 'COM1'"},
         {"trailing-dot", "flows/Operations." + flow, "entry name has a path part ending in a dot or space"},
-        {"trailing-space", "flows/Operations " + flow,
-         "entry name has a path part ending in a dot or space"},
+        {"trailing-space", "flows/Operations " + flow, "entry name has a path part ending in a dot or space"},
         {"trailing-dot-file", "flows/Operations/evil/app_definition.json.",
          "entry name has a path part ending in a dot or space"},
         {"nul", std::string("flows/Operations/evil/app_definition.json\0../../evil.json", 57),
@@ -292,16 +281,26 @@ class Builder {
          "entry name has a NUL character"},
         {"newline", "flows/Operations/evil\n/app_definition.json", "entry name has a control character"},
         {"escape-sequence", "flows/\x1b[31mevil" + flow, "entry name has a control character"},
-        {"invalid-utf8", "flows/Oper\xff" "ations" + flow, "entry name is not valid UTF-8"},
-        {"overlong-utf8-slash", "flows\xc0\xaf..\xc0\xaf" "evil.json", "entry name is not valid UTF-8"},
+        {"invalid-utf8",
+         "flows/Oper\xff"
+         "ations" +
+             flow,
+         "entry name is not valid UTF-8"},
+        {"overlong-utf8-slash",
+         "flows\xc0\xaf..\xc0\xaf"
+         "evil.json",
+         "entry name is not valid UTF-8"},
         {"utf8-surrogate", "flows/\xed\xa0\x80" + flow, "entry name is not valid UTF-8"},
         {"empty", "", "entry name is empty"},
         {"too-long", "flows/" + std::string(1100, 'a') + flow, "entry name is longer than 1024 bytes"},
-        {"too-deep", "flows/" + [] {
-           std::string s;
-           for (int i = 0; i < 40; ++i) s += "d/";
-           return s;
-         }() + "evil/app_definition.json",
+        {"too-deep",
+         "flows/" +
+             [] {
+               std::string s;
+               for (int i = 0; i < 40; ++i) s += "d/";
+               return s;
+             }() +
+             "evil/app_definition.json",
          "entry name is deeper than 32 folders"},
         {"directory-entry", "flows/Operations/evil/", "entry name has an empty path part"},
         {"double-slash", "flows//evil/app_definition.json", "entry name has an empty path part"},
@@ -323,7 +322,9 @@ class Builder {
       Package("entry-name/" + n.slug, WithEntry(e), n.expect);
     }
     ZipEntry flagged;
-    flagged.name = "flows/Oper\xff" "ations/evil/app_definition.json";
+    flagged.name =
+        "flows/Oper\xff"
+        "ations/evil/app_definition.json";
     flagged.data = "{}";
     Package("entry-name/invalid-utf8-flagged-utf8", WithEntry(flagged), "not a valid zip archive");
     flagged.name = std::string("flows/Operations\0evil/nightly-report/app_definition.json", 56);
@@ -362,8 +363,7 @@ class Builder {
     for (int i = 0; i < 4; ++i) two_faced.extra += static_cast<char>((crc >> (8 * i)) & 0xff);
     two_faced.extra += benign;
     two_faced.data = "{}";
-    Package("entry-name/unicode-path-field-two-faced", Replacing(benign, two_faced),
-            "has a Unicode Path extra field");
+    Package("entry-name/unicode-path-field-two-faced", Replacing(benign, two_faced), "has a Unicode Path extra field");
     // The local header names the entry otherwise than the central directory.
     ZipEntry lying;
     lying.name = kNightly + "/evil/app_definition.json";
@@ -405,8 +405,8 @@ class Builder {
             "is not a regular file (mode 0120777)");
     // A symlink mode behind another "made by" host: unzip reads the mode
     // for BeOS, Atari and others as it does for Unix.
-    for (auto [slug, host] : {std::pair{"beos", 16}, std::pair{"atari", 5}, std::pair{"os-x", 19},
-                              std::pair{"fat", 0}}) {
+    for (auto [slug, host] :
+         {std::pair{"beos", 16}, std::pair{"atari", 5}, std::pair{"os-x", 19}, std::pair{"fat", 0}}) {
       ZipEntry e;
       e.name = name;
       e.data = "../../../../../../etc/passwd";
@@ -420,7 +420,8 @@ class Builder {
     amiga.external = 0120777u << 16;
     Package("entry-type/attributes-of-amiga", WithEntry(amiga), "was made on host system 1, whose file attributes");
     amiga.made_by = 99 << 8 | 20;
-    Package("entry-type/attributes-of-unknown-host", WithEntry(amiga), "was made on host system 99, whose file attributes");
+    Package("entry-type/attributes-of-unknown-host", WithEntry(amiga),
+            "was made on host system 99, whose file attributes");
     ZipEntry reparse;
     reparse.name = name;
     reparse.made_by = 10 << 8 | 20;
@@ -456,8 +457,7 @@ class Builder {
     medium.raw = DeflateZeros(30u << 20);
     medium.size = 30u << 20;
     medium.crc = Crc32Zeros(30u << 20);
-    Package("bomb/ratio-30mb-under-entry-limit", Replacing(name, medium),
-            "compression ratio above 200 (the limit)");
+    Package("bomb/ratio-30mb-under-entry-limit", Replacing(name, medium), "compression ratio above 200 (the limit)");
 
     // 30 MiB of JSON that costs about 19 bytes of memory per byte parsed:
     // within every size limit, beyond the memory of reading a package.
@@ -506,8 +506,7 @@ class Builder {
       e.crc = Crc32Zeros(60u << 20);
       many.push_back(std::move(e));
     }
-    Package("bomb/total-540mib", BuildZip(many),
-            "package decompresses to more than 536870912 bytes (the limit)");
+    Package("bomb/total-540mib", BuildZip(many), "package decompresses to more than 536870912 bytes (the limit)");
 
     // 100,001 tiny entries.
     std::vector<ZipEntry> lots = ToZipEntries(good_);
@@ -520,8 +519,7 @@ class Builder {
     }
     ZipLayout wide;
     wide.zip64_end = true;  // the 16-bit count cannot say 100,001
-    Package("bomb/too-many-entries", BuildZip(lots, wide),
-            "package has 100001 entries, more than 100000 (the limit)");
+    Package("bomb/too-many-entries", BuildZip(lots, wide), "package has 100001 entries, more than 100000 (the limit)");
     ZipLayout lying_count;
     lying_count.count = 0xffff;
     Package("bomb/entry-count-65535-lie", BuildZip(ToZipEntries(good_), lying_count), "not a valid zip archive");
@@ -544,11 +542,11 @@ class Builder {
   void Damaged() {
     const std::string& z = good_zip_;
     const std::size_t end = EndRecord(z);
-    for (std::size_t cut : {std::size_t{4}, std::size_t{30}, std::size_t{100}, z.size() / 3, z.size() / 2,
-                            end, end + 10, z.size() - 1}) {
+    for (std::size_t cut :
+         {std::size_t{4}, std::size_t{30}, std::size_t{100}, z.size() / 3, z.size() / 2, end, end + 10, z.size() - 1}) {
       Package("damaged/truncated-at-" + std::to_string(cut), z.substr(0, cut), "not a valid zip archive");
     }
-    Package("damaged/end-record-removed", z.substr(0, end) , "not a valid zip archive");
+    Package("damaged/end-record-removed", z.substr(0, end), "not a valid zip archive");
     Package("damaged/junk-prepended", std::string(1000, 'J') + z, "not a valid zip archive");
     Package("damaged/zip-prepended", Zip({{"manifest.json", "{}"}}) + z, "not a valid zip archive");
     Package("damaged/junk-appended", z + std::string(100, 'J'), "not a valid zip archive");
@@ -601,7 +599,8 @@ class Builder {
     std::string& text = At(entries, kNightly + "/flow_definition.json");
     Json def = Json::parse(text);
     def["nodes"][1]["config"]["url"] = "https://collector.evil.example/in";
-    def["nodes"][1]["config"]["headers"] = {{"Authorization", "Bearer ghp_" + std::string("aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5")}};
+    def["nodes"][1]["config"]["headers"] = {
+        {"Authorization", "Bearer ghp_" + std::string("aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5")}};
     text = CanonicalJson(def);
     return Reseal(entries);
   }
@@ -662,8 +661,7 @@ class Builder {
       }
       e.descriptor = d;
     }
-    Package("ambiguous/data-descriptor-differs", BuildZip(described),
-            "does not repeat its central entry");
+    Package("ambiguous/data-descriptor-differs", BuildZip(described), "does not repeat its central entry");
     // A Zip64 end record and a classic one naming different directories.
     ZipLayout zip64;
     zip64.zip64_end = true;
@@ -707,8 +705,7 @@ class Builder {
     Package("degenerate/empty-file", "", "not a valid zip archive");
     Package("degenerate/text-file", "this is not a package\n", "not a valid zip archive");
     Package("degenerate/png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), "not a valid zip archive");
-    Package("degenerate/manifest-as-package", At(const_cast<Entries&>(good_), kManifest),
-            "not a valid zip archive");
+    Package("degenerate/manifest-as-package", At(const_cast<Entries&>(good_), kManifest), "not a valid zip archive");
     Package("degenerate/zip-without-entries", BuildZip({}), "package has no entries");
     Package("degenerate/gzip", std::string("\x1f\x8b\x08\0\0\0\0\0\0\x03", 10) + Deflate("evil"),
             "not a valid zip archive");
@@ -738,10 +735,8 @@ class Builder {
             "package schema 'flowrepo/package@9' is not supported; this flowrepo reads flowrepo/package@1");
     Package("manifest/schema-other", ChangedManifest([](Json& m) { m["schema"] = "evil/package@1"; }),
             "not a flowrepo package: schema is 'evil/package@1'");
-    Package("manifest/schema-missing", ChangedManifest([](Json& m) { m.erase("schema"); }),
-            "not a flowrepo package");
-    Package("manifest/schema-not-string", ChangedManifest([](Json& m) { m["schema"] = 1; }),
-            "not a flowrepo package");
+    Package("manifest/schema-missing", ChangedManifest([](Json& m) { m.erase("schema"); }), "not a flowrepo package");
+    Package("manifest/schema-not-string", ChangedManifest([](Json& m) { m["schema"] = 1; }), "not a flowrepo package");
 
     // Lying about the files.
     entries = good_;
@@ -759,27 +754,23 @@ class Builder {
     std::erase_if(entries, [](const auto& e) { return e.first == kAml + "/env_variables.json"; });
     Package("manifest/file-listed-but-absent", Zip(entries), "listed in manifest.json but not in the package");
     entries = good_;
-    entries.emplace_back("flows/Operations/stowaway/app_definition.json",
-                         R"({"id": "stowaway", "name": "Stowaway"})");
+    entries.emplace_back("flows/Operations/stowaway/app_definition.json", R"({"id": "stowaway", "name": "Stowaway"})");
     Package("manifest/file-present-but-unlisted", Zip(entries), "entry is not listed in manifest.json");
     entries = good_;
     entries.emplace_back(kNightly + "/evil.json", "{}");
     Package("manifest/unknown-file-in-flow", Zip(entries), "entry name is not allowed");
-    Package("manifest/sha256-not-hex", ChangedManifest([](Json& m) {
-              m["flows"][0]["files"]["app_definition.json"]["sha256"] = "../../evil";
-            }),
+    Package("manifest/sha256-not-hex",
+            ChangedManifest([](Json& m) { m["flows"][0]["files"]["app_definition.json"]["sha256"] = "../../evil"; }),
             "sha256 must be 64 lower-case hex digits");
-    Package("manifest/size-negative", ChangedManifest([](Json& m) {
-              m["flows"][0]["files"]["app_definition.json"]["size"] = -1;
-            }),
+    Package("manifest/size-negative",
+            ChangedManifest([](Json& m) { m["flows"][0]["files"]["app_definition.json"]["size"] = -1; }),
             "field 'size' has the wrong type");
     Package("manifest/size-huge", ChangedManifest([](Json& m) {
               m["flows"][0]["files"]["app_definition.json"]["size"] = 18446744073709551615ull;
             }),
             "bytes, manifest.json says 18446744073709551615");
-    Package("manifest/size-float", ChangedManifest([](Json& m) {
-              m["flows"][0]["files"]["app_definition.json"]["size"] = 1e300;
-            }),
+    Package("manifest/size-float",
+            ChangedManifest([](Json& m) { m["flows"][0]["files"]["app_definition.json"]["size"] = 1e300; }),
             "field 'size' has the wrong type");
     Package("manifest/flow-id-traversal", ChangedManifest([](Json& m) { m["flows"][0]["id"] = "../../evil"; }),
             "invalid flow id '../../evil'");
@@ -800,7 +791,9 @@ class Builder {
             "version must be a positive integer or null");
     Package("manifest/name-differs", ChangedManifest([](Json& m) { m["flows"][0]["name"] = "Evil"; }),
             "differs from manifest.json");
-    Package("manifest/group-tree-malformed", ChangedManifest([](Json& m) { m["groups"] = {{"evil", 1}}; }),
+    Package("manifest/group-tree-malformed", ChangedManifest([](Json& m) {
+              m["groups"] = {{"evil", 1}};
+            }),
             "group tree is malformed");
     Package("manifest/group-tree-deep", ChangedManifest([](Json& m) {
               Json node = {{"flows", Json::array()}, {"groups", Json::object()}};
@@ -840,18 +833,17 @@ class Builder {
           .where = "flow_definition.json: ";
     }
     // The other two documents of a flow.
-    Package("json/app-definition/duplicate-id",
-            Changed(kNightly, "app_definition.json",
-                    R"({"id": "nightly-report", "name": "Nightly Report", "id": "evil"})"),
-            "duplicate key 'id'")
+    Package(
+        "json/app-definition/duplicate-id",
+        Changed(kNightly, "app_definition.json", R"({"id": "nightly-report", "name": "Nightly Report", "id": "evil"})"),
+        "duplicate key 'id'")
         .where = kNightly + "/app_definition.json: ";
     Package("json/env-variables/nesting",
             Changed(kNightly, "env_variables.json", std::string(100000, '[') + std::string(100000, ']')),
             "nesting deeper than 128 levels")
         .where = kNightly + "/env_variables.json: ";
     Folder("json/flow-folder/app-definition-nesting",
-           {{"evil-flow/app_definition.json", std::string(100000, '{') + std::string(100000, '}')}},
-           "syntax error", 4)
+           {{"evil-flow/app_definition.json", std::string(100000, '{') + std::string(100000, '}')}}, "syntax error", 4)
         .where = "app_definition.json: ";
     std::string objects;
     for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
@@ -874,45 +866,50 @@ class Builder {
     auto nightly_app = [&](const std::function<void(Json&)>& edit) {
       return ChangedJson(kNightly, "app_definition.json", edit);
     };
-    Package("flow/edge-to-missing-node",
-            nightly_def([](Json& d) { d["edges"].push_back({{"from", "start"}, {"to", "ghost"}}); }),
+    Package("flow/edge-to-missing-node", nightly_def([](Json& d) {
+              d["edges"].push_back({{"from", "start"}, {"to", "ghost"}});
+            }),
             "edge to 'ghost' is not a node of this flow [dangling-edge]");
-    Package("flow/edge-from-missing-node",
-            nightly_def([](Json& d) { d["edges"].push_back({{"from", "ghost"}, {"to", "end"}}); }),
+    Package("flow/edge-from-missing-node", nightly_def([](Json& d) {
+              d["edges"].push_back({{"from", "ghost"}, {"to", "end"}});
+            }),
             "edge from 'ghost' is not a node of this flow [dangling-edge]");
     Package("flow/duplicate-node-id", nightly_def([](Json& d) { d["nodes"].push_back(d["nodes"][0]); }),
             "duplicate node id 'start'");
-    Package("flow/invalid-node-id",
-            nightly_def([](Json& d) { d["nodes"].push_back({{"id", "../Evil Node"}, {"type", "wait"}}); }),
+    Package("flow/invalid-node-id", nightly_def([](Json& d) {
+              d["nodes"].push_back({{"id", "../Evil Node"}, {"type", "wait"}});
+            }),
             "invalid node id '../Evil Node'");
-    Package("flow/unknown-node-type",
-            nightly_def([](Json& d) { d["nodes"].push_back({{"id", "evil"}, {"type", "shell"}}); }),
+    Package("flow/unknown-node-type", nightly_def([](Json& d) {
+              d["nodes"].push_back({{"id", "evil"}, {"type", "shell"}});
+            }),
             "node 'evil' has unknown type 'shell'");
-    Package("flow/nodes-missing", nightly_def([](Json& d) { d.erase("nodes"); }),
-            "required array 'nodes' is missing");
+    Package("flow/nodes-missing", nightly_def([](Json& d) { d.erase("nodes"); }), "required array 'nodes' is missing");
     Package("flow/definition-not-object", Changed(kNightly, "flow_definition.json", "[]"),
             "flow definition must be a JSON object");
-    Package("flow/subflow-to-missing-flow", ChangedJson(kBanking, "flow_definition.json", [](Json& d) {
-              for (auto& n : d["nodes"]) {
-                if (n["type"] == "subflow") n["config"]["flow"] = "ghost-flow";
-              }
-            }),
+    Package("flow/subflow-to-missing-flow",
+            ChangedJson(kBanking, "flow_definition.json",
+                        [](Json& d) {
+                          for (auto& n : d["nodes"]) {
+                            if (n["type"] == "subflow") n["config"]["flow"] = "ghost-flow";
+                          }
+                        }),
             "uses flow 'ghost-flow', which does not exist");
-    Package("flow/subflow-traversal", ChangedJson(kBanking, "flow_definition.json", [](Json& d) {
-              for (auto& n : d["nodes"]) {
-                if (n["type"] == "subflow") n["config"]["flow"] = "../../evil";
-              }
-            }),
+    Package("flow/subflow-traversal",
+            ChangedJson(kBanking, "flow_definition.json",
+                        [](Json& d) {
+                          for (auto& n : d["nodes"]) {
+                            if (n["type"] == "subflow") n["config"]["flow"] = "../../evil";
+                          }
+                        }),
             "uses flow '../../evil', which does not exist");
     Package("flow/app-id-differs", nightly_app([](Json& a) { a["id"] = "evil"; }),
             "id 'evil' does not match the flow folder 'nightly-report'");
     Package("flow/app-id-traversal", nightly_app([](Json& a) { a["id"] = "../../evil"; }),
             "id '../../evil' does not match the flow folder 'nightly-report'");
-    Package("flow/name-missing", nightly_app([](Json& a) { a.erase("name"); }),
-            "required string 'name' is missing");
+    Package("flow/name-missing", nightly_app([](Json& a) { a.erase("name"); }), "required string 'name' is missing");
     Package("flow/name-empty", nightly_app([](Json& a) { a["name"] = ""; }), "required string 'name' is missing");
-    Package("flow/name-not-string", nightly_app([](Json& a) { a["name"] = 42; }),
-            "required string 'name' is missing");
+    Package("flow/name-not-string", nightly_app([](Json& a) { a["name"] = 42; }), "required string 'name' is missing");
     Package("flow/name-newline", nightly_app([](Json& a) { a["name"] = "Nightly\nflowrepo: ok"; }),
             "name has a control character");
     Package("flow/name-escape-sequence", nightly_app([](Json& a) { a["name"] = "\x1b[2J\x1b[31mEvil"; }),
@@ -933,9 +930,11 @@ class Builder {
               d["nodes"][1]["config"]["api_key"] = "sk_live_" + std::string("abcdefghij0123456789");
             }),
             "[secret/");
-    Package("flow/env-secret-with-value", ChangedJson(kNightly, "env_variables.json", [](Json& e) {
-              e["variables"].push_back({{"name", "EVIL"}, {"secret", true}, {"value", "hunter2"}});
-            }),
+    Package("flow/env-secret-with-value",
+            ChangedJson(kNightly, "env_variables.json",
+                        [](Json& e) {
+                          e["variables"].push_back({{"name", "EVIL"}, {"secret", true}, {"value", "hunter2"}});
+                        }),
             "secret variable 'EVIL' holds a value");
   }
 
@@ -946,7 +945,7 @@ class Builder {
       std::string a = app;
       a.replace(a.find("ID"), 2, id);
       return std::map<std::string, std::string>{{folder + "/app_definition.json", a},
-                                                 {folder + "/flow_definition.json", def}};
+                                                {folder + "/flow_definition.json", def}};
     };
     Folder("flow-folder/invalid-id", flow("Evil_Id", "Evil_Id"), "invalid flow id 'Evil_Id'", 2);
     Folder("flow-folder/reserved-id", flow("drafts", "drafts"), "invalid flow id 'drafts'", 2);
@@ -959,8 +958,7 @@ class Builder {
     Folder("flow-folder/group-with-colon", flow("C:evil/evil-flow", "evil-flow"), "invalid group 'C:evil'", 2);
     Folder("flow-folder/group-with-newline", flow("Evil\nGroup/evil-flow", "evil-flow"),
            "invalid group 'Evil\\x0aGroup'", 2);
-    Folder("flow-folder/only-in-git-dir", flow(".git/evil-flow", "evil-flow"), "no flow folders", 3)
-        .validate_exit = 3;
+    Folder("flow-folder/only-in-git-dir", flow(".git/evil-flow", "evil-flow"), "no flow folders", 3).validate_exit = 3;
     Folder("flow-folder/app-definition-empty",
            {{"evil-flow/app_definition.json", ""}, {"evil-flow/flow_definition.json", def}}, "missing", 4)
         .where = "app_definition.json: ";
@@ -1014,15 +1012,16 @@ std::string WithEntry(const std::string& good, const std::string& name, const st
 
 std::map<std::string, std::string> CyclicFlowFolders() {
   auto flow = [](const std::string& id, const std::string& uses) {
-    Json def = {{"mode", "sync"},
-                {"nodes", Json::array({{{"id", "start"}, {"type", "start"}},
-                                       {{"id", "check"}, {"type", "condition"}, {"config", {{"expression", "depth < 3"}}}},
-                                       {{"id", "again"}, {"type", "subflow"}, {"config", {{"flow", uses}}}},
-                                       {{"id", "end"}, {"type", "end"}}})},
-                {"edges", Json::array({{{"from", "start"}, {"to", "check"}},
-                                       {{"from", "check"}, {"to", "again"}, {"when", "true"}},
-                                       {{"from", "check"}, {"to", "end"}, {"when", "false"}},
-                                       {{"from", "again"}, {"to", "end"}}})}};
+    Json def = {
+        {"mode", "sync"},
+        {"nodes", Json::array({{{"id", "start"}, {"type", "start"}},
+                               {{"id", "check"}, {"type", "condition"}, {"config", {{"expression", "depth < 3"}}}},
+                               {{"id", "again"}, {"type", "subflow"}, {"config", {{"flow", uses}}}},
+                               {{"id", "end"}, {"type", "end"}}})},
+        {"edges", Json::array({{{"from", "start"}, {"to", "check"}},
+                               {{"from", "check"}, {"to", "again"}, {"when", "true"}},
+                               {{"from", "check"}, {"to", "end"}, {"when", "false"}},
+                               {{"from", "again"}, {"to", "end"}}})}};
     Json app = {{"id", id}, {"name", "Cycle " + id}, {"format", "flowrepo/flow@1"}};
     return std::pair{CanonicalJson(app), CanonicalJson(def)};
   };

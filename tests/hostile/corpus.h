@@ -30,11 +30,11 @@ struct HostileCase {
   std::string bytes;                         ///< kPackage: the file
   std::string file_name = "evil.studiopkg";  ///< kPackage, kDirectory
   std::map<std::string, std::string> files;  ///< kFolder: relative path -> bytes
-  std::string expect;           ///< in the error line of import / flow put
-  std::string expect_validate;  ///< in the error line of validate; empty: expect
-  std::string where;            ///< also in every error line when set (the file)
-  int exit_code = 4;            ///< of import / flow put
-  int validate_exit = 1;        ///< of validate
+  std::string expect;                        ///< in the error line of import / flow put
+  std::string expect_validate;               ///< in the error line of validate; empty: expect
+  std::string where;                         ///< also in every error line when set (the file)
+  int exit_code = 4;                         ///< of import / flow put
+  int validate_exit = 1;                     ///< of validate
 };
 
 /// The entries of the zip \a bytes, read with libzip. Throws on failure.

@@ -253,7 +253,7 @@ std::string TwoDirectoryZip(const std::vector<ZipEntry>& hidden, const std::vect
   const std::size_t inner_cd = Get32(inner, inner_end + 16);
   const std::string hidden_central = inner.substr(inner_cd, inner_end - inner_cd);
   ZipLayout layout;
-  layout.prefix = inner.substr(0, inner_cd);           // the hidden entries come first
+  layout.prefix = inner.substr(0, inner_cd);                       // the hidden entries come first
   layout.comment = std::string(hidden_central.size() + 22, '\0');  // placeholder, same length
   std::string out = BuildZip(shown, layout);
   const std::size_t comment_at = out.size() - layout.comment.size();
@@ -306,8 +306,7 @@ std::vector<ZipRecord> ListZip(const std::string& zip) {
     r.method = static_cast<std::uint16_t>(Get16(zip, at + kCentralMethod));
     r.comp_size = Get32(zip, at + kCentralCompSize);
     r.size = Get32(zip, at + kCentralSize);
-    std::size_t name_len = Get16(zip, at + 28), extra_len = Get16(zip, at + 30),
-                comment_len = Get16(zip, at + 32);
+    std::size_t name_len = Get16(zip, at + 28), extra_len = Get16(zip, at + 30), comment_len = Get16(zip, at + 32);
     r.local = Get32(zip, at + 42);
     r.name = zip.substr(at + 46, name_len);
     r.data = r.local + 30 + Get16(zip, r.local + 26) + Get16(zip, r.local + 28);

@@ -30,24 +30,24 @@ struct ZipEntry {
   /// Written to the headers. 0 and 8 compress \a data accordingly; any other
   /// method writes \a data as its "compressed" bytes.
   std::uint16_t method = 8;
-  std::optional<std::string> raw;  ///< compressed bytes as written, instead of compressing
-  std::uint16_t flags = 0x0800;    ///< general purpose bits (UTF-8 names)
+  std::optional<std::string> raw;         ///< compressed bytes as written, instead of compressing
+  std::uint16_t flags = 0x0800;           ///< general purpose bits (UTF-8 names)
   std::uint16_t made_by = (3 << 8) | 20;  ///< Unix, zip 2.0
   std::uint32_t external = 0100644u << 16;
   std::optional<std::uint32_t> crc, comp_size, size;  ///< header values instead of the real ones
-  std::optional<std::uint64_t> zip64_size;  ///< write sizes as 0xffffffff plus a Zip64 extra field
-  std::string extra;                        ///< extra field bytes in both headers
-  std::optional<std::string> local_name;    ///< name in the local header, when different
-  std::optional<std::uint16_t> local_method;  ///< method in the local header, when different
+  std::optional<std::uint64_t> zip64_size;            ///< write sizes as 0xffffffff plus a Zip64 extra field
+  std::string extra;                                  ///< extra field bytes in both headers
+  std::optional<std::string> local_name;              ///< name in the local header, when different
+  std::optional<std::uint16_t> local_method;          ///< method in the local header, when different
   /// Set: no local header of its own; the central entry points at the local
   /// header of entry \a shares (an earlier index).
   std::optional<std::size_t> shares;
   std::optional<std::uint16_t> local_flags;  ///< flags in the local header, when different
-  std::string descriptor;  ///< bytes written after the data (a data descriptor)
+  std::string descriptor;                    ///< bytes written after the data (a data descriptor)
 };
 
 struct ZipLayout {
-  std::string prefix;  ///< bytes before the first local header
+  std::string prefix;                      ///< bytes before the first local header
   std::optional<std::uint16_t> count;      ///< entry count in the end record
   std::optional<std::uint32_t> cd_offset;  ///< central directory offset in the end record
   std::string comment;
@@ -106,10 +106,9 @@ void Put16At(std::string& bytes, std::size_t at, std::uint16_t value);
 void Put32At(std::string& bytes, std::size_t at, std::uint32_t value);
 
 /// Field offsets inside local (L) and central (C) headers.
-inline constexpr std::size_t kLocalFlags = 6, kLocalMethod = 8, kLocalCrc = 14,
-                             kLocalCompSize = 18, kLocalSize = 22;
-inline constexpr std::size_t kCentralFlags = 8, kCentralMethod = 10, kCentralCrc = 16,
-                             kCentralCompSize = 20, kCentralSize = 24, kCentralExternal = 38;
+inline constexpr std::size_t kLocalFlags = 6, kLocalMethod = 8, kLocalCrc = 14, kLocalCompSize = 18, kLocalSize = 22;
+inline constexpr std::size_t kCentralFlags = 8, kCentralMethod = 10, kCentralCrc = 16, kCentralCompSize = 20,
+                             kCentralSize = 24, kCentralExternal = 38;
 
 }  // namespace flowrepo::testing::hostile
 

@@ -101,8 +101,9 @@ class DaemonServer : public GitServer {
   void Start() override {
     const std::string log = dir_ + "/git-daemon.log";
     process_ = std::make_unique<Background>(
-        std::vector<std::string>{"git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port=" + std::to_string(port_),
-                                 "--base-path=" + root_, "--export-all", "--enable=receive-pack", root_},
+        std::vector<std::string>{"git", "daemon", "--reuseaddr", "--listen=127.0.0.1",
+                                 "--port=" + std::to_string(port_), "--base-path=" + root_, "--export-all",
+                                 "--enable=receive-pack", root_},
         std::map<std::string, std::string>{{"FLOWREPO_USER", "git-daemon@example.com"}}, log);
     WaitForPort(port_, "git daemon", log);
   }
@@ -119,12 +120,13 @@ class HttpsServer : public GitServer {
  public:
   HttpsServer(std::string root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)), port_(FreePort()) {
     std::filesystem::create_directories(dir_);
-    MustRun("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=flowrepo test CA'"
-            " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost"
-            " && printf 'subjectAltName=DNS:localhost\\n' > ext"
-            " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt"
-            " -days 2 -extfile ext && cat server.crt server.key > server.pem",
-            dir_);
+    MustRun(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=flowrepo test CA'"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost"
+        " && printf 'subjectAltName=DNS:localhost\\n' > ext"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt"
+        " -days 2 -extfile ext && cat server.crt server.key > server.pem",
+        dir_);
     WriteFile(dir_ + "/users", "");
   }
   std::string name() const override { return "https"; }
@@ -136,9 +138,9 @@ class HttpsServer : public GitServer {
   void AddUser(const std::string& user, const std::string& home) override {
     const std::string password = "pw-" + std::to_string(std::hash<std::string>{}(user) % 100000);
     Append(dir_ + "/users", user + ":" + password + "\n");
-    WriteGitConfig(home, user,
-                   "[credential]\n\thelper = store --file=" + home + "/.git-credentials\n[http]\n\tsslCAInfo = " +
-                       ca() + "\n");
+    WriteGitConfig(
+        home, user,
+        "[credential]\n\thelper = store --file=" + home + "/.git-credentials\n[http]\n\tsslCAInfo = " + ca() + "\n");
     WriteFile(home + "/.git-credentials",
               "https://" + PercentEncode(user) + ":" + password + "@localhost:" + std::to_string(port_) + "\n");
   }
@@ -146,20 +148,30 @@ class HttpsServer : public GitServer {
     WriteFile(dir_ + "/lighttpd.conf",
               "server.modules = (\"mod_openssl\", \"mod_auth\", \"mod_authn_file\", \"mod_alias\", \"mod_cgi\", "
               "\"mod_setenv\")\n"
-              "server.document-root = \"" + dir_ + "\"\n"
-              "server.bind = \"127.0.0.1\"\nserver.port = " + std::to_string(port_) + "\n"
-              "server.errorlog = \"" + dir_ + "/error.log\"\n"
-              "ssl.engine = \"enable\"\nssl.pemfile = \"" + dir_ + "/server.pem\"\n"
-              "auth.backend = \"plain\"\nauth.backend.plain.userfile = \"" + dir_ + "/users\"\n"
-              "auth.require = (\"/git/\" => (\"method\" => \"basic\", \"realm\" => \"flows\", "
-              "\"require\" => \"valid-user\"))\n"
-              "alias.url = (\"/git\" => \"/usr/lib/git-core/git-http-backend\")\n"
-              "cgi.assign = (\"git-http-backend\" => \"\")\n"
-              "setenv.add-environment = (\"GIT_PROJECT_ROOT\" => \"" + root_ + "\", \"GIT_HTTP_EXPORT_ALL\" => \"1\")\n");
+              "server.document-root = \"" +
+                  dir_ +
+                  "\"\n"
+                  "server.bind = \"127.0.0.1\"\nserver.port = " +
+                  std::to_string(port_) +
+                  "\n"
+                  "server.errorlog = \"" +
+                  dir_ +
+                  "/error.log\"\n"
+                  "ssl.engine = \"enable\"\nssl.pemfile = \"" +
+                  dir_ +
+                  "/server.pem\"\n"
+                  "auth.backend = \"plain\"\nauth.backend.plain.userfile = \"" +
+                  dir_ +
+                  "/users\"\n"
+                  "auth.require = (\"/git/\" => (\"method\" => \"basic\", \"realm\" => \"flows\", "
+                  "\"require\" => \"valid-user\"))\n"
+                  "alias.url = (\"/git\" => \"/usr/lib/git-core/git-http-backend\")\n"
+                  "cgi.assign = (\"git-http-backend\" => \"\")\n"
+                  "setenv.add-environment = (\"GIT_PROJECT_ROOT\" => \"" +
+                  root_ + "\", \"GIT_HTTP_EXPORT_ALL\" => \"1\")\n");
     const std::string log = dir_ + "/lighttpd.log";
-    process_ = std::make_unique<Background>(
-        std::vector<std::string>{"lighttpd", "-D", "-f", dir_ + "/lighttpd.conf"}, std::map<std::string, std::string>{},
-        log);
+    process_ = std::make_unique<Background>(std::vector<std::string>{"lighttpd", "-D", "-f", dir_ + "/lighttpd.conf"},
+                                            std::map<std::string, std::string>{}, log);
     WaitForPort(port_, "lighttpd", log + " " + dir_ + "/error.log");
   }
 

@@ -38,7 +38,7 @@ std::string RawZip(const std::vector<RawEntry>& entries) {
     Put16(out, 20);
     Put16(out, e.flags);
     Put16(out, e.method);
-    Put16(out, 0);           // time
+    Put16(out, 0);             // time
     Put16(out, (1 << 5) | 1);  // date 1980-01-01
     Put32(out, crc);
     Put32(out, comp);

@@ -15,13 +15,13 @@ namespace flowrepo::testing {
 
 struct RawEntry {
   std::string name;
-  std::string data;                ///< written as is (the "compressed" bytes)
-  std::uint16_t method = 0;        ///< 0 stored; any other number is written as given
+  std::string data;          ///< written as is (the "compressed" bytes)
+  std::uint16_t method = 0;  ///< 0 stored; any other number is written as given
   std::uint32_t unix_mode = 0100644;
-  std::uint16_t flags = 0;         ///< general purpose bits (bit 0: encrypted)
+  std::uint16_t flags = 0;                     ///< general purpose bits (bit 0: encrypted)
   std::optional<std::uint32_t> declared_size;  ///< uncompressed size in the headers
   std::optional<std::uint32_t> crc;            ///< CRC-32 in the headers
-  std::string extra;               ///< extra field bytes, in both headers
+  std::string extra;                           ///< extra field bytes, in both headers
 };
 
 /// A zip archive holding \a entries in order, with a central directory.

@@ -38,7 +38,10 @@ TempDir::~TempDir() {
 std::string Quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''"; else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -46,8 +49,8 @@ std::string Quote(const std::string& s) {
 RunResult Shell(const std::string& command, const std::string& cwd) {
   TempDir scratch;
   std::string out_file = scratch / "out", err_file = scratch / "err";
-  std::string full = "cd " + Quote(cwd) + " && ( " + command + " ) </dev/null >" + Quote(out_file) +
-                     " 2>" + Quote(err_file);
+  std::string full =
+      "cd " + Quote(cwd) + " && ( " + command + " ) </dev/null >" + Quote(out_file) + " 2>" + Quote(err_file);
   int status = std::system(full.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -58,7 +61,7 @@ RunResult Shell(const std::string& command, const std::string& cwd) {
 
 RunResult Flowrepo(const std::string& args, const std::string& cwd) {
   std::string command = FLOWREPO_BINARY;  // built up in steps: GCC 12 warns
-  command += ' ';                          // falsely on operator+ here
+  command += ' ';                         // falsely on operator+ here
   command += args;
   return Shell(command, cwd);
 }
@@ -72,8 +75,7 @@ std::string RefsSnapshot(const std::string& repo) {
   return Shell("git for-each-ref --format='%(refname) %(objectname)'", repo).out;
 }
 
-Flow MakeFlow(const std::string& id, const std::string& group, int nodes,
-              const std::string& subflow) {
+Flow MakeFlow(const std::string& id, const std::string& group, int nodes, const std::string& subflow) {
   Json def = {{"mode", "sync"},
               {"inputs", Json::array({{{"name", "question"}, {"type", "string"}, {"scanners", {"pii"}}}})},
               {"outputs", Json::array({{{"name", "answer"}, {"type", "string"}}})},
@@ -100,10 +102,10 @@ Flow MakeFlow(const std::string& id, const std::string& group, int nodes,
   Flow flow;
   flow.summary = {id, "Flow " + id, group, std::string(kNativeFormat)};
   flow.flow_definition = CanonicalJson(def);
-  flow.app_definition = CanonicalJson(
-      {{"id", id}, {"name", "Flow " + id}, {"description", "test flow"}, {"format", kNativeFormat}});
-  flow.env_variables = CanonicalJson(
-      {{"variables", Json::array({{{"name", "API_BASE"}, {"value", "https://api.example.com"}}})}});
+  flow.app_definition =
+      CanonicalJson({{"id", id}, {"name", "Flow " + id}, {"description", "test flow"}, {"format", kNativeFormat}});
+  flow.env_variables =
+      CanonicalJson({{"variables", Json::array({{{"name", "API_BASE"}, {"value", "https://api.example.com"}}})}});
   return flow;
 }
 

@@ -46,8 +46,7 @@ void ExpectFsckClean(const std::string& repo);
 std::string RefsSnapshot(const std::string& repo);
 
 /// A valid native flow with \a nodes extra api nodes between start and end.
-Flow MakeFlow(const std::string& id, const std::string& group = "", int nodes = 1,
-              const std::string& subflow = "");
+Flow MakeFlow(const std::string& id, const std::string& group = "", int nodes = 1, const std::string& subflow = "");
 
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);

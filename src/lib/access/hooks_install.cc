@@ -40,7 +40,9 @@ std::string HookScript(std::string_view name, const std::string& flowrepo) {
            "# JSON pointer. Install with 'flowrepo hooks install'; $FLOWREPO overrides\n"
            "# the flowrepo binary. Skip once with 'git commit --no-verify'.\n"
            "set -u\n"
-           "FLOWREPO=\"${FLOWREPO:-" + binary + "}\"\n"
+           "FLOWREPO=\"${FLOWREPO:-" +
+           binary +
+           "}\"\n"
            "exec \"$FLOWREPO\" validate --staged\n";
   }
   if (name == "pre-receive") {
@@ -55,15 +57,17 @@ std::string HookScript(std::string_view name, const std::string& flowrepo) {
            "# flowrepo.trustUserEnvironment true. Install with\n"
            "# 'flowrepo hooks install --server'; $FLOWREPO overrides the binary.\n"
            "set -u\n"
-           "FLOWREPO=\"${FLOWREPO:-" + binary + "}\"\n"
+           "FLOWREPO=\"${FLOWREPO:-" +
+           binary +
+           "}\"\n"
            "exec \"$FLOWREPO\" hook pre-receive\n";
   }
   throw Error(ErrorCode::kInvalidArgument,
               "unknown hook '" + std::string(name) + "' (expected pre-commit or pre-receive)");
 }
 
-std::vector<std::string> InstallHooks(const std::string& repository, HookSet set,
-                                      const std::string& flowrepo, HookOverwrite overwrite) {
+std::vector<std::string> InstallHooks(const std::string& repository, HookSet set, const std::string& flowrepo,
+                                      HookOverwrite overwrite) {
   Store store = Store::Open(repository);
   fs::path dir;
   std::string configured = store.ConfigString("core.hooksPath");
@@ -86,8 +90,7 @@ std::vector<std::string> InstallHooks(const std::string& repository, HookSet set
     std::ostringstream old;
     old << in.rdbuf();
     if (old.str() != text && overwrite == HookOverwrite::kNo) {
-      throw Error(ErrorCode::kAlreadyExists,
-                  "hook '" + path.string() + "' exists; pass --force to replace it");
+      throw Error(ErrorCode::kAlreadyExists, "hook '" + path.string() + "' exists; pass --force to replace it");
     }
   }
   fs::create_directories(dir, ec);

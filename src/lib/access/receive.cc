@@ -34,9 +34,9 @@
 
 #include "flowrepo/error.h"
 #include "flowrepo/hooks.h"
+#include "json/json_io.h"
 #include "repo/repository_impl.h"
 #include "repo/trailers.h"
-#include "json/json_io.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
 
@@ -178,13 +178,12 @@ class Judge {
     auto has = WorkspaceSettings::AtCommit(impl_.store, at).RoleOf(impl_.user);
     if (has && *has >= role) return true;
     std::string who = impl_.user.empty() ? std::string("(unknown user)") : "'" + impl_.user + "'";
-    std::string hint = impl_.user.empty()
-                           ? "; the server authenticated no user (GL_USERNAME, GL_USER and "
-                             "REMOTE_USER are unset; FLOWREPO_USER counts only where git config "
-                             "flowrepo.trustUserEnvironment is true)"
-                           : "";
-    Refuse("user " + who + " needs role '" + RoleName(role) + "' in workspace '" + ws + "' (has " +
-           Has(has) + ")" + hint);
+    std::string hint = impl_.user.empty() ? "; the server authenticated no user (GL_USERNAME, GL_USER and "
+                                            "REMOTE_USER are unset; FLOWREPO_USER counts only where git config "
+                                            "flowrepo.trustUserEnvironment is true)"
+                                          : "";
+    Refuse("user " + who + " needs role '" + RoleName(role) + "' in workspace '" + ws + "' (has " + Has(has) + ")" +
+           hint);
     return false;
   }
 
@@ -192,11 +191,11 @@ class Judge {
 
   // A tag name read as a version tag "<ws>/<flow>/v<N>".
   struct TagName {
-    std::string full;              ///< without refs/tags/
-    std::string ws;                ///< the first part
-    std::string flow;              ///< the second part, when there are three
-    std::optional<int> number;     ///< N, when the name is a valid version tag name
-    bool version_shaped = false;   ///< <id>/<id>/v<digits>, whatever the digits
+    std::string full;             ///< without refs/tags/
+    std::string ws;               ///< the first part
+    std::string flow;             ///< the second part, when there are three
+    std::optional<int> number;    ///< N, when the name is a valid version tag name
+    bool version_shaped = false;  ///< <id>/<id>/v<digits>, whatever the digits
   };
 
   static TagName ReadTagName(const std::string& ref) {
@@ -219,8 +218,7 @@ class Judge {
   // workspace (before the push or created by it), and every name shaped
   // <id>/<id>/v<digits>, whatever its first part names. Other tags
   // (v1.2.0, release/2024-05, Team/Flow/v2) are not flowrepo's and pass.
-  void Tag(const std::string& ref, const std::optional<git_oid>& old_id,
-           const std::optional<git_oid>& new_id) {
+  void Tag(const std::string& ref, const std::optional<git_oid>& old_id, const std::optional<git_oid>& new_id) {
     const TagName name = ReadTagName(ref);
     const bool under_workspace = name.full.size() > name.ws.size() && Governing(name.ws);
     if (!under_workspace && !name.version_shaped) return;  // not a flowrepo tag
@@ -289,8 +287,8 @@ class Judge {
         ServerHasVersion(name.ws, name.flow, previous)) {
       return;
     }
-    Refuse("'" + name.full + "' skips v" + std::to_string(previous) + ": workspace '" + name.ws +
-           "' has no version v" + std::to_string(previous) + " of '" + name.flow +
+    Refuse("'" + name.full + "' skips v" + std::to_string(previous) + ": workspace '" + name.ws + "' has no version v" +
+           std::to_string(previous) + " of '" + name.flow +
            "' and this push does not tag it; version tags are pushed in order (git push --follow-tags "
            "pushes every tag publish made; flowrepo check --repair makes missing ones)");
   }
@@ -355,8 +353,10 @@ class Judge {
       PublishTrailers trailers = ReadPublishTrailers(commit.get());
       if (!trailers.IsPublishTo(ws)) continue;
       for (const auto& line : trailers.malformed) {
-        Refuse("commit " + ShortId(id) + ": trailer '" + line + "' does not parse (a version is '<flow> v<N>', N "
-               "from 1 to " + std::to_string(kMaxVersion) + ")");
+        Refuse("commit " + ShortId(id) + ": trailer '" + line +
+               "' does not parse (a version is '<flow> v<N>', N "
+               "from 1 to " +
+               std::to_string(kMaxVersion) + ")");
       }
       for (const auto& [flow, number] : trailers.versions) {
         auto [it, fresh] = highest.try_emplace(flow, 0);
@@ -364,7 +364,8 @@ class Judge {
         if (number != it->second + 1) {
           Refuse("commit " + ShortId(id) + " names '" + flow + " v" + std::to_string(number) +
                  "', but the next version of '" + flow + "' in workspace '" + ws + "' is v" +
-                 std::to_string(it->second + 1) + "; only publish gives version numbers (publish again on "
+                 std::to_string(it->second + 1) +
+                 "; only publish gives version numbers (publish again on "
                  "the server's head)");
         }
         it->second = std::max(it->second, number);
@@ -403,8 +404,8 @@ class Judge {
       return;
     }
     if (!impl_.store.IsAncestor(*old_id, *new_id)) {
-      Refuse("workspace branches only move forward: '" + ref + "' " + ShortId(*old_id) +
-             " is not an ancestor of " + ShortId(*new_id) + " (history is never rewritten)");
+      Refuse("workspace branches only move forward: '" + ref + "' " + ShortId(*old_id) + " is not an ancestor of " +
+             ShortId(*new_id) + " (history is never rewritten)");
       return;
     }
     if (WorkspaceSettings::AtCommit(impl_.store, *old_id).Roles() !=
@@ -427,8 +428,10 @@ class Judge {
     }
     const std::string owner = impl_.store.ConfigString("flowrepo.owner");
     if (!owner.empty()) {
-      Refuse("only the server's owner '" + owner + "' (git config flowrepo.owner) may create the "
-             "first workspace '" + ws + "'");
+      Refuse("only the server's owner '" + owner +
+             "' (git config flowrepo.owner) may create the "
+             "first workspace '" +
+             ws + "'");
       return;
     }
     auto role = WorkspaceSettings::AtCommit(impl_.store, id).RoleOf(impl_.user);
@@ -535,7 +538,8 @@ class Judge {
     }
     std::set<std::string> ids;
     for (const auto& [id, loc] : index) ids.insert(id);
-    ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
+    ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr),
+                              CredentialPolicy::kAllowUnbound};
     const std::map<std::string, FlowChange> changes = DiffFlowTrees(store, FlowsTree(old_id), FlowsTree(new_id));
     std::vector<const FlowChange*> changed;
     for (const auto& [id, change] : changes) {
@@ -565,7 +569,7 @@ class Judge {
   std::map<std::string, git_oid> pushed_workspaces_;
   std::map<std::string, std::optional<git_oid>> pushed_heads_;  ///< workspace-named branches: new head or deleted
   std::set<std::string> pushed_tags_;                           ///< tag refs this push creates
-  std::set<std::string> scanned_commits_;  ///< per push: a commit is scanned once
+  std::set<std::string> scanned_commits_;                       ///< per push: a commit is scanned once
   std::set<std::string> scanned_blobs_;
 };
 
@@ -585,10 +589,10 @@ std::vector<RefUpdate> ParseRefUpdates(std::string_view text) {
     std::istringstream fields(line);
     RefUpdate u;
     std::string extra;
-    if (!(fields >> u.old_id >> u.new_id >> u.ref) || (fields >> extra) || !IsHexId(u.old_id) ||
-        !IsHexId(u.new_id) || u.ref.rfind("refs/", 0) != 0) {
-      throw Error(ErrorCode::kInvalidArgument, "malformed ref update line '" + line.substr(0, 200) +
-                                                   "' (expected '<old> <new> <ref>')");
+    if (!(fields >> u.old_id >> u.new_id >> u.ref) || (fields >> extra) || !IsHexId(u.old_id) || !IsHexId(u.new_id) ||
+        u.ref.rfind("refs/", 0) != 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "malformed ref update line '" + line.substr(0, 200) + "' (expected '<old> <new> <ref>')");
     }
     out.push_back(std::move(u));
   }

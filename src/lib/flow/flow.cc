@@ -118,8 +118,8 @@ Flow ReadFlowFolder(const fs::path& dir, const std::string& group) {
   flow.summary.id = dir.filename().string();
   flow.summary.group = group;
   flow.app_definition = ReadFile(dir / kAppDefinitionFile);
-  for (auto [file, target] : {std::pair{kFlowDefinitionFile, &flow.flow_definition},
-                              std::pair{kEnvVariablesFile, &flow.env_variables}}) {
+  for (auto [file, target] :
+       {std::pair{kFlowDefinitionFile, &flow.flow_definition}, std::pair{kEnvVariablesFile, &flow.env_variables}}) {
     if (fs::exists(dir / file)) *target = ReadFile(dir / file);
   }
   return flow;

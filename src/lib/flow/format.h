@@ -69,8 +69,7 @@ class FlowFormat {
   /// The value of app_definition.json "format".
   virtual std::string_view name() const = 0;
   /// Appends every structural problem of \a definition; \a file names it.
-  virtual void Check(const Json& definition, const std::string& file,
-                     std::vector<Problem>& problems) const = 0;
+  virtual void Check(const Json& definition, const std::string& file, std::vector<Problem>& problems) const = 0;
   /// Facts of a definition that passed Check.
   virtual FlowFacts Facts(const Json& definition) const = 0;
   /// \a definition without what must never leave a workspace: credential

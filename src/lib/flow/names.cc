@@ -35,8 +35,7 @@ constexpr std::size_t kMaxDisplayNameBytes = 512;
 // Why code point \a c may not be in a name, or nullptr.
 const char* CodePointProblem(UChar32 c) {
   if (u_charType(c) == U_CONTROL_CHAR) return "has a control character";
-  if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) ||
-      u_hasBinaryProperty(c, UCHAR_BIDI_CONTROL)) {
+  if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) || u_hasBinaryProperty(c, UCHAR_BIDI_CONTROL)) {
     return "has an invisible or direction-changing character";
   }
   return nullptr;
@@ -182,9 +181,10 @@ std::string ClashKey(std::string_view text) {
     return u_strFoldCase(d, cap, U(normal), Len(normal), U_FOLD_CASE_DEFAULT, s);
   });
   const USpoofChecker* checker = SpoofChecker();
-  std::u16string skeleton = IcuString("make a skeleton", folded.size() * 2 + 8, [&](UChar* d, int32_t cap, UErrorCode* s) {
-    return uspoof_getSkeleton(checker, 0, U(folded), Len(folded), d, cap, s);
-  });
+  std::u16string skeleton =
+      IcuString("make a skeleton", folded.size() * 2 + 8, [&](UChar* d, int32_t cap, UErrorCode* s) {
+        return uspoof_getSkeleton(checker, 0, U(folded), Len(folded), d, cap, s);
+      });
   // Skeletons map to prototypes of either case ("0" -> "O"): folded again,
   // "0ps" meets "Ops" as "ops".
   skeleton = IcuString("fold case", skeleton.size() + 8, [&](UChar* d, int32_t cap, UErrorCode* s) {
@@ -266,8 +266,9 @@ std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before, con
       }
     }
   }
-  std::sort(clashes.begin(), clashes.end(),
-            [](const NameClash& x, const NameClash& y) { return std::tie(x.path, x.other) < std::tie(y.path, y.other); });
+  std::sort(clashes.begin(), clashes.end(), [](const NameClash& x, const NameClash& y) {
+    return std::tie(x.path, x.other) < std::tie(y.path, y.other);
+  });
   return clashes;
 }
 

@@ -81,8 +81,7 @@ struct NameClash {
 /// \a before are reported, so that a repository's older clashes do not
 /// block unrelated writes; pass an empty \a before for every clash. Sorted
 /// by path.
-std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before,
-                                       const std::vector<FlowPlace>& after);
+std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before, const std::vector<FlowPlace>& after);
 
 /// The one of \a candidates a user most likely meant by \a typed (at most
 /// two edits away, ignoring ASCII case, and fewer than half its letters),

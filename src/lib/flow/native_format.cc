@@ -9,14 +9,12 @@ namespace flowrepo {
 std::string_view NativeFormat::name() const { return kNativeFormat; }
 
 const std::set<std::string>& NativeFormat::NodeTypes() {
-  static const std::set<std::string> types = {"start", "end",     "api",     "condition",
-                                              "ai",    "script",  "subflow", "publish",
-                                              "subscribe", "transform", "wait"};
+  static const std::set<std::string> types = {"start",   "end",     "api",       "condition", "ai",  "script",
+                                              "subflow", "publish", "subscribe", "transform", "wait"};
   return types;
 }
 
-void NativeFormat::Check(const Json& def, const std::string& file,
-                         std::vector<Problem>& problems) const {
+void NativeFormat::Check(const Json& def, const std::string& file, std::vector<Problem>& problems) const {
   auto problem = [&](std::string pointer, std::string rule, std::string message) {
     problems.push_back({file, std::move(pointer), std::move(rule), std::move(message)});
   };
@@ -63,8 +61,7 @@ void NativeFormat::Check(const Json& def, const std::string& file,
     if (type == "subflow" && StringOr(node.value("config", Json::object()), "flow").empty()) {
       problem(at + "/config/flow", "schema", "subflow node '" + id + "' names no flow");
     }
-    if ((type == "publish" || type == "subscribe") &&
-        StringOr(node.value("config", Json::object()), "topic").empty()) {
+    if ((type == "publish" || type == "subscribe") && StringOr(node.value("config", Json::object()), "topic").empty()) {
       problem(at + "/config/topic", "schema", type + " node '" + id + "' names no topic");
     }
   }
@@ -123,8 +120,7 @@ FlowFacts NativeFormat::Facts(const Json& def) const {
     }
     if (node.contains("credential") && node["credential"].is_object()) {
       const Json& c = node["credential"];
-      facts.credentials.push_back(
-          {id, StringOr(c, "type"), StringOr(c, "binding"), at + "/credential/binding"});
+      facts.credentials.push_back({id, StringOr(c, "type"), StringOr(c, "binding"), at + "/credential/binding"});
     }
   }
   return facts;

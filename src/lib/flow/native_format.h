@@ -11,8 +11,7 @@ namespace flowrepo {
 class NativeFormat : public FlowFormat {
  public:
   std::string_view name() const override;
-  void Check(const Json& definition, const std::string& file,
-             std::vector<Problem>& problems) const override;
+  void Check(const Json& definition, const std::string& file, std::vector<Problem>& problems) const override;
   FlowFacts Facts(const Json& definition) const override;
   /// Removes every node's credential "binding" (the type stays).
   Json StripForExport(Json definition, const StripOptions& options) const override;

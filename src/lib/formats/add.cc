@@ -40,7 +40,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Input {
-  std::string path;   ///< as shown to the user
+  std::string path;  ///< as shown to the user
   std::string group;
 };
 
@@ -92,8 +92,7 @@ std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
     fs::path root = fs::path(given).lexically_normal();
     std::vector<std::string> found;
     try {
-      for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-           ++it) {
+      for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
         std::string name = it->path().filename().string();
         if (!name.empty() && name[0] == '.') {
           if (it->is_directory()) it.disable_recursion_pending();
@@ -128,9 +127,11 @@ std::optional<std::string> ReadText(const std::string& path) {
 Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
   if (std::string why = GroupProblem(input.group); !why.empty()) {
     Conversion c;
-    c.refused = RefusedFile{input.path, "invalid", "cannot use folder path '" + input.group +
-                                                       "' as a group (it " + why + "); add the file with --group",
-                            {}};
+    c.refused = RefusedFile{
+        input.path,
+        "invalid",
+        "cannot use folder path '" + input.group + "' as a group (it " + why + "); add the file with --group",
+        {}};
     return c;
   }
   auto text = ReadText(input.path);
@@ -174,7 +175,7 @@ struct Pending {
   ForeignFlow flow;   ///< without definition, app and components
   std::size_t input;  ///< index into inputs
   std::optional<git_oid> definition;
-  std::string app;    ///< canonical text of flow.app
+  std::string app;  ///< canonical text of flow.app
   std::string id;
   AddedFlow::Action action = AddedFlow::Action::kAdded;
   std::map<std::string, std::string> references;
@@ -182,8 +183,7 @@ struct Pending {
 };
 
 bool IsForeignComponent(const std::string& c) {
-  return c.rfind(std::string(kN8nFormat) + ":", 0) == 0 ||
-         c.rfind(std::string(kNodeRedFormat) + ":", 0) == 0;
+  return c.rfind(std::string(kN8nFormat) + ":", 0) == 0 || c.rfind(std::string(kNodeRedFormat) + ":", 0) == 0;
 }
 
 // Reads and converts the inputs a batch at a time on all cores, then
@@ -191,9 +191,8 @@ bool IsForeignComponent(const std::string& c) {
 // holds a batch of documents, not every file added. Refused files go to
 // \a refused, the flows' foreign components to \a components; the flows
 // come back in input order.
-std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inputs,
-                                     const AddFlowsRequest& request, std::vector<RefusedFile>& refused,
-                                     std::set<std::string>& components) {
+std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inputs, const AddFlowsRequest& request,
+                                     std::vector<RefusedFile>& refused, std::set<std::string>& components) {
   constexpr std::size_t kBatch = 256;
   std::vector<Pending> pending;
   pending.reserve(inputs.size());  // one flow a file, but for split Node-RED files
@@ -252,8 +251,7 @@ std::set<std::string> AssignIds(std::vector<Pending>& pending, const std::map<st
       auto it = existing.find(candidate);
       if (it != existing.end()) {
         ExistingApp app = ReadExistingApp(store, it->second);
-        if (app.format != p.flow.format || app.source_id != p.flow.source_id ||
-            app.name != p.flow.name) {
+        if (app.format != p.flow.format || app.source_id != p.flow.source_id || app.name != p.flow.name) {
           continue;
         }
         p.action = AddedFlow::Action::kUpdated;
@@ -348,8 +346,7 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   const std::string format = NormalizeFormatName(request.format);
   if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
     throw Error(ErrorCode::kInvalidArgument,
-                "--split-tabs splits node-red flows files; it cannot be used with --format " +
-                    request.format);
+                "--split-tabs splits node-red flows files; it cannot be used with --format " + request.format);
   }
   if (std::string why = GroupProblem(request.group); !why.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
@@ -368,8 +365,7 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   if (pending.empty()) {
     std::vector<std::string> details;
     for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
-    throw Error(ErrorCode::kInvalidData,
-                "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
+    throw Error(ErrorCode::kInvalidData, "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
                 details);
   }
   if (!request.id.empty() && pending.size() != 1) {
@@ -422,15 +418,15 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     if (!doc.contains("schema")) doc["schema"] = kSettingsSchema;
     TreeEdits edits;
     edits[std::string(kSettingsPath)] = TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
-    WriteResult w = impl.CommitToDraft(
-        request.workspace, request.draft, edits,
-        "Declare " + std::to_string(missing.size()) + " component(s) used by added flows\n\n" +
-            [&] {
-              std::string list;
-              for (const auto& c : missing) list += "- " + c + "\n";
-              return list;
-            }(),
-        {});
+    WriteResult w =
+        impl.CommitToDraft(request.workspace, request.draft, edits,
+                           "Declare " + std::to_string(missing.size()) + " component(s) used by added flows\n\n" +
+                               [&] {
+                                 std::string list;
+                                 for (const auto& c : missing) list += "- " + c + "\n";
+                                 return list;
+                               }(),
+                           {});
     created_draft = w.created_draft;
     result.declared_components.assign(missing.begin(), missing.end());
   }

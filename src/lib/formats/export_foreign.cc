@@ -77,8 +77,7 @@ std::vector<std::string> Targets(const ExportRequest& request, const std::vector
   if (request.overwrite == ExportRequest::Overwrite::kNo) {
     for (const auto& t : targets) {
       if (fs::symlink_status(t, ec).type() != fs::file_type::not_found) {
-        throw Error(ErrorCode::kAlreadyExists,
-                    "'" + t + "' already exists; pass --force to overwrite it");
+        throw Error(ErrorCode::kAlreadyExists, "'" + t + "' already exists; pass --force to overwrite it");
       }
     }
   }
@@ -94,8 +93,7 @@ std::optional<git_oid> DefinitionBlob(const BuiltFlow& flow) {
 
 }  // namespace
 
-ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request,
-                                  std::string_view format) {
+ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& request, std::string_view format) {
   if (format != kN8nFormatName && format != kNodeRedFormatName) {
     throw Error(ErrorCode::kInvalidArgument,
                 "cannot export as '" + std::string(format) + "'; use package, n8n or node-red");
@@ -135,9 +133,9 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
         ThrowIfCancelled();
         const Store& mine = worker == 0 ? store : stores[worker - 1];
         WriteFile(targets[u], plan.Content(u, [&](std::size_t i) {
-                    auto blob = DefinitionBlob(built.flows[i]);
-                    return blob ? mine.ReadBlob(*blob) : std::string();
-                  }));
+          auto blob = DefinitionBlob(built.flows[i]);
+          return blob ? mine.ReadBlob(*blob) : std::string();
+        }));
         const std::size_t done = ++written;
         if (request.progress && worker == 0) request.progress(done, targets.size());
       },

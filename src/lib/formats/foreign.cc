@@ -115,19 +115,22 @@ Recognition Recognize(const Json& doc) {
   if (doc.is_object()) {
     if (doc.empty()) return {"", "an empty JSON object"};
     if (KeysLookQuoted(doc)) {
-      return {"", "its keys are quoted pieces of JSON text (\"\\\"nodes\\\"\"), not fields: a "
-                  "mangled export"};
+      return {"",
+              "its keys are quoted pieces of JSON text (\"\\\"nodes\\\"\"), not fields: a "
+              "mangled export"};
     }
     if (doc.contains("nodes") && doc["nodes"].is_array()) {
-      return {"", "an object with 'nodes' but neither a 'connections' object (n8n) nor "
-                  "'edges' (flowrepo)"};
+      return {"",
+              "an object with 'nodes' but neither a 'connections' object (n8n) nor "
+              "'edges' (flowrepo)"};
     }
     return {"", "a JSON object without a 'nodes' array (n8n) that is not a Node-RED subflow"};
   }
   if (doc.is_array()) {
     if (doc.empty()) return {"", "an empty JSON array"};
-    return {"", "a JSON array whose items are not all objects with string 'id' and 'type' "
-                "(Node-RED nodes)"};
+    return {"",
+            "a JSON array whose items are not all objects with string 'id' and 'type' "
+            "(Node-RED nodes)"};
   }
   return {"", JsonKind(doc)};
 }
@@ -160,18 +163,17 @@ std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::
     details.push_back((same_file ? std::string() : p.file + ":") + Detail(p));
   }
   std::string first = problems.front().message;
-  std::string message =
-      structural ? "invalid " + what + ": " + first +
-                       (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "")
-                 : "plain-text secret in " + what + " (" + std::to_string(problems.size()) +
-                       " finding(s)); replace it with a credential or a secret reference";
+  std::string message = structural
+                            ? "invalid " + what + ": " + first +
+                                  (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "")
+                            : "plain-text secret in " + what + " (" + std::to_string(problems.size()) +
+                                  " finding(s)); replace it with a credential or a secret reference";
   return Refusal(file, structural ? "invalid" : "secret", message, std::move(details));
 }
 
 ForeignFlow MakeFlow(const std::string& format, const std::string& group, const std::string& name,
-                     const std::string& id_base, const std::string& source_id,
-                     const std::string& description, const std::string& file,
-                     const Json& definition) {
+                     const std::string& id_base, const std::string& source_id, const std::string& description,
+                     const std::string& file, const Json& definition) {
   ForeignFlow f;
   f.format = format;
   f.group = group;
@@ -258,24 +260,22 @@ Conversion SplitNodeRed(const Json& doc, const std::string& file, const std::str
       source_id = StringOr(*part.head, "id");
       description = StringOr(*part.head, "info");
     }
-    std::string what = part.kind == "config" ? std::string("config nodes")
-                                             : part.kind + " '" + name + "'";
+    std::string what = part.kind == "config" ? std::string("config nodes") : part.kind + " '" + name + "'";
     std::vector<Problem> problems;
     format.Check(part.nodes, file + " (" + what + ")", problems);
     if (auto refused = RefuseOnProblems(file, what, problems)) {
       out.refused = std::move(refused);
       return out;
     }
-    std::string id_base = IdBase({leaf + " " + (part.kind == "config" ? "config" : name)},
-                                 leaf.empty() ? "node-red-" + part.kind : leaf);
-    ForeignFlow f = MakeFlow(std::string(kNodeRedFormat), group, name, id_base, source_id,
-                             description, file, part.nodes);
+    std::string id_base =
+        IdBase({leaf + " " + (part.kind == "config" ? "config" : name)}, leaf.empty() ? "node-red-" + part.kind : leaf);
+    ForeignFlow f =
+        MakeFlow(std::string(kNodeRedFormat), group, name, id_base, source_id, description, file, part.nodes);
     f.app[std::string(kNodeRedPartField)] = {{"part", part.kind}, {"order", part.order}};
     if (part.kind != "config") {
       for (std::size_t i = 0; i < part.nodes.size(); ++i) {
         for (const auto& [key, value] : part.nodes[i].items()) {
-          if (key == "id" || key == "z" || !value.is_string() ||
-              !config_ids.count(value.get<std::string>())) {
+          if (key == "id" || key == "z" || !value.is_string() || !config_ids.count(value.get<std::string>())) {
             continue;
           }
           f.refs.push_back({StringOr(part.nodes[i], "id"), "", "/" + std::to_string(i) + "/" + PointerToken(key),
@@ -304,14 +304,12 @@ std::string DetectFormat(std::string_view text, std::string_view source) {
   Json doc = ParseJson(text, source);
   Recognition r = Recognize(doc);
   if (r.format.empty()) {
-    throw Error(ErrorCode::kInvalidData,
-                std::string(source) + ": not a flow of any known format: " + r.why_not);
+    throw Error(ErrorCode::kInvalidData, std::string(source) + ": not a flow of any known format: " + r.why_not);
   }
   return r.format;
 }
 
-Conversion ConvertDocument(std::string_view text, const std::string& file,
-                           const DocumentOptions& options) {
+Conversion ConvertDocument(std::string_view text, const std::string& file, const DocumentOptions& options) {
   const std::string wanted = NormalizeFormatName(options.format);
   Conversion out;
   Json doc;
@@ -328,14 +326,12 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
     return out;
   }
   if (!r.format.empty() && r.format != format) {
-    out.refused = Refusal(file, "not-a-flow",
-                          "not a flow of format '" + format + "': it looks like a " + r.format +
-                              " flow");
+    out.refused =
+        Refusal(file, "not-a-flow", "not a flow of format '" + format + "': it looks like a " + r.format + " flow");
     return out;
   }
   if (options.split == SplitTabs::kYes && format != kNodeRedFormat) {
-    out.refused = Refusal(file, "not-a-flow",
-                          "--split-tabs splits node-red flows files, not " + format + " flows");
+    out.refused = Refusal(file, "not-a-flow", "--split-tabs splits node-red flows files, not " + format + " flows");
     return out;
   }
   const FlowFormat* handler = FindFormat(format);
@@ -350,8 +346,7 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
 
   const std::string stem = Stem(options.file_name.empty() ? file : options.file_name);
   if (format == kNodeRedFormat && options.split == SplitTabs::kYes && doc.is_array()) {
-    bool has_tab = std::any_of(doc.begin(), doc.end(),
-                               [](const Json& n) { return StringOr(n, "type") == "tab"; });
+    bool has_tab = std::any_of(doc.begin(), doc.end(), [](const Json& n) { return StringOr(n, "type") == "tab"; });
     if (has_tab) {
       std::string group = options.group.empty() ? stem : options.group;
       if (std::string why = GroupProblem(group); !why.empty()) {
@@ -393,11 +388,9 @@ Conversion ConvertDocument(std::string_view text, const std::string& file,
   name = CleanName(name);
   if (name.empty()) name = CleanName(stem);
   if (name.empty()) name = "flow";
-  std::string fallback = format == kN8nFormat      ? "n8n-workflow"
-                         : format == kNodeRedFormat ? "node-red-flow"
-                                                    : "flow";
-  out.flows.push_back(MakeFlow(format, options.group, name, IdBase({name, stem}, fallback),
-                               source_id, description, file, doc));
+  std::string fallback = format == kN8nFormat ? "n8n-workflow" : format == kNodeRedFormat ? "node-red-flow" : "flow";
+  out.flows.push_back(
+      MakeFlow(format, options.group, name, IdBase({name, stem}, fallback), source_id, description, file, doc));
   return out;
 }
 
@@ -407,8 +400,7 @@ Json FinalApp(Json app, const std::string& id, const std::map<std::string, std::
   return app;
 }
 
-std::string FinalAppDefinition(Json app, const std::string& id,
-                               const std::map<std::string, std::string>& references) {
+std::string FinalAppDefinition(Json app, const std::string& id, const std::map<std::string, std::string>& references) {
   return CanonicalJson(FinalApp(std::move(app), id, references));
 }
 
@@ -421,8 +413,7 @@ void ScanFinalApp(const Json& app, const FlowSummary& summary, std::vector<std::
 void ThrowOnSecretsInApps(const std::vector<std::string>& found) {
   if (found.empty()) return;
   throw Error(ErrorCode::kInvalidData,
-              "no flow written: the app definitions flowrepo would write hold " +
-                  std::to_string(found.size()) +
+              "no flow written: the app definitions flowrepo would write hold " + std::to_string(found.size()) +
                   " plain-text secret(s) (a name, file name or id); rename the source",
               found);
 }
@@ -461,8 +452,8 @@ namespace {
 std::string SafeName(std::string name) {
   std::string out;
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' ||
-        c == '"' || c == '<' || c == '>' || c == '|') {
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' || c == '"' || c == '<' ||
+        c == '>' || c == '|') {
       out += '_';
     } else {
       out += static_cast<char>(c);
@@ -494,8 +485,7 @@ ForeignFilePlan::ForeignFilePlan(std::vector<ForeignSource> sources, std::string
   apps.reserve(sources_.size());
   std::vector<std::string> others;
   for (ForeignSource& source : sources_) {
-    Json app = ParseJson(source.app_definition,
-                         source.summary.path() + "/" + std::string(kAppDefinitionFile));
+    Json app = ParseJson(source.app_definition, source.summary.path() + "/" + std::string(kAppDefinitionFile));
     std::string().swap(source.app_definition);  // planned from its facts
     std::string flow_format = StringOr(app, "format", std::string(kNativeFormat));
     if (flow_format != format) others.push_back("'" + source.summary.id + "' (" + flow_format + ")");
@@ -506,9 +496,8 @@ ForeignFilePlan::ForeignFilePlan(std::vector<ForeignSource> sources, std::string
   if (!others.empty()) {
     std::string list;
     for (const auto& o : others) list += (list.empty() ? "" : ", ") + o;
-    throw Error(ErrorCode::kInvalidArgument,
-                "cannot write as " + std::string(format) + ": " + std::to_string(others.size()) +
-                    " flow(s) of another format: " + list);
+    throw Error(ErrorCode::kInvalidArgument, "cannot write as " + std::string(format) + ": " +
+                                                 std::to_string(others.size()) + " flow(s) of another format: " + list);
   }
   GatherUnits(apps, format);
   NameFiles(apps, format);

@@ -27,14 +27,14 @@ inline constexpr std::string_view kNodeRedPartField = "node_red";
 
 /// One flow made from a document, before it gets its final id.
 struct ForeignFlow {
-  std::string format;      ///< app "format"
+  std::string format;  ///< app "format"
   std::string group;
   std::string name;
-  std::string id_base;     ///< the id derived from the name
-  std::string source_id;   ///< the document's own id; may be empty
-  Json app;                ///< without "id" and "references" yet
-  std::string definition;  ///< canonical text of flow_definition.json
-  std::vector<SubflowRef> refs;        ///< kForeign and kDynamic references
+  std::string id_base;           ///< the id derived from the name
+  std::string source_id;         ///< the document's own id; may be empty
+  Json app;                      ///< without "id" and "references" yet
+  std::string definition;        ///< canonical text of flow_definition.json
+  std::vector<SubflowRef> refs;  ///< kForeign and kDynamic references
   std::set<std::string> components;
   /// Node-RED: ids of every node, so links and subflow instances between
   /// the parts of one split file can be mapped.
@@ -49,8 +49,7 @@ struct Conversion {
 /// Converts the document \a text read from \a file. Never throws for the
 /// document's content: a document that cannot be added comes back with
 /// \a refused set. Throws kInvalidArgument for an unknown options.format.
-Conversion ConvertDocument(std::string_view text, const std::string& file,
-                           const DocumentOptions& options);
+Conversion ConvertDocument(std::string_view text, const std::string& file, const DocumentOptions& options);
 
 /// "n8n", "node-red", "flowrepo/flow@1" for an --format value; "" for
 /// "auto". Throws kInvalidArgument.
@@ -60,8 +59,7 @@ std::string NormalizeFormatName(std::string_view name);
 Json FinalApp(Json app, const std::string& id, const std::map<std::string, std::string>& references);
 
 /// FinalApp as canonical text.
-std::string FinalAppDefinition(Json app, const std::string& id,
-                               const std::map<std::string, std::string>& references);
+std::string FinalAppDefinition(Json app, const std::string& id, const std::map<std::string, std::string>& references);
 
 /// Appends to \a found the secrets publish would find in \a app, the final
 /// app definition of the flow \a summary names (its name, source file name,
@@ -88,8 +86,7 @@ class ForeignFilePlan {
   /// Reads the definition of sources[i]; called on any thread.
   using DefinitionReader = std::function<std::string(std::size_t i)>;
 
-  ForeignFilePlan(std::vector<ForeignSource> sources, std::string_view format,
-                  ExportRequest::SampleData sample_data);
+  ForeignFilePlan(std::vector<ForeignSource> sources, std::string_view format, ExportRequest::SampleData sample_data);
 
   /// Name, format and flows of each file; content empty.
   const std::vector<ForeignFile>& files() const { return files_; }

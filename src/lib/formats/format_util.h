@@ -10,7 +10,6 @@
 
 namespace flowrepo {
 
-
 /// A string, or an integer written as a string (n8n ids are either); empty
 /// for anything else.
 inline std::string IdString(const Json& value) {

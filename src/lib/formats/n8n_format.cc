@@ -27,8 +27,7 @@ bool IsSubWorkflowNode(std::string_view type) {
 // The workflow an executeWorkflow / toolWorkflow parameter names: a plain
 // id, an expression ("={{ ... }}"), or a resource locator
 // {"__rl": true, "mode": "list"|"id"|"url", "value": ...}.
-void AddWorkflowRef(const Json& value, const std::string& node, const std::string& pointer,
-                    FlowFacts& facts) {
+void AddWorkflowRef(const Json& value, const std::string& node, const std::string& pointer, FlowFacts& facts) {
   if (value.is_object()) {
     auto v = value.find("value");
     if (v == value.end()) return;
@@ -64,12 +63,10 @@ bool N8nFormat::Recognize(const Json& doc) {
   if (!doc.is_object()) return false;
   auto nodes = doc.find("nodes");
   auto connections = doc.find("connections");
-  return nodes != doc.end() && nodes->is_array() && connections != doc.end() &&
-         connections->is_object();
+  return nodes != doc.end() && nodes->is_array() && connections != doc.end() && connections->is_object();
 }
 
-void N8nFormat::Check(const Json& def, const std::string& file,
-                      std::vector<Problem>& problems) const {
+void N8nFormat::Check(const Json& def, const std::string& file, std::vector<Problem>& problems) const {
   auto problem = [&](std::string pointer, std::string rule, std::string message) {
     problems.push_back({file, std::move(pointer), std::move(rule), std::move(message)});
   };
@@ -118,14 +115,12 @@ void N8nFormat::Check(const Json& def, const std::string& file,
     if (node.contains("credentials")) {
       const Json& creds = node["credentials"];
       if (!creds.is_object()) {
-        problem(at + "/credentials", "schema",
-                "credentials of node '" + name + "' must be an object");
+        problem(at + "/credentials", "schema", "credentials of node '" + name + "' must be an object");
       } else {
         for (const auto& [type, ref] : creds.items()) {
           if (!ref.is_object() && !ref.is_string()) {
             problem(at + "/credentials/" + PointerToken(type), "schema",
-                    "credential '" + type + "' of node '" + name +
-                        "' must be an object or a string");
+                    "credential '" + type + "' of node '" + name + "' must be an object or a string");
           }
         }
       }
@@ -139,8 +134,7 @@ void N8nFormat::Check(const Json& def, const std::string& file,
   for (const auto& [source, outputs] : connections->items()) {
     const std::string at = "/connections/" + PointerToken(source);
     if (!names.count(source)) {
-      problem(at, "dangling-connection",
-              "connection from '" + source + "', which is not a node of this workflow");
+      problem(at, "dangling-connection", "connection from '" + source + "', which is not a node of this workflow");
     }
     if (!outputs.is_object()) {
       problem(at, "schema", "connections of '" + source + "' must be an object");
@@ -166,8 +160,7 @@ void N8nFormat::Check(const Json& def, const std::string& file,
             problem(target_at, "schema", "connection has no string 'node'");
           } else if (!names.count(target)) {
             problem(target_at + "/node", "dangling-connection",
-                    "connection from '" + source + "' to '" + target +
-                        "', which is not a node of this workflow");
+                    "connection from '" + source + "' to '" + target + "', which is not a node of this workflow");
           }
         }
       }

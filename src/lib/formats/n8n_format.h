@@ -20,8 +20,7 @@ class N8nFormat : public FlowFormat {
   std::string_view name() const override;
   /// Structure, unique node names (connections use them) and ids, and
   /// connections from and to existing nodes.
-  void Check(const Json& definition, const std::string& file,
-             std::vector<Problem>& problems) const override;
+  void Check(const Json& definition, const std::string& file, std::vector<Problem>& problems) const override;
   /// Nodes keyed by id, else name; sub-workflow references of
   /// executeWorkflow / toolWorkflow nodes (a workflow id, a resource
   /// locator, or an expression: kDynamic) and settings.errorWorkflow;

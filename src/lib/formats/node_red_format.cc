@@ -71,8 +71,7 @@ bool NodeRedFormat::IsConfigNode(const Json& node) {
   return !type.empty() && type != "tab" && type != "subflow" && type != "group";
 }
 
-void NodeRedFormat::Check(const Json& def, const std::string& file,
-                          std::vector<Problem>& problems) const {
+void NodeRedFormat::Check(const Json& def, const std::string& file, std::vector<Problem>& problems) const {
   auto problem = [&](std::string pointer, std::string rule, std::string message) {
     problems.push_back({file, std::move(pointer), std::move(rule), std::move(message)});
   };
@@ -125,9 +124,9 @@ void NodeRedFormat::Check(const Json& def, const std::string& file,
             if (!target.is_string()) {
               problem(wat, "schema", "wire of node '" + from + "' is not a node id");
             } else if (!ids.count(target.get<std::string>())) {
-              problem(wat, "dangling-wire",
-                      "wire from '" + from + "' to '" + target.get<std::string>() +
-                          "', which is not a node of this flow");
+              problem(
+                  wat, "dangling-wire",
+                  "wire from '" + from + "' to '" + target.get<std::string>() + "', which is not a node of this flow");
             }
           }
         }
@@ -146,12 +145,10 @@ void NodeRedFormat::Check(const Json& def, const std::string& file,
         const Json& wires = ports[p]["wires"];
         for (std::size_t w = 0; w < wires.size(); ++w) {
           std::string target = wires[w].is_object() ? StringOr(wires[w], "id") : std::string();
-          const std::string wat = at + "/" + side + "/" + std::to_string(p) + "/wires/" +
-                                  std::to_string(w) + "/id";
+          const std::string wat = at + "/" + side + "/" + std::to_string(p) + "/wires/" + std::to_string(w) + "/id";
           if (!target.empty() && !ids.count(target)) {
             problem(wat, "dangling-wire",
-                    "subflow '" + from + "' port wire to '" + target +
-                        "', which is not a node of this flow");
+                    "subflow '" + from + "' port wire to '" + target + "', which is not a node of this flow");
           }
         }
       }
@@ -186,17 +183,15 @@ FlowFacts NodeRedFormat::Facts(const Json& def) const {
       if (!subflows.count(target)) {
         facts.subflows.push_back({id, "", at + "/type", target, SubflowRef::Kind::kForeign});
       }
-    } else if (!type.empty() && type != "tab" && type != "subflow" && type != "group" &&
-               type != "junction") {
+    } else if (!type.empty() && type != "tab" && type != "subflow" && type != "group" && type != "junction") {
       facts.components.insert("node-red:" + type);
     }
-    if ((type == "link out" || type == "link call") && node->contains("links") &&
-        (*node)["links"].is_array()) {
+    if ((type == "link out" || type == "link call") && node->contains("links") && (*node)["links"].is_array()) {
       const Json& links = (*node)["links"];
       for (std::size_t l = 0; l < links.size(); ++l) {
         if (!links[l].is_string() || ids.count(links[l].get<std::string>())) continue;
-        facts.subflows.push_back({id, "", at + "/links/" + std::to_string(l),
-                                  links[l].get<std::string>(), SubflowRef::Kind::kForeign});
+        facts.subflows.push_back(
+            {id, "", at + "/links/" + std::to_string(l), links[l].get<std::string>(), SubflowRef::Kind::kForeign});
       }
     }
     if (IsConfigNode(*node) && !IsLayoutConfig(type)) {

@@ -24,8 +24,7 @@ class NodeRedFormat : public FlowFormat {
   /// Structure, unique ids, wires (and subflow port wires) to existing ids.
   /// A "z" naming a tab that is not in the document is fine (an export of
   /// selected nodes); so are link targets outside it.
-  void Check(const Json& definition, const std::string& file,
-             std::vector<Problem>& problems) const override;
+  void Check(const Json& definition, const std::string& file, std::vector<Problem>& problems) const override;
   /// Nodes keyed by id; references (kForeign) to subflows defined elsewhere
   /// ("subflow:<id>" instances) and to link targets outside the document
   /// ("link out" / "link call"); config nodes as credentials (bound to

@@ -28,21 +28,15 @@ void Check(int rc, std::string_view action) {
   std::string detail = last && last->message ? last->message : "unknown error";
   std::string message = std::string(action) + ": " + detail;
   switch (rc) {
-    case GIT_ENOTFOUND:
-      throw Error(ErrorCode::kNotFound, message);
-    case GIT_EEXISTS:
-      throw Error(ErrorCode::kAlreadyExists, message);
+    case GIT_ENOTFOUND: throw Error(ErrorCode::kNotFound, message);
+    case GIT_EEXISTS: throw Error(ErrorCode::kAlreadyExists, message);
     case GIT_EMODIFIED:
     case GIT_ELOCKED:
-    case GIT_ENONFASTFORWARD:
-      throw Error(ErrorCode::kConflict, message);
-    case GIT_EMISMATCH:
-      throw Error(ErrorCode::kIo, message + " (the repository is damaged; `git fsck` lists what)");
+    case GIT_ENONFASTFORWARD: throw Error(ErrorCode::kConflict, message);
+    case GIT_EMISMATCH: throw Error(ErrorCode::kIo, message + " (the repository is damaged; `git fsck` lists what)");
     case GIT_EINVALIDSPEC:
-    case GIT_EAMBIGUOUS:
-      throw Error(ErrorCode::kInvalidArgument, message);
-    default:
-      throw Error(ErrorCode::kIo, message);
+    case GIT_EAMBIGUOUS: throw Error(ErrorCode::kInvalidArgument, message);
+    default: throw Error(ErrorCode::kIo, message);
   }
 }
 
@@ -54,10 +48,8 @@ std::string OidHex(const git_oid& id) {
 
 git_oid OidFromHex(std::string_view hex) {
   git_oid id;
-  if (hex.size() != GIT_OID_HEXSZ ||
-      git_oid_fromstrn(&id, hex.data(), hex.size()) < 0) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "'" + std::string(hex) + "' is not a full commit id");
+  if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstrn(&id, hex.data(), hex.size()) < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "'" + std::string(hex) + "' is not a full commit id");
   }
   return id;
 }

@@ -21,8 +21,7 @@ using TreeEntryPtr = std::unique_ptr<git_tree_entry, Free<git_tree_entry_free>>;
 using TreeBuilderPtr = std::unique_ptr<git_treebuilder, Free<git_treebuilder_free>>;
 using BlobPtr = std::unique_ptr<git_blob, Free<git_blob_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, Free<git_reference_free>>;
-using ReferenceIteratorPtr =
-    std::unique_ptr<git_reference_iterator, Free<git_reference_iterator_free>>;
+using ReferenceIteratorPtr = std::unique_ptr<git_reference_iterator, Free<git_reference_iterator_free>>;
 using SignaturePtr = std::unique_ptr<git_signature, Free<git_signature_free>>;
 using TagPtr = std::unique_ptr<git_tag, Free<git_tag_free>>;
 using ObjectPtr = std::unique_ptr<git_object, Free<git_object_free>>;
@@ -31,8 +30,7 @@ using OdbPtr = std::unique_ptr<git_odb, Free<git_odb_free>>;
 using RevwalkPtr = std::unique_ptr<git_revwalk, Free<git_revwalk_free>>;
 using IndexPtr = std::unique_ptr<git_index, Free<git_index_free>>;
 using DiffPtr = std::unique_ptr<git_diff, Free<git_diff_free>>;
-using OdbWritepackPtr =
-    std::unique_ptr<git_odb_writepack, Free<+[](git_odb_writepack* w) { w->free(w); }>>;
+using OdbWritepackPtr = std::unique_ptr<git_odb_writepack, Free<+[](git_odb_writepack* w) { w->free(w); }>>;
 
 /// Keeps libgit2 initialised while alive (init/shutdown are refcounted).
 /// Declare it first in an owner so it is destroyed last.

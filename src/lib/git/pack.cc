@@ -67,8 +67,8 @@ std::string PackEntry(const PackObject& object) {
   // Level 1: flow documents compress well at any level, and a large write
   // should cost what writing it costs, not a long compression.
   if (compress2(reinterpret_cast<Bytef*>(out.data() + header), &bound,
-                reinterpret_cast<const Bytef*>(object.data.data()),
-                static_cast<uLong>(object.data.size()), Z_BEST_SPEED) != Z_OK) {
+                reinterpret_cast<const Bytef*>(object.data.data()), static_cast<uLong>(object.data.size()),
+                Z_BEST_SPEED) != Z_OK) {
     throw Error(ErrorCode::kIo, "cannot compress an object for the pack");
   }
   out.resize(header + bound);
@@ -95,7 +95,8 @@ void PackStream::Finish() { sink_(sha1_.Finish()); }
 
 std::string BuildPack(const std::vector<PackObject>& objects) {
   std::vector<std::string> entries(objects.size());
-  ParallelFor(objects.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(objects[i]); }, 64);
+  ParallelFor(
+      objects.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(objects[i]); }, 64);
   std::string pack;
   PackStream stream(static_cast<std::uint32_t>(objects.size()), [&](std::string_view bytes) { pack += bytes; });
   for (const auto& e : entries) stream.Append(e);
@@ -111,8 +112,7 @@ struct PendingObjects::Backend {
 
   static PendingObjects& Of(git_odb_backend* b) { return *reinterpret_cast<Backend*>(b)->self; }
 
-  static int Read(void** buffer, std::size_t* len, git_object_t* type, git_odb_backend* b,
-                  const git_oid* id) {
+  static int Read(void** buffer, std::size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* id) {
     return Guarded([&] {
       const Location* at = Of(b).Find(id);
       if (!at) return static_cast<int>(GIT_ENOTFOUND);
@@ -133,8 +133,7 @@ struct PendingObjects::Backend {
     *type = at->type;
     return 0;
   }
-  static int Write(git_odb_backend* b, const git_oid* id, const void* data, std::size_t len,
-                   git_object_t type) {
+  static int Write(git_odb_backend* b, const git_oid* id, const void* data, std::size_t len, git_object_t type) {
     return Guarded([&] {
       Of(b).Add(*id, type, std::string_view(static_cast<const char*>(data), len));
       return 0;
@@ -193,7 +192,8 @@ void PendingObjects::Spill() {
   if (batch_.empty()) return;
   if (!spilled_) spilled_.emplace(spill_directory_);
   std::vector<std::string> entries(batch_.size());
-  ParallelFor(batch_.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(batch_[i]); }, 64);
+  ParallelFor(
+      batch_.size(), [&](std::size_t i, std::size_t) { entries[i] = PackEntry(batch_[i]); }, 64);
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     Location& at = index_.at(batch_[i].id);
     at.entry = spilled_->Append(entries[i]);

@@ -80,9 +80,9 @@ class PendingObjects {
   /// Where an object is: waiting in batch_, or its entry in the spill file.
   struct Location {
     git_object_t type;
-    std::size_t size;            ///< of the object's data
-    std::size_t in_batch;        ///< index into batch_, or kSpilled
-    Spool::Span entry;           ///< its pack entry once spilled
+    std::size_t size;      ///< of the object's data
+    std::size_t in_batch;  ///< index into batch_, or kSpilled
+    Spool::Span entry;     ///< its pack entry once spilled
   };
   static constexpr std::size_t kSpilled = static_cast<std::size_t>(-1);
   struct OidHash {

@@ -74,8 +74,9 @@ class Lock {
       std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * attempt));
     }
     if (errno == EEXIST) {
-      throw Error(ErrorCode::kConflict, "'" + path_ + "' is held by another writer; re-run the command, or remove "
-                                        "the lock if no git or flowrepo process is running");
+      throw Error(ErrorCode::kConflict, "'" + path_ +
+                                            "' is held by another writer; re-run the command, or remove "
+                                            "the lock if no git or flowrepo process is running");
     }
     throw Error(ErrorCode::kIo, "cannot create '" + path_ + "'");
   }
@@ -127,7 +128,8 @@ void AddPackedRefs(const std::string& common_dir, const std::vector<PackedRef>& 
     Line line{OidHex(ref.target), ref.peeled ? OidHex(*ref.peeled) : ""};
     auto [at, added] = file.refs.emplace(ref.name, line);
     if (!added && at->second.target != line.target) {
-      throw Error(ErrorCode::kConflict, "'" + ref.name + "' changed concurrently; nothing was written, re-run the command");
+      throw Error(ErrorCode::kConflict,
+                  "'" + ref.name + "' changed concurrently; nothing was written, re-run the command");
     }
   }
   lock.Commit(Render(file), path, dir);

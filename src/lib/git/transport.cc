@@ -32,7 +32,8 @@ std::string RemoteUrl(git_repository* repo, const std::string& remote, bool push
   git_remote* raw = nullptr;
   if (git_remote_lookup(&raw, repo, remote.c_str()) < 0) return remote;
   RemotePtr named(raw);
-  const char* url = push && git_remote_pushurl(named.get()) ? git_remote_pushurl(named.get()) : git_remote_url(named.get());
+  const char* url =
+      push && git_remote_pushurl(named.get()) ? git_remote_pushurl(named.get()) : git_remote_url(named.get());
   return url ? url : remote;
 }
 
@@ -143,8 +144,14 @@ void Fetch(git_repository* repo, const std::string& remote, const std::vector<st
   const std::string url = RemoteUrl(repo, remote, /*push=*/false);
   RequireNoPasswordInUrl(url);
   // All refs in one transaction; refs the server no longer has go.
-  std::vector<std::string> args = {"fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head",
-                                   "--no-auto-maintenance", "--no-recurse-submodules", remote};
+  std::vector<std::string> args = {"fetch",
+                                   "--atomic",
+                                   "--prune",
+                                   "--no-tags",
+                                   "--no-write-fetch-head",
+                                   "--no-auto-maintenance",
+                                   "--no-recurse-submodules",
+                                   remote};
   args.insert(args.end(), refspecs.begin(), refspecs.end());
   ProcessResult r = RunGit(repo, args);
   GitReport report = ReadGitOutput(r.out, lines);

@@ -29,8 +29,8 @@ std::string Quotable(std::string_view text, std::size_t max, Bytes bytes) {
     }
     auto c = static_cast<unsigned char>(text[i]);
     std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && (bytes == Bytes::kEscapeNonAscii || len == 1 ||
-                                                i + len > text.size()))) {
+    if (c < 0x20 || c == 0x7f ||
+        (c >= 0x80 && (bytes == Bytes::kEscapeNonAscii || len == 1 || i + len > text.size()))) {
       AppendHexEscaped(out, c);
       ++i;
       continue;
@@ -119,12 +119,12 @@ namespace cost {
 // An element of an array: 16 bytes, up to 16 more of capacity left by the
 // vector's doubling, and 16 more while it reallocates.
 constexpr std::size_t kArrayElement = 48;
-constexpr std::size_t kObject = 64;      // the std::map
-constexpr std::size_t kArray = 32;       // the std::vector
-constexpr std::size_t kString = 48;      // the std::string a string value points to
-constexpr std::size_t kMember = 96;      // a map node: links, key and value
-constexpr std::size_t kKeySetEntry = 72; // the duplicate-key set's node and bucket, while the object is open
-constexpr std::size_t kDocument = 4096;  // the parser's own state
+constexpr std::size_t kObject = 64;       // the std::map
+constexpr std::size_t kArray = 32;        // the std::vector
+constexpr std::size_t kString = 48;       // the std::string a string value points to
+constexpr std::size_t kMember = 96;       // a map node: links, key and value
+constexpr std::size_t kKeySetEntry = 72;  // the duplicate-key set's node and bucket, while the object is open
+constexpr std::size_t kDocument = 4096;   // the parser's own state
 // Opening a level costs up to 400 bytes for the 7 bytes it may take
 // ("[{"a":" ... "}]"): deep nesting is paid for by the depth, not the text.
 constexpr std::size_t kPerLevel = 512;
@@ -202,8 +202,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
     --depth_;
     return dom_.end_array();
   }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
     position_ = position;
     std::string what = ex.what();
     // nlohmann messages look like "[json.exception.parse_error.101] parse
@@ -231,9 +230,9 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
  private:
   struct Open {
     bool object;
-    std::size_t key_sets;            ///< charged for this object's duplicate-key set
-    const std::string* key;          ///< an object's current key (in keys_)
-    std::size_t elements;            ///< an array's elements so far
+    std::size_t key_sets;    ///< charged for this object's duplicate-key set
+    const std::string* key;  ///< an object's current key (in keys_)
+    std::size_t elements;    ///< an array's elements so far
   };
   // A value costs \a own, plus its slot when it is an array's element (an
   // object member's slot was charged with its key; the document's with
@@ -262,8 +261,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
       charged_ += bytes;
       return true;
     }
-    return Fail("needs more than " + std::to_string(limits_.memory->limit()) +
-                " bytes of memory to read (the limit)");
+    return Fail("needs more than " + std::to_string(limits_.memory->limit()) + " bytes of memory to read (the limit)");
   }
   void Release(std::size_t bytes) {
     if (limits_.memory) limits_.memory->Release(bytes);
@@ -277,8 +275,7 @@ class ValidatingSax : public nlohmann::json_sax<Json> {
   }
   bool CheckString(const std::string& s, const char* what) {
     if (s.size() > limits_.max_string) {
-      return Fail(std::string(what) + " longer than " + std::to_string(limits_.max_string) +
-                  " bytes");
+      return Fail(std::string(what) + " longer than " + std::to_string(limits_.max_string) + " bytes");
     }
     return true;
   }
@@ -361,8 +358,8 @@ class CountingOutput : public nlohmann::detail::output_adapter_protocol<char> {
   void Add(std::size_t n) {
     count_ += n;
     if (count_ > max_) {
-      throw Error(ErrorCode::kInvalidData, "canonical form larger than " + std::to_string(max_ + 1) +
-                                               " bytes (the limit)");
+      throw Error(ErrorCode::kInvalidData,
+                  "canonical form larger than " + std::to_string(max_ + 1) + " bytes (the limit)");
     }
   }
   std::size_t count_ = 0, max_;

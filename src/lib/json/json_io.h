@@ -68,9 +68,9 @@ class JsonMemory {
 std::size_t MaxParsedBytes(std::size_t text_bytes);
 
 struct JsonLimits {
-  std::size_t max_bytes = 64u << 20;      ///< whole document
+  std::size_t max_bytes = 64u << 20;       ///< whole document
   std::size_t max_depth = MaxJsonDepth();  ///< nesting of arrays and objects
-  std::size_t max_string = 16u << 20;  ///< one string or key
+  std::size_t max_string = 16u << 20;      ///< one string or key
   /// Set: the parsed form is charged to this budget and refused ("needs
   /// more than N bytes of memory to read (the limit)") beyond it; it must
   /// outlive the parse. Unset: no memory bound.
@@ -80,8 +80,7 @@ struct JsonLimits {
 /// Parses \a text; \a source names it in errors ("flows/a/app_definition.json").
 /// Throws Error(kInvalidData) naming the source, the problem and the byte
 /// offset.
-Json ParseJson(std::string_view text, std::string_view source,
-               const JsonLimits& limits = {});
+Json ParseJson(std::string_view text, std::string_view source, const JsonLimits& limits = {});
 
 /// The canonical form flowrepo writes: keys sorted, two-space indent, a
 /// final newline. Same value, same bytes.

@@ -42,12 +42,12 @@
 #include <set>
 #include <unordered_map>
 
+#include "digest.h"
 #include "flow/format.h"
 #include "flow/names.h"
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "package/manifest.h"
-#include "digest.h"
 #include "parallel.h"
 #include "repo/trailers.h"
 #include "validate/flow_validator.h"
@@ -69,8 +69,8 @@ void ReturnFreedMemory() {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kRetainBudget = 16u << 20;  // deflated bytes kept between the passes
-constexpr std::size_t kBatchSize = 512;     // flows read, then processed in parallel
-constexpr std::size_t kMinPerThread = 16;   // smaller batches stay on one thread
+constexpr std::size_t kBatchSize = 512;           // flows read, then processed in parallel
+constexpr std::size_t kMinPerThread = 16;         // smaller batches stay on one thread
 
 Json Strip(Json doc, DocKind kind, const FlowFormat* format, const StripOptions& strip) {
   switch (kind) {
@@ -82,8 +82,8 @@ Json Strip(Json doc, DocKind kind, const FlowFormat* format, const StripOptions&
 }
 
 // Parses a stored document and strips it as export does.
-std::string StripDocument(const std::string& text, const std::string& file, DocKind kind,
-                          const FlowFormat* format, const StripOptions& strip) {
+std::string StripDocument(const std::string& text, const std::string& file, DocKind kind, const FlowFormat* format,
+                          const StripOptions& strip) {
   return CanonicalJson(Strip(ParseJson(text, file), kind, format, strip));
 }
 
@@ -225,8 +225,7 @@ class ManifestDigester {
   std::string pending_;  ///< text not yet deflated
 };
 
-void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip,
-                 RetainText retain) {
+void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptions& strip, RetainText retain) {
   const std::string base = w.location.path + "/";
   Flow& raw = w.raw;
   Flow stripped;
@@ -246,8 +245,8 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
       stripped.flow_definition = CanonicalJson(parsed.definition);
       parsed.env = Json{{"variables", Json::array()}};
       if (!raw.env_variables.empty()) {
-        parsed.env = Strip(ParseJson(raw.env_variables, base + std::string(kEnvVariablesFile)), DocKind::kEnv,
-                           w.format, strip);
+        parsed.env =
+            Strip(ParseJson(raw.env_variables, base + std::string(kEnvVariablesFile)), DocKind::kEnv, w.format, strip);
         stripped.env_variables = CanonicalJson(parsed.env);
       }
       stripped_all = true;
@@ -378,9 +377,7 @@ std::string_view FileNameOf(DocKind kind) {
   return kFlowDefinitionFile;
 }
 
-std::string_view BuiltFlow::id() const {
-  return std::string_view(path).substr(path.rfind('/') + 1);
-}
+std::string_view BuiltFlow::id() const { return std::string_view(path).substr(path.rfind('/') + 1); }
 
 std::string_view BuiltFlow::group() const {
   const std::size_t start = kFlowsDir.size() + 1, end = path.rfind('/');
@@ -428,30 +425,28 @@ std::string SafeFileName(std::string_view name) {
   if (out.empty()) return "flow";
   std::string base = FoldCase(out.substr(0, out.find('.')));
   static const std::set<std::string> kDevices = {"con", "prn", "aux", "nul"};
-  if (kDevices.count(base) ||
-      (base.size() == 4 && (base.rfind("com", 0) == 0 || base.rfind("lpt", 0) == 0) &&
-       base[3] >= '0' && base[3] <= '9')) {
+  if (kDevices.count(base) || (base.size() == 4 && (base.rfind("com", 0) == 0 || base.rfind("lpt", 0) == 0) &&
+                               base[3] >= '0' && base[3] <= '9')) {
     out = "_" + out;
   }
   return out;
 }
 
-BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request,
-                          RetainText retain, const std::string& spool_directory) {
+BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request, RetainText retain,
+                          const std::string& spool_directory) {
   const std::string& ws = request.workspace;
   impl.RequireRole(ws, Role::kIntegrator);
   Store& store = impl.store;
   const bool single = request.version.has_value();
-  DependencyPolicy policy = request.dependencies.value_or(single ? DependencyPolicy::kReference
-                                                                 : DependencyPolicy::kInclude);
+  DependencyPolicy policy =
+      request.dependencies.value_or(single ? DependencyPolicy::kReference : DependencyPolicy::kInclude);
 
   // 1. The commit, fixed for the whole export.
   git_oid commit;
   std::string where = "workspace '" + ws + "'";
   std::optional<int> version_number;
   if (single) {
-    if (request.selection.size() != 1 || request.all || !request.exclude.empty() ||
-        !request.at.empty()) {
+    if (request.selection.size() != 1 || request.all || !request.exclude.empty() || !request.at.empty()) {
       throw Error(ErrorCode::kInvalidArgument,
                   "a single-version export takes exactly one flow and no --all, --exclude or --at");
     }
@@ -465,8 +460,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
         if (tag.backed) n = tag.number;
       }
       if (n == 0) {
-        throw Error(ErrorCode::kNotFound,
-                    "flow '" + flow + "' has no published version in workspace '" + ws + "'");
+        throw Error(ErrorCode::kNotFound, "flow '" + flow + "' has no published version in workspace '" + ws + "'");
       }
     }
     commit = impl.VersionCommit(ws, flow, n);
@@ -481,8 +475,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   const std::map<std::string, FlowLocation>& flows = impl.FlowsAt(commit);
 
   // 2. The selection.
-  auto resolve = [&](const std::string& item, std::set<std::string>& into,
-                     std::vector<std::string>& unknown) {
+  auto resolve = [&](const std::string& item, std::set<std::string>& into, std::vector<std::string>& unknown) {
     bool force_group = !item.empty() && item.back() == '/';
     std::string group = force_group ? item.substr(0, item.size() - 1) : item;
     if (!force_group && flows.count(item)) {
@@ -513,25 +506,24 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     for (const auto& [id, loc] : flows) names.push_back(id);
     for (const auto& u : unknown) {
       std::string hint = ClosestName(u, names);
-      details.push_back("no flow or group '" + u + "' in " + where + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+      details.push_back("no flow or group '" + u + "' in " + where +
+                        (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
     }
-    throw Error(ErrorCode::kNotFound,
-                unknown.size() == 1 ? details[0]
-                                    : std::to_string(unknown.size()) + " flows or groups not found in " + where,
-                unknown.size() == 1 ? std::vector<std::string>{} : details);
+    throw Error(
+        ErrorCode::kNotFound,
+        unknown.size() == 1 ? details[0] : std::to_string(unknown.size()) + " flows or groups not found in " + where,
+        unknown.size() == 1 ? std::vector<std::string>{} : details);
   }
   for (const auto& id : excluded) selected.erase(id);
   if (selected.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                request.selection.empty() && !request.all
-                    ? "nothing to export: name flows or groups, or pass --all"
-                    : "nothing to export: the selection is empty in " + where);
+    throw Error(ErrorCode::kInvalidArgument, request.selection.empty() && !request.all
+                                                 ? "nothing to export: name flows or groups, or pass --all"
+                                                 : "nothing to export: the selection is empty in " + where);
   }
 
   // 3. Pass one.
   ValidationContext context{[&flows](const std::string& id) { return flows.count(id) > 0; },
-                            Availability(WorkspaceSettings::AtCommit(store, commit)),
-                            CredentialPolicy::kAllowUnbound};
+                            Availability(WorkspaceSettings::AtCommit(store, commit)), CredentialPolicy::kAllowUnbound};
   BuiltPackage built(retain, spool_directory);
   built.strip.keep_sample_data = request.sample_data == ExportRequest::SampleData::kKeep;
   const StripOptions& strip = built.strip;
@@ -592,13 +584,10 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
               queue.push_back(ref.flow);
             }
             break;
-          case DependencyPolicy::kReference:
-            referenced.insert(ref.flow);
-            break;
+          case DependencyPolicy::kReference: referenced.insert(ref.flow); break;
           case DependencyPolicy::kFail:
-            problems.push_back(base + std::string(kFlowDefinitionFile) + ": node '" + ref.node +
-                               "' uses flow '" + ref.flow +
-                               "', which is not selected; select it or use --deps include or reference");
+            problems.push_back(base + std::string(kFlowDefinitionFile) + ": node '" + ref.node + "' uses flow '" +
+                               ref.flow + "', which is not selected; select it or use --deps include or reference");
             invalid.insert(id);
             break;
         }
@@ -641,8 +630,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   if (!problems.empty()) {
     throw Error(ErrorCode::kInvalidData,
                 "export refused: " + std::to_string(problems.size()) + " problem(s) in " +
-                    std::to_string(std::max<std::size_t>(invalid.size(), 1)) +
-                    " flow(s); nothing was written",
+                    std::to_string(std::max<std::size_t>(invalid.size(), 1)) + " flow(s); nothing was written",
                 problems);
   }
 
@@ -685,7 +673,9 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     Json items = Json::parse(built.spool.Read(span));
     return std::vector<Json>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
   };
-  ManifestSource source{m, GroupTree(in_groups), built.flows.size(),
+  ManifestSource source{m,
+                        GroupTree(in_groups),
+                        built.flows.size(),
                         [&](std::size_t i) { return built.EntryJson(built.flows[i]); },
                         [&](std::size_t i) { return read_array(built.flows[i].credentials); },
                         [&](std::size_t i) { return read_array(built.flows[i].env_variables); }};
@@ -706,10 +696,10 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
               [](const Problem& a, const Problem& b) { return a.pointer < b.pointer; });
     std::vector<std::string> details;
     for (const auto& p : manifest_problems) details.push_back(p.ToString());
-    throw Error(ErrorCode::kInvalidData,
-                "export refused: " + std::to_string(details.size()) +
-                    " problem(s) in manifest.json; nothing was written",
-                details);
+    throw Error(
+        ErrorCode::kInvalidData,
+        "export refused: " + std::to_string(details.size()) + " problem(s) in manifest.json; nothing was written",
+        details);
   }
   built.included.assign(included.begin(), included.end());
   built.referenced.assign(referenced.begin(), referenced.end());
@@ -746,7 +736,6 @@ bool RenameNoReplace(const std::string& from, const std::string& to) {
   if (errno == EEXIST) return false;
   throw Error(ErrorCode::kIo, "cannot write '" + to + "': " + std::strerror(errno));
 }
-
 
 // The package being written: a file without a name in the target folder
 // (O_TMPFILE) that gets its name only once complete, so a process killed at
@@ -878,8 +867,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     return fs::symlink_status(p, e).type() != fs::file_type::not_found;
   };
   if (!automatic && request.overwrite == ExportRequest::Overwrite::kNo && exists(request.output)) {
-    throw Error(ErrorCode::kAlreadyExists,
-                "'" + request.output + "' already exists; pass --force to overwrite it");
+    throw Error(ErrorCode::kAlreadyExists, "'" + request.output + "' already exists; pass --force to overwrite it");
   }
 
   BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kWithinBudget, dir.string());
@@ -953,15 +941,13 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
 
   if (automatic && !request.version) {
     for (int n = 0;; ++n) {
-      target = dir / (n == 0 ? std::string("export.studiopkg")
-                             : "export " + std::to_string(n) + ".studiopkg");
+      target = dir / (n == 0 ? std::string("export.studiopkg") : "export " + std::to_string(n) + ".studiopkg");
       if (pending.LinkNoReplace(target.string())) break;
     }
   } else if (request.overwrite == ExportRequest::Overwrite::kYes) {
     pending.Replace(target.string());
   } else if (!pending.LinkNoReplace(target.string())) {
-    throw Error(ErrorCode::kAlreadyExists,
-                "'" + target.string() + "' already exists; pass --force to overwrite it");
+    throw Error(ErrorCode::kAlreadyExists, "'" + target.string() + "' already exists; pass --force to overwrite it");
   }
   Fsync(dir.string(), O_RDONLY | O_DIRECTORY);
 

@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "flow/format.h"
 #include "flowrepo/package.h"
 #include "json/json_io.h"
-#include "flow/format.h"
 #include "package/manifest.h"
-#include "spool.h"
 #include "repo/repository_impl.h"
+#include "spool.h"
 
 namespace flowrepo {
 
@@ -70,9 +70,9 @@ struct BuiltPackage {
   PackageManifest manifest;
   std::uint64_t manifest_size = 0;
   std::uint32_t manifest_crc32 = 0;
-  std::string manifest_text;       ///< RetainText::kAll only
+  std::string manifest_text;      ///< RetainText::kAll only
   Spool::Span manifest_deflated;  ///< else: in the spool
-  std::vector<BuiltFlow> flows;  ///< sorted by path
+  std::vector<BuiltFlow> flows;   ///< sorted by path
   std::set<std::string> in_package;
   std::vector<std::string> included;
   std::vector<std::string> referenced;
@@ -92,8 +92,8 @@ struct BuiltPackage {
 /// invalid, a dependency is refused or a secret would be written.
 /// \a spool_directory holds the temporary file the flows' manifest entries
 /// wait in.
-BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request,
-                          RetainText retain, const std::string& spool_directory);
+BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request, RetainText retain,
+                          const std::string& spool_directory);
 
 /// app_definition.json without the fields that never leave a workspace.
 Json StripApp(Json app);

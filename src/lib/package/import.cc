@@ -102,8 +102,7 @@ std::string UniqueName(const std::string& base, const std::set<std::string>& tak
 }
 
 // The env variables of an overridden flow merged with the package's.
-Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::EnvConflict policy,
-              ImportedFlow& out) {
+Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::EnvConflict policy, ImportedFlow& out) {
   Json merged = package_env;
   if (!merged.is_object()) merged = Json::object();
   Json vars = Json::array();
@@ -243,8 +242,7 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
       problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
               it != request.topics.end()
                   ? "topic '" + topic + "' is mapped to '" + dst + "', which " + c.where + " does not have"
-                  : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic +
-                        "=TOPIC");
+                  : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic + "=TOPIC");
     }
   }
   plan.components = before.components;
@@ -341,12 +339,11 @@ void CheckLayout(const std::vector<Flow>& finals, const std::map<std::string, Fl
                           "group '" + flow.summary.group + "' is inside flow folder '" + holder->first + "' (" +
                               holder->second + ")"});
     }
-    for (auto inside = folders.lower_bound(path + "/"); inside != folders.end() &&
-                                                        inside->first.compare(0, path.size() + 1, path + "/") == 0;
-         ++inside) {
-      problems.push_back({file, "", "import/layout",
-                          "flow folder '" + path + "' would hold flow folder '" + inside->first + "' (" +
-                              inside->second + ")"});
+    for (auto inside = folders.lower_bound(path + "/");
+         inside != folders.end() && inside->first.compare(0, path.size() + 1, path + "/") == 0; ++inside) {
+      problems.push_back(
+          {file, "", "import/layout",
+           "flow folder '" + path + "' would hold flow folder '" + inside->first + "' (" + inside->second + ")"});
     }
   }
 }
@@ -393,8 +390,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     for (const auto& id : request.flows) {
       auto it = std::find(all.begin(), all.end(), id);
       if (it == all.end()) {
-        problem(label, "import/flows", "the package has no flow '" + Printable(id) + "' (it has " +
-                                           Quoted(all) + ")");
+        problem(label, "import/flows", "the package has no flow '" + Printable(id) + "' (it has " + Quoted(all) + ")");
       } else if (seen.insert(static_cast<std::size_t>(it - all.begin())).second) {
         chosen.push_back(static_cast<std::size_t>(it - all.begin()));
       }
@@ -410,20 +406,18 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     if (!IsValidId(request.override_flow)) {
       problem(label, "import/override", "invalid flow id '" + Printable(request.override_flow) + "' to override");
     } else if (!ws_flows.count(request.override_flow)) {
-      problem(label, "import/override",
-              "flow '" + request.override_flow + "' to override does not exist in " + where);
+      problem(label, "import/override", "flow '" + request.override_flow + "' to override does not exist in " + where);
     } else {
       auto it = draft_flows.find(request.override_flow);
       override_location = it != draft_flows.end() ? it->second : ws_flows.at(request.override_flow);
     }
     if (chosen.size() != 1) {
       problem(label, "import/override",
-              "--override replaces one flow but " + std::to_string(chosen.size()) +
-                  " are chosen (" + Quoted(chosen_ids) + "); choose one with --flows");
+              "--override replaces one flow but " + std::to_string(chosen.size()) + " are chosen (" +
+                  Quoted(chosen_ids) + "); choose one with --flows");
     }
   }
-  if ((!request.new_id.empty() || !request.new_name.empty()) &&
-      (request.mode != Mode::kAsNew || chosen.size() != 1)) {
+  if ((!request.new_id.empty() || !request.new_name.empty()) && (request.mode != Mode::kAsNew || chosen.size() != 1)) {
     problem(label, "import/as-new", "--id and --name need --as-new and exactly one flow");
   }
   if (!request.new_id.empty() && !IsValidId(request.new_id)) {
@@ -446,9 +440,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     if (request.mode == Mode::kAdd) {
       if (taken.count(info.id)) {
         auto in_ws = ws_flows.find(info.id);
-        std::string place = in_ws != ws_flows.end()
-                                ? where + " (" + in_ws->second.path + ")"
-                                : "draft '" + draft + "' (" + draft_flows.at(info.id).path + ")";
+        std::string place = in_ws != ws_flows.end() ? where + " (" + in_ws->second.path + ")"
+                                                    : "draft '" + draft + "' (" + draft_flows.at(info.id).path + ")";
         problem(info.path, "import/id-collision",
                 "flow '" + info.id + "' already exists in " + place + "; use --override " + info.id +
                     ", --as-new, or leave it out with --flows");
@@ -465,9 +458,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
         final_id = UniqueId(info.id, taken);
       }
       taken.insert(final_id);
-      std::string name = !request.new_name.empty() && chosen.size() == 1
-                             ? request.new_name
-                             : UniqueName(info.name, names_taken);
+      std::string name =
+          !request.new_name.empty() && chosen.size() == 1 ? request.new_name : UniqueName(info.name, names_taken);
       names_taken.insert(name);
       new_names[info.id] = name;
     }
@@ -511,8 +503,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
   for (const auto& [component, users] : component_users) {
     if (!settings.HasComponent(component)) {
       problem(label, "import/missing-component",
-              "component '" + component + "' (used by " +
-                  Quoted(std::vector<std::string>(users.begin(), users.end())) +
+              "component '" + component + "' (used by " + Quoted(std::vector<std::string>(users.begin(), users.end())) +
                   ") is not available in " + where);
     }
   }
@@ -533,8 +524,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     for (const auto& ref : subflow_refs[k]) {
       if (ref.flow.empty() || ids_after.count(ref.flow)) continue;
       problems.push_back({def_file, ref.pointer, "missing-subflow",
-                          "node '" + ref.node + "' uses flow '" + ref.flow +
-                              "', which does not exist in " + where + " nor in the package"});
+                          "node '" + ref.node + "' uses flow '" + ref.flow + "', which does not exist in " + where +
+                              " nor in the package"});
     }
   }
   CheckLayout(finals, draft_flows, target.head ? "draft '" + draft + "'" : where, problems);
@@ -559,8 +550,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
       throw Error(ErrorCode::kInvalidData, refused + details[0] + "; " + where + " unchanged");
     }
     throw Error(ErrorCode::kInvalidData,
-                refused + std::to_string(details.size()) + " problem(s); " + where + " unchanged",
-                details);
+                refused + std::to_string(details.size()) + " problem(s); " + where + " unchanged", details);
   }
 
   ImportPlan plan;
@@ -582,9 +572,9 @@ ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const Im
   ImportPlan plan = PlanImport(repo.impl(), std::move(loaded), request, label, default_draft);
   ImportResult& result = plan.result;
   if (request.dry_run) return result;
-  WriteResult written = repo.PutFlows(result.workspace, result.draft, std::move(plan.finals), "import",
-                                      FlowRepository::GroupChoice::kAsGiven,
-                                      FlowRepository::DocumentForm::kAlreadyCanonical);
+  WriteResult written =
+      repo.PutFlows(result.workspace, result.draft, std::move(plan.finals), "import",
+                    FlowRepository::GroupChoice::kAsGiven, FlowRepository::DocumentForm::kAlreadyCanonical);
   result.commit = written.draft.commit;
   result.created_draft = written.created_draft;
   return result;
@@ -599,8 +589,7 @@ ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
                       DraftNameFrom("import-", fs::path(request.package).stem().string()));
 }
 
-ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source,
-                             const ImportRequest& target) {
+ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source, const ImportRequest& target) {
   repo.impl().RequireRole(target.workspace, Role::kIntegrator);
   BuiltPackage built = BuildPackage(repo.impl(), source, RetainText::kAll, repo.impl().store.git_dir());
   std::map<std::string, std::string> entries;
@@ -632,9 +621,9 @@ void BindNodes(const BindRequest& request, const FlowFormat& format, const std::
                std::vector<std::string>& errors) {
   if (request.credentials.empty()) return;
   if (format_name == "node-red") {
-    throw Error(ErrorCode::kInvalidArgument,
-                "flow '" + request.flow + "' is a node-red flow: its config nodes get their "
-                "credentials in the node-red runtime; nothing to bind");
+    throw Error(ErrorCode::kInvalidArgument, "flow '" + request.flow +
+                                                 "' is a node-red flow: its config nodes get their "
+                                                 "credentials in the node-red runtime; nothing to bind");
   }
   FlowFacts facts = format.Facts(def);
   std::vector<std::string> needing;
@@ -645,8 +634,7 @@ void BindNodes(const BindRequest& request, const FlowFormat& format, const std::
       continue;
     }
     if (!DetectSecret("credential", credential).empty()) {
-      errors.push_back("the credential for node '" + node +
-                       "' looks like a secret value; bind a credential's name");
+      errors.push_back("the credential for node '" + node + "' looks like a secret value; bind a credential's name");
       continue;
     }
     // Structured bindings cannot be captured before C++20 in clang 14.
@@ -654,9 +642,9 @@ void BindNodes(const BindRequest& request, const FlowFormat& format, const std::
     auto it = std::find_if(facts.credentials.begin(), facts.credentials.end(),
                            [&wanted](const CredentialUse& c) { return c.node == wanted; });
     if (it == facts.credentials.end()) {
-      errors.push_back("node '" + node + "' of flow '" + request.flow + "' needs no credential" +
-                       (needing.empty() ? std::string(" (no node does)")
-                                        : " (nodes that do: " + Quoted(needing) + ")"));
+      errors.push_back(
+          "node '" + node + "' of flow '" + request.flow + "' needs no credential" +
+          (needing.empty() ? std::string(" (no node does)") : " (nodes that do: " + Quoted(needing) + ")"));
       continue;
     }
     def[Json::json_pointer(it->pointer)] = credential;
@@ -666,7 +654,8 @@ void BindNodes(const BindRequest& request, const FlowFormat& format, const std::
 // Binds \a request.secrets into \a env; refusals go to \a errors.
 void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>& errors) {
   std::vector<std::string> secret_names;
-  Json* vars = env.is_object() && env.contains("variables") && env["variables"].is_array() ? &env["variables"] : nullptr;
+  Json* vars =
+      env.is_object() && env.contains("variables") && env["variables"].is_array() ? &env["variables"] : nullptr;
   if (vars) {
     for (const auto& var : *vars) {
       if (IsTrue(var, "secret")) secret_names.push_back(StringOr(var, "name"));
@@ -691,9 +680,9 @@ void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>
       }
     }
     if (!target) {
-      errors.push_back("flow '" + request.flow + "' has no secret variable '" + Printable(name) + "'" +
-                       (secret_names.empty() ? std::string(" (it has none)")
-                                             : " (it has " + Quoted(secret_names) + ")"));
+      errors.push_back(
+          "flow '" + request.flow + "' has no secret variable '" + Printable(name) + "'" +
+          (secret_names.empty() ? std::string(" (it has none)") : " (it has " + Quoted(secret_names) + ")"));
       continue;
     }
     (*target)["ref"] = ref;
@@ -722,8 +711,8 @@ WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
   std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
   const FlowFormat* format = FindFormat(format_name);
   if (!format) {
-    throw Error(ErrorCode::kInvalidData, base + std::string(kAppDefinitionFile) +
-                                             ": unknown flow format '" + format_name + "'");
+    throw Error(ErrorCode::kInvalidData,
+                base + std::string(kAppDefinitionFile) + ": unknown flow format '" + format_name + "'");
   }
   std::vector<std::string> errors;
   BindNodes(request, *format, format_name, def, errors);

@@ -40,16 +40,14 @@ class ManifestReader {
   void Add(const std::string& pointer, const std::string& message) {
     problems_.push_back({std::string(kManifestName), pointer, std::string(kRule), message});
   }
-  const Json* Field(const Json& obj, const std::string& at, const char* key, Json::value_t type,
-                    bool required = true) {
+  const Json* Field(const Json& obj, const std::string& at, const char* key, Json::value_t type, bool required = true) {
     if (!obj.is_object()) return nullptr;
     auto it = obj.find(key);
     if (it == obj.end()) {
       if (required) Add(at + "/" + key, std::string("required field '") + key + "' is missing");
       return nullptr;
     }
-    bool ok = it->type() == type ||
-              (type == Json::value_t::number_unsigned && it->is_number_integer() && *it >= 0);
+    bool ok = it->type() == type || (type == Json::value_t::number_unsigned && it->is_number_integer() && *it >= 0);
     if (!ok) {
       Add(at + "/" + key, std::string("field '") + key + "' has the wrong type");
       return nullptr;
@@ -60,8 +58,7 @@ class ManifestReader {
     const Json* v = Field(obj, at, key, Json::value_t::string, required);
     return v ? v->get<std::string>() : std::string();
   }
-  std::vector<std::string> Strings(const Json& obj, const std::string& at, const char* key,
-                                   bool required = true) {
+  std::vector<std::string> Strings(const Json& obj, const std::string& at, const char* key, bool required = true) {
     std::vector<std::string> out;
     const Json* v = Field(obj, at, key, Json::value_t::array, required);
     if (!v) return out;
@@ -174,8 +171,7 @@ bool ReadGroupTree(const Json& node, const std::string& path, int depth,
 
 // One entry of the manifest's flows array, at \a at; \a ids collects the
 // ids seen so far, to report one listed twice.
-PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::string& at,
-                              std::set<std::string>& ids) {
+PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::string& at, std::set<std::string>& ids) {
   PackageFlowInfo info;
   info.id = r.String(f, at, "id");
   info.name = r.String(f, at, "name");
@@ -206,8 +202,8 @@ PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::strin
   }
   FlowSummary summary{info.id, info.name, info.group, info.format};
   if (usable && info.path != summary.path()) {
-    r.Add(at + "/path", "path '" + Printable(info.path) + "' does not match group and id ('" +
-                            Printable(summary.path()) + "')");
+    r.Add(at + "/path",
+          "path '" + Printable(info.path) + "' does not match group and id ('" + Printable(summary.path()) + "')");
   }
   if (const Json* files = r.Field(f, at, "files", Json::value_t::object)) {
     for (const auto& [name, file] : files->items()) {
@@ -219,8 +215,7 @@ PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::strin
       PackageFileInfo fi;
       fi.name = name;
       fi.sha256 = r.String(file, file_at, "sha256");
-      if (fi.sha256.size() != 64 ||
-          fi.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      if (fi.sha256.size() != 64 || fi.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
         r.Add(file_at + "/sha256", "sha256 must be 64 lower-case hex digits");
       }
       if (const Json* size = r.Field(file, file_at, "size", Json::value_t::number_unsigned)) {
@@ -254,9 +249,7 @@ PackageFlowInfo ReadFlowEntry(ManifestReader& r, const Json& f, const std::strin
 
 }  // namespace
 
-std::string EntryName::folder() const {
-  return std::string(kFlowsDir) + "/" + (group.empty() ? "" : group + "/") + id;
-}
+std::string EntryName::folder() const { return std::string(kFlowsDir) + "/" + (group.empty() ? "" : group + "/") + id; }
 
 bool IsValidUtf8(std::string_view s) {
   std::size_t i = 0;
@@ -317,8 +310,7 @@ std::string FoldCase(std::string_view text) {
   return out;
 }
 
-std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimits& limits,
-                                        std::string& why) {
+std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimits& limits, std::string& why) {
   auto fail = [&](std::string reason) -> std::optional<EntryName> {
     why = "entry name " + std::move(reason);
     return std::nullopt;
@@ -483,8 +475,7 @@ Json ManifestToJson(const PackageManifest& m) {
                       std::move(requirements["env_variables"]));
 }
 
-void WriteManifestText(ManifestSource source,
-                       const std::function<void(const Json&, const std::string&)>& visit,
+void WriteManifestText(ManifestSource source, const std::function<void(const Json&, const std::string&)>& visit,
                        const std::function<void(std::string_view chunk, bool last)>& sink) {
   // The head is written with placeholders for the three long arrays; each
   // is then written item by item where its placeholder was, so the text
@@ -498,10 +489,9 @@ void WriteManifestText(ManifestSource source,
   std::function<std::vector<Json>(std::size_t)> flow_items = [&](std::size_t i) {
     return std::vector<Json>{source.flow(i)};
   };
-  const Streamed streamed[] = {
-      {"\x01flows\x01", "/flows", 2, &flow_items},
-      {"\x01credentials\x01", "/requirements/credentials", 3, &source.credentials},
-      {"\x01env_variables\x01", "/requirements/env_variables", 3, &source.env_variables}};
+  const Streamed streamed[] = {{"\x01flows\x01", "/flows", 2, &flow_items},
+                               {"\x01credentials\x01", "/requirements/credentials", 3, &source.credentials},
+                               {"\x01env_variables\x01", "/requirements/env_variables", 3, &source.env_variables}};
   std::string text;
   {
     const Json head = ManifestHead(source.head, streamed[0].placeholder, std::move(source.groups),
@@ -587,8 +577,8 @@ PackageManifest ManifestFromJson(const Json& doc, std::vector<Problem>& problems
         if (!IsValidId(f.id) || !IsValidGroup(f.group)) continue;  // reported above
         auto it = listed.find(f.group);
         if (it == listed.end() || !it->second.count(f.id)) {
-          r.Add("/groups", "group tree does not list flow '" + Printable(f.id) + "' in group '" +
-                               Printable(f.group) + "'");
+          r.Add("/groups",
+                "group tree does not list flow '" + Printable(f.id) + "' in group '" + Printable(f.group) + "'");
         }
       }
     }

@@ -24,15 +24,14 @@ inline constexpr std::string_view kManifestName = "manifest.json";
 /// A package entry name taken apart.
 struct EntryName {
   bool manifest = false;
-  std::string group;  ///< flow files: the group path ("" at the top)
-  std::string id;     ///< flow files: the flow id
-  std::string file;   ///< flow files: "flow_definition.json", ...
+  std::string group;           ///< flow files: the group path ("" at the top)
+  std::string id;              ///< flow files: the flow id
+  std::string file;            ///< flow files: "flow_definition.json", ...
   std::string folder() const;  ///< "flows/<group>/<id>"
 };
 
 /// Parses \a name, or returns std::nullopt with the reason in \a why.
-std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimits& limits,
-                                        std::string& why);
+std::optional<EntryName> ParseEntryName(std::string_view name, const PackageLimits& limits, std::string& why);
 
 /// \a text with control characters, invalid UTF-8 and backslashes escaped
 /// as \xNN, cut at 200 bytes: safe to put in a one-line message.
@@ -84,8 +83,7 @@ struct ManifestSource {
 /// it has in the document ("" for the head, "/flows/<i>",
 /// "/requirements/credentials/<i>", ...), e.g. for the secret scan; it must
 /// be thread-safe.
-void WriteManifestText(ManifestSource source,
-                       const std::function<void(const Json&, const std::string&)>& visit,
+void WriteManifestText(ManifestSource source, const std::function<void(const Json&, const std::string&)>& visit,
                        const std::function<void(std::string_view chunk, bool last)>& sink);
 
 /// Reads a manifest whose schema is kPackageSchema. Every missing or

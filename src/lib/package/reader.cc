@@ -12,10 +12,10 @@
 #include <cstring>
 #include <set>
 
+#include "digest.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "package/manifest.h"
-#include "digest.h"
 #include "parallel.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
@@ -32,10 +32,9 @@ constexpr std::uint32_t kWindowsReparsePoint = 0x400;  // symlinks and junctions
 constexpr std::uint8_t kAtheOsHost = 30;
 constexpr std::uint64_t kCentralHeaderBytes = 46;
 constexpr std::uint64_t kCentralExtraAllowance = 256;  // extra fields and comment of one entry
-constexpr std::size_t kEntriesPerThread = 64;  // smaller packages are read on one thread
+constexpr std::size_t kEntriesPerThread = 64;          // smaller packages are read on one thread
 
-void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule,
-         const std::string& message) {
+void Add(std::vector<Problem>& problems, const std::string& file, const std::string& rule, const std::string& message) {
   problems.push_back({file, "", rule, message});
 }
 
@@ -62,10 +61,8 @@ bool ModeHost(std::uint8_t host) {
     case ZIP_OPSYS_BEOS:
     case ZIP_OPSYS_TANDEM:
     case ZIP_OPSYS_OS_X:
-    case kAtheOsHost:
-      return true;
-    default:
-      return false;
+    case kAtheOsHost: return true;
+    default: return false;
   }
 }
 
@@ -76,8 +73,7 @@ std::string CheckEntryMetadata(const zip::EntryInfo& e) {
   }
   if (e.encryption != ZIP_EM_NONE) return "encrypted entries are not supported";
   if (e.comp_method != ZIP_CM_STORE && e.comp_method != ZIP_CM_DEFLATE) {
-    return "compression method " + std::to_string(e.comp_method) +
-           " is not supported (only stored and deflated)";
+    return "compression method " + std::to_string(e.comp_method) + " is not supported (only stored and deflated)";
   }
   // Whatever host made it, an entry is a plain regular file: a mode, when
   // there is one, says so; a host whose attributes mean something else
@@ -163,8 +159,8 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   }
   if (reader->size() > limits.max_entries) {
     Add(problems, path, "package/limit",
-        "package has " + std::to_string(reader->size()) + " entries, more than " +
-            std::to_string(limits.max_entries) + " (the limit)");
+        "package has " + std::to_string(reader->size()) + " entries, more than " + std::to_string(limits.max_entries) +
+            " (the limit)");
     return out;
   }
 
@@ -210,8 +206,7 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   }
   if (declared_total > limits.max_total_bytes) {
     Add(problems, path, "package/limit",
-        "package decompresses to more than " + std::to_string(limits.max_total_bytes) +
-            " bytes (the limit)");
+        "package decompresses to more than " + std::to_string(limits.max_total_bytes) + " bytes (the limit)");
     limit_exceeded = true;
   }
   // A package with a refused entry is not trusted further: nothing of it is
@@ -289,15 +284,13 @@ void CheckFlowFiles(const PackageFlowInfo& info, std::map<std::string, std::stri
     std::string name = info.path + "/" + file.name;
     auto it = entries.find(name);
     if (it == entries.end()) {
-      Add(problems, Printable(name), "package/missing-file",
-          "listed in manifest.json but not in the package");
+      Add(problems, Printable(name), "package/missing-file", "listed in manifest.json but not in the package");
       pf.complete = false;
       continue;
     }
     if (it->second.size() != file.size) {
       Add(problems, Printable(name), "package/size",
-          "holds " + std::to_string(it->second.size()) + " bytes, manifest.json says " +
-              std::to_string(file.size));
+          "holds " + std::to_string(it->second.size()) + " bytes, manifest.json says " + std::to_string(file.size));
       pf.complete = false;
       continue;
     }
@@ -333,8 +326,7 @@ void CheckFlowFiles(const PackageFlowInfo& info, std::map<std::string, std::stri
       }
       if (format != info.format) {
         Add(problems, app_file, "package/manifest",
-            "format '" + Printable(format) + "' differs from manifest.json ('" +
-                Printable(info.format) + "')");
+            "format '" + Printable(format) + "' differs from manifest.json ('" + Printable(info.format) + "')");
       }
       pf.valid = problems.size() == before;
     }
@@ -391,11 +383,10 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
   if (schema != kPackageSchema) {
     std::string prefix = "flowrepo/package@";
     Add(problems, manifest_name, "package/schema",
-        schema.rfind(prefix, 0) == 0
-            ? "package schema '" + Printable(schema) + "' is not supported; this flowrepo reads " +
-                  std::string(kPackageSchema)
-            : "not a flowrepo package: schema is '" + Printable(schema) + "', expected '" +
-                  std::string(kPackageSchema) + "'");
+        schema.rfind(prefix, 0) == 0 ? "package schema '" + Printable(schema) +
+                                           "' is not supported; this flowrepo reads " + std::string(kPackageSchema)
+                                     : "not a flowrepo package: schema is '" + Printable(schema) + "', expected '" +
+                                           std::string(kPackageSchema) + "'");
     return out;
   }
   report.manifest = ManifestFromJson(doc, problems);
@@ -431,8 +422,7 @@ LoadedPackage CheckPackage(const std::string& label, std::map<std::string, std::
     pf.flow.summary = {info.id, info.name, info.group, info.format};
     pf.complete = IsValidId(info.id) && IsValidGroup(info.group) && !info.files.empty();
     // A flow folder inside another flow's folder cannot be stored.
-    for (std::size_t slash = info.path.find('/'); slash != std::string::npos;
-         slash = info.path.find('/', slash + 1)) {
+    for (std::size_t slash = info.path.find('/'); slash != std::string::npos; slash = info.path.find('/', slash + 1)) {
       if (paths.count(info.path.substr(0, slash))) {
         Add(flow_problems[i], info.path, "package/layout",
             "flow folder is inside the folder of flow '" + info.path.substr(0, slash) + "'");

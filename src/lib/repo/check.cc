@@ -16,15 +16,16 @@
 // created first (Impl::CompleteTags, as a rerun of the publish would), and
 // the checks then see the result.
 
+#include "flowrepo/check.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "flowrepo/check.h"
 #include "flowrepo/error.h"
 #include "repo/repository_impl.h"
-#include "repo/worktree.h"
 #include "repo/trailers.h"
+#include "repo/worktree.h"
 
 namespace flowrepo {
 
@@ -86,20 +87,21 @@ std::set<std::string> ClaimedWorkspaceNames(const Store& store) {
 }
 
 // Settings problems of branch \a name, or std::nullopt and the settings.
-std::optional<CheckProblem> ReadSettings(const Store& store, const std::string& name, const git_oid& head,
-                                         bool claimed, std::optional<WorkspaceSettings>& settings) {
+std::optional<CheckProblem> ReadSettings(const Store& store, const std::string& name, const git_oid& head, bool claimed,
+                                         std::optional<WorkspaceSettings>& settings) {
   const std::string ref = WorkspaceRef(name);
   const std::string path(kSettingsPath);
   git::TreePtr tree = store.CommitTree(head);
   auto entry = store.EntryAt(tree.get(), path);
   if (!entry) {
     if (!claimed) return std::nullopt;  // an ordinary branch
-    return CheckProblem{CheckKind::kMissingSettings, name, ref, "",
-                        "workspace '" + name + "' has version tags or drafts but its head " + ShortId(head) +
-                            " has no '" + path + "'"};
+    return CheckProblem{
+        CheckKind::kMissingSettings, name, ref, "",
+        "workspace '" + name + "' has version tags or drafts but its head " + ShortId(head) + " has no '" + path + "'"};
   }
   if (entry->mode != GIT_FILEMODE_BLOB && entry->mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
-    return CheckProblem{CheckKind::kInvalidSettings, name, ref, "", "'" + path + "' at " + ShortId(head) + " is not a file"};
+    return CheckProblem{CheckKind::kInvalidSettings, name, ref, "",
+                        "'" + path + "' at " + ShortId(head) + " is not a file"};
   }
   try {
     settings = WorkspaceSettings::Parse(store.ReadBlob(entry->id));
@@ -270,8 +272,9 @@ std::vector<CheckProblem> CheckWorkspaceVersions(CheckContext& c, const Workspac
     if (commits.size() > 1) {
       std::string list;
       for (const auto& id : commits) list += (list.empty() ? "" : ", ") + ShortId(id);
-      problems.push_back({CheckKind::kDuplicateVersion, ws.name, ref, flow,
-                          named + " is named by " + std::to_string(commits.size()) + " publish commits (" + list + ")"});
+      problems.push_back(
+          {CheckKind::kDuplicateVersion, ws.name, ref, flow,
+           named + " is named by " + std::to_string(commits.size()) + " publish commits (" + list + ")"});
     }
     if (!store.ReadRef(ref)) {
       problems.push_back({CheckKind::kMissingTag, ws.name, ref, flow,

@@ -25,8 +25,7 @@ std::string PathOf(const std::string& group, const std::string& id) {
 }
 
 // Applies \a changes (from the cached tree to the wanted one) to \a index.
-void Apply(const std::map<std::string, FlowChange>& changes,
-           std::map<std::string, FlowLocation>& index) {
+void Apply(const std::map<std::string, FlowChange>& changes, std::map<std::string, FlowLocation>& index) {
   for (const auto& [id, change] : changes) {
     if (change.before) {
       auto it = index.find(id);
@@ -37,8 +36,8 @@ void Apply(const std::map<std::string, FlowChange>& changes,
     if (!change.after) continue;
     auto [it, inserted] = index.emplace(id, *change.after);
     if (!inserted && it->second.path != change.after->path) {
-      throw Error(ErrorCode::kInvalidData, "flow id '" + id + "' is used twice: '" + it->second.path +
-                                               "' and '" + change.after->path + "'");
+      throw Error(ErrorCode::kInvalidData,
+                  "flow id '" + id + "' is used twice: '" + it->second.path + "' and '" + change.after->path + "'");
     }
     it->second = *change.after;
   }
@@ -46,8 +45,7 @@ void Apply(const std::map<std::string, FlowChange>& changes,
 
 }  // namespace
 
-const std::map<std::string, FlowLocation>& FlowIndexCache::ForRootTree(const Store& store,
-                                                                       const git_tree* root) {
+const std::map<std::string, FlowLocation>& FlowIndexCache::ForRootTree(const Store& store, const git_tree* root) {
   auto entry = store.EntryAt(root, std::string(kFlowsDir));
   static const std::map<std::string, FlowLocation> kNoFlows;
   if (!entry || entry->mode != GIT_FILEMODE_TREE) return kNoFlows;

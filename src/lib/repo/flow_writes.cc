@@ -63,9 +63,9 @@ void RequireNoClash(const std::map<std::string, FlowLocation>& existing, const s
   std::vector<std::string> details;
   for (const auto& c : clashes) details.push_back(c.Message());
   throw Error(ErrorCode::kAlreadyExists,
-              clashes.size() == 1 ? details[0]
-                                  : std::to_string(clashes.size()) + " names clash with others in their folder; " +
-                                        details[0],
+              clashes.size() == 1
+                  ? details[0]
+                  : std::to_string(clashes.size()) + " names clash with others in their folder; " + details[0],
               clashes.size() == 1 ? std::vector<std::string>{} : details);
 }
 
@@ -110,15 +110,14 @@ void AddFlowEdits(const StoredFlow& flow, const std::map<std::string, FlowLocati
     for (auto slash = path.find('/', kFlowsDir.size() + 1); slash != std::string::npos;
          slash = path.find('/', slash + 1)) {
       if (existing_paths.count(path.substr(0, slash))) {
-        throw Error(ErrorCode::kInvalidArgument, "group '" + flow.summary.group + "' is inside flow folder '" +
-                                                     path.substr(0, slash) + "'");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "group '" + flow.summary.group + "' is inside flow folder '" + path.substr(0, slash) + "'");
       }
     }
   }
   // Files the new version does not have are removed.
   for (const auto& [file, blob] : {std::pair(kFlowDefinitionFile, flow.definition),
-                                   std::pair(kAppDefinitionFile, flow.app),
-                                   std::pair(kEnvVariablesFile, flow.env)}) {
+                                   std::pair(kAppDefinitionFile, flow.app), std::pair(kEnvVariablesFile, flow.env)}) {
     edits[path + "/" + std::string(file)] =
         blob ? TreeEdits::mapped_type(TreeEntry{*blob, GIT_FILEMODE_BLOB}) : std::nullopt;
   }
@@ -126,9 +125,8 @@ void AddFlowEdits(const StoredFlow& flow, const std::map<std::string, FlowLocati
 
 }  // namespace
 
-WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_view draft,
-                                     std::vector<Flow> flows, std::string_view action,
-                                     GroupChoice groups, DocumentForm form) {
+WriteResult FlowRepository::PutFlows(std::string_view workspace, std::string_view draft, std::vector<Flow> flows,
+                                     std::string_view action, GroupChoice groups, DocumentForm form) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   if (flows.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to write");
   for (const Flow& flow : flows) RequireStorable(flow.summary, !flow.app_definition.empty());
@@ -202,17 +200,14 @@ WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowReq
   for (const git_oid& commit : {target.parent, impl_->WorkspaceHead(workspace)}) {
     auto flows = impl_->FlowsAt(commit);
     if (auto it = flows.find(request.id); it != flows.end()) {
-      throw Error(ErrorCode::kAlreadyExists,
-                  "flow '" + request.id + "' already exists at '" + it->second.path + "'");
+      throw Error(ErrorCode::kAlreadyExists, "flow '" + request.id + "' already exists at '" + it->second.path + "'");
     }
   }
   Flow flow;
   flow.summary = {request.id, request.name.empty() ? request.id : request.name, request.group,
                   std::string(kNativeFormat)};
-  flow.app_definition = CanonicalJson({{"id", request.id},
-                                       {"name", flow.summary.name},
-                                       {"description", ""},
-                                       {"format", kNativeFormat}});
+  flow.app_definition =
+      CanonicalJson({{"id", request.id}, {"name", flow.summary.name}, {"description", ""}, {"format", kNativeFormat}});
   flow.flow_definition = CanonicalJson({
       {"mode", "sync"},
       {"inputs", Json::array()},
@@ -230,8 +225,7 @@ WriteResult FlowRepository::CopyFlow(std::string_view workspace, const CopyReque
   RequireDisplayName(request.name);
   std::string id = request.id.empty() ? IdFromName(request.name) : request.id;
   if (id.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "cannot derive an id from name '" + request.name + "'; pass --id");
+    throw Error(ErrorCode::kInvalidArgument, "cannot derive an id from name '" + request.name + "'; pass --id");
   }
   RequireId(id, "flow id");
   git_oid head = impl_->WorkspaceHead(workspace);

@@ -120,8 +120,8 @@ namespace {
 
 std::string Compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-void AddPatch(const Json& before, const Json& after, const std::string& file,
-              const std::string& node, const std::string& prefix, std::vector<Change>& out) {
+void AddPatch(const Json& before, const Json& after, const std::string& file, const std::string& node,
+              const std::string& prefix, std::vector<Change>& out) {
   for (const auto& op : Json::diff(before, after)) {
     std::string path = op["path"].get<std::string>();
     std::string kind = op["op"].get<std::string>();
@@ -228,7 +228,8 @@ void DiffDefinition(const Flow& a, const Flow& b, std::vector<Change>& out) {
       Json& list = doc[Json::json_pointer(parent)];
       if (!list.is_array()) continue;
       Json kept = Json::array();
-      for (auto& n : list) if (!n.is_null()) kept.push_back(std::move(n));
+      for (auto& n : list)
+        if (!n.is_null()) kept.push_back(std::move(n));
       list = std::move(kept);
     }
   };
@@ -239,8 +240,8 @@ void DiffDefinition(const Flow& a, const Flow& b, std::vector<Change>& out) {
 
 }  // namespace
 
-FlowDiff FlowRepository::Diff(std::string_view workspace, std::string_view flow,
-                              std::string_view from, std::string_view to) const {
+FlowDiff FlowRepository::Diff(std::string_view workspace, std::string_view flow, std::string_view from,
+                              std::string_view to) const {
   impl_->RequireRole(workspace, Role::kViewer);
   RequireId(flow, "flow id");
   auto read = [&](std::string_view rev) {
@@ -273,8 +274,7 @@ WriteResult FlowRepository::Revert(std::string_view workspace, std::string_view 
   auto old_flows = impl_->FlowsAt(old_commit);
   auto old = old_flows.find(std::string(flow));
   if (old == old_flows.end()) {
-    throw Error(ErrorCode::kInternal, "version " + v + " of '" + std::string(flow) +
-                                          "' does not contain the flow");
+    throw Error(ErrorCode::kInternal, "version " + v + " of '" + std::string(flow) + "' does not contain the flow");
   }
   std::string draft = draft_name.empty() ? "revert-" + std::string(flow) + "-" + v : std::string(draft_name);
   DraftTarget target = impl_->OpenDraft(workspace, draft);
@@ -284,8 +284,8 @@ WriteResult FlowRepository::Revert(std::string_view workspace, std::string_view 
     edits[it->second.path] = std::nullopt;
   }
   edits[old->second.path] = TreeEntry{old->second.tree, GIT_FILEMODE_TREE};
-  std::string message = "Revert flow " + std::string(flow) + " to " + v + "\n\nFlowrepo-Revert-Of: " +
-                        git::OidHex(old_commit) + "\n";
+  std::string message =
+      "Revert flow " + std::string(flow) + " to " + v + "\n\nFlowrepo-Revert-Of: " + git::OidHex(old_commit) + "\n";
   return impl_->CommitToDraft(workspace, draft, std::move(edits), message, {std::string(flow)});
 }
 

@@ -12,13 +12,9 @@ namespace flowrepo {
 
 std::string WorkspaceRef(std::string_view ws) { return "refs/heads/" + std::string(ws); }
 
-std::string DraftRef(std::string_view ws, std::string_view draft) {
-  return DraftRefPrefix(ws) + std::string(draft);
-}
+std::string DraftRef(std::string_view ws, std::string_view draft) { return DraftRefPrefix(ws) + std::string(draft); }
 
-std::string DraftRefPrefix(std::string_view ws) {
-  return "refs/heads/drafts/" + std::string(ws) + "/";
-}
+std::string DraftRefPrefix(std::string_view ws) { return "refs/heads/drafts/" + std::string(ws) + "/"; }
 
 std::string TagRef(std::string_view ws, std::string_view flow, int version) {
   return TagRefPrefix(ws, flow) + std::to_string(version);
@@ -59,8 +55,8 @@ void RequireDraftName(std::string_view name) {
 
 namespace {
 
-void IndexTree(const Store& store, const git_tree* tree, const std::string& prefix,
-               const std::string& group, std::map<std::string, FlowLocation>& out) {
+void IndexTree(const Store& store, const git_tree* tree, const std::string& prefix, const std::string& group,
+               std::map<std::string, FlowLocation>& out) {
   std::size_t count = git_tree_entrycount(tree);
   for (std::size_t i = 0; i < count; ++i) {
     const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
@@ -69,11 +65,10 @@ void IndexTree(const Store& store, const git_tree* tree, const std::string& pref
     std::string path = prefix + "/" + name;
     git::TreePtr child = store.LookupTree(*git_tree_entry_id(entry));
     if (git_tree_entry_byname(child.get(), std::string(kAppDefinitionFile).c_str())) {
-      auto [it, inserted] =
-          out.emplace(name, FlowLocation{name, group, path, *git_tree_entry_id(entry)});
+      auto [it, inserted] = out.emplace(name, FlowLocation{name, group, path, *git_tree_entry_id(entry)});
       if (!inserted) {
-        throw Error(ErrorCode::kInvalidData, "flow id '" + name + "' is used twice: '" +
-                                                 it->second.path + "' and '" + path + "'");
+        throw Error(ErrorCode::kInvalidData,
+                    "flow id '" + name + "' is used twice: '" + it->second.path + "' and '" + path + "'");
       }
     } else {
       IndexTree(store, child.get(), path, group.empty() ? name : group + "/" + name, out);
@@ -88,15 +83,13 @@ bool IsFlowFolder(const Store& store, const git_oid& tree_id) {
 
 // One side or both of a flow folder that differs: the ids of the folder
 // before and after (std::nullopt: no flow there on that side).
-using FolderChangeSink = std::function<void(const std::string& name, const std::string& group,
-                                            const std::string& path, const std::optional<git_oid>& before,
-                                            const std::optional<git_oid>& after)>;
+using FolderChangeSink = std::function<void(const std::string& name, const std::string& group, const std::string& path,
+                                            const std::optional<git_oid>& before, const std::optional<git_oid>& after)>;
 
 // Compares two folders of the flows/ hierarchy entry by entry; equal ids
 // mean equal content, so equal sub-trees are never opened.
-void CompareFolders(const Store& store, const std::optional<git_oid>& a,
-                    const std::optional<git_oid>& b, const std::string& path,
-                    const std::string& group, const FolderChangeSink& sink) {
+void CompareFolders(const Store& store, const std::optional<git_oid>& a, const std::optional<git_oid>& b,
+                    const std::string& path, const std::string& group, const FolderChangeSink& sink) {
   std::map<std::string, std::pair<std::optional<git_oid>, std::optional<git_oid>>> entries;
   auto collect = [&](const std::optional<git_oid>& id, bool first) {
     if (!id) return;
@@ -122,8 +115,7 @@ void CompareFolders(const Store& store, const std::optional<git_oid>& a,
     std::optional<git_oid> x_dir = x_flow ? std::nullopt : x;
     std::optional<git_oid> y_dir = y_flow ? std::nullopt : y;
     if (x_dir || y_dir) {
-      CompareFolders(store, x_dir, y_dir, child_path, group.empty() ? name : group + "/" + name,
-                     sink);
+      CompareFolders(store, x_dir, y_dir, child_path, group.empty() ? name : group + "/" + name, sink);
     }
   }
 }
@@ -153,10 +145,8 @@ std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::o
 ChangedFlowIds DiffFlowIds(const Store& store, const std::optional<git_oid>& a, const std::optional<git_oid>& b) {
   std::map<std::string, bool> present_after;  // id -> a folder holds it after
   CompareFlowTrees(store, a, b,
-                   [&](const std::string& name, const std::string&, const std::string&,
-                       const std::optional<git_oid>&, const std::optional<git_oid>& after) {
-                     present_after[name] |= after.has_value();
-                   });
+                   [&](const std::string& name, const std::string&, const std::string&, const std::optional<git_oid>&,
+                       const std::optional<git_oid>& after) { present_after[name] |= after.has_value(); });
   ChangedFlowIds ids;
   ids.changed.reserve(present_after.size());
   for (auto& [id, after] : present_after) {

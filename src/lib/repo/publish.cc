@@ -32,8 +32,7 @@ namespace {
 
 // The workspace commit after \a base that last changed \a path, for naming
 // the other side of a conflict.
-git_oid LastChange(const Store& store, const git_oid& head, const git_oid& base,
-                   const std::string& path) {
+git_oid LastChange(const Store& store, const git_oid& head, const git_oid& base, const std::string& path) {
   git_oid current = head;
   while (!git_oid_equal(&current, &base)) {
     git::CommitPtr commit = store.LookupCommit(current);
@@ -50,8 +49,7 @@ git_oid LastChange(const Store& store, const git_oid& head, const git_oid& base,
   return head;
 }
 
-bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_commit,
-               const std::string& path) {
+bool SameEntry(const Store& store, const git_oid& a_commit, const git_oid& b_commit, const std::string& path) {
   git::TreePtr a = store.CommitTree(a_commit);
   git::TreePtr b = store.CommitTree(b_commit);
   auto x = store.EntryAt(a.get(), path);
@@ -80,8 +78,7 @@ constexpr int kRecentPublishes = 20;
 // The first recent publish onto \a ws (walking back from \a ws_head) for
 // which \a matches holds.
 template <typename Match>
-std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head, std::string_view ws,
-                                     Match matches) {
+std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head, std::string_view ws, Match matches) {
   git_oid current = ws_head;
   for (int depth = 0; depth < kRecentPublishes; ++depth) {
     git::CommitPtr commit = store.LookupCommit(current);
@@ -100,9 +97,8 @@ std::optional<git_oid> RecentPublish(const Store& store, const git_oid& ws_head,
 // the publish commit (a fast-forward: the draft head is its second parent),
 // so the work tree shows what was published and the user can go on
 // committing there. Someone committing to the draft meanwhile keeps it too.
-static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref,
-                        const git_oid& draft_head, const git_oid& publish_commit,
-                        PublishResult& result) {
+static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref, const git_oid& draft_head,
+                        const git_oid& publish_commit, PublishResult& result) {
   std::vector<WorkTree> trees = WorkTreesOn(impl.store, draft_ref);
   if (trees.empty()) {
     try {
@@ -118,8 +114,7 @@ static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref
   for (const auto& tree : trees) result.draft_kept_in.push_back(tree.path);
 }
 
-PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft,
-                                      std::string_view note_view) {
+PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft, std::string_view note_view) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireDraftName(draft);
   if (impl_->landing_remote.empty() && !impl_->offline) {
@@ -163,9 +158,8 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   if (!draft_head) {
     // Rerunning a publish that completed (perhaps killed just before it
     // could report) succeeds without writing anything.
-    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit*, const PublishTrailers& t) {
-      return t.draft == draft;
-    });
+    auto earlier = RecentPublish(store, ws_head, workspace,
+                                 [&](const git_commit*, const PublishTrailers& t) { return t.draft == draft; });
     if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
     return report_earlier(*earlier);
   }
@@ -178,8 +172,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     // head is the same commit was published (identical imports made at the
     // same second are one commit), or the draft is empty.
     auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit, const PublishTrailers&) {
-      return git_commit_parentcount(commit) == 2 &&
-             git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
+      return git_commit_parentcount(commit) == 2 && git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
     });
     if (earlier) {
       RetireDraft(*impl_, draft_ref, *draft_head, *earlier, result);
@@ -191,17 +184,15 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
       return git_oid_equal(git_commit_id(commit), &*draft_head) && t.draft == draft;
     });
     if (!kept) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "draft '" + std::string(draft) + "' has no changes to publish");
+      throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(draft) + "' has no changes to publish");
     }
     return report_earlier(*kept);
   }
 
   auto base = store.MergeBase(*draft_head, ws_head);
   if (!base) {
-    throw Error(ErrorCode::kConflict, "draft '" + std::string(draft) +
-                                          "' shares no history with workspace '" +
-                                          std::string(workspace) + "'");
+    throw Error(ErrorCode::kConflict,
+                "draft '" + std::string(draft) + "' shares no history with workspace '" + std::string(workspace) + "'");
   }
   std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
   // The same change made on both sides (a draft made from an offline
@@ -216,9 +207,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   bool settings_changed = !settings_paths.empty();
   result.settings_changes = DescribeSettingsChanges(store, *base, *draft_head);
   // Roles are access control: changing them through a draft needs admin.
-  if (settings_changed && (NeedsAdmin(result.settings_changes) ||
-                           WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
-                               WorkspaceSettings::AtCommit(store, *draft_head).Roles())) {
+  if (settings_changed &&
+      (NeedsAdmin(result.settings_changes) || WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
+                                                  WorkspaceSettings::AtCommit(store, *draft_head).Roles())) {
     impl_->RequireRole(workspace, Role::kAdmin);
   }
   if (all_landed_elsewhere && !settings_changed) {
@@ -227,8 +218,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
                                                "' (the same content was published since its base); drop the draft");
   }
   if (changes.empty() && !settings_changed) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "draft '" + std::string(draft) + "' has no changes to publish");
+    throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(draft) + "' has no changes to publish");
   }
 
   // Conflicts: the same folder changed on both sides since the base.
@@ -236,10 +226,9 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   auto check_path = [&](const std::string& id, const std::string& path) {
     if (SameEntry(store, *base, ws_head, path)) return;
     git_oid theirs = LastChange(store, ws_head, *base, path);
-    conflicts.push_back("flow '" + id + "' (" + path + ") changed in workspace '" +
-                        std::string(workspace) + "' commit " + ShortId(theirs) + " and in draft '" +
-                        std::string(draft) + "' commit " + ShortId(*draft_head) +
-                        " since their base " + ShortId(*base));
+    conflicts.push_back("flow '" + id + "' (" + path + ") changed in workspace '" + std::string(workspace) +
+                        "' commit " + ShortId(theirs) + " and in draft '" + std::string(draft) + "' commit " +
+                        ShortId(*draft_head) + " since their base " + ShortId(*base));
   };
   TreeEdits edits;
   for (const auto& change : changes) {
@@ -259,16 +248,15 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
     if (!SameEntry(store, *base, ws_head, path)) {
       std::string what = path == kSettingsPath ? "workspace settings" : "settings file '" + path + "'";
       conflicts.push_back(what + " changed in workspace '" + std::string(workspace) + "' commit " +
-                          ShortId(LastChange(store, ws_head, *base, path)) + " and in draft '" +
-                          std::string(draft) + "' commit " + ShortId(*draft_head));
+                          ShortId(LastChange(store, ws_head, *base, path)) + " and in draft '" + std::string(draft) +
+                          "' commit " + ShortId(*draft_head));
     }
     edits[path] = store.EntryAt(draft_tree.get(), path);
   }
   if (!conflicts.empty()) {
     throw Error(ErrorCode::kConflict,
-                "publish refused: " + std::to_string(conflicts.size()) +
-                    " conflict(s) with workspace '" + std::string(workspace) +
-                    "'; settle each with 'flowrepo draft update " + std::string(draft) +
+                "publish refused: " + std::to_string(conflicts.size()) + " conflict(s) with workspace '" +
+                    std::string(workspace) + "'; settle each with 'flowrepo draft update " + std::string(draft) +
                     " --keep-draft FLOW' or '--take-workspace FLOW'",
                 conflicts);
   }
@@ -278,8 +266,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
 
   // Validate the workspace as the merge leaves it.
   CheckMergedWorkspace(store, impl_->index_cache,
-                       {std::string(workspace), std::string(draft), ws_head, merged_tree, &changes,
-                        settings_changed});
+                       {std::string(workspace), std::string(draft), ws_head, merged_tree, &changes, settings_changed});
   for (const auto& change : changes) {
     if (!change.after) result.removed.push_back(change.id);
   }
@@ -290,8 +277,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   for (const auto& change : changes) {
     if (!change.after) continue;
     int next = impl_->NextVersion(workspace, change.id);
-    result.versions.push_back({change.id, next, TagRef(workspace, change.id, next), "",
-                               impl_->user, 0, note});
+    result.versions.push_back({change.id, next, TagRef(workspace, change.id, next), "", impl_->user, 0, note});
     trailers += VersionTrailerLine(change.id, next);
   }
   if (result.versions.size() == 1) {

@@ -45,8 +45,8 @@ struct MergeProblems {
 
 // ---- 1. settings ------------------------------------------------------------
 
-std::optional<WorkspaceSettings> MergedSettings(const Store& store, const git_tree* root,
-                                                bool changed, MergeProblems& problems) {
+std::optional<WorkspaceSettings> MergedSettings(const Store& store, const git_tree* root, bool changed,
+                                                MergeProblems& problems) {
   auto entry = store.EntryAt(root, std::string(kSettingsPath));
   if (!changed) {
     return entry ? WorkspaceSettings::Parse(store.ReadBlob(entry->id)) : WorkspaceSettings::Default("");
@@ -93,8 +93,8 @@ void CheckChangedFlows(const Store& store, const std::map<std::string, FlowLocat
 // Groups and flow folders the draft brings that clash with others of
 // their folder (flow/names.h); each is counted against the changed flows
 // below it.
-void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after,
-                      const std::vector<FlowChange>& changes, MergeProblems& problems) {
+void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after, const std::vector<FlowChange>& changes,
+                      MergeProblems& problems) {
   std::vector<const FlowChange*> pointers;
   for (const auto& change : changes) pointers.push_back(&change);
   for (const auto& clash : ClashesOfChanges(flows_after, pointers)) {
@@ -144,21 +144,18 @@ class Withdrawn {
     for (const auto& ref : facts.subflows) {
       if (ref.flow.empty() || !flows_.count(ref.flow)) continue;
       out.push_back({file, ref.pointer, "missing-subflow",
-                     "node '" + ref.node + "' uses flow '" + ref.flow + "', which draft '" + draft_ +
-                         "' removes"});
+                     "node '" + ref.node + "' uses flow '" + ref.flow + "', which draft '" + draft_ + "' removes"});
     }
     if (!before_) return;
     for (const auto& c : facts.components) {
       if (!ComponentWithdrawn(c)) continue;
       out.push_back({file, PointerOf(facts.component_pointers, c), "missing-component",
-                     "component '" + c + "' is used here and draft '" + draft_ +
-                         "' removes it from the workspace"});
+                     "component '" + c + "' is used here and draft '" + draft_ + "' removes it from the workspace"});
     }
     for (const auto& t : facts.topics) {
       if (!TopicWithdrawn(t)) continue;
       out.push_back({file, PointerOf(facts.topic_pointers, t), "missing-topic",
-                     "topic '" + t + "' is used here and draft '" + draft_ +
-                         "' removes it from the workspace"});
+                     "topic '" + t + "' is used here and draft '" + draft_ + "' removes it from the workspace"});
     }
   }
 
@@ -247,8 +244,7 @@ void CheckBatch(std::vector<Candidate>& batch, Withdrawn& withdrawn, MergeProble
 }
 
 void CheckUnchangedFlows(const Store& store, const std::map<std::string, FlowLocation>& flows_after,
-                         const std::set<std::string>& changed, Withdrawn& withdrawn,
-                         MergeProblems& problems) {
+                         const std::set<std::string>& changed, Withdrawn& withdrawn, MergeProblems& problems) {
   if (withdrawn.empty()) return;
   std::vector<Candidate> batch;
   for (const auto& [id, location] : flows_after) {
@@ -257,8 +253,8 @@ void CheckUnchangedFlows(const Store& store, const std::map<std::string, FlowLoc
     std::string definition = ReadFile(store, folder.get(), kFlowDefinitionFile);
     std::string app = ReadFile(store, folder.get(), kAppDefinitionFile);
     if (!withdrawn.MayBeUsedBy(definition, app)) continue;
-    batch.push_back({id, location.path + "/" + std::string(kFlowDefinitionFile), std::move(definition),
-                     std::move(app), std::nullopt});
+    batch.push_back({id, location.path + "/" + std::string(kFlowDefinitionFile), std::move(definition), std::move(app),
+                     std::nullopt});
     if (batch.size() == kBatchSize) CheckBatch(batch, withdrawn, problems);
   }
   CheckBatch(batch, withdrawn, problems);
@@ -270,8 +266,8 @@ std::string Summary(const MergeProblems& problems, const std::string& workspace)
   std::string where;
   if (!problems.flows.empty()) where = std::to_string(problems.flows.size()) + " flow(s)";
   if (problems.settings) where += std::string(where.empty() ? "" : " and ") + "the workspace settings";
-  return "publish refused: " + std::to_string(problems.lines.size()) + " problem(s) in " + where +
-         "; workspace '" + workspace + "' unchanged";
+  return "publish refused: " + std::to_string(problems.lines.size()) + " problem(s) in " + where + "; workspace '" +
+         workspace + "' unchanged";
 }
 
 }  // namespace
@@ -280,8 +276,7 @@ void CheckMergedWorkspace(const Store& store, FlowIndexCache& index, const Merge
   git::TreePtr merged = store.LookupTree(merge.merged_tree);
   const auto& flows_after = index.ForRootTree(store, merged.get());
   MergeProblems problems;
-  std::optional<WorkspaceSettings> settings =
-      MergedSettings(store, merged.get(), merge.settings_changed, problems);
+  std::optional<WorkspaceSettings> settings = MergedSettings(store, merged.get(), merge.settings_changed, problems);
   CheckChangedFlows(store, flows_after, *merge.changes, settings ? &*settings : nullptr, problems);
   CheckNameClashes(flows_after, *merge.changes, problems);
 
@@ -299,8 +294,7 @@ void CheckMergedWorkspace(const Store& store, FlowIndexCache& index, const Merge
       before.reset();
     }
   }
-  Withdrawn withdrawn(merge.draft, std::move(removed), before ? &*before : nullptr,
-                      before ? &*settings : nullptr);
+  Withdrawn withdrawn(merge.draft, std::move(removed), before ? &*before : nullptr, before ? &*settings : nullptr);
   CheckUnchangedFlows(store, flows_after, changed, withdrawn, problems);
 
   if (!problems.lines.empty()) {

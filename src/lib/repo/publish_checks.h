@@ -16,10 +16,10 @@ namespace flowrepo {
 struct MergeToCheck {
   std::string workspace;
   std::string draft;
-  git_oid workspace_head;                         ///< the workspace before the merge
-  git_oid merged_tree;                            ///< the root tree after it
+  git_oid workspace_head;                            ///< the workspace before the merge
+  git_oid merged_tree;                               ///< the root tree after it
   const std::vector<FlowChange>* changes = nullptr;  ///< the draft's flow changes
-  bool settings_changed = false;                  ///< the draft changed .flowrepo/
+  bool settings_changed = false;                     ///< the draft changed .flowrepo/
 };
 
 /// Throws kInvalidData ("publish refused: N problem(s) in M flow(s);

@@ -156,8 +156,8 @@ void RebaseDraftsOn(FlowRepository::Impl& impl, std::string_view ws, const git_o
     SetOwnRef(store, "refs/flowrepo/unpublished/" + std::string(ws) + "/" + git::OidHex(head), head,
               "flowrepo: draft head before pull rebased it");
     git_oid commit = store.CreateCommit(store.CommitTreeId(head), {kept},
-                                        "Draft " + name + " on draft " + kept_name + "\n\nIt was " +
-                                            git::OidHex(head) + ", started on changes the server never got.\n",
+                                        "Draft " + name + " on draft " + kept_name + "\n\nIt was " + git::OidHex(head) +
+                                            ", started on changes the server never got.\n",
                                         who.get());
     impl.MoveRef(ref, commit, head, "flowrepo: pull (draft on unpublished changes)");
     report.changes.push_back({ref, git::OidHex(head), git::OidHex(commit), "rebased", kept_name});
@@ -172,8 +172,8 @@ std::string TurnIntoDraft(FlowRepository::Impl& impl, std::string_view ws, std::
   Store& store = impl.store;
   auto base = store.MergeBase(local, server);
   if (!base) {
-    throw Error(ErrorCode::kConflict, "workspace '" + std::string(ws) + "' shares no history with '" +
-                                          std::string(remote) + "'");
+    throw Error(ErrorCode::kConflict,
+                "workspace '" + std::string(ws) + "' shares no history with '" + std::string(remote) + "'");
   }
   const std::string name = "unpublished-" + ShortId(local);
   const std::string draft_ref = DraftRef(ws, name);
@@ -196,8 +196,8 @@ std::string TurnIntoDraft(FlowRepository::Impl& impl, std::string_view ws, std::
 
 // Brings local workspace \a ws to the server's head. \a keep_local_commits:
 // turn commits only this clone has into a draft (pull), or refuse (publish).
-void AdoptWorkspace(FlowRepository::Impl& impl, std::string_view remote, const std::string& ws,
-                    bool keep_local_commits, PullReport& report) {
+void AdoptWorkspace(FlowRepository::Impl& impl, std::string_view remote, const std::string& ws, bool keep_local_commits,
+                    PullReport& report) {
   Store& store = impl.store;
   auto server = store.ReadRef(Tracking(remote, ws));
   if (!server) return;
@@ -257,8 +257,8 @@ void AdoptTags(Store& store, std::string_view remote, const std::string& only_ws
 
 // Shared drafts: created or fast-forwarded; a local draft whose server copy
 // is gone and whose head the workspace holds was published: removed.
-void AdoptDrafts(FlowRepository::Impl& impl, std::string_view remote,
-                 const std::set<std::string>& tracked_before, PullReport& report) {
+void AdoptDrafts(FlowRepository::Impl& impl, std::string_view remote, const std::set<std::string>& tracked_before,
+                 PullReport& report) {
   Store& store = impl.store;
   const std::string prefix = Tracking(remote, "drafts/");
   std::set<std::string> on_server;
@@ -333,7 +333,8 @@ void FlowRepository::Impl::LandPublish(std::string_view ws, const git_oid& commi
     WorkTreeSync::Plan(store, ref, expected, commit);
     store.FlushPackedWrites();  // git push reads the objects from disk
     std::vector<git::PushUpdate> updates = {{git::OidHex(commit), ref, expected}};
-    for (const auto& [tag, object] : TagObjects(ws, commit)) updates.push_back({git::OidHex(object), tag, std::nullopt});
+    for (const auto& [tag, object] : TagObjects(ws, commit))
+      updates.push_back({git::OidHex(object), tag, std::nullopt});
     try {
       git::Push(store.raw(), landing_remote, updates, Lines(server_lines));
     } catch (const Error& e) {
@@ -500,8 +501,7 @@ PullReport FlowRepository::Pull(std::string_view remote_name, const ServerLineSi
   return report;
 }
 
-std::string FlowRepository::PushDraft(std::string_view workspace, std::string_view draft,
-                                      const ServerLineSink& lines) {
+std::string FlowRepository::PushDraft(std::string_view workspace, std::string_view draft, const ServerLineSink& lines) {
   impl_->RequireRole(workspace, Role::kIntegrator);
   RequireDraftName(draft);
   Store& store = impl_->store;
@@ -591,7 +591,8 @@ DraftUpdateResult FlowRepository::UpdateDraft(std::string_view workspace, std::s
   DraftUpdateResult result{std::string(draft), git::OidHex(*draft_head), git::OidHex(*draft_head), {}, {}};
   if (store.IsAncestor(ws_head, *draft_head)) return result;  // up to date
   auto base = store.MergeBase(*draft_head, ws_head);
-  if (!base) throw Error(ErrorCode::kConflict, "draft '" + std::string(draft) + "' shares no history with its workspace");
+  if (!base)
+    throw Error(ErrorCode::kConflict, "draft '" + std::string(draft) + "' shares no history with its workspace");
 
   std::map<std::string, FlowChange> theirs;
   for (auto& c : impl_->ChangedFlows(*base, ws_head)) theirs.emplace(c.id, std::move(c));
@@ -623,8 +624,7 @@ DraftUpdateResult FlowRepository::UpdateDraft(std::string_view workspace, std::s
     git::TreePtr ws_tree = store.CommitTree(ws_head);
     auto at_base = store.EntryAt(base_tree.get(), path);
     auto at_ws = store.EntryAt(ws_tree.get(), path);
-    bool ws_changed = at_base.has_value() != at_ws.has_value() ||
-                      (at_base && !git_oid_equal(&at_base->id, &at_ws->id));
+    bool ws_changed = at_base.has_value() != at_ws.has_value() || (at_base && !git_oid_equal(&at_base->id, &at_ws->id));
     if (ws_changed) {
       conflicts.push_back("settings file '" + path + "' changed in the draft and in workspace '" +
                           std::string(workspace) + "'; settle it by hand on the draft");
@@ -640,10 +640,10 @@ DraftUpdateResult FlowRepository::UpdateDraft(std::string_view workspace, std::s
   }
   git_oid tree = store.EditTree(store.CommitTreeId(ws_head), edits);
   git::SignaturePtr who = store.Signature(impl_->user);
-  git_oid commit = store.CreateCommit(tree, {*draft_head, ws_head},
-                                      "Update draft " + std::string(draft) + " onto " + std::string(workspace) +
-                                          " " + ShortId(ws_head) + "\n",
-                                      who.get());
+  git_oid commit = store.CreateCommit(
+      tree, {*draft_head, ws_head},
+      "Update draft " + std::string(draft) + " onto " + std::string(workspace) + " " + ShortId(ws_head) + "\n",
+      who.get());
   impl_->MoveRef(ref, commit, *draft_head, "flowrepo: draft update");
   result.after = git::OidHex(commit);
   return result;

@@ -4,8 +4,6 @@
 // ends in exactly one compare-and-swap ref update, which is the commit
 // point: a crash before it leaves only unreachable objects.
 
-#include "repo/repository_impl.h"
-
 #include <algorithm>
 #include <chrono>
 #include <tuple>
@@ -13,6 +11,7 @@
 #include "flow/names.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
+#include "repo/repository_impl.h"
 #include "repo/settings_changes.h"
 #include "repo/worktree.h"
 
@@ -34,16 +33,14 @@ void FlowRepository::Impl::RequireRole(std::string_view ws, Role role) const {
   auto has = settings.RoleOf(user);
   if (!has || *has < role) {
     throw Error(ErrorCode::kPermissionDenied,
-                "user '" + user + "' needs role '" + RoleName(role) + "' in workspace '" +
-                    std::string(ws) + "' (has " +
+                "user '" + user + "' needs role '" + RoleName(role) + "' in workspace '" + std::string(ws) + "' (has " +
                     (has ? std::string("'") + RoleName(*has) + "'" : std::string("none")) + ")");
   }
 }
 
 git_oid FlowRepository::Impl::PeelToCommit(const git_oid& id) const {
   git_object* raw = nullptr;
-  git::Check(git_object_lookup(&raw, store.raw(), &id, GIT_OBJECT_ANY),
-             "look up " + git::OidHex(id));
+  git::Check(git_object_lookup(&raw, store.raw(), &id, GIT_OBJECT_ANY), "look up " + git::OidHex(id));
   git::ObjectPtr object(raw);
   git_object* peeled_raw = nullptr;
   int rc = git_object_peel(&peeled_raw, object.get(), GIT_OBJECT_COMMIT);
@@ -67,8 +64,7 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
     // Only a backed tag is a version (versions.cc).
     if (auto n = VersionFromTag(rev, "v")) return VersionCommit(ws, flow, *n);
   }
-  if (rev.size() == GIT_OID_HEXSZ &&
-      rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  if (rev.size() == GIT_OID_HEXSZ && rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
     git_oid id = git::OidFromHex(rev);
     try {
       return PeelToCommit(id);
@@ -80,15 +76,13 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
   if (rev.rfind("refs/", 0) == 0) {
     if (auto id = from_ref(rev)) return *id;
   } else {
-    for (const std::string& ref :
-         {"refs/heads/" + rev, DraftRef(ws, rev), "refs/tags/" + rev}) {
+    for (const std::string& ref : {"refs/heads/" + rev, DraftRef(ws, rev), "refs/tags/" + rev}) {
       if (auto id = from_ref(ref)) return *id;
     }
   }
   // An abbreviated commit id, as flowrepo and git print them; names take
   // precedence, as in git.
-  if (rev.size() >= 4 && rev.size() < GIT_OID_HEXSZ &&
-      rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  if (rev.size() >= 4 && rev.size() < GIT_OID_HEXSZ && rev.find_first_not_of("0123456789abcdef") == std::string::npos) {
     git_oid prefix;
     git::Check(git_oid_fromstrn(&prefix, rev.data(), rev.size()), "read '" + rev + "'");
     git_object* raw = nullptr;
@@ -103,9 +97,9 @@ git_oid FlowRepository::Impl::ResolveRevision(std::string_view ws, std::string_v
     }
     if (rc != GIT_ENOTFOUND) git::Check(rc, "look up '" + rev + "'");
   }
-  throw Error(ErrorCode::kNotFound,
-              "no revision '" + rev +
-                  "' (expected vN, a workspace, a draft, a ref or a commit id, full or abbreviated)");
+  throw Error(
+      ErrorCode::kNotFound,
+      "no revision '" + rev + "' (expected vN, a workspace, a draft, a ref or a commit id, full or abbreviated)");
 }
 
 const std::map<std::string, FlowLocation>& FlowRepository::Impl::FlowsAt(const git_oid& commit) const {
@@ -113,13 +107,11 @@ const std::map<std::string, FlowLocation>& FlowRepository::Impl::FlowsAt(const g
   return index_cache.ForRootTree(store, tree.get());
 }
 
-Flow FlowRepository::Impl::FlowAt(const git_oid& commit, std::string_view id,
-                                  std::string_view where) const {
+Flow FlowRepository::Impl::FlowAt(const git_oid& commit, std::string_view id, std::string_view where) const {
   const auto& flows = FlowsAt(commit);
   auto it = flows.find(std::string(id));
   if (it == flows.end()) {
-    throw Error(ErrorCode::kNotFound,
-                "flow '" + std::string(id) + "' not found in " + std::string(where));
+    throw Error(ErrorCode::kNotFound, "flow '" + std::string(id) + "' not found in " + std::string(where));
   }
   return ReadFlowAt(store, it->second);
 }
@@ -135,8 +127,7 @@ std::optional<git_oid> FlowsTree(const Store& store, const git_oid& commit) {
 
 }  // namespace
 
-std::vector<FlowChange> FlowRepository::Impl::ChangedFlows(const git_oid& from,
-                                                           const git_oid& to) const {
+std::vector<FlowChange> FlowRepository::Impl::ChangedFlows(const git_oid& from, const git_oid& to) const {
   std::map<std::string, FlowChange> changes = DiffFlowTrees(store, FlowsTree(store, from), FlowsTree(store, to));
   std::vector<FlowChange> out;
   for (auto& [id, change] : changes) {
@@ -160,10 +151,8 @@ DraftTarget FlowRepository::Impl::OpenDraft(std::string_view ws, std::string_vie
   return target;
 }
 
-WriteResult FlowRepository::Impl::CommitToDraft(std::string_view ws, std::string_view draft,
-                                                TreeEdits edits,
-                                                const std::string& message,
-                                                std::vector<std::string> flows) {
+WriteResult FlowRepository::Impl::CommitToDraft(std::string_view ws, std::string_view draft, TreeEdits edits,
+                                                const std::string& message, std::vector<std::string> flows) {
   DraftTarget target = OpenDraft(ws, draft);
   git_oid tree = store.EditTree(store.CommitTreeId(target.parent), edits);
   TreeEdits().swap(edits);  // written: a large write's paths are not held while it is described
@@ -172,8 +161,7 @@ WriteResult FlowRepository::Impl::CommitToDraft(std::string_view ws, std::string
 
 WriteResult FlowRepository::Impl::CommitTreeToDraft(std::string_view ws, std::string_view draft,
                                                     const DraftTarget& target, const git_oid& tree,
-                                                    const std::string& message,
-                                                    std::vector<std::string> flows) {
+                                                    const std::string& message, std::vector<std::string> flows) {
   const git_oid base_tree = store.CommitTreeId(target.parent);
   git_oid head = target.parent;
   if (!git_oid_equal(&tree, &base_tree) || !target.head) {
@@ -190,8 +178,7 @@ WriteResult FlowRepository::Impl::CommitTreeToDraft(std::string_view ws, std::st
   return result;
 }
 
-DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_view name,
-                                              const git_oid& head) const {
+DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_view name, const git_oid& head) const {
   DraftInfo info;
   info.workspace = std::string(ws);
   info.name = std::string(name);
@@ -209,8 +196,7 @@ DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_v
 }
 
 void FlowRepository::Impl::MoveRef(const std::string& ref, const git_oid& target,
-                                   const std::optional<git_oid>& expected,
-                                   const std::string& log) {
+                                   const std::optional<git_oid>& expected, const std::string& log) {
   RepairWorkTrees(store);
   std::optional<WorkTreeSync> work_trees;
   if (expected) {
@@ -222,8 +208,7 @@ void FlowRepository::Impl::MoveRef(const std::string& ref, const git_oid& target
       // right now: report what really happened, the concurrent move.
       auto now = store.ReadRef(ref);
       if (e.code() != ErrorCode::kConflict || (now && git_oid_equal(&*now, &*expected))) throw;
-      throw Error(ErrorCode::kConflict,
-                  "'" + ref + "' changed concurrently; nothing was written, re-run the command");
+      throw Error(ErrorCode::kConflict, "'" + ref + "' changed concurrently; nothing was written, re-run the command");
     }
   }
   store.UpdateRef(ref, target, expected, log);
@@ -247,8 +232,7 @@ std::string ResolveUser(const Store& store, const std::string& user) {
   if (!user.empty()) return user;
   std::string email = store.ConfigString("user.email");
   if (email.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "no acting user: pass --user, set FLOWREPO_USER or git config user.email");
+    throw Error(ErrorCode::kInvalidArgument, "no acting user: pass --user, set FLOWREPO_USER or git config user.email");
   }
   return email;
 }
@@ -263,7 +247,6 @@ void CheckOutNewWorkspace(Store& s, const std::string& ref) {
   opts.baseline = empty.get();
   git::Check(git_checkout_head(s.raw(), &opts), "check out workspace");
 }
-
 
 FlowRepository FlowRepository::Open(const std::string& dir, const std::string& user) {
   Store store = Store::Open(dir);
@@ -281,8 +264,7 @@ FlowRepository FlowRepository::Init(const std::string& dir, const InitOptions& o
   if (auto existing = s.ReadRef(ref)) {
     git::TreePtr tree = s.CommitTree(*existing);
     if (s.EntryAt(tree.get(), std::string(kSettingsPath))) {
-      throw Error(ErrorCode::kAlreadyExists,
-                  "workspace '" + options.workspace + "' already exists in '" + dir + "'");
+      throw Error(ErrorCode::kAlreadyExists, "workspace '" + options.workspace + "' already exists in '" + dir + "'");
     }
     throw Error(ErrorCode::kConflict, "branch '" + options.workspace +
                                           "' exists and is not a flowrepo workspace; choose "
@@ -293,8 +275,7 @@ FlowRepository FlowRepository::Init(const std::string& dir, const InitOptions& o
   edits[std::string(kSettingsPath)] = TreeEntry{s.WriteBlob(settings), GIT_FILEMODE_BLOB};
   git_oid tree = s.EditTree(std::nullopt, edits);
   git::SignaturePtr sig = s.Signature(who);
-  git_oid commit =
-      s.CreateCommit(tree, {}, "Create workspace " + options.workspace + "\n", sig.get());
+  git_oid commit = s.CreateCommit(tree, {}, "Create workspace " + options.workspace + "\n", sig.get());
   // A new repository's HEAD names the workspace before it exists: check the
   // settings out so that git status is clean from the start.
   const bool check_out = !s.bare() && git_repository_head_unborn(s.raw()) == 1;
@@ -310,7 +291,8 @@ std::vector<WorkspaceInfo> FlowRepository::ListWorkspaces() const {
     if (!IsValidId(name)) continue;  // drafts/... and foreign branches
     git::TreePtr tree = impl_->store.CommitTree(id);
     if (!impl_->store.EntryAt(tree.get(), std::string(kSettingsPath))) continue;
-    out.push_back({name, git::OidHex(id), static_cast<int>(impl_->index_cache.ForRootTree(impl_->store, tree.get()).size())});
+    out.push_back(
+        {name, git::OidHex(id), static_cast<int>(impl_->index_cache.ForRootTree(impl_->store, tree.get()).size())});
   }
   return out;
 }
@@ -319,8 +301,8 @@ std::vector<WorkspaceInfo> FlowRepository::ListWorkspaces() const {
 
 std::vector<FlowSummary> FlowRepository::ListFlows(const FlowQuery& query) const {
   impl_->RequireRole(query.workspace, Role::kViewer);
-  git_oid commit = query.at.empty() ? impl_->WorkspaceHead(query.workspace)
-                                    : impl_->ResolveRevision(query.workspace, "", query.at);
+  git_oid commit =
+      query.at.empty() ? impl_->WorkspaceHead(query.workspace) : impl_->ResolveRevision(query.workspace, "", query.at);
   if (std::string why = GroupProblem(query.group); !why.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "invalid group '" + query.group + "': " + why);
   }
@@ -404,16 +386,15 @@ std::string FlowRepository::DropDraft(std::string_view workspace, std::string_vi
   auto head = impl_->store.ReadRef(ref);
   if (!head) throw Error(ErrorCode::kNotFound, "draft '" + std::string(name) + "' not found");
   if (auto trees = WorkTreesOn(impl_->store, ref); !trees.empty()) {
-    throw Error(ErrorCode::kConflict, "draft '" + std::string(name) +
-                                          "' is checked out in work tree '" + trees[0].path +
-                                          "'; switch it to another branch first (git switch " +
+    throw Error(ErrorCode::kConflict, "draft '" + std::string(name) + "' is checked out in work tree '" +
+                                          trees[0].path + "'; switch it to another branch first (git switch " +
                                           std::string(workspace) + ")");
   }
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   // Unique even for drops of one draft name within a second.
-  const std::string stem = "refs/flowrepo/dropped/" + std::string(workspace) + "/" +
-                           std::string(name) + "/" + std::to_string(now);
+  const std::string stem =
+      "refs/flowrepo/dropped/" + std::string(workspace) + "/" + std::string(name) + "/" + std::to_string(now);
   std::string archive = stem;
   for (int n = 2; impl_->store.ReadRef(archive); ++n) archive = stem + "-" + std::to_string(n);
   impl_->store.UpdateRef(archive, *head, std::nullopt, "flowrepo: draft drop");

@@ -51,8 +51,8 @@ struct FlowRepository::Impl {
   mutable FlowIndexCache index_cache;
   mutable VersionIndexCache version_index;
   // Publishing to a server (remote_sync.cc).
-  bool offline = false;           ///< publish locally despite an upstream
-  std::string landing_remote;     ///< set while a publish lands on this remote
+  bool offline = false;        ///< publish locally despite an upstream
+  std::string landing_remote;  ///< set while a publish lands on this remote
   ServerLineSink server_lines;
 
   /// Head of workspace \a ws. Throws kNotFound.
@@ -63,8 +63,7 @@ struct FlowRepository::Impl {
   /// of \a ws, "drafts/..", a full ref, or a commit id, full or abbreviated
   /// (at least 4 digits; names first). Never passes user text to git's
   /// revparse. Throws kNotFound, or kInvalidArgument for an ambiguous id.
-  git_oid ResolveRevision(std::string_view ws, std::string_view flow,
-                          std::string_view revision) const;
+  git_oid ResolveRevision(std::string_view ws, std::string_view flow, std::string_view revision) const;
   /// Peels \a id (a tag or commit) to a commit id.
   git_oid PeelToCommit(const git_oid& id) const;
 
@@ -93,8 +92,8 @@ struct FlowRepository::Impl {
   int NextVersion(std::string_view ws, std::string_view flow) const;
   /// True when \a commit backs version \a number of \a flow in \a ws, whose
   /// head is \a head and version index \a index.
-  bool Backs(std::string_view ws, const git_oid& head, const VersionIndex& index, std::string_view flow,
-             int number, const git_oid& commit) const;
+  bool Backs(std::string_view ws, const git_oid& head, const VersionIndex& index, std::string_view flow, int number,
+             const git_oid& commit) const;
   /// Creates every version tag the publish commit \a commit of \a ws names
   /// but lacks (an interrupted publish or workspace creation), as annotated
   /// tags whose tagger is the commit's committer and whose message is its
@@ -118,8 +117,8 @@ struct FlowRepository::Impl {
   DraftTarget OpenDraft(std::string_view ws, std::string_view draft) const;
   /// Applies \a edits on top of the draft (creating it from the workspace
   /// head when missing) in one commit and moves the draft ref by CAS.
-  WriteResult CommitToDraft(std::string_view ws, std::string_view draft, TreeEdits edits,
-                            const std::string& message, std::vector<std::string> flows);
+  WriteResult CommitToDraft(std::string_view ws, std::string_view draft, TreeEdits edits, const std::string& message,
+                            std::vector<std::string> flows);
   /// Commits \a tree onto the draft \a target was opened for, as CommitToDraft.
   WriteResult CommitTreeToDraft(std::string_view ws, std::string_view draft, const DraftTarget& target,
                                 const git_oid& tree, const std::string& message, std::vector<std::string> flows);
@@ -133,8 +132,8 @@ struct FlowRepository::Impl {
 
   /// Moves \a ref from \a expected to \a target and, when \a ref is checked
   /// out in a work tree that matched the old commit, updates the work tree.
-  void MoveRef(const std::string& ref, const git_oid& target,
-               const std::optional<git_oid>& expected, const std::string& log);
+  void MoveRef(const std::string& ref, const git_oid& target, const std::optional<git_oid>& expected,
+               const std::string& log);
 
   // Remotes (remote_sync.cc).
   /// The remote workspace \a ws publishes to (branch.<ws>.remote), if any.

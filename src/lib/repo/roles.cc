@@ -50,8 +50,7 @@ std::vector<RoleAssignment> FlowRepository::ListRoles(std::string_view workspace
 
 // Applies \a change to the roles at the workspace head and commits the
 // result onto the workspace branch.
-static RoleChange ChangeRoles(FlowRepository::Impl& impl, std::string_view ws,
-                              const std::string& summary,
+static RoleChange ChangeRoles(FlowRepository::Impl& impl, std::string_view ws, const std::string& summary,
                               const std::function<bool(Json& roles)>& change) {
   Store& store = impl.store;
   const git_oid head = impl.WorkspaceHead(ws);
@@ -59,9 +58,8 @@ static RoleChange ChangeRoles(FlowRepository::Impl& impl, std::string_view ws,
   auto has = settings.RoleOf(impl.user);
   if (!has || *has < Role::kAdmin) {
     throw Error(ErrorCode::kPermissionDenied,
-                "user '" + impl.user + "' needs role 'admin' in workspace '" + std::string(ws) +
-                    "' (has " + (has ? std::string("'") + RoleName(*has) + "'" : std::string("none")) +
-                    ")");
+                "user '" + impl.user + "' needs role 'admin' in workspace '" + std::string(ws) + "' (has " +
+                    (has ? std::string("'") + RoleName(*has) + "'" : std::string("none")) + ")");
   }
   Json& doc = settings.document;
   if (!doc.contains("roles") || !doc["roles"].is_object()) doc["roles"] = Json::object();
@@ -77,12 +75,10 @@ static RoleChange ChangeRoles(FlowRepository::Impl& impl, std::string_view ws,
   for (const auto& [user, role] : roles) admin_left |= role == Role::kAdmin;
   if (!admin_left) {
     throw Error(ErrorCode::kInvalidArgument,
-                "workspace '" + std::string(ws) +
-                    "' would have no admin; grant the admin role to someone first");
+                "workspace '" + std::string(ws) + "' would have no admin; grant the admin role to someone first");
   }
   TreeEdits edits;
-  edits[std::string(kSettingsPath)] =
-      TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
+  edits[std::string(kSettingsPath)] = TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
   git_oid tree = store.EditTree(store.CommitTreeId(head), edits);
   git::SignaturePtr who = store.Signature(impl.user);
   std::string message = summary + "\n\nFlowrepo-Workspace: " + std::string(ws) + "\n";
@@ -98,26 +94,25 @@ RoleChange FlowRepository::GrantRole(std::string_view workspace, std::string_vie
   RequireId(workspace, "workspace name");
   RequireUserName(user);
   std::string name(user);
-  return ChangeRoles(*impl_, workspace,
-                     "Grant role " + std::string(RoleName(role)) + " to " + name + " in workspace " +
-                         std::string(workspace),
-                     [&](Json& roles) {
-                       if (roles.contains(name) && roles[name] == RoleName(role)) return false;
-                       roles[name] = RoleName(role);
-                       return true;
-                     });
+  return ChangeRoles(
+      *impl_, workspace,
+      "Grant role " + std::string(RoleName(role)) + " to " + name + " in workspace " + std::string(workspace),
+      [&](Json& roles) {
+        if (roles.contains(name) && roles[name] == RoleName(role)) return false;
+        roles[name] = RoleName(role);
+        return true;
+      });
 }
 
 RoleChange FlowRepository::RevokeRole(std::string_view workspace, std::string_view user) {
   RequireId(workspace, "workspace name");
   RequireUserName(user);
   std::string name(user);
-  return ChangeRoles(*impl_, workspace,
-                     "Revoke the role of " + name + " in workspace " + std::string(workspace),
+  return ChangeRoles(*impl_, workspace, "Revoke the role of " + name + " in workspace " + std::string(workspace),
                      [&](Json& roles) {
                        if (!roles.contains(name)) {
-                         throw Error(ErrorCode::kNotFound, "user '" + name + "' has no role in workspace '" +
-                                                               std::string(workspace) + "'");
+                         throw Error(ErrorCode::kNotFound,
+                                     "user '" + name + "' has no role in workspace '" + std::string(workspace) + "'");
                        }
                        roles.erase(name);
                        return true;

@@ -72,12 +72,11 @@ std::optional<Role> WorkspaceSettings::RoleOf(const std::string& user) const {
 WorkspaceSettings WorkspaceSettings::Default(const std::string& admin) {
   Json doc = {
       {"schema", kSettingsSchema},
-      {"components",
-       Json::array({
-           {{"name", "http"}, {"version", "1"}, {"visibility", "public"}},
-           {{"name", "llm-chat"}, {"version", "1"}, {"visibility", "public"}},
-           {{"name", "javascript"}, {"version", "1"}, {"visibility", "public"}},
-       })},
+      {"components", Json::array({
+                         {{"name", "http"}, {"version", "1"}, {"visibility", "public"}},
+                         {{"name", "llm-chat"}, {"version", "1"}, {"visibility", "public"}},
+                         {{"name", "javascript"}, {"version", "1"}, {"visibility", "public"}},
+                     })},
       {"topics", Json::array()},
       {"roles", Json::object()},
   };

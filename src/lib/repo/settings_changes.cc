@@ -51,9 +51,7 @@ using Kind = SettingsChange::Kind;
 // Values longer than this are cut in messages (before and after keep them).
 constexpr std::size_t kMaxShownValue = 80;
 
-std::string Compact(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+std::string Compact(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 std::string Shown(const std::string& value) {
   if (value.size() <= kMaxShownValue) return value;
@@ -91,9 +89,7 @@ std::map<std::string, git_oid> SettingsBlobs(const Store& store, const std::opti
 
 // ---- roles -----------------------------------------------------------------
 
-std::string RoleText(const Json& role) {
-  return role.is_string() ? role.get<std::string>() : Compact(role);
-}
+std::string RoleText(const Json& role) { return role.is_string() ? role.get<std::string>() : Compact(role); }
 
 SettingsChange RoleChangeOf(const std::string& user, const Json* before, const Json* after) {
   SettingsChange c;
@@ -129,9 +125,7 @@ std::string ComponentKey(const Json& item) {
   return version.empty() || name.empty() ? name : name + "@" + version;
 }
 
-std::string TopicKey(const Json& item) {
-  return item.is_string() ? item.get<std::string>() : StringOr(item, "name");
-}
+std::string TopicKey(const Json& item) { return item.is_string() ? item.get<std::string>() : StringOr(item, "name"); }
 
 KeyedList ListByKey(const Json& doc, const char* field, std::string (*key_of)(const Json&)) {
   KeyedList out;
@@ -204,8 +198,7 @@ const Json* Member(const Json& object, const std::string& key) {
 
 // A field other than roles, components and topics; objects on both sides
 // (environment defaults) are described member by member.
-void DescribeField(const std::string& field, const Json* before, const Json* after,
-                   std::vector<SettingsChange>& out) {
+void DescribeField(const std::string& field, const Json* before, const Json* after, std::vector<SettingsChange>& out) {
   if (before && after && *before == *after) return;
   if (before && after && before->is_object() && after->is_object()) {
     for (const auto& [key, value] : before->items()) {
@@ -243,9 +236,8 @@ void DescribeRoles(const Json& before, const Json& after, std::vector<SettingsCh
   }
 }
 
-void DescribeList(const Json& before, const Json& after, const char* field,
-                  std::string (*key_of)(const Json&), const ListKinds& kinds,
-                  std::vector<SettingsChange>& out) {
+void DescribeList(const Json& before, const Json& after, const char* field, std::string (*key_of)(const Json&),
+                  const ListKinds& kinds, std::vector<SettingsChange>& out) {
   KeyedList x = ListByKey(before, field, key_of);
   KeyedList y = ListByKey(after, field, key_of);
   if (x.usable && y.usable) {
@@ -285,8 +277,8 @@ std::optional<Json> ParseSettings(const Store& store, const std::optional<git_oi
   return std::nullopt;
 }
 
-void DescribeSettingsFile(const Store& store, const std::optional<git_oid>& before,
-                          const std::optional<git_oid>& after, std::vector<SettingsChange>& out) {
+void DescribeSettingsFile(const Store& store, const std::optional<git_oid>& before, const std::optional<git_oid>& after,
+                          std::vector<SettingsChange>& out) {
   const std::string path(kSettingsPath);
   auto x = ParseSettings(store, before);
   auto y = ParseSettings(store, after);
@@ -360,13 +352,11 @@ std::vector<SettingsChange> DescribeSettingsDocuments(const Json& before, const 
   return out;
 }
 
-std::vector<std::string> ChangedSettingsPaths(const Store& store, const git_oid& from,
-                                              const git_oid& to) {
+std::vector<std::string> ChangedSettingsPaths(const Store& store, const git_oid& from, const git_oid& to) {
   return CompareSettingsFiles(store, from, to).changed;
 }
 
-std::vector<SettingsChange> DescribeSettingsChanges(const Store& store, const git_oid& from,
-                                                    const git_oid& to) {
+std::vector<SettingsChange> DescribeSettingsChanges(const Store& store, const git_oid& from, const git_oid& to) {
   SettingsFiles files = CompareSettingsFiles(store, from, to);
   std::vector<SettingsChange> out;
   // The settings document first: it holds roles.
@@ -385,8 +375,7 @@ std::vector<SettingsChange> DescribeSettingsChanges(const Store& store, const gi
 }
 
 bool NeedsAdmin(const std::vector<SettingsChange>& changes) {
-  return std::any_of(changes.begin(), changes.end(),
-                     [](const SettingsChange& c) { return c.needs_admin; });
+  return std::any_of(changes.begin(), changes.end(), [](const SettingsChange& c) { return c.needs_admin; });
 }
 
 }  // namespace flowrepo

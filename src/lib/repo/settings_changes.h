@@ -21,15 +21,13 @@ inline constexpr std::string_view kSettingsDir = ".flowrepo";
 
 /// Paths of files under .flowrepo/ that were added, changed or removed
 /// between the trees of commits \a from and \a to, sorted.
-std::vector<std::string> ChangedSettingsPaths(const Store& store, const git_oid& from,
-                                              const git_oid& to);
+std::vector<std::string> ChangedSettingsPaths(const Store& store, const git_oid& from, const git_oid& to);
 
 /// Every settings change from commit \a from to commit \a to: roles,
 /// components, topics and other fields of .flowrepo/workspace.json, then
 /// other files under .flowrepo/. Never throws for malformed settings (a
 /// file that is not valid JSON is described as a changed file).
-std::vector<SettingsChange> DescribeSettingsChanges(const Store& store, const git_oid& from,
-                                                    const git_oid& to);
+std::vector<SettingsChange> DescribeSettingsChanges(const Store& store, const git_oid& from, const git_oid& to);
 
 /// The changes from settings document \a before to \a after (either may be
 /// an empty object for an absent file).

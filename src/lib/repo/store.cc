@@ -1,5 +1,6 @@
 #include "repo/store.h"
 
+#include <git2/sys/odb_backend.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
-#include <git2/sys/odb_backend.h>
 
 namespace flowrepo {
 namespace {
@@ -30,7 +30,6 @@ void RemoveEmptyRefDirectories(const std::string& git_dir) {
   });
   for (const auto& dir : dirs) rmdir(dir.c_str());
 }
-
 
 constexpr int kLockRetries = 20;  // about 1 s in all
 
@@ -66,8 +65,7 @@ Store Store::Init(const std::string& path, bool bare) {
   opts.flags = GIT_REPOSITORY_INIT_MKPATH | (bare ? GIT_REPOSITORY_INIT_BARE : 0);
   opts.initial_head = "main";
   git_repository* raw = nullptr;
-  git::Check(git_repository_init_ext(&raw, path.c_str(), &opts),
-             "create repository '" + path + "'");
+  git::Check(git_repository_init_ext(&raw, path.c_str(), &opts), "create repository '" + path + "'");
   return Store(git::RepositoryPtr(raw));
 }
 
@@ -75,10 +73,9 @@ Error Store::LockedError(const std::string& name) const {
   // Refs live in the common directory, also when opened from a linked work tree.
   std::string common = git_repository_commondir(repo_.get());
   if (!common.empty() && common.back() != '/') common += '/';
-  return Error(ErrorCode::kConflict,
-               "'" + name + "' is locked by another writer (" + common + name +
-                   ".lock); re-run the command, or remove the lock if no git or flowrepo "
-                   "process is running");
+  return Error(ErrorCode::kConflict, "'" + name + "' is locked by another writer (" + common + name +
+                                         ".lock); re-run the command, or remove the lock if no git or flowrepo "
+                                         "process is running");
 }
 
 bool Store::bare() const { return git_repository_is_bare(repo_.get()); }
@@ -99,8 +96,7 @@ void Store::EnablePackedWrites() {
   git::Check(git_repository_odb(&odb_raw, repo_.get()), "open object database");
   git::OdbPtr odb(odb_raw);
   git_odb_backend* backend = nullptr;
-  git::PendingObjects* pending =
-      git::PendingObjects::Create(&backend, ObjectsDir());
+  git::PendingObjects* pending = git::PendingObjects::Create(&backend, ObjectsDir());
   // Highest priority, so every new object lands here; the odb owns it.
   int rc = git_odb_add_backend(odb.get(), backend, 1000);
   if (rc < 0) backend->free(backend);
@@ -141,8 +137,8 @@ void Store::FlushPackedWrites() {
   pending_->Clear();
 }
 
-void Store::UpdateRef(const std::string& name, const git_oid& target,
-                      const std::optional<git_oid>& expected, const std::string& log_message) {
+void Store::UpdateRef(const std::string& name, const git_oid& target, const std::optional<git_oid>& expected,
+                      const std::string& log_message) {
   ThrowIfCancelled();   // the last safe point before the commit point
   FlushPackedWrites();  // objects are durable before any ref names them
   git_oid zero;
@@ -160,8 +156,7 @@ void Store::UpdateRef(const std::string& name, const git_oid& target,
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * attempt));
   }
   if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
-    throw Error(ErrorCode::kConflict,
-                "'" + name + "' changed concurrently; nothing was written, re-run the command");
+    throw Error(ErrorCode::kConflict, "'" + name + "' changed concurrently; nothing was written, re-run the command");
   }
   if (rc == GIT_ELOCKED) throw LockedError(name);
   git::Check(rc, "update '" + name + "'");
@@ -173,8 +168,7 @@ void Store::DeleteRef(const std::string& name, const git_oid& expected) {
   git::ReferencePtr ref(raw);
   const git_oid* current = git_reference_target(ref.get());
   if (!current || !git_oid_equal(current, &expected)) {
-    throw Error(ErrorCode::kConflict,
-                "'" + name + "' changed concurrently; nothing was written, re-run the command");
+    throw Error(ErrorCode::kConflict, "'" + name + "' changed concurrently; nothing was written, re-run the command");
   }
   int rc = 0;
   for (int attempt = 0;; ++attempt) {
@@ -184,8 +178,7 @@ void Store::DeleteRef(const std::string& name, const git_oid& expected) {
   }
   if (rc == GIT_ELOCKED) throw LockedError(name);
   if (rc == GIT_EMODIFIED) {
-    throw Error(ErrorCode::kConflict,
-                "'" + name + "' changed concurrently; nothing was written, re-run the command");
+    throw Error(ErrorCode::kConflict, "'" + name + "' changed concurrently; nothing was written, re-run the command");
   }
   git::Check(rc, "delete '" + name + "'");
 }
@@ -224,13 +217,9 @@ git::TreePtr Store::LookupTree(const git_oid& id) const {
   return git::TreePtr(raw);
 }
 
-git::TreePtr Store::CommitTree(const git_oid& commit) const {
-  return LookupTree(CommitTreeId(commit));
-}
+git::TreePtr Store::CommitTree(const git_oid& commit) const { return LookupTree(CommitTreeId(commit)); }
 
-git_oid Store::CommitTreeId(const git_oid& commit) const {
-  return *git_commit_tree_id(LookupCommit(commit).get());
-}
+git_oid Store::CommitTreeId(const git_oid& commit) const { return *git_commit_tree_id(LookupCommit(commit).get()); }
 
 std::optional<TreeEntry> Store::EntryAt(const git_tree* tree, const std::string& path) const {
   git_tree_entry* raw = nullptr;
@@ -251,8 +240,7 @@ std::string Store::ReadBlob(const git_oid& id) const {
 
 git_oid Store::WriteBlob(std::string_view content) {
   git_oid id;
-  git::Check(git_blob_create_from_buffer(&id, repo_.get(), content.data(), content.size()),
-             "write blob");
+  git::Check(git_blob_create_from_buffer(&id, repo_.get(), content.data(), content.size()), "write blob");
   return id;
 }
 
@@ -317,8 +305,8 @@ git_oid Store::EditTree(const std::optional<git_oid>& base, TreeEdits::const_ite
   return id;
 }
 
-git_oid Store::CreateCommit(const git_oid& tree, const std::vector<git_oid>& parents,
-                            const std::string& message, const git_signature* who) {
+git_oid Store::CreateCommit(const git_oid& tree, const std::vector<git_oid>& parents, const std::string& message,
+                            const git_signature* who) {
   git::TreePtr tree_obj = LookupTree(tree);
   std::vector<git::CommitPtr> parent_objs;
   std::vector<const git_commit*> parent_ptrs;
@@ -327,8 +315,8 @@ git_oid Store::CreateCommit(const git_oid& tree, const std::vector<git_oid>& par
     parent_ptrs.push_back(parent_objs.back().get());
   }
   git_oid id;
-  git::Check(git_commit_create(&id, repo_.get(), nullptr, who, who, "UTF-8", message.c_str(),
-                               tree_obj.get(), parent_ptrs.size(), parent_ptrs.data()),
+  git::Check(git_commit_create(&id, repo_.get(), nullptr, who, who, "UTF-8", message.c_str(), tree_obj.get(),
+                               parent_ptrs.size(), parent_ptrs.data()),
              "write commit");
   return id;
 }
@@ -380,8 +368,7 @@ git::SignaturePtr Store::Signature(const std::string& user) const {
     if (!configured.empty()) name = configured;
   }
   git_signature* raw = nullptr;
-  git::Check(git_signature_now(&raw, name.c_str(), email.c_str()),
-             "make signature for '" + user + "'");
+  git::Check(git_signature_now(&raw, name.c_str(), email.c_str()), "make signature for '" + user + "'");
   return git::SignaturePtr(raw);
 }
 

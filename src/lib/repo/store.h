@@ -47,8 +47,8 @@ class Store {
   std::optional<git_oid> ReadRef(const std::string& name) const;
   /// Moves \a name to \a target only if it still points at \a expected
   /// (std::nullopt: only if it does not exist). Throws kConflict otherwise.
-  void UpdateRef(const std::string& name, const git_oid& target,
-                 const std::optional<git_oid>& expected, const std::string& log_message);
+  void UpdateRef(const std::string& name, const git_oid& target, const std::optional<git_oid>& expected,
+                 const std::string& log_message);
   /// Deletes \a name only if it still points at \a expected.
   void DeleteRef(const std::string& name, const git_oid& expected);
   /// All refs matching the fnmatch \a glob, with their direct targets.
@@ -65,8 +65,8 @@ class Store {
   git_oid WriteBlob(std::string_view content);
   /// Applies \a edits to \a base (a tree id, or std::nullopt for empty).
   git_oid EditTree(const std::optional<git_oid>& base, const TreeEdits& edits);
-  git_oid CreateCommit(const git_oid& tree, const std::vector<git_oid>& parents,
-                       const std::string& message, const git_signature* who);
+  git_oid CreateCommit(const git_oid& tree, const std::vector<git_oid>& parents, const std::string& message,
+                       const git_signature* who);
   /// Writes annotated tag object \a name (a full ref name; the ref itself is
   /// not written) at \a commit: the same arguments give the same object.
   /// The commit is passed looked up: a publish commit of thousands of
@@ -103,8 +103,8 @@ class Store {
  private:
   /// EditTree of the edits [first, last), whose paths' first \a skip
   /// characters name the folder \a base is.
-  git_oid EditTree(const std::optional<git_oid>& base, TreeEdits::const_iterator first,
-                   TreeEdits::const_iterator last, std::size_t skip);
+  git_oid EditTree(const std::optional<git_oid>& base, TreeEdits::const_iterator first, TreeEdits::const_iterator last,
+                   std::size_t skip);
   explicit Store(git::RepositoryPtr repo) : repo_(std::move(repo)) {}
   /// kConflict naming the lock file of \a name.
   Error LockedError(const std::string& name) const;

@@ -114,8 +114,8 @@ VersionIndex::Record VersionIndex::MakeRecord(std::string_view flow, int number,
   Record r;
   r.flow = FlowKey(flow);
   const auto n = static_cast<std::uint32_t>(number);
-  r.number = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-              static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+  r.number = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+              static_cast<std::uint8_t>(n)};
   std::memcpy(r.commit.data(), commit.id, r.commit.size());
   return r;
 }

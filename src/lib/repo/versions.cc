@@ -85,8 +85,8 @@ git_oid FlowRepository::Impl::VersionCommit(std::string_view ws, std::string_vie
   if (!target) throw Error(ErrorCode::kNotFound, missing);
   auto commit = PeelTagTarget(store, *target);
   if (!commit || !Backs(ws, head, version_index.For(store, ws, head), flow, number, *commit)) {
-    throw Error(ErrorCode::kNotFound, missing + " (tag '" + ShortTag(ref) +
-                                          "' is not backed by a publish commit; see 'flowrepo check')");
+    throw Error(ErrorCode::kNotFound,
+                missing + " (tag '" + ShortTag(ref) + "' is not backed by a publish commit; see 'flowrepo check')");
   }
   return *commit;
 }
@@ -144,10 +144,9 @@ int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow
   const int next = highest + 1;
   const std::string ref = TagRef(ws, flow, next);
   if (store.ReadRef(ref)) {
-    throw Error(ErrorCode::kConflict, "publish refused: tag '" + ShortTag(ref) +
-                                          "' exists but no publish commit backs it, so version v" +
-                                          std::to_string(next) + " of '" + std::string(flow) +
-                                          "' cannot be tagged; see 'flowrepo check'");
+    throw Error(ErrorCode::kConflict,
+                "publish refused: tag '" + ShortTag(ref) + "' exists but no publish commit backs it, so version v" +
+                    std::to_string(next) + " of '" + std::string(flow) + "' cannot be tagged; see 'flowrepo check'");
   }
   return next;
 }

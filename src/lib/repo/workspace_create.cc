@@ -125,8 +125,7 @@ WorkspaceInfo FlowRepository::CreateWorkspace(std::string_view name, std::string
       throw Error(ErrorCode::kAlreadyExists, "workspace '" + std::string(name) + "' already exists");
     }
     impl_->CompleteTags(name, *existing);
-    WorkspaceInfo info{std::string(name), git::OidHex(*existing),
-                       static_cast<int>(impl_->FlowsAt(*existing).size())};
+    WorkspaceInfo info{std::string(name), git::OidHex(*existing), static_cast<int>(impl_->FlowsAt(*existing).size())};
     info.completed_earlier_create = true;
     return info;
   }

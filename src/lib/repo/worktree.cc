@@ -10,13 +10,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "flowrepo/error.h"
 
@@ -211,8 +211,7 @@ struct Unexpected {
 };
 
 template <typename AllowedStates>
-Unexpected FindUnexpected(const WorkTree& tree, const std::vector<PathChange>& changes,
-                          AllowedStates allowed) {
+Unexpected FindUnexpected(const WorkTree& tree, const std::vector<PathChange>& changes, AllowedStates allowed) {
   git_index* raw = nullptr;
   git::Check(git_repository_index(&raw, tree.repo.get()), "read index of '" + tree.path + "'");
   git::IndexPtr index(raw);
@@ -266,8 +265,8 @@ void CheckoutPaths(const Store& store, const WorkTree& tree, const git_oid& from
   std::string lock = tree.git_dir + "index.lock";
   struct stat st;
   if (rc < 0 && stat(lock.c_str(), &st) == 0) {
-    throw Error(ErrorCode::kConflict, "the index of work tree '" + tree.path +
-                                          "' is locked by another writer (" + lock +
+    throw Error(ErrorCode::kConflict, "the index of work tree '" + tree.path + "' is locked by another writer (" +
+                                          lock +
                                           "); re-run the command, or remove the lock if no git "
                                           "or flowrepo process is running");
   }
@@ -324,8 +323,7 @@ int CreateJournal(const std::string& path) {
   }
 }
 
-void WriteJournal(const std::string& path, const std::string& ref, const git_oid& from,
-                  const git_oid& to) {
+void WriteJournal(const std::string& path, const std::string& ref, const git_oid& from, const git_oid& to) {
   int fd = CreateJournal(path);
   if (fd < 0) {
     if (errno == EEXIST) {
@@ -336,10 +334,8 @@ void WriteJournal(const std::string& path, const std::string& ref, const git_oid
     }
     throw Error(ErrorCode::kIo, "cannot write '" + path + "': " + std::strerror(errno));
   }
-  std::string text = ref + "\n" + git::OidHex(from) + "\n" + git::OidHex(to) + "\n" +
-                     std::to_string(getpid()) + "\n";
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
+  std::string text = ref + "\n" + git::OidHex(from) + "\n" + git::OidHex(to) + "\n" + std::to_string(getpid()) + "\n";
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   if (!ok) {
     unlink(path.c_str());
@@ -366,21 +362,20 @@ std::string FinishJournaled(const Store& store, const WorkTree& tree, const Jour
     return ok;
   });
   if (!unexpected.index.empty()) {
-    throw Error(ErrorCode::kConflict,
-                "work tree '" + tree.path + "': an interrupted flowrepo update of '" + j.ref +
-                    "' cannot be finished: '" + unexpected.index +
-                    "' was staged since; save that change elsewhere, run 'git reset --keep " +
-                    j.ref.substr(std::string("refs/heads/").size()) + "', then 'flowrepo repair'");
+    throw Error(ErrorCode::kConflict, "work tree '" + tree.path + "': an interrupted flowrepo update of '" + j.ref +
+                                          "' cannot be finished: '" + unexpected.index +
+                                          "' was staged since; save that change elsewhere, run 'git reset --keep " +
+                                          j.ref.substr(std::string("refs/heads/").size()) +
+                                          "', then 'flowrepo repair'");
   }
   std::string kept;
   if (!unexpected.files.empty()) {
     kept = "; " + std::to_string(unexpected.files.size()) +
-           " file(s) that differed (half-written, or changed since) kept in " +
-           BackUp(tree, unexpected.files);
+           " file(s) that differed (half-written, or changed since) kept in " + BackUp(tree, unexpected.files);
   }
   CheckoutPaths(store, tree, j.from, *now, PathsOf(changes));
-  return "brought the work tree and index of '" + j.ref + "' to " +
-         git::OidHex(*now).substr(0, 7) + " (" + std::to_string(changes.size()) + " file(s))" + kept;
+  return "brought the work tree and index of '" + j.ref + "' to " + git::OidHex(*now).substr(0, 7) + " (" +
+         std::to_string(changes.size()) + " file(s))" + kept;
 }
 
 // Whether any work tree has a journal: a few stat calls, so that the check
@@ -416,8 +411,7 @@ std::vector<WorkTree> WorkTreesOn(const Store& store, const std::string& ref) {
   return out;
 }
 
-WorkTreeSync WorkTreeSync::Plan(const Store& store, const std::string& ref, const git_oid& from,
-                                const git_oid& to) {
+WorkTreeSync WorkTreeSync::Plan(const Store& store, const std::string& ref, const git_oid& from, const git_oid& to) {
   WorkTreeSync sync;
   sync.store_ = &store;
   sync.ref_ = ref;
@@ -430,21 +424,20 @@ WorkTreeSync WorkTreeSync::Plan(const Store& store, const std::string& ref, cons
     int state = git_repository_state(tree.repo.get());
     if (state != GIT_REPOSITORY_STATE_NONE) {
       throw Error(ErrorCode::kConflict, "work tree '" + tree.path + "' has '" + ref +
-                                            "' checked out and is in the middle of a " +
-                                            StateName(state) +
+                                            "' checked out and is in the middle of a " + StateName(state) +
                                             "; finish or abort it, then run the command again");
     }
     Unexpected unexpected = FindUnexpected(tree, changes, [](const PathChange& c) {
       return std::vector<std::optional<git_oid>>{c.before, c.after};
     });
-    std::string unsafe = !unexpected.index.empty() ? unexpected.index
+    std::string unsafe = !unexpected.index.empty()  ? unexpected.index
                          : unexpected.files.empty() ? std::string()
                                                     : unexpected.files.front();
     if (!unsafe.empty()) {
-      throw Error(ErrorCode::kConflict,
-                  "work tree '" + tree.path + "' has '" + ref + "' checked out with changes in '" +
-                      unsafe + "' that this update would overwrite; commit or stash them, then "
-                      "run the command again");
+      throw Error(ErrorCode::kConflict, "work tree '" + tree.path + "' has '" + ref +
+                                            "' checked out with changes in '" + unsafe +
+                                            "' that this update would overwrite; commit or stash them, then "
+                                            "run the command again");
     }
     Planned planned{std::move(tree), PathsOf(changes), "", false};
     planned.journal = planned.tree.git_dir + kJournalName;

@@ -49,8 +49,7 @@ class WorkTreeSync {
  public:
   /// Checks every work tree with \a ref checked out for bringing it from
   /// commit \a from to \a to. Throws kConflict when one cannot follow.
-  static WorkTreeSync Plan(const Store& store, const std::string& ref, const git_oid& from,
-                           const git_oid& to);
+  static WorkTreeSync Plan(const Store& store, const std::string& ref, const git_oid& from, const git_oid& to);
 
   WorkTreeSync(WorkTreeSync&&) noexcept = default;
   WorkTreeSync& operator=(WorkTreeSync&&) noexcept = default;

@@ -14,14 +14,12 @@ std::string Problem::ToString() const {
   return out;
 }
 
-Problem NameClashProblem(const NameClash& clash) {
-  return {"flows/" + clash.path, "", "name-clash", clash.Message()};
-}
+Problem NameClashProblem(const NameClash& clash) { return {"flows/" + clash.path, "", "name-clash", clash.Message()}; }
 
 namespace {
 
-std::optional<Json> ParseDocument(const std::string& text, const std::string& file,
-                                  std::vector<Problem>& problems, const JsonLimits& limits = JsonLimits()) {
+std::optional<Json> ParseDocument(const std::string& text, const std::string& file, std::vector<Problem>& problems,
+                                  const JsonLimits& limits = JsonLimits()) {
   if (text.empty()) {
     problems.push_back({file, "", "schema", "required file is missing or empty"});
     return std::nullopt;
@@ -76,8 +74,8 @@ void CheckApp(ParsedFlow& parsed, const std::string& file, std::vector<Problem>&
   }
   std::string id = StringOr(app, "id");
   if (id != parsed.summary.id) {
-    problems.push_back({file, "/id", "app-id",
-                        "id '" + id + "' does not match the flow folder '" + parsed.summary.id + "'"});
+    problems.push_back(
+        {file, "/id", "app-id", "id '" + id + "' does not match the flow folder '" + parsed.summary.id + "'"});
   }
   const std::string name = StringOr(app, "name");
   if (name.empty()) {
@@ -94,9 +92,9 @@ void CheckApp(ParsedFlow& parsed, const std::string& file, std::vector<Problem>&
 
 void CheckSummary(const FlowSummary& summary, std::vector<Problem>& problems) {
   if (!IsValidId(summary.id)) {
-    problems.push_back({summary.path(), "", "flow-id",
-                        "invalid flow id '" + summary.id +
-                            "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
+    problems.push_back(
+        {summary.path(), "", "flow-id",
+         "invalid flow id '" + summary.id + "': use 1-64 characters a-z 0-9 . _ - starting with a letter or digit"});
   }
   if (std::string why = GroupProblem(summary.group); !why.empty()) {
     problems.push_back({summary.path(), "", "group", "invalid group '" + summary.group + "': " + why});
@@ -210,17 +208,18 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
       for (std::size_t i = 0; i < vars.size(); ++i) {
         if (!IsTrue(vars[i], "secret") || !StringOr(vars[i], "ref").empty()) continue;
         const std::string name = StringOr(vars[i], "name");
-        problems.push_back({base + std::string(kEnvVariablesFile), "/variables/" + std::to_string(i),
-                            "unbound-secret",
-                            "secret variable '" + name + "' has no reference; bind one with 'flowrepo bind "
-                            "DRAFT " + parsed.summary.id + " --secret " + name + "=REFERENCE'"});
+        problems.push_back({base + std::string(kEnvVariablesFile), "/variables/" + std::to_string(i), "unbound-secret",
+                            "secret variable '" + name +
+                                "' has no reference; bind one with 'flowrepo bind "
+                                "DRAFT " +
+                                parsed.summary.id + " --secret " + name + "=REFERENCE'"});
       }
     }
     for (const auto& c : facts.credentials) {
       if (c.binding.empty()) {
-        problems.push_back({def_file, c.pointer, "unbound-credential",
-                            "node '" + c.node + "' needs a '" + c.type +
-                                "' credential; bind one with 'flowrepo bind'"});
+        problems.push_back(
+            {def_file, c.pointer, "unbound-credential",
+             "node '" + c.node + "' needs a '" + c.type + "' credential; bind one with 'flowrepo bind'"});
       }
     }
   }
@@ -228,8 +227,7 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
 
 }  // namespace
 
-void ValidateSettingsDocument(const std::string& text, const std::string& file,
-                              std::vector<Problem>& problems) {
+void ValidateSettingsDocument(const std::string& text, const std::string& file, std::vector<Problem>& problems) {
   auto doc = ParseDocument(text, file, problems);
   if (!doc) return;
   if (!doc->is_object()) {
@@ -237,8 +235,8 @@ void ValidateSettingsDocument(const std::string& text, const std::string& file,
     return;
   }
   if (doc->contains("schema") && (*doc)["schema"] != kSettingsSchema) {
-    problems.push_back({file, "/schema", "schema",
-                        "unknown settings schema; expected '" + std::string(kSettingsSchema) + "'"});
+    problems.push_back(
+        {file, "/schema", "schema", "unknown settings schema; expected '" + std::string(kSettingsSchema) + "'"});
   }
   for (const char* list : {"components", "topics"}) {
     if (!doc->contains(list)) continue;
@@ -268,8 +266,8 @@ void ValidateSettingsDocument(const std::string& text, const std::string& file,
         if (user.empty()) {
           problems.push_back({file, at, "role", "empty user name"});
         } else if (!role.is_string() || !ParseRole(role.get<std::string>())) {
-          problems.push_back({file, at, "role",
-                              "user '" + user + "' has an unknown role; use viewer, integrator or admin"});
+          problems.push_back(
+              {file, at, "role", "user '" + user + "' has an unknown role; use viewer, integrator or admin"});
         }
       }
     }

@@ -65,8 +65,7 @@ Problem NameClashProblem(const NameClash& clash);
 /// named \a file): JSON, schema name, the shape of components and topics,
 /// and roles mapping non-empty user names to "viewer", "integrator" or
 /// "admin"; plus secrets.
-void ValidateSettingsDocument(const std::string& text, const std::string& file,
-                              std::vector<Problem>& problems);
+void ValidateSettingsDocument(const std::string& text, const std::string& file, std::vector<Problem>& problems);
 
 }  // namespace flowrepo
 

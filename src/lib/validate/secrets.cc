@@ -126,9 +126,9 @@ bool LooksPlaceholder(std::string_view token) {
     }
   }
   if (distinct <= 3 || longest >= 8) return true;
-  for (std::string_view word : {"example", "your", "<", "[", "changeme", "placeholder", "redacted",
-                                "dummy", "replace_me", "replaceme", "insert_", "xxxx", "****", "...",
-                                "fake", "undefined", "null", "demo"}) {
+  for (std::string_view word :
+       {"example", "your", "<", "[", "changeme", "placeholder", "redacted", "dummy", "replace_me", "replaceme",
+        "insert_", "xxxx", "****", "...", "fake", "undefined", "null", "demo"}) {
     if (ContainsNoCase(token, word)) return true;
   }
   return false;
@@ -219,7 +219,8 @@ std::size_t MatchShape(std::string_view shape, std::string_view s, std::size_t p
       max = ShapeNumber(shape, i);
     }
     ++i;  // '}'
-    std::size_t n = Span(s, pos, [cls](char c) { return InShapeClass(cls, c); }, max);
+    std::size_t n = Span(
+        s, pos, [cls](char c) { return InShapeClass(cls, c); }, max);
     if (n < min) return std::string_view::npos;
     pos += n;
   }
@@ -262,12 +263,12 @@ enum class Kind {
 struct FormatRule {
   std::string_view id;
   std::string_view prefix;
-  Matcher match = nullptr;    ///< kCustom
+  Matcher match = nullptr;  ///< kCustom
   Kind kind = Kind::kCustom;
-  std::string_view shape;     ///< kToken, kKeyword: the secret after the prefix
-  double entropy = 0;         ///< floor over the secret (bits per character)
-  Edge before = Edge::kAny;   ///< kToken: what may precede the prefix
-  Edge after = Edge::kAny;    ///< kToken: what may follow the secret
+  std::string_view shape;    ///< kToken, kKeyword: the secret after the prefix
+  double entropy = 0;        ///< floor over the secret (bits per character)
+  Edge before = Edge::kAny;  ///< kToken: what may precede the prefix
+  Edge after = Edge::kAny;   ///< kToken: what may follow the secret
 };
 
 // prefix + exactly/at least n chars of a class, then checks.
@@ -359,8 +360,8 @@ bool MatchSlackWebhook(std::string_view s, std::size_t at, std::size_t plen) {
   std::size_t pos = at + plen;  // after "hooks.slack.com/"
   for (std::string_view kind : {"services/", "workflows/", "triggers/"}) {
     if (StartsWith(s, pos, kind)) {
-      std::string_view body = s.substr(pos + kind.size(),
-                                       Span(s, pos + kind.size(), [](char c) { return IsAlnum(c) || c == '+' || c == '/'; }));
+      std::string_view body = s.substr(
+          pos + kind.size(), Span(s, pos + kind.size(), [](char c) { return IsAlnum(c) || c == '+' || c == '/'; }));
       return body.size() >= 43 && !LooksPlaceholder(body);
     }
   }
@@ -369,7 +370,8 @@ bool MatchSlackWebhook(std::string_view s, std::size_t at, std::size_t plen) {
 
 bool MatchPrivateKey(std::string_view s, std::size_t at, std::size_t plen) {
   std::size_t pos = at + plen;  // after "-----BEGIN"
-  std::size_t label = Span(s, pos, [](char c) { return c == ' ' || IsUpper(c) || IsDigit(c) || c == '_' || c == '-'; }, 101);
+  std::size_t label = Span(
+      s, pos, [](char c) { return c == ' ' || IsUpper(c) || IsDigit(c) || c == '_' || c == '-'; }, 101);
   std::string_view head = s.substr(pos, label);
   auto key = head.find("PRIVATE KEY");
   if (key == std::string_view::npos) return false;
@@ -378,9 +380,8 @@ bool MatchPrivateKey(std::string_view s, std::size_t at, std::size_t plen) {
   // The body: base64 lines, possibly with headers ("Proc-Type: ...") and
   // literal "\n" escapes; count base64 characters up to "-----END".
   std::size_t body_end = s.find("-----END", end_marker + 5);
-  std::string_view body = s.substr(end_marker + 5, body_end == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : body_end - end_marker - 5);
+  std::string_view body =
+      s.substr(end_marker + 5, body_end == std::string_view::npos ? std::string_view::npos : body_end - end_marker - 5);
   std::string chars;
   for (std::size_t i = 0; i < body.size(); ++i) {
     if (body[i] == '\\' && i + 1 < body.size() && (body[i + 1] == 'n' || body[i + 1] == 'r')) {
@@ -408,8 +409,7 @@ bool MatchJwt(std::string_view s, std::size_t at, std::size_t) {
   std::size_t p = Span(s, p_at, seg);
   if (p < 19) return false;
   auto header = DecodeBase64(s.substr(at, h));
-  if (!header || header->empty() || (*header)[0] != '{' ||
-      header->find("\"alg\"") == std::string::npos) {
+  if (!header || header->empty() || (*header)[0] != '{' || header->find("\"alg\"") == std::string::npos) {
     return false;
   }
   auto payload = DecodeBase64(s.substr(p_at, p));
@@ -431,15 +431,13 @@ bool MatchStripe(std::string_view s, std::size_t at, std::size_t plen) {
 bool MatchTwilio(std::string_view s, std::size_t at, std::size_t plen) {
   if (!BoundaryBeforeAlnum(s, at)) return false;
   std::string_view body = Body<IsHex>(s, at + plen, 33);
-  return body.size() == 32 && BoundaryAfterAlnum(s, at + plen + 32) && Entropy(body) >= 3.0 &&
-         !LooksPlaceholder(body);
+  return body.size() == 32 && BoundaryAfterAlnum(s, at + plen + 32) && Entropy(body) >= 3.0 && !LooksPlaceholder(body);
 }
 
 bool MatchSendgrid(std::string_view s, std::size_t at, std::size_t plen) {
   if (!BoundaryBeforeAlnum(s, at)) return false;
-  std::string_view body = s.substr(at + plen, Span(s, at + plen, [](char c) {
-                                     return IsAlnum(c) || c == '=' || c == '_' || c == '-' || c == '.';
-                                   }));
+  std::string_view body = s.substr(
+      at + plen, Span(s, at + plen, [](char c) { return IsAlnum(c) || c == '=' || c == '_' || c == '-' || c == '.'; }));
   return body.size() >= 66 && !LooksPlaceholder(body);
 }
 
@@ -488,8 +486,8 @@ bool MatchAzureClientSecret(std::string_view s, std::size_t at, std::size_t) {
     return false;
   }
   auto left_ok = [](char c) {
-    return c == '\\' || c == '\'' || c == '"' || c == '`' || IsSpace(c) || c == '>' || c == '=' ||
-           c == ':' || c == '(' || c == ',' || c == ')';
+    return c == '\\' || c == '\'' || c == '"' || c == '`' || IsSpace(c) || c == '>' || c == '=' || c == ':' ||
+           c == '(' || c == ',' || c == ')';
   };
   if (at > 4 && !left_ok(s[at - 5])) return false;
   std::size_t n = Span(s, at + 2, [](char c) { return IsAlnum(c) || c == '_' || c == '~' || c == '.' || c == '-'; });
@@ -497,8 +495,7 @@ bool MatchAzureClientSecret(std::string_view s, std::size_t at, std::size_t) {
   std::size_t end = at + 2 + n;
   if (end < s.size()) {
     char c = s[end];
-    bool right_ok = c == '\\' || c == '\'' || c == '"' || c == '`' || IsSpace(c) || c == '<' ||
-                    c == ')' || c == ',';
+    bool right_ok = c == '\\' || c == '\'' || c == '"' || c == '`' || IsSpace(c) || c == '<' || c == ')' || c == ',';
     if (!right_ok) return false;
   }
   return !LooksPlaceholder(s.substr(at + 2, n));
@@ -524,8 +521,8 @@ bool IsReferenceLike(std::string_view v) {
 bool IsPasswordPlaceholder(std::string_view v) {
   if (LooksPlaceholder(v) && v.size() >= 4) return true;
   if (v.size() < 3) return v.empty() || (v.size() <= 2 && v.find_first_not_of("*x") == std::string_view::npos);
-  for (std::string_view word : {"password", "passwd", "pass", "pwd", "secret", "user", "username",
-                                "token", "changeme", "hidden", "none", "null"}) {
+  for (std::string_view word : {"password", "passwd", "pass", "pwd", "secret", "user", "username", "token", "changeme",
+                                "hidden", "none", "null"}) {
     if (v.size() == word.size() && StartsWithNoCase(v, 0, word)) return true;
   }
   return false;
@@ -544,8 +541,7 @@ bool MatchUrlCredentials(std::string_view s, std::size_t at, std::size_t plen) {
   std::size_t end = pos;
   while (end < limit) {
     char c = s[end];
-    if (c == '@' || IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == '>' || c == '<' ||
-        c == '\\') {
+    if (c == '@' || IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == '>' || c == '<' || c == '\\') {
       break;
     }
     ++end;
@@ -607,10 +603,10 @@ bool MatchBearer(std::string_view s, std::size_t at, std::size_t plen) {
   std::size_t spaces = Span(s, pos, [](char c) { return c == ' ' || c == '\t'; });
   if (spaces == 0) return false;
   pos += spaces;
-  std::string_view token = s.substr(pos, Span(s, pos, [](char c) {
-                                       return IsAlnum(c) || c == '.' || c == '_' || c == '~' ||
-                                              c == '+' || c == '/' || c == '=' || c == '-';
-                                     }));
+  std::string_view token =
+      s.substr(pos, Span(s, pos, [](char c) {
+                 return IsAlnum(c) || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-';
+               }));
   if (token.size() < 16 || IsReferenceLike(s.substr(pos, token.size() + 2))) return false;
   bool digit = false, alpha = false;
   for (char c : token) {
@@ -659,9 +655,8 @@ bool MatchHuggingFace(std::string_view s, std::size_t at, std::size_t plen) {
 
 bool MatchAge(std::string_view s, std::size_t at, std::size_t plen) {
   constexpr std::string_view kBech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
-  std::string_view body = s.substr(at + plen, Span(s, at + plen, [&](char c) {
-                                     return kBech32.find(c) != std::string_view::npos;
-                                   }));
+  std::string_view body =
+      s.substr(at + plen, Span(s, at + plen, [&](char c) { return kBech32.find(c) != std::string_view::npos; }));
   return body.size() == 58 && !LooksPlaceholder(body);
 }
 
@@ -693,7 +688,8 @@ bool MatchAwsSecretInText(std::string_view s, std::size_t at, std::size_t plen) 
   std::size_t limit = std::min(s.size(), pos + 24);
   for (; pos < limit; ++pos) {
     if (IsAlnum(s[pos]) || s[pos] == '/' || s[pos] == '+') {
-      std::size_t n = Span(s, pos, [](char c) { return IsAlnum(c) || c == '/' || c == '+'; }, 41);
+      std::size_t n = Span(
+          s, pos, [](char c) { return IsAlnum(c) || c == '/' || c == '+'; }, 41);
       if (n == 40) {
         std::string_view body = s.substr(pos, 40);
         return Entropy(body) >= 4.0 && !LooksPlaceholder(body);
@@ -710,7 +706,8 @@ bool MatchAssignment(std::string_view s, std::size_t at, std::size_t plen) {
   if (at > 0 && IsAlnum(s[at - 1])) return false;
   bool password = ToLower(s[at]) == 'p';
   std::size_t pos = at + plen;
-  pos += Span(s, pos, [](char c) { return IsAlnum(c) || c == '_' || c == '-'; }, 20);
+  pos += Span(
+      s, pos, [](char c) { return IsAlnum(c) || c == '_' || c == '-'; }, 20);
   if (pos < s.size() && (s[pos] == '"' || s[pos] == '\'' || s[pos] == '`')) ++pos;
   pos += Span(s, pos, [](char c) { return c == ' ' || c == '\t'; });
   if (pos >= s.size()) return false;
@@ -734,8 +731,8 @@ bool MatchAssignment(std::string_view s, std::size_t at, std::size_t plen) {
     value = s.substr(pos + 1, close - pos - 1);
   } else {
     value = s.substr(pos, Span(s, pos, [](char c) {
-                       return IsAlnum(c) || c == '_' || c == '.' || c == '=' || c == '+' ||
-                              c == '/' || c == '~' || c == '-';
+                       return IsAlnum(c) || c == '_' || c == '.' || c == '=' || c == '+' || c == '/' || c == '~' ||
+                              c == '-';
                      }));
   }
   if (value.empty() || IsReferenceLike(value) || value.find(' ') != std::string_view::npos) return false;
@@ -750,15 +747,14 @@ bool MatchAssignment(std::string_view s, std::size_t at, std::size_t plen) {
 }
 
 // A prefix and a shape (Kind::kToken).
-constexpr FormatRule Token(std::string_view id, std::string_view prefix, std::string_view shape,
-                           double entropy, Edge before, Edge after) {
+constexpr FormatRule Token(std::string_view id, std::string_view prefix, std::string_view shape, double entropy,
+                           Edge before, Edge after) {
   return {id, prefix, nullptr, Kind::kToken, shape, entropy, before, after};
 }
 
 // A keyword and the shape of the value assigned to a name holding it
 // (Kind::kKeyword); \a keyword in lower case.
-constexpr FormatRule Keyword(std::string_view id, std::string_view keyword, std::string_view shape,
-                             double entropy) {
+constexpr FormatRule Keyword(std::string_view id, std::string_view keyword, std::string_view shape, double entropy) {
   return {id, keyword, nullptr, Kind::kKeyword, shape, entropy, Edge::kAny, Edge::kAny};
 }
 
@@ -868,10 +864,8 @@ const std::vector<FormatRule>& Rules() {
       // Discord webhooks: https://discord.com/api/webhooks/<id>/<token>
       // (no gitleaks rule; ids are 17-20 digit snowflakes, tokens 68
       // characters of [A-Za-z0-9_-]).
-      Token("discord-webhook-url", "discord.com/api/webhooks/", "{d17,20}/{W60,68}", 3.0, Edge::kAny,
-            Edge::kToken),
-      Token("discord-webhook-url", "discordapp.com/api/webhooks/", "{d17,20}/{W60,68}", 3.0, Edge::kAny,
-            Edge::kToken),
+      Token("discord-webhook-url", "discord.com/api/webhooks/", "{d17,20}/{W60,68}", 3.0, Edge::kAny, Edge::kToken),
+      Token("discord-webhook-url", "discordapp.com/api/webhooks/", "{d17,20}/{W60,68}", 3.0, Edge::kAny, Edge::kToken),
       // gitleaks discord-api-token, discord-client-secret.
       Keyword("discord-api-token", "discord", "{H64}", 0),
       Keyword("discord-client-secret", "discord", "{e32}", 2.0),
@@ -906,8 +900,10 @@ const std::vector<FormatRule>& Rules() {
 // or '=', then the value, then the end of the value.
 bool MatchKeywordRule(const FormatRule& rule, std::string_view s, std::size_t at) {
   std::size_t pos = at + rule.prefix.size();
-  pos += Span(s, pos, [](char c) { return c == ' ' || c == '\t' || IsWord(c) || c == '.' || c == '-'; }, 20);
-  pos += Span(s, pos, [](char c) { return IsSpace(c) || c == '\'' || c == '"'; }, 3);
+  pos += Span(
+      s, pos, [](char c) { return c == ' ' || c == '\t' || IsWord(c) || c == '.' || c == '-'; }, 20);
+  pos += Span(
+      s, pos, [](char c) { return IsSpace(c) || c == '\'' || c == '"'; }, 3);
   bool assigned = false;
   for (std::string_view op : {":::=", "::=", ":=", "=>", "?=", "||", "=", ">", ":", ","}) {
     if (StartsWith(s, pos, op)) {
@@ -917,7 +913,8 @@ bool MatchKeywordRule(const FormatRule& rule, std::string_view s, std::size_t at
     }
   }
   if (!assigned) return false;
-  pos += Span(s, pos, [](char c) { return IsSpace(c) || c == '\'' || c == '"' || c == '`' || c == '='; }, 5);
+  pos += Span(
+      s, pos, [](char c) { return IsSpace(c) || c == '\'' || c == '"' || c == '`' || c == '='; }, 5);
   const std::size_t end = MatchShape(rule.shape, s, pos);
   if (end == std::string_view::npos) return false;
   if (end < s.size() && std::string_view("`'\"; \t\r\n,)}]&<\\").find(s[end]) == std::string_view::npos) {
@@ -950,15 +947,14 @@ bool RuleMatches(const FormatRule& rule, std::string_view s, std::size_t at) {
 std::array<unsigned char, 2> PrefixBytes(const FormatRule& rule, std::size_t i) {
   const char c = rule.prefix[i];
   if (rule.kind != Kind::kKeyword) return {static_cast<unsigned char>(c), static_cast<unsigned char>(c)};
-  return {static_cast<unsigned char>(ToLower(c)),
-          static_cast<unsigned char>(IsLower(c) ? c - 'a' + 'A' : c)};
+  return {static_cast<unsigned char>(ToLower(c)), static_cast<unsigned char>(IsLower(c) ? c - 'a' + 'A' : c)};
 }
 
 // Context rules name how a secret is written, not what it is; a token
 // format found anywhere in the same text names it better.
 bool IsContextRule(std::string_view id) {
-  return id == "bearer-token" || id == "basic-auth-header" || id == "url-credentials" ||
-         id == "generic-assignment" || id == "env-assignment";
+  return id == "bearer-token" || id == "basic-auth-header" || id == "url-credentials" || id == "generic-assignment" ||
+         id == "env-assignment";
 }
 
 // The rules a position may start, by its first two bytes: a bit per byte
@@ -995,8 +991,7 @@ const Dispatch& RuleDispatch() {
         }
       }
     }
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     Dispatch d;
     d.start.fill(0);
     d.rules.reserve(entries.size());
@@ -1005,7 +1000,8 @@ const Dispatch& RuleDispatch() {
       d.rules.push_back(rule);
       ++d.start[pair + 1u];
     }
-    for (std::size_t i = 1; i < d.start.size(); ++i) d.start[i] = static_cast<std::uint16_t>(d.start[i] + d.start[i - 1]);
+    for (std::size_t i = 1; i < d.start.size(); ++i)
+      d.start[i] = static_cast<std::uint16_t>(d.start[i] + d.start[i - 1]);
     return d;
   }();
   return dispatch;
@@ -1102,13 +1098,27 @@ std::vector<std::string> Words(std::string_view key) {
 bool MayNameASecret(std::string_view key) {
   for (std::size_t i = 0; i + 1 < key.size(); ++i) {
     switch (ToLower(key[i])) {
-      case 'p': if (StartsWithNoCase(key, i, "pass") || StartsWithNoCase(key, i, "pw")) return true; break;
-      case 'a': if (StartsWithNoCase(key, i, "auth")) return true; break;
-      case 't': if (StartsWithNoCase(key, i, "token")) return true; break;
-      case 's': if (StartsWithNoCase(key, i, "secret") || StartsWithNoCase(key, i, "sas")) return true; break;
-      case 'k': if (StartsWithNoCase(key, i, "key")) return true; break;
-      case 'c': if (StartsWithNoCase(key, i, "connection") || StartsWithNoCase(key, i, "cookie")) return true; break;
-      case 'd': if (StartsWithNoCase(key, i, "dsn")) return true; break;
+      case 'p':
+        if (StartsWithNoCase(key, i, "pass") || StartsWithNoCase(key, i, "pw")) return true;
+        break;
+      case 'a':
+        if (StartsWithNoCase(key, i, "auth")) return true;
+        break;
+      case 't':
+        if (StartsWithNoCase(key, i, "token")) return true;
+        break;
+      case 's':
+        if (StartsWithNoCase(key, i, "secret") || StartsWithNoCase(key, i, "sas")) return true;
+        break;
+      case 'k':
+        if (StartsWithNoCase(key, i, "key")) return true;
+        break;
+      case 'c':
+        if (StartsWithNoCase(key, i, "connection") || StartsWithNoCase(key, i, "cookie")) return true;
+        break;
+      case 'd':
+        if (StartsWithNoCase(key, i, "dsn")) return true;
+        break;
       default: break;
     }
   }
@@ -1149,15 +1159,16 @@ FieldKind ClassifyKey(std::string_view key) {
     bool csrf = prev == "csrf" || prev == "xsrf" || last == "csrftoken" || last == "xsrftoken";
     return csrf ? FieldKind::kNone : FieldKind::kToken;
   }
-  if (EndsWith(last, "secret") || EndsWith(last, "apikey") || OneOf(last, {"accesskey", "privatekey", "secretkey", "sas"})) {
+  if (EndsWith(last, "secret") || EndsWith(last, "apikey") ||
+      OneOf(last, {"accesskey", "privatekey", "secretkey", "sas"})) {
     return FieldKind::kToken;
   }
   if (last == "key" && w.size() >= 2) {
     // X-<anything>-Key headers (x-api-key, x-functions-key) carry keys.
     if (w.front() == "x") return FieldKind::kToken;
-    if (OneOf(prev, {"api", "access", "secret", "private", "signing", "encryption", "master", "account",
-                     "shared", "subscription", "license", "app", "client", "function", "functions",
-                     "host", "auth", "webhook", "admin", "service"})) {
+    if (OneOf(prev, {"api",       "access", "secret",       "private", "signing", "encryption", "master",
+                     "account",   "shared", "subscription", "license", "app",     "client",     "function",
+                     "functions", "host",   "auth",         "webhook", "admin",   "service"})) {
       return FieldKind::kToken;
     }
   }
@@ -1211,8 +1222,7 @@ bool HasSessionCookie(std::string_view v) {
 
 std::string_view DetectField(FieldKind kind, std::string_view v) {
   switch (kind) {
-    case FieldKind::kNone:
-      return {};
+    case FieldKind::kNone: return {};
     case FieldKind::kPassword:
       if (v.size() >= 4 && !IsPasswordPlaceholder(v) && !IsReferenceLike(v)) return "password-field";
       return {};
@@ -1226,10 +1236,8 @@ std::string_view DetectField(FieldKind kind, std::string_view v) {
       }
       return {};
     }
-    case FieldKind::kCookie:
-      return HasSessionCookie(v) ? "cookie-header" : std::string_view();
-    case FieldKind::kToken:
-      return LooksLikeToken(v) ? "secret-field" : std::string_view();
+    case FieldKind::kCookie: return HasSessionCookie(v) ? "cookie-header" : std::string_view();
+    case FieldKind::kToken: return LooksLikeToken(v) ? "secret-field" : std::string_view();
     case FieldKind::kConnectionString:
       for (std::string_view part : {"password=", "pwd=", "accountkey=", "sharedaccesskey=", "sig="}) {
         std::size_t at = 0;
@@ -1285,7 +1293,8 @@ bool MatchEnvAssignment(std::string_view s, std::size_t at, std::size_t) {
     value = s.substr(pos + 1, close - pos - 1);
   } else {
     if (space_before || space_after) return false;
-    value = s.substr(pos, Span(s, pos, [](char c) { return !IsSpace(c) && c != ';' && c != '&'; }, 201));
+    value = s.substr(pos, Span(
+                              s, pos, [](char c) { return !IsSpace(c) && c != ';' && c != '&'; }, 201));
   }
   if (value.empty() || value.size() > 200 || IsReferenceLike(value) || IsSecretReference(value)) return false;
   return !DetectField(kind, value).empty();
@@ -1344,17 +1353,28 @@ NamedValue FindNamedValue(const Json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string_view k = it.key();  // compares sizes first
     const Json* v = it.value().is_string() ? &it.value() : nullptr;
-    if (k == "value") value = true;
-    else if (k == "valueValue") value_value = true;
-    else if (k == "to") to = true;
-    else if (k == "name") name = v;
-    else if (k == "key") key = v;
-    else if (k == "type") type = v;
-    else if (k == "keyType") key_type = v;
-    else if (k == "keyValue") key_value = v;
-    else if (k == "valueType") value_type = v;
-    else if (k == "p") path = v;
-    else if (k == "tot") to_type = v;
+    if (k == "value")
+      value = true;
+    else if (k == "valueValue")
+      value_value = true;
+    else if (k == "to")
+      to = true;
+    else if (k == "name")
+      name = v;
+    else if (k == "key")
+      key = v;
+    else if (k == "type")
+      type = v;
+    else if (k == "keyType")
+      key_type = v;
+    else if (k == "keyValue")
+      key_value = v;
+    else if (k == "valueType")
+      value_type = v;
+    else if (k == "p")
+      path = v;
+    else if (k == "tot")
+      to_type = v;
   }
   auto text = [](const Json* v) { return v ? std::string_view(v->get_ref<const std::string&>()) : std::string_view(); };
   if (value_value) {
@@ -1387,8 +1407,10 @@ bool ShallowJson(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -1415,9 +1437,9 @@ std::optional<std::string_view> JsonText(std::string_view v) {
   std::string_view inner = Trimmed(v.substr(1, v.size() - 2));
   if (inner.empty()) return std::nullopt;
   const char c = inner.front();
-  bool value_start = open == '{' ? c == '"'
-                                 : c == '{' || c == '[' || c == '"' || c == '-' || IsDigit(c) || c == 't' ||
-                                       c == 'f' || c == 'n';
+  bool value_start =
+      open == '{' ? c == '"'
+                  : c == '{' || c == '[' || c == '"' || c == '-' || IsDigit(c) || c == 't' || c == 'f' || c == 'n';
   if (!value_start) return std::nullopt;
   return v;
 }
@@ -1748,8 +1770,8 @@ bool IsSecretReference(std::string_view v) {
   // {{secret:x}}, {{ $env.X }}, ={{ $credentials.x }}, ${VAR}, ${{ secrets.X }}, $(VAR), %VAR%
   // A wrapped expression holding a literal token ("={{ 'Bearer ghp_...' }}")
   // is not a reference.
-  if (wrapped("{{", "}}") || wrapped("={{", "}}") || wrapped("${{", "}}") || wrapped("${", "}") ||
-      wrapped("$(", ")") || (v.size() > 2 && wrapped("%", "%") && v.find(' ') == std::string_view::npos)) {
+  if (wrapped("{{", "}}") || wrapped("={{", "}}") || wrapped("${{", "}}") || wrapped("${", "}") || wrapped("$(", ")") ||
+      (v.size() > 2 && wrapped("%", "%") && v.find(' ') == std::string_view::npos)) {
     return FindFormat(v).empty();
   }
   // $VAR, $env:VAR
@@ -1764,10 +1786,10 @@ bool IsSecretReference(std::string_view v) {
   // Every scheme holds a colon, where the value's first one must be.
   const std::size_t colon = v.find(':');
   if (colon == std::string_view::npos) return false;
-  for (std::string_view scheme : {"vault:", "secret:", "secrets:", "env:", "op://", "keyvault:",
-                                  "azurekeyvault:", "aws-sm:", "awssm:", "gcpsm:", "sm://",
-                                  "arn:aws:secretsmanager:", "arn:aws:ssm:", "ssm:", "credential:",
-                                  "credentials:", "doppler:", "infisical:"}) {
+  for (std::string_view scheme :
+       {"vault:", "secret:", "secrets:", "env:", "op://",
+        "keyvault:", "azurekeyvault:", "aws-sm:", "awssm:", "gcpsm:", "sm://",
+        "arn:aws:secretsmanager:", "arn:aws:ssm:", "ssm:", "credential:", "credentials:", "doppler:", "infisical:"}) {
     if (scheme.find(':') == colon && StartsWith(v, 0, scheme) && v.size() > scheme.size()) return true;
   }
   return false;
@@ -1806,8 +1828,7 @@ std::string DetectSecret(std::string_view key, std::string_view value) {
     const std::string_view lower(buffer.data(), key.size());
     for (const FormatRule* keyword : keyword_rules) {
       const FormatRule& r = *keyword;
-      if (lower.find(r.prefix) != std::string_view::npos &&
-          MatchShape(r.shape, trimmed, 0) == trimmed.size() &&
+      if (lower.find(r.prefix) != std::string_view::npos && MatchShape(r.shape, trimmed, 0) == trimmed.size() &&
           (r.entropy == 0 || Entropy(trimmed) >= r.entropy) && !LooksPlaceholder(trimmed)) {
         return std::string(r.id);
       }

@@ -183,12 +183,10 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
   return Masked(std::move(report));
 }
 
-ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace,
-                                  std::string_view revision) {
+ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace, std::string_view revision) {
   FlowRepository::Impl& impl = repo.impl();
   impl.RequireRole(workspace, Role::kViewer);
-  git_oid commit = revision.empty() ? impl.WorkspaceHead(workspace)
-                                    : impl.ResolveRevision(workspace, "", revision);
+  git_oid commit = revision.empty() ? impl.WorkspaceHead(workspace) : impl.ResolveRevision(workspace, "", revision);
   ValidationReport report;
   report.target = "'" + std::string(revision.empty() ? workspace : revision) + "' at " + ShortId(commit);
 
@@ -207,7 +205,8 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
   }
   std::set<std::string> ids;
   for (const auto& [id, loc] : index) ids.insert(id);
-  ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
+  ValidationContext context{InSet(ids), AvailabilityOf(settings ? &*settings : nullptr),
+                            CredentialPolicy::kAllowUnbound};
   std::vector<FlowPlace> places;
   for (const auto& [id, loc] : index) places.push_back({loc.group, id});
   AddClashes({}, places, report.problems);
@@ -369,7 +368,8 @@ ValidationReport ValidateStaged(const std::string& repository) {
     }
   }
 
-  ValidationContext context{id_exists, AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
+  ValidationContext context{id_exists, AvailabilityOf(settings ? &*settings : nullptr),
+                            CredentialPolicy::kAllowUnbound};
   // Names the commit brings that clash with others of their folder: the
   // index's flow folders after, and before them HEAD's (the unchanged
   // ones, the changed ones HEAD has, the removed ones).
@@ -378,8 +378,7 @@ ValidationReport ValidateStaged(const std::string& repository) {
     std::vector<FlowPlace> before, after;
     for (const auto& [hash, folder] : folders_by_id_hash) {
       after.push_back(place(folder));
-      if (!changed.count(folder) ||
-          (head_tree && store.EntryAt(head_tree.get(), std::string(folder) + app_suffix))) {
+      if (!changed.count(folder) || (head_tree && store.EntryAt(head_tree.get(), std::string(folder) + app_suffix))) {
         before.push_back(place(folder));
       }
     }
@@ -396,9 +395,8 @@ ValidationReport ValidateStaged(const std::string& repository) {
     report.flows.push_back(folder);
     for (std::string_view other : folders_with_id(flow.summary.id)) {
       if (other != folder) {
-        report.problems.push_back({folder, "", "duplicate-flow-id", "flow id '" + flow.summary.id +
-                                                                        "' is also used by '" +
-                                                                        std::string(other) + "'"});
+        report.problems.push_back({folder, "", "duplicate-flow-id",
+                                   "flow id '" + flow.summary.id + "' is also used by '" + std::string(other) + "'"});
       }
     }
     for (auto& p : ValidateFlow(flow, context)) report.problems.push_back(std::move(p));

@@ -14,12 +14,12 @@
 #include <sstream>
 #include <tuple>
 
+#include "digest.h"
 #include "flowrepo/error.h"
 #include "flowrepo/package.h"
 #include "flowrepo/validate.h"
 #include "json/json_io.h"
 #include "package/manifest.h"
-#include "digest.h"
 #include "validate/secrets.h"
 #include "zip/zip.h"
 
@@ -38,8 +38,7 @@ std::string ReadBytes(const std::string& path) {
 
 // Scans every readable entry for secrets; problems the verification found
 // already (same file, pointer and rule) are not repeated.
-void SweepSecrets(const std::string& path, const PackageLimits& limits,
-                  std::vector<Problem>& problems) {
+void SweepSecrets(const std::string& path, const PackageLimits& limits, std::vector<Problem>& problems) {
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   for (const auto& p : problems) seen.emplace(p.file, p.pointer, p.rule);
   std::optional<zip::Reader> reader;
@@ -77,8 +76,8 @@ void SweepSecrets(const std::string& path, const PackageLimits& limits,
     if (!json) {
       std::string rule = DetectSecretInText(data);
       if (!rule.empty()) {
-        found.push_back({name, "", "secret/" + rule,
-                         "plain-text secret (" + rule + "); a package never holds a secret"});
+        found.push_back(
+            {name, "", "secret/" + rule, "plain-text secret (" + rule + "); a package never holds a secret"});
       }
     }
     for (auto& p : found) {
@@ -138,8 +137,7 @@ void CheckReproducible(const std::string& path, const PackageManifest& m, FlowRe
     result = ExportPackage(repo, request);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kPermissionDenied || e.code() == ErrorCode::kIo) throw;
-    refuse("cannot re-export commit " + m.commit.substr(0, 7) + " of workspace '" + m.workspace +
-           "': " + e.what());
+    refuse("cannot re-export commit " + m.commit.substr(0, 7) + " of workspace '" + m.workspace + "': " + e.what());
     return;
   }
   if (result.commit != m.commit) {
@@ -150,8 +148,8 @@ void CheckReproducible(const std::string& path, const PackageManifest& m, FlowRe
   std::string original = ReadBytes(path);
   std::string again = ReadBytes(result.path);
   if (original != again && m.tool_version != FLOWREPO_VERSION) {
-    refuse("the package was made by flowrepo " + Printable(m.tool_version) + " and this is " +
-           FLOWREPO_VERSION + ": only the version that made a package reproduces its bytes");
+    refuse("the package was made by flowrepo " + Printable(m.tool_version) + " and this is " + FLOWREPO_VERSION +
+           ": only the version that made a package reproduces its bytes");
   } else if (original != again) {
     refuse("re-exporting commit " + m.commit.substr(0, 7) + " of workspace '" + m.workspace +
            "' gives different bytes (sha256 " + Sha256Hex(again).substr(0, 12) + ", package " +
@@ -175,7 +173,7 @@ ValidationReport ValidatePackage(const std::string& path, PackageCheck check, Fl
   // A package refused for its container (damaged, a limit, a hostile entry)
   // is not decompressed again for the sweep.
   static const std::set<std::string> kStructural = {"package/zip", "package/limit", "package/entry-name",
-                                                     "package/entry-type", "package/duplicate-entry"};
+                                                    "package/entry-type", "package/duplicate-entry"};
   bool structural = std::any_of(report.problems.begin(), report.problems.end(),
                                 [](const Problem& p) { return kStructural.count(p.rule) > 0; });
   if (!structural) SweepSecrets(path, limits, report.problems);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-
-#include <zlib.h>
 
 #include "escape.h"
 #include "flowrepo/error.h"
@@ -99,8 +98,8 @@ constexpr std::size_t kWriteBuffer = 1u << 20;
 constexpr std::uint32_t kMax32 = 0xffffffffu;
 constexpr std::uint16_t kMax16 = 0xffffu;
 constexpr std::uint16_t kMethodDeflate = 8;
-constexpr std::uint16_t kVersion20 = 20;    // deflate
-constexpr std::uint16_t kVersion45 = 45;    // Zip64
+constexpr std::uint16_t kVersion20 = 20;            // deflate
+constexpr std::uint16_t kVersion45 = 45;            // Zip64
 constexpr std::uint16_t kMadeByUnix = 3 << 8 | 63;  // Unix, APPNOTE 6.3
 constexpr std::uint16_t kFlagUtf8 = 1 << 11;
 constexpr std::uint16_t kZip64Field = 0x0001;
@@ -175,8 +174,7 @@ void Writer::Flush() {
   buffer_.clear();
 }
 
-void Writer::LocalHeader(std::string_view name, std::uint64_t size, std::uint32_t crc,
-                         std::uint64_t deflated_size) {
+void Writer::LocalHeader(std::string_view name, std::uint64_t size, std::uint32_t crc, std::uint64_t deflated_size) {
   if (name.size() > kMax16) throw Error(ErrorCode::kInvalidArgument, "zip entry name too long: " + std::string(name));
   if (size >= kMax32 || deflated_size >= kMax32) {
     throw Error(ErrorCode::kInvalidArgument, "zip entry '" + std::string(name) + "' is 4 GiB or larger");
@@ -199,9 +197,9 @@ void Writer::LocalHeader(std::string_view name, std::uint64_t size, std::uint32_
   Put(central, far ? kVersion45 : kVersion20, 2);
   PutEntryFields(central, name, crc, deflated_size, size);
   Put(central, far ? 12 : 0, 2);  // extra field
-  Put(central, 0, 2);              // comment
-  Put(central, 0, 2);              // disk
-  Put(central, 0, 2);              // internal attributes
+  Put(central, 0, 2);             // comment
+  Put(central, 0, 2);             // disk
+  Put(central, 0, 2);             // internal attributes
   Put(central, std::uint64_t{kRegularFileMode} << 16, 4);
   Put(central, far ? kMax32 : at, 4);
   central += name;
@@ -219,8 +217,7 @@ void Writer::Add(std::string_view name, std::uint64_t size, std::uint32_t crc, s
   Write(deflated);
 }
 
-void Writer::Add(std::string_view name, std::uint64_t size, std::uint32_t crc, const Spool& spool,
-                 Spool::Span span) {
+void Writer::Add(std::string_view name, std::uint64_t size, std::uint32_t crc, const Spool& spool, Spool::Span span) {
   LocalHeader(name, size, crc, span.size);
   for (std::uint64_t done = 0; done < span.size; done += kWriteBuffer) {
     Write(spool.Read({span.offset + done, std::min<std::uint64_t>(kWriteBuffer, span.size - done)}));
@@ -404,8 +401,7 @@ bool HasSignature(std::string_view bytes) {
       case kEndSignature:
       case kZip64EndSignature:
       case kZip64LocatorSignature:
-      case kDescriptorSignature:
-        return true;
+      case kDescriptorSignature: return true;
     }
   }
   return false;
@@ -573,17 +569,18 @@ std::uint64_t CheckLocal(const File& file, const Central& c, std::uint64_t limit
   // A local Zip64 field holds both sizes when either says 0xffffffff.
   const bool wants_zip64 = size == 0xffffffff || comp_size == 0xffffffff;
   bool zip64 = false, zip64_ok = true;
-  bool well_formed = WalkExtra(std::string_view(rest).substr(name_length), [&](std::uint16_t id, std::string_view data) {
-    if (id != kZip64ExtraField || zip64) return;
-    zip64 = true;
-    if (!wants_zip64) return;
-    if (data.size() < 16) {
-      zip64_ok = false;
-      return;
-    }
-    size = Le(data, 0, 8);
-    comp_size = Le(data, 8, 8);
-  });
+  bool well_formed =
+      WalkExtra(std::string_view(rest).substr(name_length), [&](std::uint16_t id, std::string_view data) {
+        if (id != kZip64ExtraField || zip64) return;
+        zip64 = true;
+        if (!wants_zip64) return;
+        if (data.size() < 16) {
+          zip64_ok = false;
+          return;
+        }
+        size = Le(data, 0, 8);
+        comp_size = Le(data, 8, 8);
+      });
   if (!well_formed) throw Invalid("the local header of " + who + " has malformed extra fields");
   if (wants_zip64 && (!zip64 || !zip64_ok)) throw Invalid(kMissingZip64);
   const std::uint64_t data_at = c.offset + kLocalSize + name_length + extra_length;
@@ -595,7 +592,8 @@ std::uint64_t CheckLocal(const File& file, const Central& c, std::uint64_t limit
     return local == central || (zero_allowed && local == 0);
   };
   const bool descriptor = flags & kFlagDescriptor;
-  if (!agree(crc, c.crc, descriptor) || !agree(comp_size, c.comp_size, descriptor) || !agree(size, c.size, descriptor)) {
+  if (!agree(crc, c.crc, descriptor) || !agree(comp_size, c.comp_size, descriptor) ||
+      !agree(size, c.size, descriptor)) {
     throw Invalid("the local header of " + who + " has other sizes or CRC than its central entry");
   }
   if (!descriptor) return data_end;
@@ -619,8 +617,9 @@ void CheckCoverage(const File& file, const Directory& dir, const std::vector<Cen
   std::vector<Extent> extents;
   extents.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) extents.push_back({entries[i].offset, 0, i});
-  std::sort(extents.begin(), extents.end(),
-            [](const Extent& a, const Extent& b) { return a.begin != b.begin ? a.begin < b.begin : a.index < b.index; });
+  std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.index < b.index;
+  });
   std::uint64_t next = 0;
   for (std::size_t k = 0; k < extents.size(); ++k) {
     Extent& e = extents[k];
@@ -629,7 +628,8 @@ void CheckCoverage(const File& file, const Directory& dir, const std::vector<Cen
       throw Invalid("entries overlap ('" + Shown(other.name) + "' and '" + Shown(entries[e.index].name) + "')");
     }
     if (e.begin > next) {
-      throw Invalid(std::to_string(e.begin - next) + (next == 0 ? " bytes before the first entry" : " bytes between entries") +
+      throw Invalid(std::to_string(e.begin - next) +
+                    (next == 0 ? " bytes before the first entry" : " bytes between entries") +
                     " that no entry accounts for");
     }
     e.end = CheckLocal(file, entries[e.index], dir.offset);
@@ -672,12 +672,10 @@ ArchivePtr OpenLibzip(const std::string& path, const std::string& shown) {
     case ZIP_ER_OPEN:
     case ZIP_ER_READ:
     case ZIP_ER_MEMORY:
-    case ZIP_ER_TMPOPEN:
-      throw Error(ErrorCode::kIo, "cannot read package '" + shown + "': " + ErrorText(code));
+    case ZIP_ER_TMPOPEN: throw Error(ErrorCode::kIo, "cannot read package '" + shown + "': " + ErrorText(code));
     case ZIP_ER_EXISTS:  // libzip's duplicate name check (ZIP_CHECKCONS)
       throw Invalid("two entries have the same name");
-    default:
-      throw Invalid(ErrorText(code));
+    default: throw Invalid(ErrorText(code));
   }
 }
 
@@ -738,8 +736,7 @@ EntryInfo Reader::Stat(std::uint64_t index) const {
   return info;
 }
 
-std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes,
-                         std::uint64_t ratio_limit) const {
+std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes, std::uint64_t ratio_limit) const {
   zip_t* za = archive_.get();
   FilePtr file(zip_fopen_index(za, entry.index, 0));
   if (!file) {
@@ -748,9 +745,8 @@ std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes,
       throw Error(ErrorCode::kInvalidData, "encrypted entries are not supported");
     }
     if (code == ZIP_ER_COMPNOTSUPP) {
-      throw Error(ErrorCode::kInvalidData, "compression method " +
-                                               std::to_string(entry.comp_method) +
-                                               " is not supported");
+      throw Error(ErrorCode::kInvalidData,
+                  "compression method " + std::to_string(entry.comp_method) + " is not supported");
     }
     throw Error(ErrorCode::kInvalidData, "cannot read entry: " + ArchiveError(za));
   }
@@ -774,12 +770,10 @@ std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes,
                   "decompresses to more than " + std::to_string(max_bytes) + " bytes (the limit)");
     }
     if (out.size() + got > ratio_bound) {
-      throw Error(ErrorCode::kInvalidData, "compression ratio above " +
-                                               std::to_string(ratio_limit) + " (the limit)");
+      throw Error(ErrorCode::kInvalidData, "compression ratio above " + std::to_string(ratio_limit) + " (the limit)");
     }
     if (out.size() + got > entry.size) {
-      throw Error(ErrorCode::kInvalidData, "declares " + std::to_string(entry.size) +
-                                               " bytes but holds more");
+      throw Error(ErrorCode::kInvalidData, "declares " + std::to_string(entry.size) + " bytes but holds more");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -793,8 +787,8 @@ std::string Reader::Read(const EntryInfo& entry, std::uint64_t max_bytes,
     }
   }
   if (out.size() != entry.size) {
-    throw Error(ErrorCode::kInvalidData, "declares " + std::to_string(entry.size) +
-                                             " bytes but holds " + std::to_string(out.size()));
+    throw Error(ErrorCode::kInvalidData,
+                "declares " + std::to_string(entry.size) + " bytes but holds " + std::to_string(out.size()));
   }
   return out;
 }

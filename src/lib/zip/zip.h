@@ -70,15 +70,13 @@ class Writer {
   void Add(std::string_view name, std::uint64_t size, std::uint32_t crc, std::string_view deflated);
   /// The same, the deflated bytes being \a span of \a spool, copied a
   /// piece at a time.
-  void Add(std::string_view name, std::uint64_t size, std::uint32_t crc, const Spool& spool,
-           Spool::Span span);
+  void Add(std::string_view name, std::uint64_t size, std::uint32_t crc, const Spool& spool, Spool::Span span);
   /// Writes the central directory and end records and flushes the file to
   /// the operating system (not to disk: the caller decides). Throws kIo.
   void Finish();
 
  private:
-  void LocalHeader(std::string_view name, std::uint64_t size, std::uint32_t crc,
-                   std::uint64_t deflated_size);
+  void LocalHeader(std::string_view name, std::uint64_t size, std::uint32_t crc, std::uint64_t deflated_size);
   void Write(std::string_view bytes);
   void Flush();
 
@@ -112,13 +110,13 @@ Directory ReadDirectory(const std::string& path);
 /// One entry as the central directory describes it.
 struct EntryInfo {
   std::uint64_t index = 0;
-  std::string name;            ///< raw bytes of the name
-  std::uint64_t size = 0;      ///< declared decompressed size
-  std::uint64_t comp_size = 0; ///< declared compressed size
+  std::string name;             ///< raw bytes of the name
+  std::uint64_t size = 0;       ///< declared decompressed size
+  std::uint64_t comp_size = 0;  ///< declared compressed size
   std::uint16_t comp_method = 0;
   std::uint16_t encryption = 0;
-  std::uint8_t opsys = 0;      ///< "version made by" host system
-  std::uint32_t attributes = 0;  ///< external attributes
+  std::uint8_t opsys = 0;           ///< "version made by" host system
+  std::uint32_t attributes = 0;     ///< external attributes
   bool unicode_path_field = false;  ///< has an Info-ZIP Unicode Path extra field
   /// The raw name holds a NUL byte. libzip reads NUL as a space, but other
   /// tools end the name there.
@@ -161,8 +159,7 @@ class Reader {
   /// data does not match its declared size or CRC. \a ratio_limit: more
   /// than max(1 MiB, comp_size * ratio) bytes is refused too. The result
   /// holds exactly the entry's bytes (no spare capacity).
-  std::string Read(const EntryInfo& entry, std::uint64_t max_bytes,
-                   std::uint64_t ratio_limit) const;
+  std::string Read(const EntryInfo& entry, std::uint64_t max_bytes, std::uint64_t ratio_limit) const;
 
  private:
   Reader(std::shared_ptr<const ArchiveFile> file, ArchivePtr archive, std::uint64_t count,

@@ -171,7 +171,10 @@ TEST_F(StagedTest, NothingStagedIsClean) {
 
 TEST_F(StagedTest, OnlyTheChangedFlowIsCheckedAgainstTheIndex) {
   Flow c = MakeFlow("c", "G", 1, "b");
-  std::string token = Token("sk_" "live_", 24);
+  std::string token = Token(
+      "sk_"
+      "live_",
+      24);
   Json env = ParseJson(c.env_variables, "e");
   env["variables"].push_back({{"name", "STRIPE"}, {"value", token}});
   c.env_variables = CanonicalJson(env);
@@ -246,9 +249,9 @@ TEST(ValidateStagedScaleTest, OneChangedFlowOfTenThousandIsTheOneChecked) {
     lines += "100644 " + env + "\t" + folder + "/env_variables.json\n";
   }
   WriteFile(dir / "index-info", lines);
-  auto r = Shell("git update-index --index-info < " + Quote(dir / "index-info") +
-                     " && git commit -qm base && git rev-parse HEAD",
-                 repo);
+  auto r = Shell(
+      "git update-index --index-info < " + Quote(dir / "index-info") + " && git commit -qm base && git rev-parse HEAD",
+      repo);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Stage one changed flow: f42 with its own id and a new node.
   Flow changed = MakeFlow("f42", "", 3);

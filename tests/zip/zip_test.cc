@@ -163,8 +163,10 @@ std::string LibzipReads(const std::string& path) {
 }
 
 std::string PythonReads(const std::string& path) {
-  return Shell("python3 -c 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(\"a.json\").decode())' " +
-               Quote(path))
+  return Shell(
+             "python3 -c 'import sys, zipfile; "
+             "sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(\"a.json\").decode())' " +
+             Quote(path))
       .out;
 }
 
@@ -264,14 +266,16 @@ TEST(ZipReaderTest, ArchivesOtherToolsWriteAreAccepted) {
   // to a stream (data descriptors after every entry); an archive comment
   // without signatures.
   for (const std::string& command :
-       {std::string("zip -qrD ../plain.zip manifest.json flows"), std::string("zip -qrD -fz ../zip64.zip manifest.json flows"),
-        std::string("python3 -c 'import sys, zipfile\n"
-                    "class S:\n"
-                    "  def __init__(s, f): s.f = f\n"
-                    "  def write(s, b): return s.f.write(b)\n"
-                    "  def flush(s): s.f.flush()\n"
-                    "with open(\"../stream.zip\", \"wb\") as f, zipfile.ZipFile(S(f), \"w\", zipfile.ZIP_DEFLATED) as z:\n"
-                    "  z.write(\"manifest.json\"); z.write(\"flows/a/app_definition.json\")'"),
+       {std::string("zip -qrD ../plain.zip manifest.json flows"),
+        std::string("zip -qrD -fz ../zip64.zip manifest.json flows"),
+        std::string(
+            "python3 -c 'import sys, zipfile\n"
+            "class S:\n"
+            "  def __init__(s, f): s.f = f\n"
+            "  def write(s, b): return s.f.write(b)\n"
+            "  def flush(s): s.f.flush()\n"
+            "with open(\"../stream.zip\", \"wb\") as f, zipfile.ZipFile(S(f), \"w\", zipfile.ZIP_DEFLATED) as z:\n"
+            "  z.write(\"manifest.json\"); z.write(\"flows/a/app_definition.json\")'"),
         std::string("zip -qrD -z ../comment.zip manifest.json flows <<< 'made by hand'")}) {
     RunResult r = Shell("bash -c " + Quote(command), files);
     ASSERT_EQ(r.exit_code, 0) << command << r.err;

@@ -56,7 +56,7 @@ TEST(TrailersTest, MalformedValuesAreNoVersions) {
   ASSERT_EQ(t.versions.size(), 1u);
   EXPECT_EQ(t.versions[0].number, 999999999);
   EXPECT_EQ(t.malformed, (std::vector<std::string>{"Flowrepo-Version: a v01", "Flowrepo-Version: b v1000000000",
-                                                  "Flowrepo-Version: Bad v1"}));
+                                                   "Flowrepo-Version: Bad v1"}));
   // Two workspaces: a publish of neither.
   EXPECT_EQ(ReadPublishTrailers("P\n\nFlowrepo-Workspace: main\nFlowrepo-Workspace: dev\n").workspace, "");
 }
@@ -66,8 +66,7 @@ TEST(TrailersTest, NotesThatCouldChangeTheTrailerBlockAreRefused) {
               "publish note refused: line 2 looks like a flowrepo trailer ('Flowrepo-Version: other v7'), which "
               "only flowrepo writes (reword it)",
               [] { RequirePlainNote("note\nFlowrepo-Version: other v7"); });
-  ExpectError(ErrorCode::kInvalidArgument, "",
-              [] { RequirePlainNote("  flowrepo-workspace : main"); });
+  ExpectError(ErrorCode::kInvalidArgument, "", [] { RequirePlainNote("  flowrepo-workspace : main"); });
   ExpectError(ErrorCode::kInvalidArgument,
               "publish note refused: line 3 starts with '---', where git's trailer parser cuts the message "
               "(indent or reword it)",
@@ -101,16 +100,16 @@ class VersionsTest : public ::testing::Test {
   // Runs git in the repository (with a scratch index and a fixed
   // identity for every git in \a args); returns its output's first line.
   std::string Git(const std::string& args) {
-    auto r = Shell("export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T "
-                   "GIT_COMMITTER_EMAIL=t@example.com GIT_INDEX_FILE=" +
-                       testing::Quote(dir_ / "scratch-index") + "; git " + args,
-                   path());
+    auto r = Shell(
+        "export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T "
+        "GIT_COMMITTER_EMAIL=t@example.com GIT_INDEX_FILE=" +
+            testing::Quote(dir_ / "scratch-index") + "; git " + args,
+        path());
     EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
     return r.out.substr(0, r.out.find('\n'));
   }
   // A commit made by hand with \a message on \a parent's tree.
-  std::string HandCommit(const std::string& message, const std::string& parent,
-                         const std::string& second_parent = "") {
+  std::string HandCommit(const std::string& message, const std::string& parent, const std::string& second_parent = "") {
     testing::WriteFile(dir_ / "message", message);
     return Git("commit-tree " + parent + "^{tree} -p " + parent +
                (second_parent.empty() ? "" : " -p " + second_parent) + " -F " + testing::Quote(dir_ / "message"));
@@ -149,11 +148,12 @@ TEST_F(VersionsTest, APublishOfManyFlowsTagsEveryOneInOnePass) {
   EXPECT_EQ(tags, expected);
   EXPECT_EQ(Shell("find .git/refs/tags -type f | wc -l", path()).out, "0\n");  // none loose
   // The tag objects are in a pack, not loose files.
-  EXPECT_EQ(Shell("for f in $(find .git/objects/?? -type f); do git cat-file -t $(basename $(dirname $f))$(basename $f); "
-                  "done | grep -c tag",
-                  path())
-                .out,
-            "0\n");
+  EXPECT_EQ(
+      Shell("for f in $(find .git/objects/?? -type f); do git cat-file -t $(basename $(dirname $f))$(basename $f); "
+            "done | grep -c tag",
+            path())
+          .out,
+      "0\n");
   PublishResult one = Publish({MakeFlow("flow-7", "", 2)}, "one");
   ASSERT_EQ(one.versions.size(), 1u);
   EXPECT_EQ(Git("rev-parse main/flow-7/v2^{commit}"), one.commit);
@@ -237,9 +237,10 @@ TEST_F(VersionsTest, TagAtAnotherFlowsPublishIsIgnored) {
 TEST_F(VersionsTest, TagAtAPublishOutsideTheWorkspaceIsIgnored) {
   Publish({MakeFlow("alpha")}, "first");
   // A well-formed publish commit of alpha v2 that the workspace never got.
-  std::string stray = HandCommit("Publish alpha v2 from draft x\n\nnote\n\nFlowrepo-Draft: x\n"
-                                 "Flowrepo-Workspace: main\nFlowrepo-Version: alpha v2\n",
-                                 "main");
+  std::string stray = HandCommit(
+      "Publish alpha v2 from draft x\n\nnote\n\nFlowrepo-Draft: x\n"
+      "Flowrepo-Workspace: main\nFlowrepo-Version: alpha v2\n",
+      "main");
   Git("tag -a -m stray main/alpha/v2 " + stray);
   EXPECT_EQ(Numbers("main", "alpha"), (std::vector<int>{1}));
   ExpectError(ErrorCode::kNotFound, "", [&] { repo().Diff("main", "alpha", "v1", "v2"); });
@@ -301,7 +302,8 @@ TEST_F(VersionsTest, NumbersNamedByPublishCommitsAreNeverReused) {
 
 TEST_F(VersionsTest, VersionNumbersStayInRange) {
   Publish({MakeFlow("alpha")}, "first");
-  std::string last = HandCommit("Publish alpha\n\nFlowrepo-Workspace: main\nFlowrepo-Version: alpha v999999999\n", "main");
+  std::string last =
+      HandCommit("Publish alpha\n\nFlowrepo-Workspace: main\nFlowrepo-Version: alpha v999999999\n", "main");
   Git("update-ref refs/heads/main " + last);
   Git("tag main/alpha/v999999999 main");
   repo().PutFlows("main", "d", {MakeFlow("alpha", "", 2)});
@@ -334,8 +336,8 @@ TEST_F(VersionsTest, DamagedOrStaleVersionIndexNeverChangesVersions) {
   std::string unsorted = written;
   std::swap_ranges(unsorted.end() - 80, unsorted.end() - 40, unsorted.end() - 40);
   int beta = 1;
-  for (const std::string& damaged : {written.substr(0, written.size() - 7), std::string("junk\n"), std::string(),
-                                     flipped, unsorted}) {
+  for (const std::string& damaged :
+       {written.substr(0, written.size() - 7), std::string("junk\n"), std::string(), flipped, unsorted}) {
     testing::WriteFile(index, damaged);
     Reopen();
     EXPECT_EQ(Numbers("main", "alpha"), (std::vector<int>{2, 1}));
@@ -372,9 +374,11 @@ TEST_F(VersionsTest, WorkspaceCreateGivesEveryFlowV1WithItsSource) {
   EXPECT_EQ(Git("rev-parse dev^"), edit);
   EXPECT_EQ(Git("rev-parse dev^{tree}"), Git("rev-parse main^{tree}"));
   std::string message = Shell("git log -1 --format=%B dev", path()).out;
-  EXPECT_EQ(message, "Create workspace dev from main\n\nFlowrepo-Workspace: dev\nFlowrepo-Created-From: main\n"
-                     "Flowrepo-Version: alpha v1\nFlowrepo-Source: main/alpha/v2\n"
-                     "Flowrepo-Version: beta v1\nFlowrepo-Source: main/beta@" + edit + "\n\n");
+  EXPECT_EQ(message,
+            "Create workspace dev from main\n\nFlowrepo-Workspace: dev\nFlowrepo-Created-From: main\n"
+            "Flowrepo-Version: alpha v1\nFlowrepo-Source: main/alpha/v2\n"
+            "Flowrepo-Version: beta v1\nFlowrepo-Source: main/beta@" +
+                edit + "\n\n");
 
   // history, export --version, revert work in dev as anywhere.
   History h = repo().FlowHistory("dev", "alpha");
@@ -407,8 +411,8 @@ TEST_F(VersionsTest, WorkspaceCreateRerunCompletesItsTags) {
   // As if killed after the workspace ref moved, before the tags.
   Git("tag -d dev/alpha/v1 dev/beta/v1");
   Reopen();
-  EXPECT_EQ(Kinds(repo().Check()), (std::vector<std::string>{"missing-tag refs/tags/dev/alpha/v1",
-                                                             "missing-tag refs/tags/dev/beta/v1"}));
+  EXPECT_EQ(Kinds(repo().Check()),
+            (std::vector<std::string>{"missing-tag refs/tags/dev/alpha/v1", "missing-tag refs/tags/dev/beta/v1"}));
   WorkspaceInfo again = repo().CreateWorkspace("dev", "main");
   EXPECT_TRUE(again.completed_earlier_create);
   EXPECT_EQ(again.commit, dev.commit);
@@ -460,9 +464,10 @@ TEST_F(VersionsTest, CheckReportsEveryKindOfProblem) {
   Publish({MakeFlow("alpha"), MakeFlow("beta")}, "first");
   // Two publish commits naming alpha v2 (the second made by hand), one tag.
   Publish({MakeFlow("alpha", "", 2)}, "second");
-  std::string dup = HandCommit("Publish again\n\nFlowrepo-Workspace: main\nFlowrepo-Version: alpha v2\n"
-                               "Flowrepo-Version: beta v01\n",
-                               "main");
+  std::string dup = HandCommit(
+      "Publish again\n\nFlowrepo-Workspace: main\nFlowrepo-Version: alpha v2\n"
+      "Flowrepo-Version: beta v01\n",
+      "main");
   Git("update-ref refs/heads/main " + dup);
   Git("tag main/beta/latest main");
   // A branch whose drafts claim it as a workspace but has no settings.

@@ -15,11 +15,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "flowrepo/error.h"
 #include "json/json_io.h"
@@ -46,8 +46,7 @@ class Gen {
   std::string Alpha(std::size_t n) { return From("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", n); }
   std::string Base64(std::size_t n) { return From(std::string(kAlnum) + "+/", n); }
   std::string Base64Url(std::string_view bytes) {
-    static constexpr char kTable[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string out;
     std::uint32_t acc = 0;
     int bits = 0;
@@ -89,59 +88,161 @@ std::vector<Sample> FormatSamples(Gen& g) {
   std::vector<Sample> s;
   const std::string base32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   auto add = [&](std::string rule, std::string value) { s.push_back({std::move(rule), "", std::move(value)}); };
-  add("aws-access-key-id", "AK" "IA" + g.From(base32, 16));
-  add("aws-access-key-id", "AS" "IA" + g.From(base32, 16));
+  add("aws-access-key-id",
+      "AK"
+      "IA" +
+          g.From(base32, 16));
+  add("aws-access-key-id",
+      "AS"
+      "IA" +
+          g.From(base32, 16));
   add("aws-secret-access-key", "aws_secret_access_key = " + g.Base64(40));
   add("aws-secret-access-key", "export AWS_SECRET_ACCESS_KEY=\"" + g.Base64(40) + "\"");
-  add("github-pat", "gh" "p_" + g.Alnum(36));
-  add("github-fine-grained-pat", "github" "_pat_" + g.Word(82));
-  add("github-oauth-token", "gh" "o_" + g.Alnum(36));
-  add("github-app-token", "gh" "s_" + g.Alnum(36));
-  add("github-app-token", "gh" "u_" + g.Alnum(36));
-  add("github-refresh-token", "gh" "r_" + g.Alnum(36));
-  add("gitlab-pat", "glpat" "-" + g.Alnum(20));
-  add("slack-bot-token", "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24));
-  add("slack-user-token", "xox" "p-" + g.Digits(11) + "-" + g.Digits(11) + "-" + g.Digits(12) + "-" + g.Hex(32));
-  add("slack-app-token", "xap" "p-1-A" + g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10) + "-" +
-                             g.Digits(13) + "-" + g.Hex(64));
-  add("slack-webhook-url", "https://hooks.slack" ".com/services/T" + g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 8) +
-                               "/B" + g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10) + "/" + g.Alnum(24));
+  add("github-pat",
+      "gh"
+      "p_" +
+          g.Alnum(36));
+  add("github-fine-grained-pat",
+      "github"
+      "_pat_" +
+          g.Word(82));
+  add("github-oauth-token",
+      "gh"
+      "o_" +
+          g.Alnum(36));
+  add("github-app-token",
+      "gh"
+      "s_" +
+          g.Alnum(36));
+  add("github-app-token",
+      "gh"
+      "u_" +
+          g.Alnum(36));
+  add("github-refresh-token",
+      "gh"
+      "r_" +
+          g.Alnum(36));
+  add("gitlab-pat",
+      "glpat"
+      "-" +
+          g.Alnum(20));
+  add("slack-bot-token",
+      "xox"
+      "b-" +
+          g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24));
+  add("slack-user-token",
+      "xox"
+      "p-" +
+          g.Digits(11) + "-" + g.Digits(11) + "-" + g.Digits(12) + "-" + g.Hex(32));
+  add("slack-app-token",
+      "xap"
+      "p-1-A" +
+          g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10) + "-" + g.Digits(13) + "-" + g.Hex(64));
+  add("slack-webhook-url",
+      "https://hooks.slack"
+      ".com/services/T" +
+          g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 8) + "/B" +
+          g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10) + "/" + g.Alnum(24));
   for (std::string kind : {"RSA ", "EC ", "OPENSSH ", ""}) {
     std::string body;
     for (int i = 0; i < 8; ++i) body += g.Base64(64) + "\n";
-    add("private-key", "-----BEGIN " + kind + "PRIVATE" " KEY-----\n" + body + "-----END " + kind + "PRIVATE KEY-----\n");
+    add("private-key", "-----BEGIN " + kind +
+                           "PRIVATE"
+                           " KEY-----\n" +
+                           body + "-----END " + kind + "PRIVATE KEY-----\n");
   }
   {
     std::string header = g.Base64Url(R"({"alg":"HS256","typ":"JWT"})");
     std::string payload = g.Base64Url("{\"sub\":\"" + g.Alnum(12) + "\",\"iat\":" + g.Digits(10) + "}");
     add("jwt", header + "." + payload + "." + g.Base64Url(g.Alnum(32)));
   }
-  add("gcp-api-key", "AI" "za" + g.WordDash(35));
-  add("stripe-key", "sk_" "live_" + g.Alnum(24));
-  add("stripe-key", "rk_" "live_" + g.Alnum(24));
-  add("stripe-key", "sk_" "test_" + g.Alnum(24));
-  add("twilio-api-key", "S" "K" + g.Hex(32));
-  add("sendgrid-api-key", "S" "G." + g.WordDash(22) + "." + g.WordDash(43));
-  add("npm-token", "np" "m_" + g.Alnum(36));
-  add("pypi-token", "pypi-AgEIcHl" "waS5vcmc" + g.WordDash(70));
-  add("openai-api-key", "sk" "-proj-" + g.WordDash(100));
-  add("openai-api-key", "sk" "-" + g.Alnum(20) + "T3Blbk" "FJ" + g.Alnum(20));
-  add("anthropic-api-key", "sk" "-ant-api03-" + g.WordDash(93) + "AA");
-  add("azure-ad-client-secret", g.Alnum(3) + g.Digits(1) + "Q" "~" + g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-", 34));
-  add("azure-storage-key", "DefaultEndpointsProtocol=https;AccountName=flows;Account" "Key=" + g.Base64(86) +
-                               "==;EndpointSuffix=core.windows.net");
-  add("azure-shared-access-key", "Endpoint=sb://bus.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccess" "Key=" +
-                                     g.Base64(43) + "=");
+  add("gcp-api-key",
+      "AI"
+      "za" +
+          g.WordDash(35));
+  add("stripe-key",
+      "sk_"
+      "live_" +
+          g.Alnum(24));
+  add("stripe-key",
+      "rk_"
+      "live_" +
+          g.Alnum(24));
+  add("stripe-key",
+      "sk_"
+      "test_" +
+          g.Alnum(24));
+  add("twilio-api-key",
+      "S"
+      "K" +
+          g.Hex(32));
+  add("sendgrid-api-key",
+      "S"
+      "G." +
+          g.WordDash(22) + "." + g.WordDash(43));
+  add("npm-token",
+      "np"
+      "m_" +
+          g.Alnum(36));
+  add("pypi-token",
+      "pypi-AgEIcHl"
+      "waS5vcmc" +
+          g.WordDash(70));
+  add("openai-api-key",
+      "sk"
+      "-proj-" +
+          g.WordDash(100));
+  add("openai-api-key",
+      "sk"
+      "-" +
+          g.Alnum(20) +
+          "T3Blbk"
+          "FJ" +
+          g.Alnum(20));
+  add("anthropic-api-key",
+      "sk"
+      "-ant-api03-" +
+          g.WordDash(93) + "AA");
+  add("azure-ad-client-secret", g.Alnum(3) + g.Digits(1) +
+                                    "Q"
+                                    "~" +
+                                    g.From("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-", 34));
+  add("azure-storage-key",
+      "DefaultEndpointsProtocol=https;AccountName=flows;Account"
+      "Key=" +
+          g.Base64(86) + "==;EndpointSuffix=core.windows.net");
+  add("azure-shared-access-key",
+      "Endpoint=sb://bus.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccess"
+      "Key=" +
+          g.Base64(43) + "=");
   add("url-credentials", "postgres://app:" + g.Alnum(16) + "@db.internal:5432/app");
   add("url-credentials", "https://deploy:" + g.Alnum(12) + "@git.example.com/org/repo.git");
-  add("vault-token", "hv" "s." + g.WordDash(95));
+  add("vault-token",
+      "hv"
+      "s." +
+          g.WordDash(95));
   add("bearer-token", "curl -H 'Authorization: Bearer " + g.Alnum(40) + "' https://api.example.com/v1");
   add("basic-auth-header", "Authorization: Basic " + g.Base64Std("svc-flows:" + g.Alnum(14)));
-  add("shopify-token", "shp" "at_" + g.Hex(32));
-  add("digitalocean-token", "dop" "_v1_" + g.Hex(64));
-  add("databricks-token", "da" "pi" + g.Hex(32));
-  add("huggingface-token", "h" "f_" + g.Alpha(34));
-  add("age-secret-key", "AGE-SECRET" "-KEY-1" + g.From("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58));
+  add("shopify-token",
+      "shp"
+      "at_" +
+          g.Hex(32));
+  add("digitalocean-token",
+      "dop"
+      "_v1_" +
+          g.Hex(64));
+  add("databricks-token",
+      "da"
+      "pi" +
+          g.Hex(32));
+  add("huggingface-token",
+      "h"
+      "f_" +
+          g.Alpha(34));
+  add("age-secret-key",
+      "AGE-SECRET"
+      "-KEY-1" +
+          g.From("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58));
   add("generic-assignment", "const password = \"" + g.Alnum(14) + "\";\nreturn login(user, password);");
   add("generic-assignment", "API_KEY=" + g.Alnum(32));
   return s;
@@ -181,16 +282,34 @@ std::vector<std::pair<std::string, std::function<Json(const std::string&)>>> Pla
     return out;
   };
   return {
-      {"value", [](const std::string& v) { return Json{{"note", v}}; }},
-      {"free text", [](const std::string& v) { return Json{{"description", "Call it with " + v + " please."}}; }},
-      {"nested array", [](const std::string& v) { return Json{{"steps", {{1, {{"x", {v}}}}}}}; }},
+      {"value",
+       [](const std::string& v) {
+         return Json{{"note", v}};
+       }},
+      {"free text",
+       [](const std::string& v) {
+         return Json{{"description", "Call it with " + v + " please."}};
+       }},
+      {"nested array",
+       [](const std::string& v) {
+         return Json{{"steps", {{1, {{"x", {v}}}}}}};
+       }},
       {"script body",
        [](const std::string& v) {
          return Json{{"nodes", {{{"config", {{"code", "// setup\nconst cfg = `" + v + "`;\nreturn cfg;"}}}}}}};
        }},
-      {"header map", [](const std::string& v) { return Json{{"headers", {{"X-Custom", v}}}}; }},
-      {"multiline note", [](const std::string& v) { return Json{{"notes", "first line\n" + v + "\nlast line"}}; }},
-      {"percent-encoded", [percent](const std::string& v) { return Json{{"url", "https://api.example.com/cb?t=" + percent(v)}}; }},
+      {"header map",
+       [](const std::string& v) {
+         return Json{{"headers", {{"X-Custom", v}}}};
+       }},
+      {"multiline note",
+       [](const std::string& v) {
+         return Json{{"notes", "first line\n" + v + "\nlast line"}};
+       }},
+      {"percent-encoded",
+       [percent](const std::string& v) {
+         return Json{{"url", "https://api.example.com/cb?t=" + percent(v)}};
+       }},
   };
 }
 
@@ -225,9 +344,8 @@ TEST(SecretScannerTest, CorpusDetectionRateAndLookAlikes) {
   for (int round = 0; round < 10; ++round) {
     for (const auto& s : FormatSamples(g)) {
       for (const auto& [where, place] : placements) {
-        if (where == "percent-encoded" &&
-            (s.rule == "private-key" || s.rule == "generic-assignment" || s.rule == "bearer-token" ||
-             s.rule == "basic-auth-header")) {
+        if (where == "percent-encoded" && (s.rule == "private-key" || s.rule == "generic-assignment" ||
+                                           s.rule == "bearer-token" || s.rule == "basic-auth-header")) {
           continue;  // multi-word forms are not URL parameters
         }
         Check(place(s.value), s, where, t);
@@ -245,12 +363,20 @@ TEST(SecretScannerTest, CorpusDetectionRateAndLookAlikes) {
   // Benign look-alikes: documentation examples, placeholders, references,
   // ids, hashes, images, prose, and key-like names with harmless values.
   std::vector<Json> benign;
-  const std::vector<std::string> references = {
-      "{{secret:stripe}}", "${STRIPE_KEY}", "vault:finance/core-banking/api-key",
-      "={{ $env.OPENAI_API_KEY }}", "{{ $credentials.apiKey }}", "$API_TOKEN", "${{ secrets.NPM_TOKEN }}",
-      "op://Flows/Core banking/password", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:core",
-      "{{env.CORE_BANKING_KEY}}", "$env:DB_PASSWORD", "secret:db-password", "%DB_PASSWORD%"};
-  const std::vector<std::string> secret_keys = {"password", "apiKey", "clientSecret", "token",
+  const std::vector<std::string> references = {"{{secret:stripe}}",
+                                               "${STRIPE_KEY}",
+                                               "vault:finance/core-banking/api-key",
+                                               "={{ $env.OPENAI_API_KEY }}",
+                                               "{{ $credentials.apiKey }}",
+                                               "$API_TOKEN",
+                                               "${{ secrets.NPM_TOKEN }}",
+                                               "op://Flows/Core banking/password",
+                                               "arn:aws:secretsmanager:eu-west-1:123456789012:secret:core",
+                                               "{{env.CORE_BANKING_KEY}}",
+                                               "$env:DB_PASSWORD",
+                                               "secret:db-password",
+                                               "%DB_PASSWORD%"};
+  const std::vector<std::string> secret_keys = {"password",      "apiKey",           "clientSecret", "token",
                                                 "Authorization", "connectionString", "privateKey"};
   for (const auto& r : references) {
     for (const auto& k : secret_keys) benign.push_back({{k, r}});
@@ -264,33 +390,72 @@ TEST(SecretScannerTest, CorpusDetectionRateAndLookAlikes) {
     benign.push_back({{k, "changeme"}});
   }
   for (const std::string& v : std::vector<std::string>{
-           "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-           "gh" "p_" + std::string(36, 'x'), "sk_" "live_" + std::string(24, 'X'), "AK" "IA" + std::string(16, 'X'),
-           "xox" "b-000000000000-000000000000-xxxxxxxxxxxxxxxxxxxxxxxx",
+           "AKIAIOSFODNN7EXAMPLE",
+           "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+           "gh"
+           "p_" +
+               std::string(36, 'x'),
+           "sk_"
+           "live_" +
+               std::string(24, 'X'),
+           "AK"
+           "IA" +
+               std::string(16, 'X'),
+           "xox"
+           "b-000000000000-000000000000-xxxxxxxxxxxxxxxxxxxxxxxx",
            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
            "-----BEGIN PUBLIC KEY-----\n" + g.Base64(64) + "\n" + g.Base64(64) + "\n-----END PUBLIC KEY-----",
            "-----BEGIN CERTIFICATE-----\n" + g.Base64(64) + "\n-----END CERTIFICATE-----",
            "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
-           "Authorization: Bearer {{env.TOKEN}}", "Authorization: Bearer ${TOKEN}",
-           "https://{{user}}:{{password}}@db.example.com", "postgres://app:${DB_PASSWORD}@db/app",
-           "https://user:password@example.com", "redis://:****@cache:6379",
-           "https://api.example.com/v1/users?id=5&page=2", "git@github.com:org/repo.git",
-           "https://alice@example.com/path", "mailto:alice@example.com",
-           "The token expires after 3600 seconds.", "Bearer tokens are validated by the gateway.",
-           "Basic authentication is disabled.", "s.substring(0, 10)", "this.state.secretName",
-           "msg.payload.token", "={{ $json.token }}", "eyeglasses.eyebrow.eyelid.example",
-           "SKU-1234567890", "sk-...", "ghp_...", "TODO: rotate the key", "kyc.status == 'verified'",
-           "password = getPassword();", "const token = await auth.token();", "apiKey: config.apiKey",
+           "Authorization: Bearer {{env.TOKEN}}",
+           "Authorization: Bearer ${TOKEN}",
+           "https://{{user}}:{{password}}@db.example.com",
+           "postgres://app:${DB_PASSWORD}@db/app",
+           "https://user:password@example.com",
+           "redis://:****@cache:6379",
+           "https://api.example.com/v1/users?id=5&page=2",
+           "git@github.com:org/repo.git",
+           "https://alice@example.com/path",
+           "mailto:alice@example.com",
+           "The token expires after 3600 seconds.",
+           "Bearer tokens are validated by the gateway.",
+           "Basic authentication is disabled.",
+           "s.substring(0, 10)",
+           "this.state.secretName",
+           "msg.payload.token",
+           "={{ $json.token }}",
+           "eyeglasses.eyebrow.eyelid.example",
+           "SKU-1234567890",
+           "sk-...",
+           "ghp_...",
+           "TODO: rotate the key",
+           "kyc.status == 'verified'",
+           "password = getPassword();",
+           "const token = await auth.token();",
+           "apiKey: config.apiKey",
            "return { answer: 'Please complete identity verification first.' };",
-           "{{accounts.body}}", "1.2.3-alpha+build.5", "2026-11-23T10:00:00Z", "+1 415 555 0100"}) {
+           "{{accounts.body}}",
+           "1.2.3-alpha+build.5",
+           "2026-11-23T10:00:00Z",
+           "+1 415 555 0100"}) {
     benign.push_back({{"note", v}});
   }
   for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"tokenizer", "cl100k_base"}, {"max_tokens", "600"}, {"passwordPolicy", "strict"},
-           {"secretName", "core-banking-api"}, {"token_url", "https://auth.example.com/oauth/token"},
-           {"auth", "mtls"}, {"key", "customer_id"}, {"primaryKey", "id"}, {"apiKeyHeader", "X-Api-Key"},
-           {"tokenType", "Bearer"}, {"secretRef", "vault:x/y"}, {"passwordField", "pwd"},
-           {"Authorization", "Bearer"}, {"apiKey", "none"}, {"token", "true"},
+           {"tokenizer", "cl100k_base"},
+           {"max_tokens", "600"},
+           {"passwordPolicy", "strict"},
+           {"secretName", "core-banking-api"},
+           {"token_url", "https://auth.example.com/oauth/token"},
+           {"auth", "mtls"},
+           {"key", "customer_id"},
+           {"primaryKey", "id"},
+           {"apiKeyHeader", "X-Api-Key"},
+           {"tokenType", "Bearer"},
+           {"secretRef", "vault:x/y"},
+           {"passwordField", "pwd"},
+           {"Authorization", "Bearer"},
+           {"apiKey", "none"},
+           {"token", "true"},
            {"connectionString", "Server=db;Database=flows;Trusted_Connection=True;"},
            {"connectionString", "Server=db;Database=flows;User Id=sa;Password={{secret:db}};"}}) {
     benign.push_back({{k, v}});
@@ -320,9 +485,10 @@ TEST(SecretScannerTest, CorpusDetectionRateAndLookAlikes) {
 
   double rate = 100.0 * t.detected / t.total;
   double fp = 100.0 * flagged / static_cast<double>(benign.size());
-  std::printf("secret corpus: %d/%d samples detected (%.1f%%), %d with the expected rule; "
-              "look-alikes: %d/%zu flagged (%.2f%% false positives)\n",
-              t.detected, t.total, rate, t.right_rule, flagged, benign.size(), fp);
+  std::printf(
+      "secret corpus: %d/%d samples detected (%.1f%%), %d with the expected rule; "
+      "look-alikes: %d/%zu flagged (%.2f%% false positives)\n",
+      t.detected, t.total, rate, t.right_rule, flagged, benign.size(), fp);
   ::testing::Test::RecordProperty("secret_samples", t.total);
   ::testing::Test::RecordProperty("secret_detected", t.detected);
   ::testing::Test::RecordProperty("lookalikes", static_cast<int>(benign.size()));
@@ -346,15 +512,17 @@ TEST(SecretScannerTest, AtLeastTwentyFormatRules) {
 
 TEST(SecretScannerTest, PointersAreEscapedAndMessagesNameRuleNotValue) {
   Gen g(7);
-  std::string token = "gh" "p_" + g.Alnum(36);
+  std::string token =
+      "gh"
+      "p_" +
+      g.Alnum(36);
   Json doc = {{"a/b", {{"c~d", {1, token}}}}};
   std::vector<Problem> problems;
   ScanSecrets(doc, "flows/x/flow_definition.json", problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].pointer, "/a~1b/c~0d/1");
   EXPECT_EQ(problems[0].rule, "secret/github-pat");
-  EXPECT_EQ(problems[0].message,
-            "plain-text secret (GitHub personal access token); store a secret reference instead");
+  EXPECT_EQ(problems[0].message, "plain-text secret (GitHub personal access token); store a secret reference instead");
   EXPECT_EQ(problems[0].ToString(),
             "flows/x/flow_definition.json:/a~1b/c~0d/1: plain-text secret (GitHub personal access "
             "token); store a secret reference instead [secret/github-pat]");
@@ -366,7 +534,11 @@ TEST(SecretScannerTest, ReferencesPassButNotWhenTheyHoldAToken) {
     EXPECT_EQ(DetectSecret("password", r), "") << r;
   }
   Gen g(3);
-  std::string expression = "={{ 'Bearer " "gh" "p_" + g.Alnum(36) + "' }}";
+  std::string expression =
+      "={{ 'Bearer "
+      "gh"
+      "p_" +
+      g.Alnum(36) + "' }}";
   EXPECT_FALSE(IsSecretReference(expression));
   EXPECT_EQ(DetectSecret("Authorization", expression), "github-pat");
   EXPECT_FALSE(IsSecretReference("{{a}} plain {{b}}"));
@@ -389,9 +561,10 @@ TEST(SecretScannerTest, ScansALargeFlowQuickly) {
   for (int i = 0; i < 20000; ++i) {
     nodes.push_back({{"id", "n" + std::to_string(i)},
                      {"type", "api"},
-                     {"config", {{"url", "https://api.example.com/v1/items/" + std::to_string(i)},
-                                 {"headers", {{"Accept", "application/json"}, {"X-Api-Key", "{{env.KEY}}"}}},
-                                 {"prompt", "Summarise the ticket and answer politely, citing the policy."}}}});
+                     {"config",
+                      {{"url", "https://api.example.com/v1/items/" + std::to_string(i)},
+                       {"headers", {{"Accept", "application/json"}, {"X-Api-Key", "{{env.KEY}}"}}},
+                       {"prompt", "Summarise the ticket and answer politely, citing the policy."}}}});
   }
   Json doc = {{"nodes", nodes}};
   std::string text = doc.dump();
@@ -399,8 +572,7 @@ TEST(SecretScannerTest, ScansALargeFlowQuickly) {
   std::vector<Problem> problems;
   ScanSecrets(doc, "f.json", problems);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::printf("scanned %.1f MB of flow JSON in %.1f ms (%.0f MB/s)\n", text.size() / 1e6, ms,
-              text.size() / 1e3 / ms);
+  std::printf("scanned %.1f MB of flow JSON in %.1f ms (%.0f MB/s)\n", text.size() / 1e6, ms, text.size() / 1e3 / ms);
   EXPECT_TRUE(problems.empty());
   EXPECT_LT(ms, 2000.0);
 }
@@ -539,7 +711,10 @@ class Expander {
     if (kind == "pem") {
       std::string body;
       for (int i = 0; i < 8; ++i) body += g_.Base64(64) + "\n";
-      return "-----BEGIN " + arg + "PRIVATE" " KEY-----\n" + body + "-----END " + arg + "PRIVATE KEY-----";
+      return "-----BEGIN " + arg +
+             "PRIVATE"
+             " KEY-----\n" +
+             body + "-----END " + arg + "PRIVATE KEY-----";
     }
     ADD_FAILURE() << "unknown generator '" << spec << "'";
     return spec;
@@ -559,7 +734,7 @@ std::vector<Problem> ScanCase(const CorpusCase& c, const Json& doc) {
 TEST(SecretCorpusTest, DetectsEveryPlantedSecretAndNoLookAlike) {
   const std::vector<CorpusCase> planted = LoadCorpus("planted.json");
   const std::vector<CorpusCase> lookalikes = LoadCorpus("lookalikes.json");
-  constexpr int kRounds = 20;  // fresh random values each round
+  constexpr int kRounds = 20;                           // fresh random values each round
   std::map<std::string, std::pair<int, int>> by_class;  // class -> (detected, total)
   std::map<std::string, int> by_shape;
   std::set<std::string> missed, wrong_rule, leaked, flagged;
@@ -599,10 +774,10 @@ TEST(SecretCorpusTest, DetectsEveryPlantedSecretAndNoLookAlike) {
     }
   }
 
-  std::printf("planted secrets: %d of %zu cases detected (%d n8n, %d Node-RED, %d native; "
-              "%d rounds of fresh values)\n",
-              planted_detected, planted.size(), by_shape["n8n"], by_shape["node-red"], by_shape["native"],
-              kRounds);
+  std::printf(
+      "planted secrets: %d of %zu cases detected (%d n8n, %d Node-RED, %d native; "
+      "%d rounds of fresh values)\n",
+      planted_detected, planted.size(), by_shape["n8n"], by_shape["node-red"], by_shape["native"], kRounds);
   for (const auto& [cls, counts] : by_class) {
     std::printf("  %-20s %4d/%-4d\n", cls.c_str(), counts.first, counts.second);
   }
@@ -628,8 +803,14 @@ TEST(SecretCorpusTest, DetectsEveryPlantedSecretAndNoLookAlike) {
 
 TEST(SecretMaskTest, PointerSegmentsHoldingSecretsAreMasked) {
   Gen g(16);
-  const std::string pat = "gh" "p_" + g.Alnum(36);
-  const std::string slack = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  const std::string pat =
+      "gh"
+      "p_" +
+      g.Alnum(36);
+  const std::string slack =
+      "xox"
+      "b-" +
+      g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
   EXPECT_EQ(MaskSecretsInPointer("/headers/" + pat), "/headers/ghp_****");
   EXPECT_EQ(MaskSecretsInPointer("/headers/" + pat + "/0"), "/headers/ghp_****/0");
   EXPECT_EQ(MaskSecretsInPointer("/nodes/3/name"), "/nodes/3/name");
@@ -639,12 +820,18 @@ TEST(SecretMaskTest, PointerSegmentsHoldingSecretsAreMasked) {
             "node 'xoxb-****' uses flow 'x', which does not exist");
   EXPECT_EQ(MaskSecrets("no secret here: flows/a/b"), "no secret here: flows/a/b");
   // Only percent-decoded is it a token: the whole text goes.
-  EXPECT_EQ(MaskSecrets("gh" "p%5F" + g.Alnum(36)), "****");
+  EXPECT_EQ(MaskSecrets("gh"
+                        "p%5F" +
+                        g.Alnum(36)),
+            "****");
 }
 
 TEST(SecretMaskTest, KeysThatAreSecretsAreMaskedInTheirPointer) {
   Gen g(17);
-  const std::string pat = "gh" "p_" + g.Alnum(36);
+  const std::string pat =
+      "gh"
+      "p_" +
+      g.Alnum(36);
   Json doc = {{"headers", {{pat, "1"}}}};
   std::vector<Problem> problems;
   ScanSecrets(doc, "flows/a/b/flow_definition.json", problems);
@@ -657,9 +844,18 @@ TEST(SecretMaskTest, KeysThatAreSecretsAreMaskedInTheirPointer) {
 // ValidateFlow returns is masked, whichever check made it.
 TEST(SecretMaskTest, ValidateFlowMasksGroupsIdsAndNames) {
   Gen g(18);
-  const std::string id = "np" "m_" + g.Lower(36);
-  const std::string group = "glpat" "-" + g.Lower(20);
-  const std::string node = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  const std::string id =
+      "np"
+      "m_" +
+      g.Lower(36);
+  const std::string group =
+      "glpat"
+      "-" +
+      g.Lower(20);
+  const std::string node =
+      "xox"
+      "b-" +
+      g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
   Flow flow = testing::MakeFlow(id, group);
   Json def = ParseJson(flow.flow_definition, "def");
   def["edges"].push_back({{"from", node}, {"to", "end"}});  // a dangling edge names the node
@@ -697,7 +893,10 @@ TEST(SecretScannerTest, ReferenceIdsOfAppDefinitionsAreNotFieldNames) {
   ScanSecrets(app["references"], "flows/x/y/flow_definition.json", problems);
   EXPECT_FALSE(problems.empty());
   problems.clear();
-  app["references"]["gh" "p_" + g.Alnum(36)] = "x";
+  app["references"]
+     ["gh"
+      "p_" +
+      g.Alnum(36)] = "x";
   ScanSecrets(app, "flows/billing/billing-sync-2024/app_definition.json", problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].pointer, "/references/ghp_****");
@@ -716,8 +915,10 @@ class SecretsEndToEndTest : public ::testing::Test {
     return testing::Flowrepo("--user alice@example.com " + args, repo_.empty() ? dir_.path() : repo_);
   }
   static Json Workflow(const std::string& name, const std::string& id, Json nodes) {
-    return {{"name", name},   {"id", id},
-            {"nodes", nodes}, {"connections", Json::object()},
+    return {{"name", name},
+            {"id", id},
+            {"nodes", nodes},
+            {"connections", Json::object()},
             {"settings", {{"executionOrder", "v1"}}}};
   }
   static Json Node(const std::string& name, const std::string& type, Json params) {
@@ -740,8 +941,9 @@ TEST_F(SecretsEndToEndTest, WorkflowIdsEndingInSecretWordsPassAddPublishAndValid
   for (const std::string suffix : {"Pwd", "Token", "Secret", "Passwd", "ApiKey"}) {
     const std::string id = g.Alnum(16 - suffix.size()) + suffix;
     const std::string name = "Ledger step " + std::to_string(2024 + n++);
-    testing::WriteFile(dir_ / ("in/callee-" + suffix + ".json"),
-                       Workflow(name, id, {Node("Start", "n8n-nodes-base.executeWorkflowTrigger", Json::object())}).dump(2));
+    testing::WriteFile(
+        dir_ / ("in/callee-" + suffix + ".json"),
+        Workflow(name, id, {Node("Start", "n8n-nodes-base.executeWorkflowTrigger", Json::object())}).dump(2));
     calls.push_back(Node("Run " + suffix, "n8n-nodes-base.executeWorkflow",
                          {{"source", "database"}, {"workflowId", {{"__rl", true}, {"mode", "id"}, {"value", id}}}}));
   }
@@ -768,11 +970,13 @@ TEST_F(SecretsEndToEndTest, WorkflowIdsEndingInSecretWordsPassAddPublishAndValid
 // file name that is a token), add refuses too, and writes nothing.
 TEST_F(SecretsEndToEndTest, AddRefusesWhatPublishWouldRefuseInTheAppDefinition) {
   Gen g(21);
-  const std::string token = "gh" "p_" + g.Alnum(36);
-  testing::WriteFile(dir_ / ("in/" + token + ".json"),
-                     Workflow("Nightly export", g.Alnum(16),
-                              {Node("Start", "n8n-nodes-base.manualTrigger", Json::object())})
-                         .dump(2));
+  const std::string token =
+      "gh"
+      "p_" +
+      g.Alnum(36);
+  testing::WriteFile(
+      dir_ / ("in/" + token + ".json"),
+      Workflow("Nightly export", g.Alnum(16), {Node("Start", "n8n-nodes-base.manualTrigger", Json::object())}).dump(2));
   testing::RunResult r = Run("flow add " + testing::Quote(dir_ / "in") + " --draft d");
   EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
   EXPECT_NE(r.err.find("source_file"), std::string::npos) << r.err;
@@ -782,13 +986,19 @@ TEST_F(SecretsEndToEndTest, AddRefusesWhatPublishWouldRefuseInTheAppDefinition) 
 
 TEST_F(SecretsEndToEndTest, NoMessageOrJsonProblemShowsTheSecret) {
   Gen g(22);
-  const std::string pat = "gh" "p_" + g.Alnum(36);
-  const std::string slack = "xox" "b-" + g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
+  const std::string pat =
+      "gh"
+      "p_" +
+      g.Alnum(36);
+  const std::string slack =
+      "xox"
+      "b-" +
+      g.Digits(12) + "-" + g.Digits(12) + "-" + g.Alnum(24);
   // A header keyed by a token, a node named by one.
-  Json wf = Workflow("Keyed headers", g.Alnum(16),
-                     {Node("Start", "n8n-nodes-base.manualTrigger", Json::object()),
-                      Node(slack, "n8n-nodes-base.httpRequest",
-                           {{"url", "https://api.example.com"}, {"headers", {{pat, "1"}}}})});
+  Json wf = Workflow(
+      "Keyed headers", g.Alnum(16),
+      {Node("Start", "n8n-nodes-base.manualTrigger", Json::object()),
+       Node(slack, "n8n-nodes-base.httpRequest", {{"url", "https://api.example.com"}, {"headers", {{pat, "1"}}}})});
   wf["connections"] = {{"Start", {{"main", {{{{"node", slack}, {"type", "main"}, {"index", 0}}}}}}}};
   testing::WriteFile(dir_ / "keyed.json", wf.dump(2));
   for (const std::string json : {"", " --json"}) {
@@ -802,8 +1012,14 @@ TEST_F(SecretsEndToEndTest, NoMessageOrJsonProblemShowsTheSecret) {
 
   // A work tree whose group and flow folder names are tokens, and a header
   // keyed by a token.
-  const std::string id = "np" "m_" + g.Lower(36);
-  const std::string group = "glpat" "-" + g.Lower(20);
+  const std::string id =
+      "np"
+      "m_" +
+      g.Lower(36);
+  const std::string group =
+      "glpat"
+      "-" +
+      g.Lower(20);
   Flow flow = testing::MakeFlow(id, group);
   Json def = ParseJson(flow.flow_definition, "def");
   def["nodes"][1]["config"]["headers"] = {{pat, "1"}};

@@ -98,8 +98,7 @@ TEST_F(RolesTest, RoleMatrix) {
   bob.Publish("main", "d2", "");
   ExpectError(ErrorCode::kPermissionDenied, "", [&] { bob.CreateWorkspace("dev", "main"); });
   ExpectError(ErrorCode::kPermissionDenied, "", [&] { bob.GrantRole("main", kVic, Role::kAdmin); });
-  ExpectError(ErrorCode::kPermissionDenied, "",
-              [&] { As("mallory@example.com").ListFlows({"main", "", ""}); });
+  ExpectError(ErrorCode::kPermissionDenied, "", [&] { As("mallory@example.com").ListFlows({"main", "", ""}); });
 }
 
 // Roles edited by hand on a draft are published only by an admin.
@@ -113,9 +112,10 @@ TEST_F(RolesTest, PublishingARoleChangeNeedsAdmin) {
   Json settings = ParseJson(testing::ReadFile(settings_file), "s");
   settings["roles"][kBob] = "admin";
   testing::WriteFile(settings_file, CanonicalJson(settings));
-  auto r = Shell("git switch -qc drafts/main/promote && git commit -qam 'make bob admin' && "
-                 "git push -q origin drafts/main/promote",
-                 clone);
+  auto r = Shell(
+      "git switch -qc drafts/main/promote && git commit -qam 'make bob admin' && "
+      "git push -q origin drafts/main/promote",
+      clone);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string before = testing::RefsSnapshot(path());
   ExpectError(ErrorCode::kPermissionDenied,

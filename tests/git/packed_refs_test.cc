@@ -23,15 +23,18 @@ class PackedRefsTest : public ::testing::Test {
                   .exit_code,
               0);
     commit_ = OidFromHex(Git("rev-parse HEAD").out.substr(0, 40));
-    tag_ = OidFromHex(Shell("printf 'object %s\\ntype commit\\ntag new\\ntagger T <t@example.com> 0 +0000\\n\\nnew\\n' " +
-                                OidHex(commit_) + " | git mktag",
-                            dir_.path())
-                          .out.substr(0, 40));
+    tag_ =
+        OidFromHex(Shell("printf 'object %s\\ntype commit\\ntag new\\ntagger T <t@example.com> 0 +0000\\n\\nnew\\n' " +
+                             OidHex(commit_) + " | git mktag",
+                         dir_.path())
+                       .out.substr(0, 40));
   }
   testing::RunResult Git(const std::string& args) {
-    return Shell("export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T "
-                 "GIT_COMMITTER_EMAIL=t@example.com; git " + args,
-                 dir_.path());
+    return Shell(
+        "export GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=T "
+        "GIT_COMMITTER_EMAIL=t@example.com; git " +
+            args,
+        dir_.path());
   }
   std::string GitDir() const { return dir_ / ".git"; }
 
@@ -42,8 +45,8 @@ class PackedRefsTest : public ::testing::Test {
 TEST_F(PackedRefsTest, GitSeesTheAddedRefsBesideTheOldOnes) {
   AddPackedRefs(GitDir(), {{"refs/tags/main/b/v1", tag_, commit_}, {"refs/tags/main/a/v1", tag_, commit_}});
   EXPECT_EQ(Git("for-each-ref --format='%(refname) %(*objectname)' refs/tags").out,
-            "refs/tags/main/a/v1 " + OidHex(commit_) + "\nrefs/tags/main/b/v1 " + OidHex(commit_) +
-                "\nrefs/tags/old " + OidHex(commit_) + "\n");
+            "refs/tags/main/a/v1 " + OidHex(commit_) + "\nrefs/tags/main/b/v1 " + OidHex(commit_) + "\nrefs/tags/old " +
+                OidHex(commit_) + "\n");
   EXPECT_EQ(Git("show-ref -d main/a/v1").out,
             OidHex(tag_) + " refs/tags/main/a/v1\n" + OidHex(commit_) + " refs/tags/main/a/v1^{}\n");
   testing::ExpectFsckClean(dir_.path());
@@ -56,9 +59,10 @@ TEST_F(PackedRefsTest, GitSeesTheAddedRefsBesideTheOldOnes) {
 
 TEST_F(PackedRefsTest, ARefWithAnotherTargetWritesNothing) {
   const std::string before = ReadFile(GitDir() + "/packed-refs");
-  testing::ExpectError(ErrorCode::kConflict, "'refs/tags/old' changed concurrently; nothing was written, re-run the command", [&] {
-    AddPackedRefs(GitDir(), {{"refs/tags/main/a/v1", tag_, commit_}, {"refs/tags/old", tag_, commit_}});
-  });
+  testing::ExpectError(
+      ErrorCode::kConflict, "'refs/tags/old' changed concurrently; nothing was written, re-run the command", [&] {
+        AddPackedRefs(GitDir(), {{"refs/tags/main/a/v1", tag_, commit_}, {"refs/tags/old", tag_, commit_}});
+      });
   EXPECT_EQ(ReadFile(GitDir() + "/packed-refs"), before);
   EXPECT_FALSE(std::filesystem::exists(GitDir() + "/packed-refs.lock"));
 }
@@ -67,9 +71,12 @@ TEST_F(PackedRefsTest, AHeldLockIsReportedAndLeftAlone) {
   const std::string before = ReadFile(GitDir() + "/packed-refs");
   testing::WriteFile(GitDir() + "/packed-refs.lock", "");
   testing::ExpectError(ErrorCode::kConflict,
-                       "'" + GitDir() + "/packed-refs.lock' is held by another writer; re-run the command, or remove "
-                       "the lock if no git or flowrepo process is running",
-                       [&] { AddPackedRefs(GitDir(), {{"refs/tags/main/a/v1", tag_, commit_}}); });
+                       "'" + GitDir() +
+                           "/packed-refs.lock' is held by another writer; re-run the command, or remove "
+                           "the lock if no git or flowrepo process is running",
+                       [&] {
+                         AddPackedRefs(GitDir(), {{"refs/tags/main/a/v1", tag_, commit_}});
+                       });
   EXPECT_EQ(ReadFile(GitDir() + "/packed-refs"), before);
   EXPECT_TRUE(std::filesystem::exists(GitDir() + "/packed-refs.lock"));  // not ours to remove
 }

@@ -41,8 +41,7 @@ Json TwoNodes() {
 }
 
 TEST(N8nFormatTest, FixturesAreRecognisedAndValid) {
-  for (const char* name : {"invoice-sync.json", "notify-team.json", "error-handler.json",
-                           "legacy-no-ids.json"}) {
+  for (const char* name : {"invoice-sync.json", "notify-team.json", "error-handler.json", "legacy-no-ids.json"}) {
     Json doc = Fixture(name);
     EXPECT_TRUE(N8nFormat::Recognize(doc)) << name;
     auto problems = CheckOf(doc);
@@ -76,8 +75,7 @@ TEST(N8nFormatTest, RejectsDuplicateNamesAndIds) {
   ASSERT_EQ(problems.size(), 2u);  // and the connection to B has no target now
   EXPECT_EQ(problems[0].rule, "duplicate-node-name");
   EXPECT_EQ(problems[1].rule, "dangling-connection");
-  EXPECT_EQ(problems[0].message,
-            "duplicate node name 'A' (also /nodes/0); connections name nodes by name");
+  EXPECT_EQ(problems[0].message, "duplicate node name 'A' (also /nodes/0); connections name nodes by name");
 
   doc = TwoNodes();
   doc["nodes"][0]["id"] = "same";
@@ -143,11 +141,9 @@ TEST(N8nFormatTest, ReferencesOfOtherSourcesAndUrlLocators) {
       {{"name", "ByUrl"},
        {"type", "n8n-nodes-base.executeWorkflow"},
        {"parameters",
-        {{"workflowId",
-          {{"__rl", true}, {"mode", "url"}, {"value", "https://n8n.example.com/workflow/AbC12?x=1"}}}}}});
-  doc["nodes"].push_back({{"name", "Numeric"},
-                          {"type", "n8n-nodes-base.executeWorkflow"},
-                          {"parameters", {{"workflowId", 42}}}});
+        {{"workflowId", {{"__rl", true}, {"mode", "url"}, {"value", "https://n8n.example.com/workflow/AbC12?x=1"}}}}}});
+  doc["nodes"].push_back(
+      {{"name", "Numeric"}, {"type", "n8n-nodes-base.executeWorkflow"}, {"parameters", {{"workflowId", 42}}}});
   auto facts = N8nFormat().Facts(doc);
   ASSERT_EQ(facts.subflows.size(), 2u);
   EXPECT_EQ(facts.subflows[0].source, "AbC12");
@@ -175,8 +171,7 @@ TEST(N8nFormatTest, StripRemovesCredentialIdsSampleDataAndInstanceId) {
   Json stripped = format.StripForExport(doc, StripOptions{});
   EXPECT_FALSE(stripped.contains("pinData"));
   EXPECT_FALSE(stripped["meta"].contains("instanceId"));
-  EXPECT_EQ(stripped["nodes"][1]["credentials"]["httpHeaderAuth"],
-            Json({{"name", "Billing API header"}}));
+  EXPECT_EQ(stripped["nodes"][1]["credentials"]["httpHeaderAuth"], Json({{"name", "Billing API header"}}));
   EXPECT_EQ(stripped["nodes"][4]["credentials"]["googleApi"], "Finance service account");
   // Nothing else changes.
   Json expected = doc;
@@ -231,8 +226,7 @@ TEST(N8nFormatTest, NumericIdsAndMissingNamesStillGiveIds) {
 }
 
 TEST(N8nFormatTest, RecognitionRefusesWhatIsNotAFlow) {
-  ExpectError(ErrorCode::kInvalidData,
-              "x.json: not a flow of any known format: an empty JSON object",
+  ExpectError(ErrorCode::kInvalidData, "x.json: not a flow of any known format: an empty JSON object",
               [] { DetectFormat("{}", "x.json"); });
   ExpectError(ErrorCode::kInvalidData,
               "x.json: not a flow of any known format: its keys are quoted pieces of JSON text "
@@ -247,12 +241,10 @@ TEST(N8nFormatTest, ForcedFormatRefusesAnotherFormatsDocument) {
   DocumentOptions options;
   options.format = "n8n";
   options.file_name = "flows.json";
-  ExpectError(ErrorCode::kInvalidData,
-              "flows.json: not a flow of format 'n8n': it looks like a node-red flow",
+  ExpectError(ErrorCode::kInvalidData, "flows.json: not a flow of format 'n8n': it looks like a node-red flow",
               [&] { FlowsFromDocument(R"([{"id": "a", "type": "inject"}])", options); });
   options.format = "zapier";
-  ExpectError(ErrorCode::kInvalidArgument,
-              "unknown format 'zapier'; use auto, n8n, node-red or native",
+  ExpectError(ErrorCode::kInvalidArgument, "unknown format 'zapier'; use auto, n8n, node-red or native",
               [&] { FlowsFromDocument("{}", options); });
 }
 
@@ -280,8 +272,7 @@ TEST(N8nFormatTest, InvalidDocumentIsRefusedWithEveryProblem) {
 TEST(N8nFormatTest, LiteralKeyInAUrlIsRefusedAsSecret) {
   Json doc = TwoNodes();
   doc["nodes"][1]["type"] = "n8n-nodes-base.httpRequest";
-  doc["nodes"][1]["parameters"] = {
-      {"url", "https://maps.example.com/api?key=AIzaSyD4vX9qk2LmN8pQ7rS1tU3wY5zA6bC0dEf"}};
+  doc["nodes"][1]["parameters"] = {{"url", "https://maps.example.com/api?key=AIzaSyD4vX9qk2LmN8pQ7rS1tU3wY5zA6bC0dEf"}};
   DocumentOptions options;
   options.file_name = "wf.json";
   try {
@@ -289,8 +280,7 @@ TEST(N8nFormatTest, LiteralKeyInAUrlIsRefusedAsSecret) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidData);
-    EXPECT_NE(std::string(e.what()).find("plain-text secret in n8n flow"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("plain-text secret in n8n flow"), std::string::npos) << e.what();
     ASSERT_FALSE(e.details().empty());
     EXPECT_EQ(e.details()[0].rfind("/nodes/1/parameters/url: ", 0), 0u) << e.details()[0];
     // The message never repeats the value.

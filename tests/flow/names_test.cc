@@ -40,11 +40,10 @@ std::string Hex(char32_t c) {
 // and ZWJ were refused): soft hyphen, Hangul fillers, tag characters, the
 // emoji variation selector, the Mongolian vowel separator, the combining
 // grapheme joiner, a Khmer inherent vowel, the Arabic letter mark.
-const char32_t kInvisible[] = {0x00AD, 0x3164, 0x115F, 0xFFA0, 0xE0001, 0xE0020, 0xE0041, 0xE007F,
-                               0xFE0F, 0x180E, 0x034F, 0x17B4, 0x061C,
+const char32_t kInvisible[] = {0x00AD, 0x3164, 0x115F, 0xFFA0, 0xE0001, 0xE0020, 0xE0041, 0xE007F, 0xFE0F, 0x180E,
+                               0x034F, 0x17B4, 0x061C,
                                // refused before, by one copy of the check or another
-                               0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202E, 0x2060, 0x2066,
-                               0x2069, 0xFEFF,
+                               0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202E, 0x2060, 0x2066, 0x2069, 0xFEFF,
                                // and more of the same kinds
                                0x1160, 0xFE00, 0xE0100, 0x2065, 0x1D173, 0xFFF0};
 
@@ -61,7 +60,9 @@ TEST(NamesTest, InvisibleAndDirectionChangingCharactersAreRefusedEverywhere) {
 }
 
 TEST(NamesTest, ControlCharactersAndBrokenUtf8AreRefused) {
-  EXPECT_EQ(DisplayNameProblem("a\x07" "b"), "has a control character (U+0007)");
+  EXPECT_EQ(DisplayNameProblem("a\x07"
+                               "b"),
+            "has a control character (U+0007)");
   EXPECT_EQ(DisplayNameProblem("a\x7f"), "has a control character (U+007F)");
   EXPECT_EQ(DisplayNameProblem("a\xc2\x85"), "has a control character (U+0085)");
   EXPECT_EQ(GroupProblem("Ops/a\xc2\x9b"), "has a control character (U+009B)");
@@ -71,8 +72,8 @@ TEST(NamesTest, ControlCharactersAndBrokenUtf8AreRefused) {
 }
 
 TEST(NamesTest, VisibleTextOfAnyScriptIsAllowed) {
-  for (const std::string name : {"Banking Assistant", "Café", "Zürich Ops", "財務", "مالية", "עברית",
-                                 "Финансы", "❤ Support", "🚀 Launch", "नमस्ते", "K"}) {
+  for (const std::string name : {"Banking Assistant", "Café", "Zürich Ops", "財務", "مالية", "עברית", "Финансы",
+                                 "❤ Support", "🚀 Launch", "नमस्ते", "K"}) {
     EXPECT_EQ(DisplayNameProblem(name), "") << name;
     EXPECT_EQ(GroupProblem("Teams/" + name), "") << name;
   }
@@ -117,7 +118,9 @@ TEST(NamesTest, GroupDepthLimitIsThePackageLimit) {
 TEST(NamesTest, WithoutHiddenCharactersKeepsTheVisibleText) {
   EXPECT_EQ(WithoutHiddenCharacters("Pay\u00adroll\u200d \u202eReport\u2069\u3164"), "Payroll Report");
   EXPECT_EQ(WithoutHiddenCharacters("a\n\tb"), "a b");
-  EXPECT_EQ(WithoutHiddenCharacters("a\xff" "b"), "ab");
+  EXPECT_EQ(WithoutHiddenCharacters("a\xff"
+                                    "b"),
+            "ab");
 }
 
 // Issue 14, item 11: Finance/finance, café NFC/NFD and K/Kelvin sign.
@@ -127,7 +130,7 @@ TEST(NamesTest, ClashKeysJoinCaseNormalisationAndLookAlikes) {
   EXPECT_EQ(ClashKey("K"), ClashKey("\u212a"));
   EXPECT_EQ(ClashKey("Pay"), ClashKey("P\u0430y"));  // Cyrillic a
   EXPECT_EQ(ClashKey("STRASSE"), ClashKey("stra\u00dfe"));
-  EXPECT_EQ(ClashKey("Ops"), ClashKey("0ps"));      // skeleton "O", folded
+  EXPECT_EQ(ClashKey("Ops"), ClashKey("0ps"));       // skeleton "O", folded
   EXPECT_EQ(ClashKey("Modern"), ClashKey("Modem"));  // "rn" and "m"
   EXPECT_NE(ClashKey("Finance"), ClashKey("Finances"));
   EXPECT_NE(ClashKey("cafe"), ClashKey("caf\u00e9"));
@@ -192,8 +195,8 @@ TEST(NamesTest, AWriteFindsItsClashesAmongThousandsOfFlows) {
   };
   for (int i = 0; i < 3000; ++i) add("f" + std::to_string(i), "Finance/Retail/EU" + std::to_string(i % 7));
   add("alerts", "Ops");
-  add("reports", "Ops");                       // a flow folder directly in Ops
-  add("old-a", "Legal/Contracts");             // an older clash, elsewhere
+  add("reports", "Ops");            // a flow folder directly in Ops
+  add("old-a", "Legal/Contracts");  // an older clash, elsewhere
   add("old-b", "Legal/contracts");
   auto write = [](const std::string& id, const std::string& group) {
     FlowSummary f;
@@ -206,8 +209,7 @@ TEST(NamesTest, AWriteFindsItsClashesAmongThousandsOfFlows) {
     for (const auto& c : clashes) out.push_back(c.path + " ~ " + c.other);
     return out;
   };
-  EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n1", "finance")})),
-            (std::vector<std::string>{"finance ~ Finance"}));
+  EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n1", "finance")})), (std::vector<std::string>{"finance ~ Finance"}));
   EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n2", "Ops/Reports")})),
             (std::vector<std::string>{"Ops/Reports ~ Ops/reports"}));
   EXPECT_EQ(paths(ClashesOfWrite(existing, {write("n3", "Finance/Retail/eu3")})),

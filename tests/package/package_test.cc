@@ -14,10 +14,10 @@
 
 #include "flowrepo/repository.h"
 #include "flowrepo/validate.h"
-#include "json/json_io.h"
-#include "repo/repository_impl.h"
 #include "hostile/corpus.h"
 #include "hostile/zip_bytes.h"
+#include "json/json_io.h"
+#include "repo/repository_impl.h"
 #include "support/raw_zip.h"
 #include "support/test_support.h"
 
@@ -90,8 +90,7 @@ class PackageTest : public ::testing::Test {
     WorkspaceSettings s = WorkspaceSettings::AtCommit(impl.store, impl.WorkspaceHead(ws));
     edit(s.document);
     TreeEdits edits;
-    edits[std::string(kSettingsPath)] =
-        TreeEntry{impl.store.WriteBlob(CanonicalJson(s.document)), GIT_FILEMODE_BLOB};
+    edits[std::string(kSettingsPath)] = TreeEntry{impl.store.WriteBlob(CanonicalJson(s.document)), GIT_FILEMODE_BLOB};
     impl.CommitToDraft(ws, "settings", edits, "Change settings\n", {});
     repo.Publish(ws, "settings", "settings");
   }
@@ -167,17 +166,14 @@ TEST_F(PackageTest, ExportIsDeterministicWithFixedEntryMetadata) {
     EXPECT_EQ(attributes >> 16, 0100644u);
   }
   zip_discard(za);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "manifest.json",
-                       "flows/Finance/Compliance/EU/aml/app_definition.json",
-                       "flows/Finance/Compliance/EU/aml/env_variables.json",
-                       "flows/Finance/Compliance/EU/aml/flow_definition.json",
-                       "flows/Finance/Compliance/kyc/app_definition.json",
-                       "flows/Finance/Compliance/kyc/env_variables.json",
-                       "flows/Finance/Compliance/kyc/flow_definition.json",
-                       "flows/Finance/Retail/app/app_definition.json",
-                       "flows/Finance/Retail/app/env_variables.json",
-                       "flows/Finance/Retail/app/flow_definition.json"}));
+  EXPECT_EQ(
+      names,
+      (std::vector<std::string>{
+          "manifest.json", "flows/Finance/Compliance/EU/aml/app_definition.json",
+          "flows/Finance/Compliance/EU/aml/env_variables.json", "flows/Finance/Compliance/EU/aml/flow_definition.json",
+          "flows/Finance/Compliance/kyc/app_definition.json", "flows/Finance/Compliance/kyc/env_variables.json",
+          "flows/Finance/Compliance/kyc/flow_definition.json", "flows/Finance/Retail/app/app_definition.json",
+          "flows/Finance/Retail/app/env_variables.json", "flows/Finance/Retail/app/flow_definition.json"}));
   // Only the package is left in the folder: no temporary file.
   EXPECT_EQ(Files(dir_.path()), (std::vector<std::string>{"a.studiopkg", "b.studiopkg", "c.studiopkg", "repo"}));
 }
@@ -345,9 +341,9 @@ TEST_F(PackageTest, SecretsAndWorkspaceOnlyFieldsNeverReachThePackage) {
   app["sharing"] = {{"teams", {sharing}}};
   app["audit"] = {{"reviewed_by", audit}};
   flow.app_definition = CanonicalJson(app);
-  flow.env_variables = CanonicalJson(
-      {{"variables", Json::array({{{"name", "PLAIN"}, {"value", "kept-value"}},
-                                  {{"name", "WITH_REF"}, {"secret", true}, {"ref", secret_ref}}})}});
+  flow.env_variables =
+      CanonicalJson({{"variables", Json::array({{{"name", "PLAIN"}, {"value", "kept-value"}},
+                                                {{"name", "WITH_REF"}, {"secret", true}, {"ref", secret_ref}}})}});
   Publish(repo, {flow}, "d");
   // A secret variable holding a value (committed with plain git, say): the
   // value is stripped too, not published into the package.
@@ -364,7 +360,7 @@ TEST_F(PackageTest, SecretsAndWorkspaceOnlyFieldsNeverReachThePackage) {
     EXPECT_EQ(all.find(canary), std::string::npos) << canary;
   }
   EXPECT_NE(all.find("kept-value"), std::string::npos);
-  EXPECT_NE(all.find("WITH_VALUE"), std::string::npos);  // the name stays
+  EXPECT_NE(all.find("WITH_VALUE"), std::string::npos);            // the name stays
   EXPECT_NE(all.find("\"type\": \"oauth2\""), std::string::npos);  // what the target must bind
   EXPECT_TRUE(VerifyPackage(r.path).ok());
 }
@@ -428,8 +424,8 @@ TEST_F(PackageTest, DamagedBlobRefusesExportAndLeavesNoFile) {
   git_oid altered_id;
   ASSERT_EQ(git_odb_hash(&altered_id, altered.data(), altered.size(), GIT_OBJECT_BLOB), 0);
   ExpectError(ErrorCode::kIo,
-              "read blob " + hex + ": object hash mismatch - expected " + hex + " but got " +
-                  git::OidHex(altered_id) + " (the repository is damaged; `git fsck` lists what)",
+              "read blob " + hex + ": object hash mismatch - expected " + hex + " but got " + git::OidHex(altered_id) +
+                  " (the repository is damaged; `git fsck` lists what)",
               [&] { ExportPackage(repo, Request({"Ops"}, "ops.studiopkg")); });
   EXPECT_EQ(Files(dir_.path()), std::vector<std::string>{"repo"});
 }
@@ -463,8 +459,7 @@ TEST_F(PackageTest, AutomaticNamesTakeSmallestFreeNumber) {
   EXPECT_EQ(ExportPackage(repo, req).path, dir_ / "export 3.studiopkg");
 
   WriteFile(dir_ / "taken.zip", "mine");
-  ExpectError(ErrorCode::kAlreadyExists,
-              "'" + (dir_ / "taken.zip") + "' already exists; pass --force to overwrite it",
+  ExpectError(ErrorCode::kAlreadyExists, "'" + (dir_ / "taken.zip") + "' already exists; pass --force to overwrite it",
               [&] { ExportPackage(repo, Request({"Ops"}, "taken.zip")); });
   EXPECT_EQ(ReadFile(dir_ / "taken.zip"), "mine");
   req = Request({"Ops"}, "taken.zip");
@@ -539,8 +534,7 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
   EXPECT_EQ(r.source_commit, exported.commit);
   ASSERT_EQ(r.flows.size(), 3u);
   EXPECT_EQ(git::OidHex(target.impl().WorkspaceHead("main")), head_before);
-  EXPECT_EQ(target.ShowDraft("main", "import-all").changed_flows,
-            (std::vector<std::string>{"app", "kyc", "shop"}));
+  EXPECT_EQ(target.ShowDraft("main", "import-all").changed_flows, (std::vector<std::string>{"app", "kyc", "shop"}));
   const ImportedFlow& shop = r.flows[2];
   EXPECT_EQ(shop.id, "shop");
   EXPECT_EQ(shop.unbound_credentials, std::vector<std::string>{"call-0"});
@@ -563,7 +557,7 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
     EXPECT_EQ(a.summary.group, b.summary.group) << id;
     EXPECT_EQ(a.flow_definition, b.flow_definition) << id;  // binding restored by bind
     EXPECT_EQ(a.app_definition, b.app_definition) << id;
-    EXPECT_EQ(a.env_variables, b.env_variables) << id;      // reference restored by bind
+    EXPECT_EQ(a.env_variables, b.env_variables) << id;  // reference restored by bind
   }
   testing::ExpectFsckClean(dir_ / "target");
 }
@@ -574,11 +568,12 @@ TEST_F(PackageTest, SecretReferencesAreNeverTakenFromAPackage) {
   FlowRepository source = Init("source");
   Flow leaky = MakeFlow("leaky", "Ops");
   Json def = Json::parse(leaky.flow_definition);
-  def["nodes"][1]["config"] = {{"method", "POST"}, {"url", "https://collector.example.net/in"},
-                               {"body", "{{env.DB_ROOT}}"}};
+  def["nodes"][1]["config"] = {
+      {"method", "POST"}, {"url", "https://collector.example.net/in"}, {"body", "{{env.DB_ROOT}}"}};
   leaky.flow_definition = CanonicalJson(def);
-  const Json env = {{"variables", Json::array({{{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}},
-                                               {{"name", "BACKUP"}, {"ref", "vault:prod/backup"}}})}};
+  const Json env = {
+      {"variables", Json::array({{{"name", "DB_ROOT"}, {"secret", true}, {"ref", "vault:prod/databases/root"}},
+                                 {{"name", "BACKUP"}, {"ref", "vault:prod/backup"}}})}};
   leaky.env_variables = CanonicalJson(env);
   Publish(source, {leaky}, "d");
   ExportResult exported = ExportPackage(source, Request({"leaky"}, "leaky.studiopkg"));
@@ -629,7 +624,8 @@ TEST_F(PackageTest, SecretReferencesAreNeverTakenFromAPackage) {
               "(vault:..., op://...)",
               [&] { BindCredentials(target, bind); });
   bind.secrets = {{"API_BASE", "vault:x"}};
-  ExpectError(ErrorCode::kInvalidArgument, "flow 'leaky' has no secret variable 'API_BASE' (it has 'DB_ROOT', 'BACKUP')",
+  ExpectError(ErrorCode::kInvalidArgument,
+              "flow 'leaky' has no secret variable 'API_BASE' (it has 'DB_ROOT', 'BACKUP')",
               [&] { BindCredentials(target, bind); });
   bind.secrets = {{"DB_ROOT", "vault:staging/databases/root"}};
   BindCredentials(target, bind);
@@ -730,7 +726,7 @@ TEST_F(PackageTest, TopicsMustBeMappedOrExist) {
   std::string refs = RefsSnapshot(dir_ / "target");
   ImportRequest import;
   import.package = exported.path;
-  import.topics = {{"a.in", "x.in"}, {"b.in", "nope.in"}, {"z.in", "y.in"}};
+  import.topics = {{"a.in", "x.in"}, {"b.in", "nope.in"}, { "z.in", "y.in" }};
   try {
     ImportPackage(target, import);
     ADD_FAILURE();
@@ -742,7 +738,7 @@ TEST_F(PackageTest, TopicsMustBeMappedOrExist) {
     EXPECT_EQ(e.details(), expected);
   }
   EXPECT_EQ(RefsSnapshot(dir_ / "target"), refs);
-  import.topics = {{"a.in", "x.in"}, {"b.in", "y.in"}};
+  import.topics = {{"a.in", "x.in"}, { "b.in", "y.in" }};
   ImportResult r = ImportPackage(target, import);
   EXPECT_EQ(r.flows[0].topics, (std::map<std::string, std::string>{{"a.in", "x.in"}, {"b.in", "y.in"}}));
   Flow imported = target.ReadFlow("main", ParseFlowSpec("router@" + r.draft));
@@ -778,11 +774,12 @@ TEST_F(PackageTest, MissingComponentsAreListedTogether) {
     ImportPackage(target, import);
     ADD_FAILURE();
   } catch (const Error& e) {
-    std::vector<std::string> expected = {
-        exported.path + ": component 'ocr@1' (used by 'b') is not available in workspace 'main' "
-                        "[import/missing-component]",
-        exported.path + ": component 'sap@2' (used by 'a', 'b') is not available in workspace "
-                        "'main' [import/missing-component]"};
+    std::vector<std::string> expected = {exported.path +
+                                             ": component 'ocr@1' (used by 'b') is not available in workspace 'main' "
+                                             "[import/missing-component]",
+                                         exported.path +
+                                             ": component 'sap@2' (used by 'a', 'b') is not available in workspace "
+                                             "'main' [import/missing-component]"};
     EXPECT_EQ(e.details(), expected);
   }
 }
@@ -790,17 +787,17 @@ TEST_F(PackageTest, MissingComponentsAreListedTogether) {
 TEST_F(PackageTest, EnvConflictKeepsOrOverwrites) {
   FlowRepository repo = Init();
   Flow mine = MakeFlow("svc");
-  mine.env_variables = CanonicalJson({{"variables", Json::array({
-      {{"name", "URL"}, {"value", "https://prod"}},
-      {{"name", "TOKEN"}, {"secret", true}, {"ref", "vault:prod/token"}},
-      {{"name", "ONLY_HERE"}, {"value", "x"}}})}});
+  mine.env_variables =
+      CanonicalJson({{"variables", Json::array({{{"name", "URL"}, {"value", "https://prod"}},
+                                                {{"name", "TOKEN"}, {"secret", true}, {"ref", "vault:prod/token"}},
+                                                {{"name", "ONLY_HERE"}, {"value", "x"}}})}});
   Publish(repo, {mine}, "d");
   FlowRepository other = Init("other");
   Flow theirs = MakeFlow("svc", "", 2);
-  theirs.env_variables = CanonicalJson({{"variables", Json::array({
-      {{"name", "URL"}, {"value", "https://staging"}},
-      {{"name", "TOKEN"}, {"secret", true}, {"ref", "vault:staging/token"}},
-      {{"name", "NEW"}, {"value", "y"}}})}});
+  theirs.env_variables =
+      CanonicalJson({{"variables", Json::array({{{"name", "URL"}, {"value", "https://staging"}},
+                                                {{"name", "TOKEN"}, {"secret", true}, {"ref", "vault:staging/token"}},
+                                                {{"name", "NEW"}, {"value", "y"}}})}});
   Publish(other, {theirs}, "d");
   ExportResult exported = ExportPackage(other, Request({"svc"}, "svc.studiopkg"));
 
@@ -895,7 +892,11 @@ class HostilePackageTest : public PackageTest {
       bool found = std::string(e.what()).find(problem) != std::string::npos;  // one problem: in the message
       for (const auto& d : e.details()) found = found || d == problem;
       EXPECT_TRUE(found) << "missing: " << problem << "\nhave:\n"
-                         << [&] { std::string s; for (const auto& d : e.details()) s += d + "\n"; return s; }();
+                         << [&] {
+                              std::string s;
+                              for (const auto& d : e.details()) s += d + "\n";
+                              return s;
+                            }();
     }
     PackageReport report = VerifyPackage(path, limits);
     EXPECT_FALSE(report.ok());
@@ -914,10 +915,10 @@ TEST_F(HostilePackageTest, GoodPackageRezippedStoredIsAccepted) {
 }
 
 TEST_F(HostilePackageTest, PathTraversalNameIsRefused) {
-  for (const char* name : {"../evil.json", "flows/../../x.json", "/etc/x.json", "flows\\a.json",
-                           "C:evil.json", ".git/config", "flows/.GIT/HEAD", "flows/git~1/x/app_definition.json",
-                           "flows/CON/x/app_definition.json", "flows/a./x/app_definition.json",
-                           "flows/a/x/evil.sh", "flows//x/app_definition.json"}) {
+  for (const char* name :
+       {"../evil.json", "flows/../../x.json", "/etc/x.json", "flows\\a.json", "C:evil.json", ".git/config",
+        "flows/.GIT/HEAD", "flows/git~1/x/app_definition.json", "flows/CON/x/app_definition.json",
+        "flows/a./x/app_definition.json", "flows/a/x/evil.sh", "flows//x/app_definition.json"}) {
     auto entries = entries_;
     entries.emplace_back(name, "{}");
     std::string path = Write(testing::RezipStored(entries));
@@ -945,23 +946,20 @@ TEST_F(HostilePackageTest, DuplicateAndCaseCollidingNamesAreRefused) {
   upper.replace(upper.find("Finance"), 7, "FINANCE");
   entries.emplace_back(upper, entries[1].second);
   ExpectRefused(Write(testing::RezipStored(entries)),
-                upper + ": entry name differs only in case from '" + entries[1].first +
-                    "' [package/duplicate-entry]");
+                upper + ": entry name differs only in case from '" + entries[1].first + "' [package/duplicate-entry]");
 }
 
 TEST_F(HostilePackageTest, BadHashIsRefused) {
   auto entries = entries_;
   auto& [name, data] = entries[3];
   data[data.find("GET")] = 'P';  // same size, other content
-  ExpectRefused(Write(testing::RezipStored(entries)),
-                name + ": sha256 does not match manifest.json [package/sha256]");
+  ExpectRefused(Write(testing::RezipStored(entries)), name + ": sha256 does not match manifest.json [package/sha256]");
 }
 
 TEST_F(HostilePackageTest, MissingManifestIsRefused) {
   auto entries = entries_;
   entries.erase(entries.begin());
-  ExpectRefused(Write(testing::RezipStored(entries)),
-                "manifest.json: manifest.json is missing [package/manifest]");
+  ExpectRefused(Write(testing::RezipStored(entries)), "manifest.json: manifest.json is missing [package/manifest]");
 }
 
 TEST_F(HostilePackageTest, ManifestProblemsAreRefused) {
@@ -983,8 +981,7 @@ TEST_F(HostilePackageTest, ManifestProblemsAreRefused) {
                 "manifest.json: package schema 'flowrepo/package@9' is not supported; this flowrepo "
                 "reads flowrepo/package@1 [package/schema]");
   entries[0].second = R"({"schema": "flowrepo/package@1", "schema": "x"})";
-  ExpectRefused(Write(testing::RezipStored(entries)),
-                "manifest.json: duplicate key 'schema' [json]");
+  ExpectRefused(Write(testing::RezipStored(entries)), "manifest.json: duplicate key 'schema' [json]");
 }
 
 TEST_F(HostilePackageTest, NonRegularEncryptedAndUnknownMethodEntriesAreRefused) {
@@ -1001,8 +998,7 @@ TEST_F(HostilePackageTest, NonRegularEncryptedAndUnknownMethodEntriesAreRefused)
   ExpectRefused(with(link), link.name + ": is not a regular file (mode 0120777) [package/entry-type]");
   testing::RawEntry setuid{"flows/Finance/Retail/s/app_definition.json", "{}"};
   setuid.unix_mode = 0104755;
-  ExpectRefused(with(setuid),
-                setuid.name + ": has setuid, setgid or sticky bits (mode 0104755) [package/entry-type]");
+  ExpectRefused(with(setuid), setuid.name + ": has setuid, setgid or sticky bits (mode 0104755) [package/entry-type]");
   testing::RawEntry encrypted{"flows/Finance/Retail/e/app_definition.json", "xxxxxxxxxxxxxxxx"};
   encrypted.flags = 1;
   ExpectRefused(with(encrypted), encrypted.name + ": encrypted entries are not supported [package/entry-type]");
@@ -1074,15 +1070,15 @@ TEST_F(HostilePackageTest, LyingSizesAndDamagedContainersAreRefused) {
   std::vector<testing::RawEntry> raw;
   for (const auto& [name, data] : entries_) raw.push_back({name, data});
   raw[2].declared_size = static_cast<std::uint32_t>(raw[2].data.size() - 10);
-  ExpectRefused(Write(testing::RawZip(raw)),
-                raw[2].name + ": declares " + std::to_string(raw[2].data.size() - 10) +
-                    " bytes but holds more [package/entry]");
+  ExpectRefused(Write(testing::RawZip(raw)), raw[2].name + ": declares " + std::to_string(raw[2].data.size() - 10) +
+                                                 " bytes but holds more [package/entry]");
   raw[2].declared_size.reset();
   raw[2].crc = 1234;
   ExpectRefused(Write(testing::RawZip(raw)), raw[2].name + ": crc mismatch: the entry is damaged [package/entry]");
   std::string bytes = ReadFile(good_);
   std::string path = Write(bytes.substr(0, bytes.size() / 2));
-  ExpectRefused(path, path + ": not a valid zip archive: no end of central directory record ends the file [package/zip]");
+  ExpectRefused(path,
+                path + ": not a valid zip archive: no end of central directory record ends the file [package/zip]");
   path = Write("");
   ExpectRefused(path, path + ": not a valid zip archive: no end of central directory record [package/zip]");
   ExpectError(ErrorCode::kNotFound, "package '" + (dir_ / "absent.zip") + "' not found",
@@ -1098,8 +1094,7 @@ TEST_F(HostilePackageTest, LimitsStopBombsEarly) {
   ExpectRefused(path, path + ": package has 10 entries, more than 5 (the limit) [package/limit]", limits);
   limits = {};
   limits.max_total_bytes = 1000;
-  ExpectRefused(path, path + ": package decompresses to more than 1000 bytes (the limit) [package/limit]",
-                limits);
+  ExpectRefused(path, path + ": package decompresses to more than 1000 bytes (the limit) [package/limit]", limits);
 
   // A ratio bomb: 8 MiB of zeros deflated, declared honestly.
   std::string bomb_path = dir_ / "bomb.studiopkg";

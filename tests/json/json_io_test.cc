@@ -37,8 +37,7 @@ TEST(JsonIoTest, DepthLimitIsExact) {
 
 TEST(JsonIoTest, HundredThousandLevelsDoNotCrash) {
   std::string deep(100000, '[');
-  ExpectError(ErrorCode::kInvalidData, "x.json: nesting deeper than 128 levels",
-              [&] { ParseJson(deep, "x.json"); });
+  ExpectError(ErrorCode::kInvalidData, "x.json: nesting deeper than 128 levels", [&] { ParseJson(deep, "x.json"); });
 }
 
 TEST(JsonIoTest, RejectsTrailingGarbageAndComments) {
@@ -49,8 +48,7 @@ TEST(JsonIoTest, RejectsTrailingGarbageAndComments) {
 
 TEST(JsonIoTest, RejectsInvalidUtf8AndBom) {
   EXPECT_THROW(ParseJson("\"\xff\"", "x.json"), Error);
-  ExpectError(ErrorCode::kInvalidData,
-              "x.json: starts with a byte order mark; save it as UTF-8 without BOM",
+  ExpectError(ErrorCode::kInvalidData, "x.json: starts with a byte order mark; save it as UTF-8 without BOM",
               [] { ParseJson("\xEF\xBB\xBF{}", "x.json"); });
 }
 
@@ -95,11 +93,20 @@ TEST(JsonIoTest, FloatsThatADoubleCannotKeepAreRefused) {
   // The same double in another spelling is kept: only the form changes.
   // Up to 17 digits name a double (printf's %.17g writes 0.1 so), and the
   // writer's own form need not be the shortest.
-  for (auto [text, canonical] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"0.1", "0.1"}, {"1.50", "1.5"}, {"0.10000000000000001", "0.1"},
-           {"282.075050779723", "282.07505077972297"}, {"0.125000000000000000000", "0.125"}, {"1E2", "100.0"}, {"-0.0", "-0.0"}, {"0.30000000000000004", "0.30000000000000004"},
-           {"5e-324", "5e-324"}, {"1.7976931348623157e308", "1.7976931348623157e+308"}, {"0.000001", "1e-06"},
-           {"123.456e-2", "1.23456"}, {"1.0", "1.0"}}) {
+  for (auto [text, canonical] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"0.1", "0.1"},
+                                                                  {"1.50", "1.5"},
+                                                                  {"0.10000000000000001", "0.1"},
+                                                                  {"282.075050779723", "282.07505077972297"},
+                                                                  {"0.125000000000000000000", "0.125"},
+                                                                  {"1E2", "100.0"},
+                                                                  {"-0.0", "-0.0"},
+                                                                  {"0.30000000000000004", "0.30000000000000004"},
+                                                                  {"5e-324", "5e-324"},
+                                                                  {"1.7976931348623157e308", "1.7976931348623157e+308"},
+                                                                  {"0.000001", "1e-06"},
+                                                                  {"123.456e-2", "1.23456"},
+                                                                  {"1.0", "1.0"}}) {
     EXPECT_EQ(CanonicalJson(ParseJson(text, "x.json")), std::string(canonical) + "\n") << text;
   }
 }

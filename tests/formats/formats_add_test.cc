@@ -29,9 +29,7 @@ class FormatsAddTest : public ::testing::Test {
     options.user = kAdmin;
     return FlowRepository::Init(dir_ / name, options);
   }
-  static std::string Fixtures(const std::string& sub) {
-    return SourceDir() + "/fixtures/formats/" + sub;
-  }
+  static std::string Fixtures(const std::string& sub) { return SourceDir() + "/fixtures/formats/" + sub; }
   static AddFlowsRequest Request(std::vector<std::string> paths, const std::string& draft) {
     AddFlowsRequest r;
     r.draft = draft;
@@ -57,9 +55,8 @@ TEST_F(FormatsAddTest, DirectoryOfN8nWorkflowsMapsSubWorkflowReferences) {
   EXPECT_TRUE(r.write->created_draft);
   // Files sorted by path: error-handler, invoice-sync, legacy-no-ids, notify-team.
   EXPECT_EQ(r.flows[1].summary.id, "invoice-sync");
-  EXPECT_EQ(r.flows[1].references,
-            (std::vector<std::pair<std::string, std::string>>{{"wf-errors-001", "error-handler"},
-                                                             {"wf-notify-001", "notify-team"}}));
+  EXPECT_EQ(r.flows[1].references, (std::vector<std::pair<std::string, std::string>>{
+                                       {"wf-errors-001", "error-handler"}, {"wf-notify-001", "notify-team"}}));
   EXPECT_EQ(r.flows[0].unresolved, std::vector<std::string>{"={{ $json.workflow.id }}"});
   EXPECT_FALSE(r.declared_components.empty());
 
@@ -194,9 +191,8 @@ TEST_F(FormatsAddTest, SplitFlowsPublishAndExportAsOneFile) {
   ASSERT_EQ(r.flows.size(), 4u);
   // A link, a subflow and a config node used by the kitchen tab.
   EXPECT_EQ(r.flows[0].references,
-            (std::vector<std::pair<std::string, std::string>>{{"c.broker", "home-config"},
-                                                             {"g.from-kitchen", "home-garden"},
-                                                             {"sf.debounce", "home-debounce"}}));
+            (std::vector<std::pair<std::string, std::string>>{
+                {"c.broker", "home-config"}, {"g.from-kitchen", "home-garden"}, {"sf.debounce", "home-debounce"}}));
   repo.Publish("main", "home", "split");
 
   ExportRequest exp;

@@ -19,9 +19,7 @@ using testing::ExpectError;
 using testing::ReadFile;
 using testing::SourceDir;
 
-std::string FixturePath(const std::string& name) {
-  return SourceDir() + "/fixtures/formats/node-red/" + name;
-}
+std::string FixturePath(const std::string& name) { return SourceDir() + "/fixtures/formats/node-red/" + name; }
 
 Json Fixture(const std::string& name) { return ParseJson(ReadFile(FixturePath(name)), name); }
 
@@ -55,8 +53,7 @@ TEST(NodeRedFormatTest, RejectsWireToMissingNode) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].rule, "dangling-wire");
   EXPECT_EQ(problems[0].pointer, "/1/wires/0/1");
-  EXPECT_EQ(problems[0].message,
-            "wire from 'a1f0c2d3e4b50002' to 'nowhere', which is not a node of this flow");
+  EXPECT_EQ(problems[0].message, "wire from 'a1f0c2d3e4b50002' to 'nowhere', which is not a node of this flow");
 }
 
 TEST(NodeRedFormatTest, RejectsDuplicateIdsAndBrokenSubflowPorts) {
@@ -134,8 +131,7 @@ TEST(NodeRedFormatTest, StripRemovesCredentialsAndCredentialEnvValues) {
   expected[0]["env"][0].erase("value");
   EXPECT_EQ(stripped, expected);
   // The fixture itself has nothing to strip.
-  EXPECT_EQ(NodeRedFormat().StripForExport(Fixture("home-flows.json"), StripOptions{}),
-            Fixture("home-flows.json"));
+  EXPECT_EQ(NodeRedFormat().StripForExport(Fixture("home-flows.json"), StripOptions{}), Fixture("home-flows.json"));
 }
 
 TEST(NodeRedFormatTest, SplitTabsMakesTabSubflowAndConfigFlows) {
@@ -210,8 +206,7 @@ TEST(NodeRedFormatTest, SplitTabsRefusesOtherFormats) {
   DocumentOptions options;
   options.file_name = "wf.json";
   options.split = SplitTabs::kYes;
-  ExpectError(ErrorCode::kInvalidData,
-              "wf.json: --split-tabs splits node-red flows files, not n8n flows",
+  ExpectError(ErrorCode::kInvalidData, "wf.json: --split-tabs splits node-red flows files, not n8n flows",
               [&] { FlowsFromDocument(R"({"nodes": [], "connections": {}})", options); });
 }
 

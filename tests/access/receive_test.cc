@@ -74,8 +74,11 @@ class ReceiveTest : public ::testing::Test {
   }
   // A commit on main's tree and head with \a message, not on any ref.
   std::string HandCommit(const std::string& message) {
-    return Shell("printf '" + message + "' | git -c user.name=m -c user.email=m@example.com commit-tree "
-                 "main^{tree} -p main", path()).out.substr(0, 40);
+    return Shell("printf '" + message +
+                     "' | git -c user.name=m -c user.email=m@example.com commit-tree "
+                     "main^{tree} -p main",
+                 path())
+        .out.substr(0, 40);
   }
   TempDir dir_;
 };
@@ -99,7 +102,10 @@ TEST_F(ReceiveTest, ViewerIsRefusedIntegratorAccepted) {
 TEST_F(ReceiveTest, InvalidFlowsAndSecretsAreRefusedOnWorkspaces) {
   Flow bad = MakeFlow("b", "", 1, "no-such-flow");
   Json env = ParseJson(bad.env_variables, "e");
-  env["variables"].push_back({{"name", "DB_PASSWORD"}, {"value", "Hunter2" "Hunter2"}});
+  env["variables"].push_back({{"name", "DB_PASSWORD"},
+                              {"value",
+                               "Hunter2"
+                               "Hunter2"}});
   bad.env_variables = CanonicalJson(env);
   std::string head = Id("main"), next = Candidate(bad, "d");
   RefVerdict v = One(kBob, head, next, "refs/heads/main");
@@ -119,14 +125,14 @@ TEST_F(ReceiveTest, InvalidFlowsAndSecretsAreRefusedOnWorkspaces) {
 // only in case is refused like a publish would be.
 TEST_F(ReceiveTest, GroupsThatClashAreRefusedOnWorkspaces) {
   std::string work = dir_ / "work";
-  testing::RunResult r = Shell(
-      "git clone -q " + path() + " " + work + " && cd " + work +
-          " && mkdir -p flows/Ops flows/ops && cp -r flows/a flows/Ops/x && cp -r flows/a flows/ops/y"
-          " && sed -i 's/\"id\": \"a\"/\"id\": \"x\"/' flows/Ops/x/app_definition.json"
-          " && sed -i 's/\"id\": \"a\"/\"id\": \"y\"/' flows/ops/y/app_definition.json"
-          " && git add -A && git -c user.name=T -c user.email=t@example.com commit -qm clash"
-          " && git push -q origin HEAD:refs/heads/drafts/main/clash",
-      dir_.path());
+  testing::RunResult r =
+      Shell("git clone -q " + path() + " " + work + " && cd " + work +
+                " && mkdir -p flows/Ops flows/ops && cp -r flows/a flows/Ops/x && cp -r flows/a flows/ops/y"
+                " && sed -i 's/\"id\": \"a\"/\"id\": \"x\"/' flows/Ops/x/app_definition.json"
+                " && sed -i 's/\"id\": \"a\"/\"id\": \"y\"/' flows/ops/y/app_definition.json"
+                " && git add -A && git -c user.name=T -c user.email=t@example.com commit -qm clash"
+                " && git push -q origin HEAD:refs/heads/drafts/main/clash",
+            dir_.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   RefVerdict v = One(kBob, Id("main"), Id("drafts/main/clash"), "refs/heads/main");
   EXPECT_FALSE(v.accepted);
@@ -180,25 +186,29 @@ TEST_F(ReceiveTest, TagsComeWithThePublishCommitThatNamesThem) {
   const RefUpdate a2{kZero, u.tags.at("refs/tags/main/a/v2"), "refs/tags/main/a/v2"};
   const RefUpdate b1{kZero, u.tags.at("refs/tags/main/b/v1"), "refs/tags/main/b/v1"};
   // The tags alone: the publish is not on main yet.
-  EXPECT_EQ(Push(kBob, {a2}), (std::vector<std::string>{
-                                  "'main/a/v2' " + at + ", a publish of 'a v2' that workspace 'main' does not contain "
-                                  "(push the branch with the tag); a version tag must point at the publish commit "
-                                  "that names it"}));
+  EXPECT_EQ(Push(kBob, {a2}),
+            (std::vector<std::string>{"'main/a/v2' " + at +
+                                      ", a publish of 'a v2' that workspace 'main' does not contain "
+                                      "(push the branch with the tag); a version tag must point at the publish commit "
+                                      "that names it"}));
   // With the branch, in any order: one push.
   EXPECT_EQ(Push(kBob, {a2, b1, branch}), (std::vector<std::string>{"", "", ""}));
   EXPECT_EQ(Push(kBob, {branch, b1}), (std::vector<std::string>{"", ""}));
   // Another number or another flow at the same publish.
   EXPECT_EQ(Push(kBob, {branch, {kZero, u.commit, "refs/tags/main/a/v3"}}).at(1),
-            "'main/a/v3' " + at + ", a publish that does not name 'a v3'; a version tag must point at the publish "
-            "commit that names it");
+            "'main/a/v3' " + at +
+                ", a publish that does not name 'a v3'; a version tag must point at the publish "
+                "commit that names it");
   EXPECT_EQ(Push(kBob, {branch, {kZero, u.commit, "refs/tags/main/c/v1"}}).at(1),
-            "'main/c/v1' " + at + ", a publish that does not name 'c v1'; a version tag must point at the publish "
-            "commit that names it");
+            "'main/c/v1' " + at +
+                ", a publish that does not name 'c v1'; a version tag must point at the publish "
+                "commit that names it");
   // A commit that publishes nothing.
   std::string draft = Candidate(MakeFlow("c"), "d");
   EXPECT_EQ(One(kBob, kZero, draft, "refs/tags/main/c/v1").reasons.at(0),
-            "'main/c/v1' points at " + draft.substr(0, 7) + ", which is no publish commit of workspace 'main'; a "
-            "version tag must point at the publish commit that names it");
+            "'main/c/v1' points at " + draft.substr(0, 7) +
+                ", which is no publish commit of workspace 'main'; a "
+                "version tag must point at the publish commit that names it");
   // Viewers make no tags, even good ones.
   EXPECT_EQ(Push(kVic, {a2}).at(0),
             "user 'vic@example.com' needs role 'integrator' in workspace 'main' (has 'viewer')");
@@ -226,26 +236,32 @@ TEST_F(ReceiveTest, PublishCommitsMustNameTheNextNumbers) {
   const std::string head = Id("main");
   std::string jump = HandCommit("Publish a v5\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v5\\n");
   EXPECT_EQ(One(kBob, head, jump, "refs/heads/main").reasons,
-            (std::vector<std::string>{"commit " + jump.substr(0, 7) + " names 'a v5', but the next version of 'a' in "
+            (std::vector<std::string>{"commit " + jump.substr(0, 7) +
+                                      " names 'a v5', but the next version of 'a' in "
                                       "workspace 'main' is v2; only publish gives version numbers (publish again on "
                                       "the server's head)"}));
-  std::string huge =
-      HandCommit("Publish a\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v1000000000\\n");
+  std::string huge = HandCommit("Publish a\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v1000000000\\n");
   EXPECT_EQ(One(kBob, head, huge, "refs/heads/main").reasons,
-            (std::vector<std::string>{"commit " + huge.substr(0, 7) + ": trailer 'Flowrepo-Version: a v1000000000' "
+            (std::vector<std::string>{"commit " + huge.substr(0, 7) +
+                                      ": trailer 'Flowrepo-Version: a v1000000000' "
                                       "does not parse (a version is '<flow> v<N>', N from 1 to 999999999)"}));
   // A number already taken: two publishes of a v2 in one push.
   std::string next = HandCommit("Publish a v2\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v2\\n");
   EXPECT_TRUE(One(kBob, head, next, "refs/heads/main").accepted);
-  std::string again = Shell("printf 'Publish a v2\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v2\\n' | "
-                            "git -c user.name=m -c user.email=m@example.com commit-tree main^{tree} -p " + next,
-                            path()).out.substr(0, 40);
+  std::string again = Shell(
+                          "printf 'Publish a v2\\n\\nFlowrepo-Workspace: main\\nFlowrepo-Version: a v2\\n' | "
+                          "git -c user.name=m -c user.email=m@example.com commit-tree main^{tree} -p " +
+                              next,
+                          path())
+                          .out.substr(0, 40);
   EXPECT_EQ(One(kBob, head, again, "refs/heads/main").reasons.at(0),
-            "commit " + again.substr(0, 7) + " names 'a v2', but the next version of 'a' in workspace 'main' is v3; "
-            "only publish gives version numbers (publish again on the server's head)");
+            "commit " + again.substr(0, 7) +
+                " names 'a v2', but the next version of 'a' in workspace 'main' is v3; "
+                "only publish gives version numbers (publish again on the server's head)");
   // Another workspace's trailers are no publish here.
-  EXPECT_TRUE(One(kBob, head, HandCommit("x\\n\\nFlowrepo-Workspace: dev\\nFlowrepo-Version: a v9\\n"),
-                  "refs/heads/main").accepted);
+  EXPECT_TRUE(
+      One(kBob, head, HandCommit("x\\n\\nFlowrepo-Workspace: dev\\nFlowrepo-Version: a v9\\n"), "refs/heads/main")
+          .accepted);
 }
 
 TEST_F(ReceiveTest, TagsNamedLikeVersionsOfNoWorkspaceAreRefused) {

@@ -2,9 +2,9 @@
 
 #include "git/pack.h"
 
-#include <cstdint>
-
 #include <gtest/gtest.h>
+
+#include <cstdint>
 
 #include "flowrepo/repository.h"
 #include "git/handles.h"

@@ -26,9 +26,9 @@ class IndexFileTest : public ::testing::TestWithParam<int> {
   void SetUp() override {
     repo_ = dir_ / "repo";
     Git("init -q " + Quote(repo_), ".");
-    for (const char* path : {"README.md", "a-b", "a/x.json", "a/y/z.json", "a0", "flows/G/f1/app.json",
-                             "flows/G/f1/def.json", "flows/G/f2/app.json", "flows/H/f3/app.json", "gone/one",
-                             "gone/deep/two", "swap"}) {
+    for (const char* path :
+         {"README.md", "a-b", "a/x.json", "a/y/z.json", "a0", "flows/G/f1/app.json", "flows/G/f1/def.json",
+          "flows/G/f2/app.json", "flows/H/f3/app.json", "gone/one", "gone/deep/two", "swap"}) {
       WriteFile(repo_ + "/" + path, std::string("content of ") + path + "\n");
     }
     Git("add -A && git commit -qm base");
@@ -74,8 +74,8 @@ class IndexFileTest : public ::testing::TestWithParam<int> {
   }
   // git's, with A/M/U folded into "*" (flowrepo reads whatever is staged).
   std::string GitChanges() {
-    std::string out = Shell("git diff --cached --no-renames --name-status | sed 's/^[AMUT]\\t/*\\t/' | sort -k2",
-                            repo_).out;
+    std::string out =
+        Shell("git diff --cached --no-renames --name-status | sed 's/^[AMUT]\\t/*\\t/' | sort -k2", repo_).out;
     return out;
   }
 
@@ -136,7 +136,8 @@ INSTANTIATE_TEST_SUITE_P(Versions, IndexFileTest, ::testing::Values(2, 3, 4),
 TEST(IndexFileDamageTest, DamagedOrUnsupportedIndexIsOneError) {
   TempDir dir;
   std::string repo = dir / "repo";
-  ASSERT_EQ(Shell("git init -q repo && cd repo && echo x > f && git add f && git commit -qm x", dir.path()).exit_code, 0);
+  ASSERT_EQ(Shell("git init -q repo && cd repo && echo x > f && git add f && git commit -qm x", dir.path()).exit_code,
+            0);
   std::string index = testing::ReadFile(repo + "/.git/index");
   auto expect_damaged = [&](const std::string& bytes, const std::string& message) {
     WriteFile(dir / "bad-index", bytes);
@@ -160,8 +161,9 @@ TEST(IndexFileDamageTest, DamagedOrUnsupportedIndexIsOneError) {
 
   ASSERT_EQ(Shell("git update-index --split-index", repo).exit_code, 0);
   ExpectError(ErrorCode::kInvalidData,
-              "cannot read the git index '" + repo + "/.git/index': it is a split index (core.splitIndex); run "
-              "'git update-index --no-split-index'",
+              "cannot read the git index '" + repo +
+                  "/.git/index': it is a split index (core.splitIndex); run "
+                  "'git update-index --no-split-index'",
               [&] { git::IndexFile::Read(repo + "/.git/index"); });
 }
 

@@ -74,15 +74,14 @@ std::string CheckRefusal(const RefusedFile& r) {
   if (r.reason == "json") {
     // Malformed, or something our reader refuses (duplicate keys, depth).
     if (raw.is_discarded()) return "";
-    return r.message.find("duplicate key") != std::string::npos ||
-                   r.message.find("nesting deeper") != std::string::npos
+    return r.message.find("duplicate key") != std::string::npos || r.message.find("nesting deeper") != std::string::npos
                ? ""
                : "json refusal of a well-formed file: " + r.message;
   }
   if (raw.is_discarded()) return "unparsable file refused as " + r.reason;
   if (r.reason == "not-a-flow") {
-    bool n8n = raw.is_object() && raw.contains("nodes") && raw["nodes"].is_array() &&
-               raw.contains("connections") && raw["connections"].is_object();
+    bool n8n = raw.is_object() && raw.contains("nodes") && raw["nodes"].is_array() && raw.contains("connections") &&
+               raw["connections"].is_object();
     bool node_red = raw.is_array() && !raw.empty();
     for (const auto& n : raw) {
       if (!raw.is_array() || !n.is_object() || !n.contains("id") || !n.contains("type")) node_red = false;
@@ -165,11 +164,9 @@ TEST(FormatsCorpusTest, EveryFileRoundTripsOrIsRefusedForItsReason) {
 
   // 1. The whole corpus with one command.
   auto start = std::chrono::steady_clock::now();
-  RunResult add = Flowrepo("--user " + std::string(kUser) + " flow add " + Quote(CorpusDir()) +
-                               " --draft corpus --json",
-                           dir / "a");
-  double add_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RunResult add = Flowrepo(
+      "--user " + std::string(kUser) + " flow add " + Quote(CorpusDir()) + " --draft corpus --json", dir / "a");
+  double add_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(add.exit_code == 0 || add.exit_code == 1) << add.err;
   Json added = Json::parse(add.out);
   const std::size_t files = added["files"].get<std::size_t>();
@@ -280,8 +277,8 @@ TEST(FormatsCorpusTest, EveryFileRoundTripsOrIsRefusedForItsReason) {
     }
     Json actual = Json::parse(flow.flow_definition);
     Json app = Json::parse(flow.app_definition);
-    bool same = actual == expected && app["format"] == f.summary.format &&
-                app["name"] == f.summary.name && flow.summary.group == f.summary.group;
+    bool same = actual == expected && app["format"] == f.summary.format && app["name"] == f.summary.name &&
+                flow.summary.group == f.summary.group;
     EXPECT_TRUE(same) << f.file;
     equal += same;
     back.push_back(std::move(flow));
@@ -342,21 +339,21 @@ TEST(FormatsCorpusTest, EveryFileRoundTripsOrIsRefusedForItsReason) {
     }
   }
 
-  std::printf("corpus: %zu files; added %zu (%zu flows: %zu n8n, %zu node-red) in %.2f s with one "
-              "'flowrepo flow add'\n",
-              files, added_files.size(), added["flows"].size(), by_format["n8n"], by_format["node-red"],
-              add_seconds);
+  std::printf(
+      "corpus: %zu files; added %zu (%zu flows: %zu n8n, %zu node-red) in %.2f s with one "
+      "'flowrepo flow add'\n",
+      files, added_files.size(), added["flows"].size(), by_format["n8n"], by_format["node-red"], add_seconds);
   std::printf("corpus: refused at add:");
   for (const auto& [reason, n] : refused_by_reason) std::printf(" %s %zu;", reason.c_str(), n);
   std::printf("\ncorpus: refused at publish:");
   for (const auto& [rule, n] : refused_at_publish) std::printf(" %s %zu flows;", rule.c_str(), n);
-  std::printf("\ncorpus: round-tripped equal (add, publish, export, import, publish, compare): %zu of "
-              "%zu; written back in their own format: %zu\n",
-              equal, in_b.flows.size(), written_back);
-  std::printf("corpus: bound after import (credential with an id but no name): %zu flows\n",
-              rebound.size());
-  std::printf("corpus: node-red files with tabs split: %zu into %zu flows, exported back equal: %zu\n",
-              split_files, split_flows, split_equal);
+  std::printf(
+      "\ncorpus: round-tripped equal (add, publish, export, import, publish, compare): %zu of "
+      "%zu; written back in their own format: %zu\n",
+      equal, in_b.flows.size(), written_back);
+  std::printf("corpus: bound after import (credential with an id but no name): %zu flows\n", rebound.size());
+  std::printf("corpus: node-red files with tabs split: %zu into %zu flows, exported back equal: %zu\n", split_files,
+              split_flows, split_equal);
   std::fflush(stdout);
 }
 

@@ -28,8 +28,8 @@ class FlowRepositoryTest : public ::testing::TestWithParam<InitOptions::Layout> 
   std::string repo_path() const { return dir_.path() + "/repo"; }
 
   // Publishes \a flows through a draft of the same name.
-  PublishResult PutAndPublish(FlowRepository& repo, const std::vector<Flow>& flows,
-                              const std::string& draft, const std::string& note = "") {
+  PublishResult PutAndPublish(FlowRepository& repo, const std::vector<Flow>& flows, const std::string& draft,
+                              const std::string& note = "") {
     repo.PutFlows("main", draft, flows);
     return repo.Publish("main", draft, note);
   }
@@ -57,8 +57,8 @@ TEST_P(FlowRepositoryTest, InitTwiceIsAlreadyExists) {
 
 TEST_P(FlowRepositoryTest, PublishTagsVersionsAndRemovesDraft) {
   FlowRepository repo = Init();
-  PublishResult r = PutAndPublish(repo, {MakeFlow("alpha", "Finance/Retail"), MakeFlow("beta", "Ops")},
-                                  "first", "initial");
+  PublishResult r =
+      PutAndPublish(repo, {MakeFlow("alpha", "Finance/Retail"), MakeFlow("beta", "Ops")}, "first", "initial");
   ASSERT_EQ(r.versions.size(), 2u);
   EXPECT_EQ(r.versions[0].flow, "alpha");
   EXPECT_EQ(r.versions[0].number, 1);
@@ -109,8 +109,8 @@ TEST_P(FlowRepositoryTest, PublishRefusesInvalidFlowsListingEveryProblem) {
   FlowRepository repo = Init();
   Flow bad = MakeFlow("bad");
   Json def = Json::parse(bad.flow_definition);
-  def["nodes"].push_back({{"id", "start"}, {"type", "start"}});       // duplicate id
-  def["edges"].push_back({{"from", "start"}, {"to", "nowhere"}});     // dangling edge
+  def["nodes"].push_back({{"id", "start"}, {"type", "start"}});    // duplicate id
+  def["edges"].push_back({{"from", "start"}, {"to", "nowhere"}});  // dangling edge
   def["nodes"].push_back({{"id", "s"}, {"type", "subflow"}, {"config", {{"flow", "ghost"}}}});
   bad.flow_definition = CanonicalJson(def);
   repo.PutFlows("main", "d", {bad});
@@ -120,8 +120,7 @@ TEST_P(FlowRepositoryTest, PublishRefusesInvalidFlowsListingEveryProblem) {
     FAIL() << "publish should refuse";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidData);
-    EXPECT_EQ(std::string(e.what()),
-              "publish refused: 3 problem(s) in 1 flow(s); workspace 'main' unchanged");
+    EXPECT_EQ(std::string(e.what()), "publish refused: 3 problem(s) in 1 flow(s); workspace 'main' unchanged");
     ASSERT_EQ(e.details().size(), 3u);
     EXPECT_NE(e.details()[0].find("duplicate node id 'start'"), std::string::npos);
     EXPECT_NE(e.details()[1].find("edge to 'nowhere' is not a node"), std::string::npos);
@@ -154,8 +153,7 @@ TEST_P(FlowRepositoryTest, ConflictingPublishNamesBothCommitsAndChangesNothing) 
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kConflict);
     ASSERT_EQ(e.details().size(), 1u);
-    EXPECT_NE(e.details()[0].find("flow 'alpha' (flows/alpha) changed in workspace 'main' commit "),
-              std::string::npos)
+    EXPECT_NE(e.details()[0].find("flow 'alpha' (flows/alpha) changed in workspace 'main' commit "), std::string::npos)
         << e.details()[0];
     EXPECT_NE(e.details()[0].find("and in draft 'mine' commit "), std::string::npos);
   }
@@ -186,9 +184,7 @@ TEST_P(FlowRepositoryTest, CopyMakesExactCopyUnderNewIdOnDraft) {
   EXPECT_EQ(copy.summary.group, "Finance");
   EXPECT_EQ(copy.flow_definition, MakeFlow("alpha", "Finance").flow_definition);
   EXPECT_EQ(Json::parse(copy.app_definition)["name"], "Alpha EU");
-  ExpectError(ErrorCode::kAlreadyExists, "", [&] {
-    repo.CopyFlow("main", {"alpha", "Again", "alpha", "", "x"});
-  });
+  ExpectError(ErrorCode::kAlreadyExists, "", [&] { repo.CopyFlow("main", {"alpha", "Again", "alpha", "", "x"}); });
 }
 
 TEST_P(FlowRepositoryTest, DropDraftKeepsItsHeadReachable) {
@@ -223,8 +219,7 @@ TEST_P(FlowRepositoryTest, UnknownThingsAreNotFound) {
   FlowRepository repo = Init();
   ExpectError(ErrorCode::kNotFound, "flow 'nope' not found in workspace 'main'",
               [&] { repo.ReadFlow("main", ParseFlowSpec("nope")); });
-  ExpectError(ErrorCode::kNotFound, "workspace 'dev' not found",
-              [&] { repo.ListFlows({"dev", "", ""}); });
+  ExpectError(ErrorCode::kNotFound, "workspace 'dev' not found", [&] { repo.ListFlows({"dev", "", ""}); });
   ExpectError(ErrorCode::kNotFound, "draft 'x' not found", [&] { repo.Publish("main", "x", ""); });
   ExpectError(ErrorCode::kInvalidArgument, "", [&] { repo.StartDraft("main", "../evil"); });
 }
@@ -233,8 +228,9 @@ TEST_P(FlowRepositoryTest, ViewerCannotWrite) {
   FlowRepository admin = Init();
   FlowRepository viewer = FlowRepository::Open(repo_path(), "viewer@example.com");
   ExpectError(ErrorCode::kPermissionDenied,
-              "user 'viewer@example.com' needs role 'viewer' in workspace 'main' (has none)",
-              [&] { viewer.ListFlows({"main", "", ""}); });
+              "user 'viewer@example.com' needs role 'viewer' in workspace 'main' (has none)", [&] {
+                viewer.ListFlows({"main", "", ""});
+              });
 }
 
 TEST_P(FlowRepositoryTest, WorkspaceCreateBranchesFromSource) {
@@ -245,8 +241,7 @@ TEST_P(FlowRepositoryTest, WorkspaceCreateBranchesFromSource) {
   // A rerun while the workspace is as created succeeds (it completes tags).
   EXPECT_TRUE(repo.CreateWorkspace("dev", "main").completed_earlier_create);
   repo.CreateWorkspace("qa", "main");
-  ExpectError(ErrorCode::kAlreadyExists, "workspace 'dev' already exists",
-              [&] { repo.CreateWorkspace("dev", "qa"); });
+  ExpectError(ErrorCode::kAlreadyExists, "workspace 'dev' already exists", [&] { repo.CreateWorkspace("dev", "qa"); });
   EXPECT_EQ(repo.ListWorkspaces().size(), 3u);
 }
 
@@ -256,9 +251,9 @@ TEST_P(FlowRepositoryTest, InterruptedPublishIsCompletedByRerun) {
   PublishResult first = repo.Publish("main", "d", "note");
   // Simulate a crash after the workspace moved: tag and draft are back as if
   // the follow-ups never ran.
-  testing::Shell("git update-ref -d refs/tags/main/alpha/v1 && git update-ref refs/heads/drafts/main/d " +
-                     first.commit + "^2",
-                 repo_path());
+  testing::Shell(
+      "git update-ref -d refs/tags/main/alpha/v1 && git update-ref refs/heads/drafts/main/d " + first.commit + "^2",
+      repo_path());
   PublishResult again = repo.Publish("main", "d", "note");
   EXPECT_TRUE(again.completed_earlier_publish);
   EXPECT_EQ(again.commit, first.commit);
@@ -315,8 +310,8 @@ TEST(FlowIndexCacheTest, DamagedOrStaleCacheNeverChangesWhatIsListed) {
   const std::string written = testing::ReadFile(cache);
   ASSERT_NE(written.find("\nb\tG/H\t"), std::string::npos) << written;
   const std::vector<std::string> expected = {"a", "b", "c"};
-  for (const std::string& damaged : {written.substr(0, written.size() / 2), std::string("junk\n"),
-                                     written + "d\tG\tnot-an-id\n", std::string()}) {
+  for (const std::string& damaged :
+       {written.substr(0, written.size() / 2), std::string("junk\n"), written + "d\tG\tnot-an-id\n", std::string()}) {
     testing::WriteFile(cache, damaged);
     FlowRepository repo = FlowRepository::Open(path, kAdmin);
     EXPECT_EQ(ids(repo), expected) << "cache: " << damaged;

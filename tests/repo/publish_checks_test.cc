@@ -87,9 +87,9 @@ TEST_F(PublishChecksTest, RemovingAUsedSubflowIsRefusedNamingTheUser) {
   RemoveFlow(admin, "retire", "flows/Lib/callee");
   auto details = RefusalDetails("publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged",
                                 [&] { admin.Publish("main", "retire", ""); });
-  EXPECT_EQ(details, std::vector<std::string>{
-                         "flows/App/caller/flow_definition.json:/nodes/2/config/flow: node 'sub' uses flow "
-                         "'callee', which draft 'retire' removes [missing-subflow]"});
+  EXPECT_EQ(details,
+            std::vector<std::string>{"flows/App/caller/flow_definition.json:/nodes/2/config/flow: node 'sub' uses flow "
+                                     "'callee', which draft 'retire' removes [missing-subflow]"});
 }
 
 TEST_F(PublishChecksTest, RenamingAUsedSubflowIsRefused) {
@@ -192,12 +192,11 @@ TEST_F(PublishChecksTest, ChangedFlowsAreStillCheckedAgainstTheMergedSettings) {
 TEST_F(PublishChecksTest, InvalidOrMissingSettingsAreRefused) {
   FlowRepository admin = As(kAdmin);
   EditSettings(admin, "bad-role", [](Json& doc) { doc["roles"]["bob@example.com"] = "superuser"; });
-  auto details = RefusalDetails(
-      "publish refused: 1 problem(s) in the workspace settings; workspace 'main' unchanged",
-      [&] { admin.Publish("main", "bad-role", ""); });
-  EXPECT_EQ(details, std::vector<std::string>{
-                         ".flowrepo/workspace.json:/roles/bob@example.com: user 'bob@example.com' has an "
-                         "unknown role; use viewer, integrator or admin [role]"});
+  auto details = RefusalDetails("publish refused: 1 problem(s) in the workspace settings; workspace 'main' unchanged",
+                                [&] { admin.Publish("main", "bad-role", ""); });
+  EXPECT_EQ(details,
+            std::vector<std::string>{".flowrepo/workspace.json:/roles/bob@example.com: user 'bob@example.com' has an "
+                                     "unknown role; use viewer, integrator or admin [role]"});
   EditDraft(admin, "no-settings", {{std::string(kSettingsPath), std::nullopt}});
   DraftInfo d = admin.ShowDraft("main", "no-settings");
   ASSERT_FALSE(d.settings_changes.empty());
@@ -280,8 +279,7 @@ TEST_F(PublishChecksTest, RoleChangeIsRefusedForAnIntegratorAndFlaggedForAnAdmin
   EXPECT_EQ(d.settings_changes[0].key, kMallory);
   EXPECT_EQ(d.settings_changes[0].before, "integrator");
   EXPECT_EQ(d.settings_changes[0].after, "admin");
-  EXPECT_EQ(d.settings_changes[0].message,
-            "role change: 'mallory@example.com' integrator -> admin (needs admin)");
+  EXPECT_EQ(d.settings_changes[0].message, "role change: 'mallory@example.com' integrator -> admin (needs admin)");
   EXPECT_TRUE(d.settings_changes[0].needs_admin);
 
   std::string before = testing::RefsSnapshot(path());

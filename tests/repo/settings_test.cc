@@ -1,9 +1,9 @@
 // What a workspace provides: components by exact name and version, by a
 // name without a version (any version), by a wildcard prefix; topics.
 
-#include <gtest/gtest.h>
-
 #include "repo/settings.h"
+
+#include <gtest/gtest.h>
 
 namespace flowrepo {
 namespace {
