@@ -4,17 +4,73 @@
 #include <malloc.h>
 #endif
 
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <exception>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace flowrepo {
 
+namespace {
+
+std::optional<long long> ReadNumber(const char* path) {
+  std::ifstream in(path);
+  long long value = 0;
+  if (in >> value) return value;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> CgroupCpus() {
+  std::ifstream v2("/sys/fs/cgroup/cpu.max");
+  std::string line;
+  if (std::getline(v2, line)) return CpusOfCpuMax(line);
+  auto quota = ReadNumber("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+  auto period = ReadNumber("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+  if (quota && period) return CpusOfQuota(*quota, *period);
+  return std::nullopt;
+}
+
+std::size_t AffinityCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+  return std::thread::hardware_concurrency();
+}
+
+}  // namespace
+
+std::optional<std::size_t> CpusOfQuota(long long quota, long long period) {
+  if (quota <= 0 || period <= 0) return std::nullopt;  // -1: no limit
+  return static_cast<std::size_t>((quota + period - 1) / period);
+}
+
+std::optional<std::size_t> CpusOfCpuMax(std::string_view cpu_max) {
+  long long quota = 0, period = 0;
+  const std::string text(cpu_max);
+  if (std::sscanf(text.c_str(), "%lld %lld", &quota, &period) != 2) return std::nullopt;  // "max ..."
+  return CpusOfQuota(quota, period);
+}
+
+std::size_t CountUsableCpus() {
+  std::size_t n = AffinityCpus();
+  if (auto quota = CgroupCpus()) n = std::min(n, *quota);
+  return std::max<std::size_t>(1, n);
+}
+
+std::size_t UsableCpus() {
+  static const std::size_t cpus = CountUsableCpus();
+  return cpus;
+}
+
 std::size_t ParallelWorkers(std::size_t n, std::size_t min_per_thread, std::size_t max_workers) {
-  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  std::size_t cores = UsableCpus();
   if (max_workers) cores = std::min(cores, max_workers);
   std::size_t by_size = (n + min_per_thread - 1) / std::max<std::size_t>(1, min_per_thread);
   return std::max<std::size_t>(1, std::min(cores, by_size));

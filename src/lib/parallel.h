@@ -8,16 +8,31 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 namespace flowrepo {
 
-/// Runs fn(i, worker) for every i in [0, n), on as many threads as there
-/// are cores, at most \a max_workers when not 0 (worker 0 is the calling
+/// Runs fn(i, worker) for every i in [0, n), on as many threads as the
+/// process may use cores (UsableCpus), at most \a max_workers when not 0 (worker 0 is the calling
 /// thread), but never fewer than \a min_per_thread items a thread. Items are taken in increasing order;
 /// when some throw, the others stop and the exception of the lowest such i
 /// is rethrown, so failures do not depend on scheduling.
 void ParallelFor(std::size_t n, const std::function<void(std::size_t i, std::size_t worker)>& fn,
                  std::size_t min_per_thread = 16, std::size_t max_workers = 0);
+
+/// The cores this process may keep busy: those of its CPU affinity mask,
+/// at most its cgroup's CPU quota rounded up (as ninja counts them: a
+/// container given 2 of 64 cores gets 2 workers, not 64). Counted once,
+/// by the first call: CountUsableCpus() counts again.
+std::size_t UsableCpus();
+std::size_t CountUsableCpus();
+
+/// The CPUs a cgroup quota allows: "max 100000" (cgroup v2 cpu.max, no
+/// limit) gives none, "150000 100000" gives 2; quota and period in
+/// microseconds as cgroup v1 has them in two files.
+std::optional<std::size_t> CpusOfQuota(long long quota, long long period);
+std::optional<std::size_t> CpusOfCpuMax(std::string_view cpu_max);
 
 /// How many workers ParallelFor uses for \a n items.
 std::size_t ParallelWorkers(std::size_t n, std::size_t min_per_thread = 16, std::size_t max_workers = 0);
