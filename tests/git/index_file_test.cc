@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "digest.h"
 #include "flowrepo/error.h"
 #include "git/handles.h"
 #include "support/test_support.h"
@@ -20,6 +21,14 @@ using testing::Quote;
 using testing::Shell;
 using testing::TempDir;
 using testing::WriteFile;
+
+// \a index with its trailing SHA-1 made again for what it now holds.
+std::string WithChecksum(std::string index) {
+  index.resize(index.size() - 20);
+  Digest sha1 = Digest::Sha1();
+  sha1.Update(index);
+  return index + sha1.Finish();
+}
 
 class IndexFileTest : public ::testing::TestWithParam<int> {
  protected:
@@ -130,6 +139,30 @@ TEST_P(IndexFileTest, ConflictStagesAreChanges) {
   EXPECT_NE(index.Find("a/x.json"), nullptr);
 }
 
+// A tool that adds an entry without invalidating the cache-tree leaves it
+// naming the folder's old tree: the folder's entry count no longer
+// matches, so the folder is compared and the new file is a change.
+TEST_P(IndexFileTest, ACacheTreeThatMissesEntriesIsNotTrusted) {
+  UseIndexVersion();
+  const std::string before = testing::ReadFile(repo_ + "/.git/index");
+  WriteFile(repo_ + "/flows/G/f1/extra.json", "slipped in\n");
+  Git("add flows/G/f1/extra.json");
+  const std::string after = testing::ReadFile(repo_ + "/.git/index");
+  auto tree_extension = [](const std::string& index) {
+    std::size_t at = index.find("TREE");
+    EXPECT_NE(at, std::string::npos);
+    std::uint32_t size = 0;
+    for (int k = 0; k < 4; ++k) size = (size << 8) | static_cast<unsigned char>(index[at + 4 + k]);
+    return std::pair(at, 8 + static_cast<std::size_t>(size));
+  };
+  auto [old_at, old_size] = tree_extension(before);
+  auto [new_at, new_size] = tree_extension(after);
+  std::string stale = after;
+  stale.replace(new_at, new_size, before.substr(old_at, old_size));  // the cache-tree of before the add
+  WriteFile(repo_ + "/.git/index", WithChecksum(stale));
+  EXPECT_EQ(Changes(), "*\tflows/G/f1/extra.json\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, IndexFileTest, ::testing::Values(2, 3, 4),
                          [](const auto& version) { return "v" + std::to_string(version.param); });
 
@@ -152,7 +185,14 @@ TEST(IndexFileDamageTest, DamagedOrUnsupportedIndexIsOneError) {
   }
   std::string huge_count = index;  // four billion entries claimed: refused, not allocated
   huge_count.replace(8, 4, "\xff\xff\xff\xff");
-  expect_damaged(huge_count, "it ends early (torn or damaged)");
+  expect_damaged(WithChecksum(huge_count), "it ends early (torn or damaged)");
+  std::string flipped = index;  // one bit of a blob id: the checksum tells
+  flipped[12 + 40] ^= 1;
+  expect_damaged(flipped, "its checksum does not match its content (damaged)");
+  std::string unhashed = index;  // index.skipHash: no checksum to check
+  unhashed.replace(unhashed.size() - 20, 20, std::string(20, '\0'));
+  WriteFile(dir / "unhashed-index", unhashed);
+  EXPECT_EQ(git::IndexFile::Read(dir / "unhashed-index").entries().size(), 1u);
   std::string version9 = index;
   version9[7] = 9;
   expect_damaged(version9, "index version 9 is not supported");

@@ -9,8 +9,10 @@
 #include <cstring>
 #include <limits>
 
+#include "digest.h"
 #include "flowrepo/error.h"
 #include "git/handles.h"
+#include "parallel.h"
 
 namespace flowrepo::git {
 namespace {
@@ -222,17 +224,42 @@ IndexFile::Mapping::~Mapping() {
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 
+// Parses the index while a second core checks its trailing SHA-1 (git
+// itself checks it only in fsck, for speed; hashing beside the parse costs
+// no time where there is a second core). All zeros is no checksum: git's
+// index.skipHash writes that.
+void IndexFile::ParseChecked(const std::string& name) {
+  const std::string_view bytes = file_->bytes();
+  bool checksum_ok = true;
+  ParallelFor(
+      2,
+      [&](std::size_t task, std::size_t) {
+        if (task == 1) return Parser(name, bytes).Parse(*this);
+        if (bytes.size() < kChecksumSize) return;
+        const std::string_view stored = bytes.substr(bytes.size() - kChecksumSize);
+        if (stored == std::string(kChecksumSize, '\0')) return;
+        Digest sha1 = Digest::Sha1();
+        sha1.Update(bytes.substr(0, bytes.size() - kChecksumSize));
+        checksum_ok = sha1.Finish() == stored;
+      },
+      1);
+  if (!checksum_ok) {
+    throw Error(ErrorCode::kInvalidData,
+                "cannot read the git index '" + name + "': its checksum does not match its content (damaged)");
+  }
+}
+
 IndexFile IndexFile::Read(const std::string& path) {
   IndexFile index;
   index.file_ = Mapping::OfFile(path);
-  Parser(path, index.file_->bytes()).Parse(index);
+  index.ParseChecked(path);
   return index;
 }
 
 IndexFile IndexFile::FromBytes(std::string bytes, const std::string& name) {
   IndexFile index;
   index.file_ = Mapping::OfBytes(std::move(bytes));
-  Parser(name, index.file_->bytes()).Parse(index);
+  index.ParseChecked(name);
   return index;
 }
 
@@ -283,7 +310,12 @@ class IndexFile::Differ {
         ++t;
       } else if (is_dir) {
         const CachedTree* child = cached ? cached->Child(name) : nullptr;
-        bool unchanged = child && child->entry_count >= 0 && git_oid_equal(&child->id, git_tree_entry_id(tree_entry));
+        // Trusted as git trusts it when it commits, but only while it
+        // counts the entries the index has under it: a tool that changed
+        // the entries without invalidating it gets the folder compared.
+        bool unchanged = child && child->entry_count >= 0 &&
+                         static_cast<std::size_t>(child->entry_count) == group_end - i &&
+                         git_oid_equal(&child->id, git_tree_entry_id(tree_entry));
         if (!unchanged) {
           TreePtr subtree = LookupTree(tree_entry);
           Directory(prefix + std::string(name) + "/", i, group_end, child, subtree.get());
@@ -353,7 +385,9 @@ class IndexFile::Differ {
 std::vector<IndexFile::Change> IndexFile::ChangesAgainst(git_repository* repo, const git_tree* tree) const {
   Differ differ(repo, entries_);
   const CachedTree* root = cache_tree_ ? &*cache_tree_ : nullptr;
-  bool unchanged = root && tree && root->entry_count >= 0 && git_oid_equal(&root->id, git_tree_id(tree));
+  bool unchanged = root && tree && root->entry_count >= 0 &&
+                   static_cast<std::size_t>(root->entry_count) == entries_.size() &&
+                   git_oid_equal(&root->id, git_tree_id(tree));
   if (!unchanged) differ.Directory("", 0, entries_.size(), root, tree);
   std::sort(differ.changes.begin(), differ.changes.end(),
             [](const Change& a, const Change& b) { return a.path < b.path; });

@@ -9,8 +9,9 @@
 // tree id, so comparing those ids with HEAD's skips all but the few
 // directories a commit touches, as `git diff --cached` does.
 //
-// Reads index versions 2, 3 and 4. Split and sparse indexes (the "link"
-// and "sdir" extensions) are refused with an error, as libgit2 refuses them.
+// Reads index versions 2, 3 and 4, checking the file's SHA-1. Split and
+// sparse indexes (the "link" and "sdir" extensions) are refused with an
+// error, as libgit2 1.5 refuses them (so it is no fallback for them).
 
 #include <git2.h>
 
@@ -91,6 +92,7 @@ class IndexFile {
   };
 
   IndexFile() = default;
+  void ParseChecked(const std::string& name);
 
   std::unique_ptr<Mapping> file_;
   std::vector<char> paths_;  // version 4 paths, rebuilt (a vector keeps its buffer when moved)
