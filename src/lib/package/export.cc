@@ -52,6 +52,7 @@
 #include "repo/trailers.h"
 #include "validate/flow_validator.h"
 #include "validate/secrets.h"
+#include "zip/writer.h"
 #include "zip/zip.h"
 
 namespace flowrepo {
