@@ -101,8 +101,8 @@ class ForeignFilePlan {
     std::vector<std::size_t> flows;  ///< indices into sources_, in file order
     bool concatenated = false;       ///< parts of a split Node-RED file
   };
-  /// What planning needs of a flow's app definition (the parsed
-  /// definitions of 100,000 flows would take 150 MB).
+  /// What planning needs of a flow's app definition: the parsed
+  /// definitions would make memory grow with the flows.
   struct AppFacts {
     std::string source_file;   ///< kSourceFileField; empty when absent
     std::optional<Json> part;  ///< kNodeRedPartField, when present

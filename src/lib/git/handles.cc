@@ -6,16 +6,15 @@ namespace flowrepo::git {
 
 LibGit2Session::LibGit2Session() {
   if (git_libgit2_init() == 1) {
-    // Packs are read through 8 MiB windows, at most 16 MiB mapped at once
-    // (libgit2's 64-bit defaults map whole packs: a full export of 100,000
-    // flows kept the 175 MB pack resident once per worker; with 64 MiB
-    // mapped its mapped pages still made 20 MB of its peak).
+    // Packs are read through 8 MiB windows, at most 16 MiB mapped at once:
+    // libgit2's 64-bit defaults map whole packs, and an export's workers
+    // each kept the whole pack resident (docs/performance.md, memory).
     git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, std::size_t{8} << 20);
     git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, std::size_t{16} << 20);
     // libgit2 caches the trees and commits it reads, up to 256 MiB of their
     // raw size (about four times that parsed). An export reads every flow's
-    // tree once, so at 100,000 flows the cache held about 60 MB that was
-    // never read again; what flowrepo reads twice is read soon after.
+    // tree once, so the cache grew with the flows and held what was never
+    // read again; what flowrepo reads twice is read soon after.
     git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(4) << 20);
   }
 }

@@ -2,9 +2,9 @@
 #define FLOWREPO_GIT_INDEX_FILE_H_
 
 // A work tree's git index read straight from its file, for `validate
-// --staged`. libgit2 1.5 loads an index of 30,000 entries in ~50 ms and
-// diffs it against HEAD by reading every tree (~70 ms) because it ignores
-// the index's cache-tree ("TREE" extension). Git keeps that extension
+// --staged`. libgit2 1.5 diffs an index against HEAD by reading every tree,
+// because it ignores the index's cache-tree ("TREE" extension), so a
+// commit of one flow would cost what the repository's size costs. Git keeps that extension
 // current: every directory whose staged content is unchanged records its
 // tree id, so comparing those ids with HEAD's skips all but the few
 // directories a commit touches, as `git diff --cached` does.

@@ -60,7 +60,7 @@ namespace {
 
 // Pass one and the manifest parse every document, on every core, and leave
 // malloc's arenas full of free chunks between the few kept ones; glibc
-// keeps those pages resident unless asked (12 MB of 215 at 100,000 flows).
+// keeps those pages resident unless asked (docs/performance.md, memory).
 void ReturnFreedMemory() {
 #ifdef __GLIBC__
   malloc_trim(0);
@@ -108,8 +108,8 @@ FlowBlobs BlobsOf(const Store& store, const FlowLocation& location) {
 // publish commit; flows without one keep \a commit. One walk reading commit
 // messages; the flow's folder is looked up only at the publish commit of
 // its latest version, so the cost is the number of commits plus the number
-// of flows, not the changes between. Nothing is copied per flow: at
-// 100,000 flows, copies of the ids and a map of results were 30 MB.
+// of flows, not the changes between. Nothing is copied per flow: copies
+// of the ids and a map of results were a large part of an export's memory.
 void AssignPublishedVersions(const Store& store, std::string_view ws, const git_oid& commit,
                              const std::map<std::string, FlowLocation>& flows, std::vector<BuiltFlow>& built) {
   std::unordered_map<std::string_view, BuiltFlow*> wanted;
