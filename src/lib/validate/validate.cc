@@ -275,125 +275,164 @@ class TempFile {
 
 }  // namespace
 
-ValidationReport ValidateStaged(const std::string& repository) {
-  Store store = Store::Open(repository);
-  if (store.bare()) {
-    throw Error(ErrorCode::kInvalidArgument, "--staged needs a repository with a work tree and index");
-  }
-  ValidationReport report;
-  report.target = "staged changes";
-  git::IndexFile index = ReadIndex(store);
+namespace {
 
-  git::TreePtr head_tree;
-  git_oid head;
-  if (git_reference_name_to_id(&head, store.raw(), "HEAD") == 0) head_tree = store.CommitTree(head);
-
-  const std::string flows_prefix = std::string(kFlowsDir) + "/";
-  std::vector<std::string> changed_flow_paths, deleted_flow_paths, packages;
+// What the index changes against HEAD, sorted by kind.
+struct StagedChanges {
+  std::vector<std::string> flow_paths, deleted_flow_paths, packages;
   bool settings_changed = false;
-  for (const auto& change : index.ChangesAgainst(store.raw(), head_tree.get())) {
-    const std::string& path = change.path;
-    if (path.rfind(flows_prefix, 0) == 0) {
-      (change.deleted ? deleted_flow_paths : changed_flow_paths).push_back(path);
-    } else if (path == kSettingsPath) {
-      settings_changed = !change.deleted;
-    }
-    if (!change.deleted && IsPackagePath(path)) packages.push_back(path);
+
+  bool empty() const {
+    return flow_paths.empty() && deleted_flow_paths.empty() && packages.empty() && !settings_changed;
   }
-  if (changed_flow_paths.empty() && deleted_flow_paths.empty() && !settings_changed && packages.empty()) {
-    return report;
+};
+
+const std::string& FlowsPrefix() {
+  static const std::string prefix = std::string(kFlowsDir) + "/";
+  return prefix;
+}
+
+StagedChanges ListStagedChanges(const Store& store, const git::IndexFile& index, const git_tree* head_tree) {
+  StagedChanges staged;
+  for (const auto& change : index.ChangesAgainst(store.raw(), head_tree)) {
+    const std::string& path = change.path;
+    if (path.rfind(FlowsPrefix(), 0) == 0) {
+      (change.deleted ? staged.deleted_flow_paths : staged.flow_paths).push_back(path);
+    } else if (path == kSettingsPath) {
+      staged.settings_changed = !change.deleted;
+    }
+    if (!change.deleted && IsPackagePath(path)) staged.packages.push_back(path);
+  }
+  return staged;
+}
+
+// The flow folders of the index, found by a hash of their id: no string
+// is allocated per flow of a repository of 10,000.
+class StagedFlows {
+ public:
+  explicit StagedFlows(const git::IndexFile& index) : index_(index) {
+    for (const auto& entry : index.entries()) {
+      std::string_view path = entry.path;
+      if (path.rfind(FlowsPrefix(), 0) != 0 || path.size() <= AppSuffix().size() ||
+          path.substr(path.size() - AppSuffix().size()) != AppSuffix()) {
+        continue;
+      }
+      std::string_view folder = path.substr(0, path.size() - AppSuffix().size());
+      by_id_hash_.emplace_back(std::hash<std::string_view>()(folder.substr(folder.rfind('/') + 1)), folder);
+    }
+    std::sort(by_id_hash_.begin(), by_id_hash_.end());
   }
 
-  // Flow ids of the index, found by hash: no string is allocated for a
-  // repository of 10,000 flows.
-  const std::string app_suffix = "/" + std::string(kAppDefinitionFile);
-  std::vector<std::pair<std::size_t, std::string_view>> folders_by_id_hash;
-  for (const auto& entry : index.entries()) {
-    std::string_view path = entry.path;
-    if (path.rfind(flows_prefix, 0) != 0 || path.size() <= app_suffix.size() ||
-        path.substr(path.size() - app_suffix.size()) != app_suffix) {
-      continue;
-    }
-    std::string_view folder = path.substr(0, path.size() - app_suffix.size());
-    folders_by_id_hash.emplace_back(std::hash<std::string_view>()(folder.substr(folder.rfind('/') + 1)), folder);
+  static const std::string& AppSuffix() {
+    static const std::string suffix = "/" + std::string(kAppDefinitionFile);
+    return suffix;
   }
-  std::sort(folders_by_id_hash.begin(), folders_by_id_hash.end());
-  auto folders_with_id = [&](const std::string& id) {
+
+  std::vector<std::string_view> WithId(const std::string& id) const {
     std::vector<std::string_view> found;
-    auto [first, last] = std::equal_range(folders_by_id_hash.begin(), folders_by_id_hash.end(),
+    auto [first, last] = std::equal_range(by_id_hash_.begin(), by_id_hash_.end(),
                                           std::pair(std::hash<std::string_view>()(id), std::string_view()),
                                           [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto it = first; it != last; ++it) {
       if (FlowFolderId(it->second) == id) found.push_back(it->second);
     }
     return found;
-  };
-  auto id_exists = [&](const std::string& id) { return !folders_with_id(id).empty(); };
-  auto is_folder = [&](std::string_view f) { return index.Find(std::string(f) + app_suffix) != nullptr; };
-  // The flow folder holding a path: the shallowest folder with an app
-  // definition (flow folders never nest).
-  auto folder_of = [&](const std::string& path) -> std::optional<std::string> {
-    for (std::size_t slash = path.find('/', flows_prefix.size()); slash != std::string::npos;
+  }
+  bool Exists(const std::string& id) const { return !WithId(id).empty(); }
+  bool IsFolder(std::string_view folder) const { return index_.Find(std::string(folder) + AppSuffix()) != nullptr; }
+  /// The flow folder holding \a path: the shallowest folder with an app
+  /// definition (flow folders never nest).
+  std::optional<std::string> FolderOf(const std::string& path) const {
+    for (std::size_t slash = path.find('/', FlowsPrefix().size()); slash != std::string::npos;
          slash = path.find('/', slash + 1)) {
       std::string candidate = path.substr(0, slash);
-      if (is_folder(candidate)) return candidate;
+      if (IsFolder(candidate)) return candidate;
     }
     return std::nullopt;
-  };
-  std::set<std::string, std::less<>> changed;
-  for (const auto& p : changed_flow_paths) {
-    if (auto f = folder_of(p)) changed.insert(*f);
   }
+  /// Every folder, in no particular order.
+  std::vector<std::string_view> Folders() const {
+    std::vector<std::string_view> out;
+    for (const auto& [hash, folder] : by_id_hash_) out.push_back(folder);
+    return out;
+  }
+
+ private:
+  const git::IndexFile& index_;
+  std::vector<std::pair<std::size_t, std::string_view>> by_id_hash_;
+};
+
+// The flow folders the commit changes, and those it removes whole.
+struct ChangedFolders {
+  std::set<std::string, std::less<>> changed;
   std::set<std::string> removed;
-  for (const auto& p : deleted_flow_paths) {
-    if (auto f = folder_of(p)) {
-      changed.insert(*f);
+};
+
+ChangedFolders FoldersOf(const StagedChanges& staged, const StagedFlows& flows) {
+  ChangedFolders folders;
+  for (const auto& p : staged.flow_paths) {
+    if (auto f = flows.FolderOf(p)) folders.changed.insert(*f);
+  }
+  for (const auto& p : staged.deleted_flow_paths) {
+    if (auto f = flows.FolderOf(p)) {
+      folders.changed.insert(*f);
     } else {
       // The whole folder is gone: "flows/<group>/<id>/<file>".
       std::string folder = p.substr(0, p.rfind('/'));
-      if (!is_folder(folder)) removed.insert(folder);
+      if (!flows.IsFolder(folder)) folders.removed.insert(folder);
     }
   }
-  for (const auto& r : removed) {
-    if (!id_exists(FlowFolderId(r))) report.removed.push_back(r);
-  }
+  return folders;
+}
 
-  std::optional<WorkspaceSettings> settings;
-  std::string settings_text = IndexBlob(store, index, std::string(kSettingsPath));
-  if (!settings_text.empty()) {
-    std::vector<Problem> settings_problems;
-    settings = CheckSettings(settings_text, std::string(kSettingsPath), settings_problems);
-    if (settings_changed) {
-      for (auto& p : settings_problems) report.problems.push_back(std::move(p));
-    }
+// The staged workspace settings; their problems are reported when the
+// commit changes them.
+std::optional<WorkspaceSettings> StagedSettings(const Store& store, const git::IndexFile& index, bool changed,
+                                                ValidationReport& report) {
+  std::string text = IndexBlob(store, index, std::string(kSettingsPath));
+  if (text.empty()) return std::nullopt;
+  std::vector<Problem> problems;
+  std::optional<WorkspaceSettings> settings = CheckSettings(text, std::string(kSettingsPath), problems);
+  if (changed) {
+    for (auto& p : problems) report.problems.push_back(std::move(p));
   }
+  return settings;
+}
 
-  ValidationContext context{id_exists, AvailabilityOf(settings ? &*settings : nullptr),
-                            CredentialPolicy::kAllowUnbound};
-  // Names the commit brings that clash with others of their folder: the
-  // index's flow folders after, and before them HEAD's (the unchanged
-  // ones, the changed ones HEAD has, the removed ones).
-  {
-    auto place = [](std::string_view folder) { return FlowPlace{FlowFolderGroup(folder), FlowFolderId(folder)}; };
-    std::vector<FlowPlace> before, after;
-    for (const auto& [hash, folder] : folders_by_id_hash) {
-      after.push_back(place(folder));
-      if (!changed.count(folder) || (head_tree && store.EntryAt(head_tree.get(), std::string(folder) + app_suffix))) {
-        before.push_back(place(folder));
-      }
+// Names the commit brings that clash with others of their folder: the
+// index's flow folders after, and before them HEAD's (the unchanged ones,
+// the changed ones HEAD has, the removed ones).
+void AddStagedClashes(const Store& store, const git_tree* head_tree, const StagedFlows& flows,
+                      const ChangedFolders& folders, ValidationReport& report) {
+  auto place = [](std::string_view folder) { return FlowPlace{FlowFolderGroup(folder), FlowFolderId(folder)}; };
+  std::vector<FlowPlace> before, after;
+  for (std::string_view folder : flows.Folders()) {
+    after.push_back(place(folder));
+    if (!folders.changed.count(folder) ||
+        (head_tree && store.EntryAt(head_tree, std::string(folder) + StagedFlows::AppSuffix()))) {
+      before.push_back(place(folder));
     }
-    for (const auto& folder : removed) before.push_back(place(folder));
-    AddClashes(before, after, report.problems);
   }
-  for (const auto& folder : changed) {
-    Flow flow;
-    flow.summary.id = FlowFolderId(folder);
-    flow.summary.group = FlowFolderGroup(folder);
-    flow.app_definition = IndexBlob(store, index, folder + app_suffix);
-    flow.flow_definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
-    flow.env_variables = IndexBlob(store, index, folder + "/" + std::string(kEnvVariablesFile));
+  for (const auto& folder : folders.removed) before.push_back(place(folder));
+  AddClashes(before, after, report.problems);
+}
+
+Flow StagedFlow(const Store& store, const git::IndexFile& index, const std::string& folder) {
+  Flow flow;
+  flow.summary.id = FlowFolderId(folder);
+  flow.summary.group = FlowFolderGroup(folder);
+  flow.app_definition = IndexBlob(store, index, folder + StagedFlows::AppSuffix());
+  flow.flow_definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
+  flow.env_variables = IndexBlob(store, index, folder + "/" + std::string(kEnvVariablesFile));
+  return flow;
+}
+
+void ValidateChangedFlows(const Store& store, const git::IndexFile& index, const StagedFlows& flows,
+                          const ChangedFolders& folders, const ValidationContext& context, ValidationReport& report) {
+  for (const auto& folder : folders.changed) {
+    Flow flow = StagedFlow(store, index, folder);
     report.flows.push_back(folder);
-    for (std::string_view other : folders_with_id(flow.summary.id)) {
+    for (std::string_view other : flows.WithId(flow.summary.id)) {
       if (other != folder) {
         report.problems.push_back({folder, "", "duplicate-flow-id",
                                    "flow id '" + flow.summary.id + "' is also used by '" + std::string(other) + "'"});
@@ -401,36 +440,36 @@ ValidationReport ValidateStaged(const std::string& repository) {
     }
     for (auto& p : ValidateFlow(flow, context)) report.problems.push_back(std::move(p));
   }
+}
 
-  // Flows the commit leaves unchanged can still break: those that use a
-  // flow it deletes. Only then is every flow definition read (a text search
-  // for the id first, then the subflow check).
+// Flows the commit leaves unchanged can still break: those that use a flow
+// it deletes. Only then is every flow definition read (a text search for
+// the id first, then the subflow check).
+void CheckUsersOfRemovedFlows(const Store& store, const git::IndexFile& index, const StagedFlows& flows,
+                              const ChangedFolders& folders, const ValidationContext& context,
+                              ValidationReport& report) {
   std::set<std::string> removed_ids;
   for (const auto& r : report.removed) removed_ids.insert(FlowFolderId(r));
-  if (!removed_ids.empty()) {
-    std::vector<std::string> unchanged;
-    for (const auto& [hash, folder] : folders_by_id_hash) {
-      if (!changed.count(folder)) unchanged.emplace_back(folder);
-    }
-    std::sort(unchanged.begin(), unchanged.end());
-    for (const auto& folder : unchanged) {
-      std::string definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
-      bool mentions = false;
-      for (const auto& id : removed_ids) mentions |= definition.find("\"" + id + "\"") != std::string::npos;
-      if (!mentions) continue;
-      Flow flow;
-      flow.summary.id = FlowFolderId(folder);
-      flow.summary.group = FlowFolderGroup(folder);
-      flow.app_definition = IndexBlob(store, index, folder + app_suffix);
-      flow.flow_definition = std::move(definition);
-      flow.env_variables = IndexBlob(store, index, folder + "/" + std::string(kEnvVariablesFile));
-      for (auto& p : ValidateFlow(flow, context)) {
-        if (p.rule == "missing-subflow") report.problems.push_back(std::move(p));
-      }
+  if (removed_ids.empty()) return;
+  std::vector<std::string> unchanged;
+  for (std::string_view folder : flows.Folders()) {
+    if (!folders.changed.count(folder)) unchanged.emplace_back(folder);
+  }
+  std::sort(unchanged.begin(), unchanged.end());
+  for (const auto& folder : unchanged) {
+    std::string definition = IndexBlob(store, index, folder + "/" + std::string(kFlowDefinitionFile));
+    bool mentions = false;
+    for (const auto& id : removed_ids) mentions |= definition.find("\"" + id + "\"") != std::string::npos;
+    if (!mentions) continue;
+    for (auto& p : ValidateFlow(StagedFlow(store, index, folder), context)) {
+      if (p.rule == "missing-subflow") report.problems.push_back(std::move(p));
     }
   }
+}
 
-  for (const auto& path : packages) {
+void ValidateStagedPackages(const Store& store, const git::IndexFile& index, const std::vector<std::string>& paths,
+                            ValidationReport& report) {
+  for (const auto& path : paths) {
     report.packages.push_back(path);
     TempFile copy(IndexBlob(store, index, path), path.substr(path.rfind('.')));
     ValidationReport pkg = ValidatePackage(copy.path(), PackageCheck::kContents, nullptr);
@@ -446,6 +485,36 @@ ValidationReport ValidateStaged(const std::string& repository) {
       report.problems.push_back(std::move(p));
     }
   }
+}
+
+}  // namespace
+
+ValidationReport ValidateStaged(const std::string& repository) {
+  Store store = Store::Open(repository);
+  if (store.bare()) {
+    throw Error(ErrorCode::kInvalidArgument, "--staged needs a repository with a work tree and index");
+  }
+  ValidationReport report;
+  report.target = "staged changes";
+  const git::IndexFile index = ReadIndex(store);
+  git::TreePtr head_tree;
+  git_oid head;
+  if (git_reference_name_to_id(&head, store.raw(), "HEAD") == 0) head_tree = store.CommitTree(head);
+
+  const StagedChanges staged = ListStagedChanges(store, index, head_tree.get());
+  if (staged.empty()) return report;
+  const StagedFlows flows(index);
+  const ChangedFolders folders = FoldersOf(staged, flows);
+  for (const auto& r : folders.removed) {
+    if (!flows.Exists(FlowFolderId(r))) report.removed.push_back(r);
+  }
+  const std::optional<WorkspaceSettings> settings = StagedSettings(store, index, staged.settings_changed, report);
+  const ValidationContext context{[&flows](const std::string& id) { return flows.Exists(id); },
+                                  AvailabilityOf(settings ? &*settings : nullptr), CredentialPolicy::kAllowUnbound};
+  AddStagedClashes(store, head_tree.get(), flows, folders, report);
+  ValidateChangedFlows(store, index, flows, folders, context, report);
+  CheckUsersOfRemovedFlows(store, index, flows, folders, context, report);
+  ValidateStagedPackages(store, index, staged.packages, report);
   return Masked(std::move(report));
 }
 
