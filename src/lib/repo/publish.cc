@@ -114,172 +114,186 @@ static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref
   for (const auto& tree : trees) result.draft_kept_in.push_back(tree.path);
 }
 
-PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft, std::string_view note_view) {
-  impl_->RequireRole(workspace, Role::kIntegrator);
-  RequireDraftName(draft);
-  if (impl_->landing_remote.empty() && !impl_->offline) {
-    if (auto remote = impl_->UpstreamOf(workspace)) return PublishOnServer(*remote, workspace, draft, note_view);
-  }
-  Store& store = impl_->store;
-  RepairWorkTrees(store);  // a killed publish may have left a work tree behind
-  const std::string draft_ref = DraftRef(workspace, draft);
-  auto draft_head = store.ReadRef(draft_ref);
-  const git_oid ws_head = impl_->WorkspaceHead(workspace);
-  RequirePlainNote(note_view);  // before anything is written
-  std::string note(note_view);
-  if (note.empty()) note = "Publish draft " + std::string(draft);
+namespace {
 
+// The one publish being run: its names, the two heads, and what it reports.
+struct PublishRun {
+  FlowRepository::Impl& impl;
+  std::string_view workspace;
+  std::string_view draft;
+  std::string note;
+  std::string draft_ref;
+  std::optional<git_oid> draft_head;
+  git_oid ws_head;
   PublishResult result;
-  result.workspace = std::string(workspace);
-  result.draft = std::string(draft);
+};
 
-  // An earlier publish already merged what is asked for: report it, write
-  // only what it left undone.
-  auto report_earlier = [&](const git_oid& earlier) {
-    impl_->CompleteTags(workspace, earlier);
-    git::CommitPtr commit = store.LookupCommit(earlier);
-    PublishTrailers trailers = ReadPublishTrailers(commit.get());
-    result.commit = git::OidHex(earlier);
-    for (const auto& [flow, n] : trailers.versions) {
-      result.versions.push_back({flow, n, TagRef(workspace, flow, n), result.commit, impl_->user, 0, note});
-    }
-    if (git_commit_parentcount(commit.get()) > 0) {
-      result.settings_changes = DescribeSettingsChanges(store, *git_commit_parent_id(commit.get(), 0), earlier);
-    }
-    const std::string& merged_from = trailers.draft;
-    if (merged_from == draft) {
-      result.completed_earlier_publish = true;
-    } else {
-      result.published_with_draft = merged_from;
-    }
-    return result;
-  };
-
-  if (!draft_head) {
-    // Rerunning a publish that completed (perhaps killed just before it
-    // could report) succeeds without writing anything.
-    auto earlier = RecentPublish(store, ws_head, workspace,
-                                 [&](const git_commit*, const PublishTrailers& t) { return t.draft == draft; });
-    if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
-    return report_earlier(*earlier);
+// The result of an earlier publish that already merged what is asked for;
+// writes only what it left undone (its tags).
+PublishResult ReportEarlier(PublishRun& run, const git_oid& earlier) {
+  Store& store = run.impl.store;
+  PublishResult& result = run.result;
+  run.impl.CompleteTags(run.workspace, earlier);
+  git::CommitPtr commit = store.LookupCommit(earlier);
+  PublishTrailers trailers = ReadPublishTrailers(commit.get());
+  result.commit = git::OidHex(earlier);
+  for (const auto& [flow, n] : trailers.versions) {
+    result.versions.push_back({flow, n, TagRef(run.workspace, flow, n), result.commit, run.impl.user, 0, run.note});
   }
+  if (git_commit_parentcount(commit.get()) > 0) {
+    result.settings_changes = DescribeSettingsChanges(store, *git_commit_parent_id(commit.get(), 0), earlier);
+  }
+  if (trailers.draft == run.draft) {
+    result.completed_earlier_publish = true;
+  } else {
+    result.published_with_draft = trailers.draft;
+  }
+  return result;
+}
 
+// A rerun of a publish that was done (perhaps killed before it could
+// report), or a draft with nothing to publish; none when there is work.
+std::optional<PublishResult> EarlierPublish(PublishRun& run) {
+  Store& store = run.impl.store;
+  if (!run.draft_head) {
+    auto earlier = RecentPublish(store, run.ws_head, run.workspace,
+                                 [&](const git_commit*, const PublishTrailers& t) { return t.draft == run.draft; });
+    if (!earlier) throw Error(ErrorCode::kNotFound, "draft '" + std::string(run.draft) + "' not found");
+    return ReportEarlier(run, *earlier);
+  }
   // Finish what an interrupted publish of the head commit left undone.
-  impl_->CompleteTags(workspace, ws_head);
-
-  if (store.IsAncestor(*draft_head, ws_head)) {
-    // An interrupted run already merged this draft, or another draft whose
-    // head is the same commit was published (identical imports made at the
-    // same second are one commit), or the draft is empty.
-    auto earlier = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit, const PublishTrailers&) {
-      return git_commit_parentcount(commit) == 2 && git_oid_equal(git_commit_parent_id(commit, 1), &*draft_head);
-    });
-    if (earlier) {
-      RetireDraft(*impl_, draft_ref, *draft_head, *earlier, result);
-      return report_earlier(*earlier);
-    }
-    // A draft kept checked out after its publish sits on that publish
-    // commit: rerunning (perhaps after a kill) has nothing left to do.
-    auto kept = RecentPublish(store, ws_head, workspace, [&](const git_commit* commit, const PublishTrailers& t) {
-      return git_oid_equal(git_commit_id(commit), &*draft_head) && t.draft == draft;
-    });
-    if (!kept) {
-      throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(draft) + "' has no changes to publish");
-    }
-    return report_earlier(*kept);
+  run.impl.CompleteTags(run.workspace, run.ws_head);
+  if (!store.IsAncestor(*run.draft_head, run.ws_head)) return std::nullopt;
+  // An interrupted run already merged this draft, or another draft whose
+  // head is the same commit was published (identical imports made at the
+  // same second are one commit), or the draft is empty.
+  const git_oid draft_head = *run.draft_head;
+  auto earlier =
+      RecentPublish(store, run.ws_head, run.workspace, [&](const git_commit* commit, const PublishTrailers&) {
+        return git_commit_parentcount(commit) == 2 && git_oid_equal(git_commit_parent_id(commit, 1), &draft_head);
+      });
+  if (earlier) {
+    RetireDraft(run.impl, run.draft_ref, draft_head, *earlier, run.result);
+    return ReportEarlier(run, *earlier);
   }
+  // A draft kept checked out after its publish sits on that publish
+  // commit: rerunning (perhaps after a kill) has nothing left to do.
+  auto kept = RecentPublish(store, run.ws_head, run.workspace, [&](const git_commit* commit, const PublishTrailers& t) {
+    return git_oid_equal(git_commit_id(commit), &draft_head) && t.draft == run.draft;
+  });
+  if (!kept) {
+    throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(run.draft) + "' has no changes to publish");
+  }
+  return ReportEarlier(run, *kept);
+}
 
-  auto base = store.MergeBase(*draft_head, ws_head);
+// What the draft changes since its base that the workspace does not hold
+// yet: flows and settings files. Refuses a publish with nothing to do, and
+// one changing roles by a user who is not admin.
+struct DraftChanges {
+  git_oid base;
+  std::vector<FlowChange> flows;
+  std::vector<std::string> settings_paths;
+};
+
+DraftChanges ChangesToPublish(PublishRun& run) {
+  Store& store = run.impl.store;
+  const git_oid& draft_head = *run.draft_head;
+  auto base = store.MergeBase(draft_head, run.ws_head);
   if (!base) {
-    throw Error(ErrorCode::kConflict,
-                "draft '" + std::string(draft) + "' shares no history with workspace '" + std::string(workspace) + "'");
+    throw Error(ErrorCode::kConflict, "draft '" + std::string(run.draft) + "' shares no history with workspace '" +
+                                          std::string(run.workspace) + "'");
   }
-  std::vector<FlowChange> changes = impl_->ChangedFlows(*base, *draft_head);
+  DraftChanges changes{*base, run.impl.ChangedFlows(*base, draft_head), ChangedSettingsPaths(store, *base, draft_head)};
   // The same change made on both sides (a draft made from an offline
   // publish that landed since, say) is nothing to publish or conflict on.
-  const std::size_t made = changes.size();
   // (Nothing can be when the workspace has not moved since the base.)
-  if (!git_oid_equal(&*base, &ws_head)) {
-    std::erase_if(changes, [&](const FlowChange& c) { return AlreadyOnWorkspace(store, ws_head, *draft_head, c); });
+  const std::size_t made = changes.flows.size();
+  if (!git_oid_equal(&*base, &run.ws_head)) {
+    std::erase_if(changes.flows,
+                  [&](const FlowChange& c) { return AlreadyOnWorkspace(store, run.ws_head, draft_head, c); });
   }
-  const bool all_landed_elsewhere = made > 0 && changes.empty();
-  const std::vector<std::string> settings_paths = ChangedSettingsPaths(store, *base, *draft_head);
-  bool settings_changed = !settings_paths.empty();
-  result.settings_changes = DescribeSettingsChanges(store, *base, *draft_head);
+  const bool settings_changed = !changes.settings_paths.empty();
+  run.result.settings_changes = DescribeSettingsChanges(store, *base, draft_head);
   // Roles are access control: changing them through a draft needs admin.
   if (settings_changed &&
-      (NeedsAdmin(result.settings_changes) || WorkspaceSettings::AtCommit(store, ws_head).Roles() !=
-                                                  WorkspaceSettings::AtCommit(store, *draft_head).Roles())) {
-    impl_->RequireRole(workspace, Role::kAdmin);
+      (NeedsAdmin(run.result.settings_changes) || WorkspaceSettings::AtCommit(store, run.ws_head).Roles() !=
+                                                      WorkspaceSettings::AtCommit(store, draft_head).Roles())) {
+    run.impl.RequireRole(run.workspace, Role::kAdmin);
   }
-  if (all_landed_elsewhere && !settings_changed) {
-    throw Error(ErrorCode::kAlreadyExists, "publish refused: workspace '" + std::string(workspace) +
-                                               "' already holds every change of draft '" + std::string(draft) +
+  if (made > 0 && changes.flows.empty() && !settings_changed) {
+    throw Error(ErrorCode::kAlreadyExists, "publish refused: workspace '" + std::string(run.workspace) +
+                                               "' already holds every change of draft '" + std::string(run.draft) +
                                                "' (the same content was published since its base); drop the draft");
   }
-  if (changes.empty() && !settings_changed) {
-    throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(draft) + "' has no changes to publish");
+  if (changes.flows.empty() && !settings_changed) {
+    throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(run.draft) + "' has no changes to publish");
   }
+  return changes;
+}
 
-  // Conflicts: the same folder changed on both sides since the base.
+// The edits that bring the draft's changes onto the workspace's tree.
+// Refuses, naming each, the folders and settings files changed on both
+// sides since the base.
+TreeEdits MergeEdits(const PublishRun& run, const DraftChanges& changes) {
+  Store& store = run.impl.store;
+  const git_oid& base = changes.base;
+  const git_oid& draft_head = *run.draft_head;
   std::vector<std::string> conflicts;
   auto check_path = [&](const std::string& id, const std::string& path) {
-    if (SameEntry(store, *base, ws_head, path)) return;
-    git_oid theirs = LastChange(store, ws_head, *base, path);
-    conflicts.push_back("flow '" + id + "' (" + path + ") changed in workspace '" + std::string(workspace) +
-                        "' commit " + ShortId(theirs) + " and in draft '" + std::string(draft) + "' commit " +
-                        ShortId(*draft_head) + " since their base " + ShortId(*base));
+    if (SameEntry(store, base, run.ws_head, path)) return;
+    git_oid theirs = LastChange(store, run.ws_head, base, path);
+    conflicts.push_back("flow '" + id + "' (" + path + ") changed in workspace '" + std::string(run.workspace) +
+                        "' commit " + ShortId(theirs) + " and in draft '" + std::string(run.draft) + "' commit " +
+                        ShortId(draft_head) + " since their base " + ShortId(base));
   };
   TreeEdits edits;
-  for (const auto& change : changes) {
+  for (const auto& change : changes.flows) {
     if (change.before) {
       check_path(change.id, change.before->path);
       edits[change.before->path] = std::nullopt;
     }
     if (change.after) {
-      if (!change.before || change.before->path != change.after->path) {
-        check_path(change.id, change.after->path);
-      }
+      if (!change.before || change.before->path != change.after->path) check_path(change.id, change.after->path);
       edits[change.after->path] = TreeEntry{change.after->tree, GIT_FILEMODE_TREE};
     }
   }
-  git::TreePtr draft_tree = store.CommitTree(*draft_head);
-  for (const auto& path : settings_paths) {
-    if (!SameEntry(store, *base, ws_head, path)) {
+  git::TreePtr draft_tree = store.CommitTree(draft_head);
+  for (const auto& path : changes.settings_paths) {
+    if (!SameEntry(store, base, run.ws_head, path)) {
       std::string what = path == kSettingsPath ? "workspace settings" : "settings file '" + path + "'";
-      conflicts.push_back(what + " changed in workspace '" + std::string(workspace) + "' commit " +
-                          ShortId(LastChange(store, ws_head, *base, path)) + " and in draft '" + std::string(draft) +
-                          "' commit " + ShortId(*draft_head));
+      conflicts.push_back(what + " changed in workspace '" + std::string(run.workspace) + "' commit " +
+                          ShortId(LastChange(store, run.ws_head, base, path)) + " and in draft '" +
+                          std::string(run.draft) + "' commit " + ShortId(draft_head));
     }
     edits[path] = store.EntryAt(draft_tree.get(), path);
   }
   if (!conflicts.empty()) {
     throw Error(ErrorCode::kConflict,
                 "publish refused: " + std::to_string(conflicts.size()) + " conflict(s) with workspace '" +
-                    std::string(workspace) + "'; settle each with 'flowrepo draft update " + std::string(draft) +
-                    " --keep-draft FLOW' or '--take-workspace FLOW'",
+                    std::string(run.workspace) + "'; settle each with 'flowrepo draft update " +
+                    std::string(run.draft) + " --keep-draft FLOW' or '--take-workspace FLOW'",
                 conflicts);
   }
+  return edits;
+}
 
-  git_oid merged_tree = store.EditTree(store.CommitTreeId(ws_head), edits);
-  TreeEdits().swap(edits);
-
-  // Validate the workspace as the merge leaves it.
-  CheckMergedWorkspace(store, impl_->index_cache,
-                       {std::string(workspace), std::string(draft), ws_head, merged_tree, &changes, settings_changed});
-  for (const auto& change : changes) {
-    if (!change.after) result.removed.push_back(change.id);
-  }
-
-  // Versions and the publish commit.
-  std::string message = "Publish";
+// Gives each written flow its next version (into the result) and returns
+// the publish commit's message: a subject, the note, then the trailers.
+std::string VersionAndDescribe(PublishRun& run, const std::vector<FlowChange>& changes) {
+  PublishResult& result = run.result;
   std::string trailers;
   for (const auto& change : changes) {
-    if (!change.after) continue;
-    int next = impl_->NextVersion(workspace, change.id);
-    result.versions.push_back({change.id, next, TagRef(workspace, change.id, next), "", impl_->user, 0, note});
+    if (!change.after) {
+      result.removed.push_back(change.id);
+      continue;
+    }
+    int next = run.impl.NextVersion(run.workspace, change.id);
+    result.versions.push_back(
+        {change.id, next, TagRef(run.workspace, change.id, next), "", run.impl.user, 0, run.note});
     trailers += VersionTrailerLine(change.id, next);
   }
+  std::string message = "Publish";
   if (result.versions.size() == 1) {
     message += " " + result.versions[0].flow + " v" + std::to_string(result.versions[0].number);
   } else if (!result.versions.empty()) {
@@ -289,27 +303,56 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   if (changes.empty()) message += " workspace settings";
   // The trailer block is the last paragraph: RequirePlainNote made sure
   // nothing in the note can end the message early or join it.
-  message += " from draft " + std::string(draft) + "\n\n" + note + "\n\n" + TrailerLine(kDraftTrailer, draft) +
-             TrailerLine(kWorkspaceTrailer, workspace) + trailers;
+  message += " from draft " + std::string(run.draft) + "\n\n" + run.note + "\n\n" +
+             TrailerLine(kDraftTrailer, run.draft) + TrailerLine(kWorkspaceTrailer, run.workspace) + trailers;
   for (const auto& id : result.removed) message += TrailerLine(kRemovedTrailer, id);
-  std::vector<FlowChange>().swap(changes);  // in the message now: not held while the tags are made
-  std::string().swap(trailers);
+  return message;
+}
 
+}  // namespace
+
+PublishResult FlowRepository::Publish(std::string_view workspace, std::string_view draft, std::string_view note_view) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  RequireDraftName(draft);
+  if (impl_->landing_remote.empty() && !impl_->offline) {
+    if (auto remote = impl_->UpstreamOf(workspace)) return PublishOnServer(*remote, workspace, draft, note_view);
+  }
+  Store& store = impl_->store;
+  RepairWorkTrees(store);  // a killed publish may have left a work tree behind
+  PublishRun run{*impl_, workspace, draft};
+  run.draft_ref = DraftRef(workspace, draft);
+  run.draft_head = store.ReadRef(run.draft_ref);
+  run.ws_head = impl_->WorkspaceHead(workspace);
+  RequirePlainNote(note_view);  // before anything is written
+  run.note = note_view.empty() ? "Publish draft " + std::string(draft) : std::string(note_view);
+  run.result.workspace = std::string(workspace);
+  run.result.draft = std::string(draft);
+  if (auto earlier = EarlierPublish(run)) return std::move(*earlier);
+
+  DraftChanges changes = ChangesToPublish(run);
+  git_oid merged_tree = store.EditTree(store.CommitTreeId(run.ws_head), MergeEdits(run, changes));
+  CheckMergedWorkspace(store, impl_->index_cache,
+                       {std::string(workspace), std::string(draft), run.ws_head, merged_tree, &changes.flows,
+                        !changes.settings_paths.empty()});
+  const std::string message = VersionAndDescribe(run, changes.flows);
+  std::vector<FlowChange>().swap(changes.flows);  // in the message now: not held while the tags are made
+
+  const git_oid draft_head = *run.draft_head;
   git::SignaturePtr who = store.Signature(impl_->user);
-  git_oid commit = store.CreateCommit(merged_tree, {ws_head, *draft_head}, message, who.get());
+  git_oid commit = store.CreateCommit(merged_tree, {run.ws_head, draft_head}, message, who.get());
   // A work tree with the draft checked out must be able to follow it to the
   // publish commit: find out before the workspace moves.
-  WorkTreeSync::Plan(store, draft_ref, *draft_head, commit);
-  impl_->LandPublish(workspace, commit, ws_head, "flowrepo: publish " + std::string(draft));
-  result.commit = git::OidHex(commit);
+  WorkTreeSync::Plan(store, run.draft_ref, draft_head, commit);
+  impl_->LandPublish(workspace, commit, run.ws_head, "flowrepo: publish " + std::string(draft));
+  run.result.commit = git::OidHex(commit);
 
   impl_->CompleteTags(workspace, commit);
-  for (auto& v : result.versions) {
-    v.commit = result.commit;
+  for (auto& v : run.result.versions) {
+    v.commit = run.result.commit;
     v.time = who->when.time;
   }
-  RetireDraft(*impl_, draft_ref, *draft_head, commit, result);
-  return result;
+  RetireDraft(*impl_, run.draft_ref, draft_head, commit, run.result);
+  return std::move(run.result);
 }
 
 }  // namespace flowrepo
