@@ -268,11 +268,14 @@ class FlowRepository {
   /// Where the server's lines go during Publish.
   void OnServerLines(ServerLineSink lines);
 
-  struct Impl;
-  /// Internal: for other flowrepo modules only.
-  Impl& impl() const { return *impl_; }
+  struct Impl;  ///< defined in the library only (src/lib/repo/repository_impl.h)
 
  private:
+  /// How the library's operations outside repo/ (flow add, export, import,
+  /// validate) reach the repository; declared for them in
+  /// repository_impl.h, of no use without it.
+  friend Impl& ImplOf(const FlowRepository& repo);
+
   explicit FlowRepository(std::unique_ptr<Impl> impl);
   PublishResult PublishOnServer(const std::string& remote, std::string_view workspace, std::string_view draft,
                                 std::string_view note);

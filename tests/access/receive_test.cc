@@ -27,10 +27,7 @@ const std::string kZero(40, '0');
 class ReceiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    InitOptions options;
-    options.user = kAdmin;
-    options.layout = InitOptions::Layout::kBare;
-    FlowRepository admin = FlowRepository::Init(path(), options);
+    FlowRepository admin = testing::InitRepository(path(), kAdmin, InitOptions::Layout::kBare);
     admin.GrantRole("main", kBob, Role::kIntegrator);
     admin.GrantRole("main", kVic, Role::kViewer);
     admin.PutFlows("main", "first", {MakeFlow("a")});

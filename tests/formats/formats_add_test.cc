@@ -24,11 +24,7 @@ constexpr char kAdmin[] = "admin@example.com";
 
 class FormatsAddTest : public ::testing::Test {
  protected:
-  FlowRepository Init(const std::string& name = "repo") {
-    InitOptions options;
-    options.user = kAdmin;
-    return FlowRepository::Init(dir_ / name, options);
-  }
+  FlowRepository Init(const std::string& name = "repo") { return testing::InitRepository(dir_ / name, kAdmin); }
   static std::string Fixtures(const std::string& sub) { return SourceDir() + "/fixtures/formats/" + sub; }
   static AddFlowsRequest Request(std::vector<std::string> paths, const std::string& draft) {
     AddFlowsRequest r;

@@ -142,7 +142,7 @@ void PublishOrFail(FlowRepository& repo, const std::string& draft) {
 
 // Declares every n8n and Node-RED node type available in \a repo's main.
 void ProvideForeignComponents(FlowRepository& repo) {
-  FlowRepository::Impl& impl = repo.impl();
+  FlowRepository::Impl& impl = ImplOf(repo);
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(impl.store, impl.WorkspaceHead("main"));
   Json doc = settings.document;
   doc["components"].push_back({{"name", "n8n:*"}});

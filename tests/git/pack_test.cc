@@ -104,9 +104,7 @@ TEST(PackTest, GitIndexesThePackAndReadsEveryObject) {
 
 TEST(PackTest, LargePutLandsAsOnePackAndReadsBack) {
   TempDir dir;
-  InitOptions options;
-  options.user = "admin@example.com";
-  FlowRepository repo = FlowRepository::Init(dir / "repo", options);
+  FlowRepository repo = testing::InitRepository(dir / "repo", "admin@example.com");
   std::vector<Flow> flows;
   for (int i = 0; i < 40; ++i) flows.push_back(testing::MakeFlow("flow-" + std::to_string(i), "Bulk", 3));
   repo.PutFlows("main", "bulk", flows);
@@ -124,9 +122,7 @@ TEST(PackTest, LargePutLandsAsOnePackAndReadsBack) {
 // flows writes their tags as loose objects, not a pack per tag.
 TEST(PackTest, TagsAfterAPackedWriteAreNotAPackEach) {
   TempDir dir;
-  InitOptions options;
-  options.user = "admin@example.com";
-  FlowRepository repo = FlowRepository::Init(dir / "repo", options);
+  FlowRepository repo = testing::InitRepository(dir / "repo", "admin@example.com");
   std::vector<Flow> flows;
   for (int i = 0; i < 40; ++i) flows.push_back(testing::MakeFlow("f" + std::to_string(i), "G"));
   repo.PutFlows("main", "many", flows);

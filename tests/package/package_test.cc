@@ -74,10 +74,7 @@ Flow RichFlow(const std::string& id, const std::string& group, const std::vector
 class PackageTest : public ::testing::Test {
  protected:
   FlowRepository Init(const std::string& name = "repo") {
-    InitOptions options;
-    options.user = kAdmin;
-    options.layout = InitOptions::Layout::kBare;
-    return FlowRepository::Init(dir_ / name, options);
+    return testing::InitRepository(dir_ / name, kAdmin, InitOptions::Layout::kBare);
   }
   void Publish(FlowRepository& repo, const std::vector<Flow>& flows, const std::string& draft,
                const std::string& ws = "main") {
@@ -86,7 +83,7 @@ class PackageTest : public ::testing::Test {
   }
   // Changes .flowrepo/workspace.json of \a ws through a published draft.
   void EditSettings(FlowRepository& repo, const std::string& ws, const std::function<void(Json&)>& edit) {
-    auto& impl = repo.impl();
+    auto& impl = ImplOf(repo);
     WorkspaceSettings s = WorkspaceSettings::AtCommit(impl.store, impl.WorkspaceHead(ws));
     edit(s.document);
     TreeEdits edits;
@@ -402,8 +399,8 @@ TEST_F(PackageTest, SecretInFreeFieldRefusesExportAndLeavesNoFile) {
 // hand-edited object) stops the export: nothing altered reaches a package.
 TEST_F(PackageTest, DamagedBlobRefusesExportAndLeavesNoFile) {
   FlowRepository repo = Standard();
-  auto& store = repo.impl().store;
-  git::TreePtr tree = store.CommitTree(repo.impl().WorkspaceHead("main"));
+  auto& store = ImplOf(repo).store;
+  git::TreePtr tree = store.CommitTree(ImplOf(repo).WorkspaceHead("main"));
   std::optional<TreeEntry> blob = store.EntryAt(tree.get(), "flows/Ops/report/flow_definition.json");
   ASSERT_TRUE(blob);
   const std::string hex = git::OidHex(blob->id);
@@ -525,7 +522,7 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
 
   FlowRepository target = Init("target");
   EditSettings(target, "main", [](Json& s) { s["topics"] = {"orders.new"}; });
-  std::string head_before = git::OidHex(target.impl().WorkspaceHead("main"));
+  std::string head_before = git::OidHex(ImplOf(target).WorkspaceHead("main"));
   ImportRequest import;
   import.package = exported.path;
   ImportResult r = ImportPackage(target, import);
@@ -533,7 +530,7 @@ TEST_F(PackageTest, ImportWritesOnlyADraftAndRoundTrips) {
   EXPECT_TRUE(r.created_draft);
   EXPECT_EQ(r.source_commit, exported.commit);
   ASSERT_EQ(r.flows.size(), 3u);
-  EXPECT_EQ(git::OidHex(target.impl().WorkspaceHead("main")), head_before);
+  EXPECT_EQ(git::OidHex(ImplOf(target).WorkspaceHead("main")), head_before);
   EXPECT_EQ(target.ShowDraft("main", "import-all").changed_flows, (std::vector<std::string>{"app", "kyc", "shop"}));
   const ImportedFlow& shop = r.flows[2];
   EXPECT_EQ(shop.id, "shop");

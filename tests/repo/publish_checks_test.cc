@@ -34,25 +34,20 @@ Flow FlowWithTopic(const std::string& id, const std::string& topic) {
 
 class PublishChecksTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    InitOptions options;
-    options.user = kAdmin;
-    options.layout = InitOptions::Layout::kBare;
-    FlowRepository::Init(path(), options);
-  }
+  void SetUp() override { testing::InitRepository(path(), kAdmin, InitOptions::Layout::kBare); }
   std::string path() const { return dir_ / "repo"; }
   FlowRepository As(const std::string& user) { return FlowRepository::Open(path(), user); }
 
   // Commits \a edits onto draft \a draft as \a repo's user.
   void EditDraft(FlowRepository& repo, const std::string& draft, const TreeEdits& edits) {
-    repo.impl().CommitToDraft("main", draft, edits, "Edit by hand\n", {});
+    ImplOf(repo).CommitToDraft("main", draft, edits, "Edit by hand\n", {});
   }
   void RemoveFlow(FlowRepository& repo, const std::string& draft, const std::string& flow_path) {
     EditDraft(repo, draft, {{flow_path, std::nullopt}});
   }
   // The workspace settings at the head, changed by \a change, written on \a draft.
   void EditSettings(FlowRepository& repo, const std::string& draft, const std::function<void(Json&)>& change) {
-    FlowRepository::Impl& impl = repo.impl();
+    FlowRepository::Impl& impl = ImplOf(repo);
     Json doc = WorkspaceSettings::AtCommit(impl.store, impl.WorkspaceHead("main")).document;
     change(doc);
     git_oid blob = impl.store.WriteBlob(CanonicalJson(doc));
@@ -221,7 +216,7 @@ TEST_F(PublishChecksTest, EverySettingsChangeIsDescribedOnTheDraftAndTheResult) 
     doc["env_defaults"]["LOG_LEVEL"] = "debug";
     doc["env_defaults"].erase("REGION");
   });
-  FlowRepository::Impl& impl = admin.impl();
+  FlowRepository::Impl& impl = ImplOf(admin);
   git_oid readme = impl.store.WriteBlob("read me\n");
   EditDraft(admin, "settings", {{".flowrepo/README.md", TreeEntry{readme, GIT_FILEMODE_BLOB}}});
 

@@ -19,12 +19,7 @@ constexpr char kAdmin[] = "admin@example.com";
 
 class FlowRepositoryTest : public ::testing::TestWithParam<InitOptions::Layout> {
  protected:
-  FlowRepository Init() {
-    InitOptions options;
-    options.layout = GetParam();
-    options.user = kAdmin;
-    return FlowRepository::Init(dir_.path() + "/repo", options);
-  }
+  FlowRepository Init() { return testing::InitRepository(dir_.path() + "/repo", kAdmin, GetParam()); }
   std::string repo_path() const { return dir_.path() + "/repo"; }
 
   // Publishes \a flows through a draft of the same name.
@@ -300,9 +295,7 @@ TEST(FlowIndexCacheTest, DamagedOrStaleCacheNeverChangesWhatIsListed) {
     return out;
   };
   {
-    InitOptions options;
-    options.user = kAdmin;
-    FlowRepository repo = FlowRepository::Init(path, options);
+    FlowRepository repo = testing::InitRepository(path, kAdmin);
     repo.PutFlows("main", "first", {MakeFlow("a", "G"), MakeFlow("b", "G/H"), MakeFlow("c")});
     repo.Publish("main", "first", "");
   }

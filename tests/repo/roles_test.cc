@@ -21,12 +21,7 @@ constexpr char kVic[] = "vic@example.com";
 
 class RolesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    InitOptions options;
-    options.user = kAdmin;
-    options.layout = InitOptions::Layout::kBare;
-    FlowRepository::Init(path(), options);
-  }
+  void SetUp() override { testing::InitRepository(path(), kAdmin, InitOptions::Layout::kBare); }
   std::string path() const { return dir_ / "repo"; }
   FlowRepository As(const std::string& user) { return FlowRepository::Open(path(), user); }
   TempDir dir_;

@@ -84,11 +84,7 @@ TEST(TrailersTest, NotesThatCouldChangeTheTrailerBlockAreRefused) {
 
 class VersionsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    InitOptions options;
-    options.user = kAdmin;
-    repo_.emplace(FlowRepository::Init(path(), options));
-  }
+  void SetUp() override { repo_.emplace(testing::InitRepository(path(), kAdmin)); }
   FlowRepository& repo() { return *repo_; }
   std::string path() const { return dir_ / "repo"; }
 

@@ -75,6 +75,13 @@ std::string RefsSnapshot(const std::string& repo) {
   return Shell("git for-each-ref --format='%(refname) %(objectname)'", repo).out;
 }
 
+FlowRepository InitRepository(const std::string& path, const std::string& admin, InitOptions::Layout layout) {
+  InitOptions options;
+  options.user = admin;
+  options.layout = layout;
+  return FlowRepository::Init(path, options);
+}
+
 Flow MakeFlow(const std::string& id, const std::string& group, int nodes, const std::string& subflow) {
   Json def = {{"mode", "sync"},
               {"inputs", Json::array({{{"name", "question"}, {"type", "string"}, {"scanners", {"pii"}}}})},

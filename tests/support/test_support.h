@@ -12,6 +12,7 @@
 
 #include "flowrepo/error.h"
 #include "flowrepo/flow.h"
+#include "flowrepo/repository.h"
 
 namespace flowrepo::testing {
 
@@ -44,6 +45,10 @@ std::string Quote(const std::string& s);
 void ExpectFsckClean(const std::string& repo);
 /// `git for-each-ref` output: a fingerprint of all refs.
 std::string RefsSnapshot(const std::string& repo);
+
+/// A new repository at \a path, \a admin its first admin.
+FlowRepository InitRepository(const std::string& path, const std::string& admin,
+                              InitOptions::Layout layout = InitOptions::Layout::kWorkTree);
 
 /// A valid native flow with \a nodes extra api nodes between start and end.
 Flow MakeFlow(const std::string& id, const std::string& group = "", int nodes = 1, const std::string& subflow = "");

@@ -112,9 +112,7 @@ TEST(ValidateTest, FolderChecksSubflowsAndTopicsOfAWorkTreeRoot) {
 
 TEST(ValidateTest, FolderWithRepositoryContextFindsSubflowTargets) {
   TempDir dir;
-  InitOptions options;
-  options.user = kAdmin;
-  FlowRepository repo = FlowRepository::Init(dir / "repo", options);
+  FlowRepository repo = testing::InitRepository(dir / "repo", kAdmin);
   repo.PutFlows("main", "d", {MakeFlow("target")});
   repo.Publish("main", "d", "");
   WriteFlow(dir / "in/caller", MakeFlow("caller", "", 1, "target"));
@@ -131,10 +129,7 @@ TEST(ValidateTest, FolderWithRepositoryContextFindsSubflowTargets) {
 
 TEST(ValidateTest, RevisionNeedsViewerAndChecksEveryFlow) {
   TempDir dir;
-  InitOptions options;
-  options.user = kAdmin;
-  options.layout = InitOptions::Layout::kBare;
-  FlowRepository repo = FlowRepository::Init(dir / "repo", options);
+  FlowRepository repo = testing::InitRepository(dir / "repo", kAdmin, InitOptions::Layout::kBare);
   repo.PutFlows("main", "d", {MakeFlow("a"), MakeFlow("b", "G", 1, "a")});
   EXPECT_TRUE(ValidateRevision(repo, "main", "d").ok());
   EXPECT_EQ(ValidateRevision(repo, "main", "d").flows.size(), 2u);
@@ -148,9 +143,7 @@ TEST(ValidateTest, RevisionNeedsViewerAndChecksEveryFlow) {
 class StagedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    InitOptions options;
-    options.user = kAdmin;
-    FlowRepository repo = FlowRepository::Init(dir_ / "repo", options);
+    FlowRepository repo = testing::InitRepository(dir_ / "repo", kAdmin);
     repo.PutFlows("main", "d", {MakeFlow("a", "G"), MakeFlow("b", "G", 1, "a")});
     repo.Publish("main", "d", "");
     repo_ = dir_ / "repo";
@@ -217,10 +210,7 @@ TEST_F(StagedTest, StagedSettingsAreValidated) {
 
 TEST_F(StagedTest, BareRepositoryHasNoIndex) {
   TempDir other;
-  InitOptions options;
-  options.user = kAdmin;
-  options.layout = InitOptions::Layout::kBare;
-  FlowRepository::Init(other / "bare", options);
+  testing::InitRepository(other / "bare", kAdmin, InitOptions::Layout::kBare);
   ExpectError(ErrorCode::kInvalidArgument, "--staged needs a repository with a work tree and index",
               [&] { ValidateStaged(other / "bare"); });
 }

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "file_io.h"
 #include "flowrepo/error.h"
 #include "flowrepo/hooks.h"
 #include "repo/store.h"
@@ -86,10 +86,7 @@ std::vector<std::string> InstallHooks(const std::string& repository, HookSet set
   fs::path path = (dir / name).lexically_normal();
   std::error_code ec;
   if (fs::exists(path, ec)) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream old;
-    old << in.rdbuf();
-    if (old.str() != text && overwrite == HookOverwrite::kNo) {
+    if (TryReadFile(path) != text && overwrite == HookOverwrite::kNo) {
       throw Error(ErrorCode::kAlreadyExists, "hook '" + path.string() + "' exists; pass --force to replace it");
     }
   }

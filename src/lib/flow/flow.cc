@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "file_io.h"
 #include "flow/names.h"
 #include "flowrepo/error.h"
 
@@ -95,21 +96,11 @@ FlowSpec ParseFlowSpec(std::string_view text) {
 }  // namespace flowrepo
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace flowrepo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, "cannot read '" + path.string() + "'");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 bool IsFlowFolder(const fs::path& dir) { return fs::exists(dir / kAppDefinitionFile); }
 
@@ -117,10 +108,10 @@ Flow ReadFlowFolder(const fs::path& dir, const std::string& group) {
   Flow flow;
   flow.summary.id = dir.filename().string();
   flow.summary.group = group;
-  flow.app_definition = ReadFile(dir / kAppDefinitionFile);
+  flow.app_definition = ReadWholeFile(dir / kAppDefinitionFile);
   for (auto [file, target] :
        {std::pair{kFlowDefinitionFile, &flow.flow_definition}, std::pair{kEnvVariablesFile, &flow.env_variables}}) {
-    if (fs::exists(dir / file)) *target = ReadFile(dir / file);
+    if (fs::exists(dir / file)) *target = ReadWholeFile(dir / file);
   }
   return flow;
 }

@@ -18,11 +18,10 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "file_io.h"
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "flowrepo/formats.h"
@@ -115,15 +114,6 @@ std::vector<Input> ExpandPaths(const AddFlowsRequest& request) {
   return inputs;
 }
 
-std::optional<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return buf.str();
-}
-
 Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
   if (std::string why = GroupProblem(input.group); !why.empty()) {
     Conversion c;
@@ -134,7 +124,7 @@ Conversion ConvertInput(const Input& input, const AddFlowsRequest& request) {
         {}};
     return c;
   }
-  auto text = ReadText(input.path);
+  auto text = TryReadFile(input.path);
   if (!text) {
     Conversion c;
     c.refused = RefusedFile{input.path, "io", "cannot read '" + input.path + "'", {}};
@@ -339,7 +329,7 @@ AddedFlow Added(Pending& p, const FlowSummary& summary, const std::vector<Input>
 }  // namespace
 
 AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
-  FlowRepository::Impl& impl = repo.impl();
+  FlowRepository::Impl& impl = ImplOf(repo);
   impl.RequireRole(request.workspace, Role::kIntegrator);
   if (request.draft.empty()) throw Error(ErrorCode::kInvalidArgument, "flow add needs a draft (--draft)");
   RequireDraftName(request.draft);

@@ -100,8 +100,8 @@ ForeignExportResult ExportForeign(FlowRepository& repo, const ExportRequest& req
   }
   // Nothing is kept of the documents checked: each file's definitions are
   // read again when it is made, so memory does not grow with the flows.
-  const Store& store = repo.impl().store;
-  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kNone, store.git_dir());
+  const Store& store = ImplOf(repo).store;
+  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kNone, store.git_dir());
   ForeignExportResult result;
   result.workspace = built.manifest.workspace;
   result.commit = built.manifest.commit;

@@ -871,7 +871,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     throw Error(ErrorCode::kAlreadyExists, "'" + request.output + "' already exists; pass --force to overwrite it");
   }
 
-  BuiltPackage built = BuildPackage(repo.impl(), request, RetainText::kWithinBudget, dir.string());
+  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kWithinBudget, dir.string());
   ReturnFreedMemory();
 
   fs::path target = request.output;
@@ -905,7 +905,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     progress();
     // Files over the memory budget are made again from their blobs, a batch
     // at a time on all cores, then written in order.
-    const Store& store = repo.impl().store;
+    const Store& store = ImplOf(repo).store;
     const bool remake = std::any_of(built.flows.begin(), built.flows.end(), [](const BuiltFlow& flow) {
       return std::any_of(flow.files.begin(), flow.files.end(), [](const BuiltFile& f) { return f.kept.empty(); });
     });

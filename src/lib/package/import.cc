@@ -569,7 +569,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
 
 ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const ImportRequest& request,
                           const std::string& label, const std::string& default_draft) {
-  ImportPlan plan = PlanImport(repo.impl(), std::move(loaded), request, label, default_draft);
+  ImportPlan plan = PlanImport(ImplOf(repo), std::move(loaded), request, label, default_draft);
   ImportResult& result = plan.result;
   if (request.dry_run) return result;
   WriteResult written =
@@ -583,15 +583,15 @@ ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const Im
 }  // namespace
 
 ImportResult ImportPackage(FlowRepository& repo, const ImportRequest& request) {
-  repo.impl().RequireRole(request.workspace, Role::kIntegrator);
+  ImplOf(repo).RequireRole(request.workspace, Role::kIntegrator);
   LoadedPackage loaded = LoadPackage(request.package, request.limits);
   return ImportLoaded(repo, std::move(loaded), request, request.package,
                       DraftNameFrom("import-", fs::path(request.package).stem().string()));
 }
 
 ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source, const ImportRequest& target) {
-  repo.impl().RequireRole(target.workspace, Role::kIntegrator);
-  BuiltPackage built = BuildPackage(repo.impl(), source, RetainText::kAll, repo.impl().store.git_dir());
+  ImplOf(repo).RequireRole(target.workspace, Role::kIntegrator);
+  BuiltPackage built = BuildPackage(ImplOf(repo), source, RetainText::kAll, ImplOf(repo).store.git_dir());
   std::map<std::string, std::string> entries;
   entries.emplace(std::string(kManifestName), std::move(built.manifest_text));
   for (auto& flow : built.flows) {
@@ -692,7 +692,7 @@ void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>
 }  // namespace
 
 WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
-  FlowRepository::Impl& impl = repo.impl();
+  FlowRepository::Impl& impl = ImplOf(repo);
   impl.RequireRole(request.workspace, Role::kIntegrator);
   RequireDraftName(request.draft);
   RequireId(request.flow, "flow id");

@@ -218,6 +218,8 @@ void FlowRepository::Impl::MoveRef(const std::string& ref, const git_oid& target
 // ---- FlowRepository ------------------------------------------------------
 
 FlowRepository::FlowRepository(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+FlowRepository::Impl& ImplOf(const FlowRepository& repo) { return *repo.impl_; }
 FlowRepository::FlowRepository(FlowRepository&&) noexcept = default;
 FlowRepository& FlowRepository::operator=(FlowRepository&&) noexcept = default;
 FlowRepository::~FlowRepository() = default;

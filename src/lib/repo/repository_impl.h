@@ -149,6 +149,9 @@ struct FlowRepository::Impl {
   std::vector<std::string> ShareLanded(std::string_view ws, std::string_view draft);
 };
 
+/// The internals of \a repo, for the library's operations outside repo/.
+FlowRepository::Impl& ImplOf(const FlowRepository& repo);
+
 /// True when the workspace head \a ws_head already holds \a change of the
 /// draft at \a draft_head exactly: the same flow folder at the same path
 /// (or the flow removed there too).

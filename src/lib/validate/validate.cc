@@ -21,10 +21,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "file_io.h"
 #include "flow/names.h"
 #include "flowrepo/error.h"
 #include "git/index_file.h"
@@ -36,14 +35,6 @@ namespace flowrepo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadDiskFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, "cannot read '" + path.string() + "'");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 std::string FlowFolderId(std::string_view folder) {
   auto slash = folder.rfind('/');
@@ -141,7 +132,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
 
   std::optional<WorkspaceSettings> settings;
   if (tree_root) {
-    settings = CheckSettings(ReadDiskFile(settings_path), settings_path.string(), report.problems);
+    settings = CheckSettings(ReadWholeFile(settings_path), settings_path.string(), report.problems);
   }
   std::set<std::string> ids;
   bool have_ids = tree_root;
@@ -184,7 +175,7 @@ ValidationReport ValidateFolder(const std::string& dir, const ValidationTarget& 
 }
 
 ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view workspace, std::string_view revision) {
-  FlowRepository::Impl& impl = repo.impl();
+  FlowRepository::Impl& impl = ImplOf(repo);
   impl.RequireRole(workspace, Role::kViewer);
   git_oid commit = revision.empty() ? impl.WorkspaceHead(workspace) : impl.ResolveRevision(workspace, "", revision);
   ValidationReport report;

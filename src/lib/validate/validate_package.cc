@@ -9,12 +9,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "digest.h"
+#include "file_io.h"
 #include "flowrepo/error.h"
 #include "flowrepo/package.h"
 #include "flowrepo/validate.h"
@@ -27,14 +26,6 @@ namespace flowrepo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, "cannot read '" + path + "'");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 // Scans every readable entry for secrets; problems the verification found
 // already (same file, pointer and rule) are not repeated.
@@ -145,8 +136,8 @@ void CheckReproducible(const std::string& path, const PackageManifest& m, FlowRe
            m.commit.substr(0, 7));
     return;
   }
-  std::string original = ReadBytes(path);
-  std::string again = ReadBytes(result.path);
+  std::string original = ReadWholeFile(path);
+  std::string again = ReadWholeFile(result.path);
   if (original != again && m.tool_version != FLOWREPO_VERSION) {
     refuse("the package was made by flowrepo " + Printable(m.tool_version) + " and this is " + FLOWREPO_VERSION +
            ": only the version that made a package reproduces its bytes");
