@@ -165,22 +165,6 @@ std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tre
   return flows;
 }
 
-std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
-                                        const std::vector<const FlowChange*>& changes) {
-  std::set<std::string> changed;
-  std::vector<FlowPlace> before, now;
-  for (const FlowChange* change : changes) {
-    changed.insert(change->id);
-    if (change->before) before.push_back({change->before->group, change->id});
-  }
-  if (changed.empty()) return {};
-  for (const auto& [id, loc] : after) {
-    now.push_back({loc.group, id});
-    if (!changed.count(id)) before.push_back({loc.group, id});
-  }
-  return FindNameClashes(before, now);
-}
-
 namespace {
 
 // Adds \a group and every group above it to \a groups.
@@ -192,6 +176,31 @@ void InsertWithParents(std::set<std::string>& groups, const std::string& group) 
 }
 
 }  // namespace
+
+std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
+                                        const std::vector<const FlowChange*>& changes) {
+  // As in ClashesOfWrite: a new clash can only be in a folder a changed
+  // flow now passes through, so unchanged flows elsewhere take part as one
+  // flow per group, which brings that group's path. A publish of one flow
+  // costs its folders, not the workspace.
+  std::set<std::string> changed, touched = {""}, standing_in;
+  std::vector<FlowPlace> before, now;
+  for (const FlowChange* change : changes) {
+    changed.insert(change->id);
+    if (change->before) before.push_back({change->before->group, change->id});
+    if (change->after) InsertWithParents(touched, change->after->group);
+  }
+  if (changed.empty()) return {};
+  for (const auto& [id, loc] : after) {
+    if (changed.count(id)) {
+      now.push_back({loc.group, id});
+    } else if (touched.count(loc.group) || standing_in.insert(loc.group).second) {
+      now.push_back({loc.group, id});
+      before.push_back({loc.group, id});
+    }
+  }
+  return FindNameClashes(before, now);
+}
 
 std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flows) {
   std::set<std::string> groups;
