@@ -165,17 +165,12 @@ std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tre
   return flows;
 }
 
-namespace {
-
-// Adds \a group and every group above it to \a groups.
 void InsertWithParents(std::set<std::string>& groups, const std::string& group) {
   for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
     groups.insert(group.substr(0, slash));
   }
   groups.insert(group);
 }
-
-}  // namespace
 
 std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
                                         const std::vector<const FlowChange*>& changes) {

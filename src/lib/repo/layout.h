@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,9 @@ ChangedFlowIds DiffFlowIds(const Store& store, const std::optional<git_oid>& a, 
 /// app_definition.json), keyed by id. Throws kInvalidData on two folders
 /// with one id.
 std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tree* root);
+
+/// Adds \a group and every group above it ("A/B": "A", "A/B") to \a groups.
+void InsertWithParents(std::set<std::string>& groups, const std::string& group);
 
 /// The name clashes (flow/names.h) that \a changes make among the flows
 /// of \a after, the flows they leave: an entry is new when no flow before

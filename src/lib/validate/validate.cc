@@ -396,11 +396,22 @@ std::optional<WorkspaceSettings> StagedSettings(const Store& store, const git::I
 void AddStagedClashes(const Store& store, const git_tree* head_tree, const StagedFlows& flows,
                       const ChangedFolders& folders, ValidationReport& report) {
   auto place = [](std::string_view folder) { return FlowPlace{FlowFolderGroup(folder), FlowFolderId(folder)}; };
+  // A new clash can only be in a folder a changed flow passes through
+  // (ClashesOfChanges): other groups take part by one flow each.
+  std::set<std::string> touched = {""}, standing_in;
+  for (const auto& folder : folders.changed) InsertWithParents(touched, FlowFolderGroup(folder));
   std::vector<FlowPlace> before, after;
   for (std::string_view folder : flows.Folders()) {
-    after.push_back(place(folder));
-    if (!folders.changed.count(folder) ||
-        (head_tree && store.EntryAt(head_tree, std::string(folder) + StagedFlows::AppSuffix()))) {
+    if (folders.changed.count(folder)) {
+      after.push_back(place(folder));
+      if (head_tree && store.EntryAt(head_tree, std::string(folder) + StagedFlows::AppSuffix())) {
+        before.push_back(place(folder));
+      }
+      continue;
+    }
+    const std::string group = FlowFolderGroup(folder);
+    if (touched.count(group) || standing_in.insert(group).second) {
+      after.push_back(place(folder));
       before.push_back(place(folder));
     }
   }
