@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   flow.flow_definition = text;
   flow.env_variables = text;
   std::set<std::string> ids = {"fuzz", "other"};
-  flowrepo::ValidationContext context{flowrepo::InSet(ids), nullptr, flowrepo::CredentialPolicy::kRequireBound};
+  flowrepo::ValidationContext context{flowrepo::InSet(ids), std::nullopt, flowrepo::CredentialPolicy::kRequireBound};
   try {
     flowrepo::ValidateFlow(flow, context);
   } catch (const flowrepo::Error&) {
