@@ -396,9 +396,10 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
 
   // Components the workspace must provide.
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
+  const Availability available(settings);
   std::set<std::string> missing;
   for (const auto& c : components) {
-    if (!settings.HasComponent(c)) missing.insert(c);
+    if (!available.HasComponent(c)) missing.insert(c);
   }
   bool created_draft = false;
   if (!missing.empty()) {

@@ -375,8 +375,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
   const git_oid ws_head = impl.WorkspaceHead(ws);
   const auto ws_flows = impl.FlowsAt(ws_head);
   const auto draft_flows = target.head ? impl.FlowsAt(target.parent) : ws_flows;
-  WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, target.parent);
-  const std::set<std::string> target_topics = settings.Topics();
+  const Availability available(WorkspaceSettings::AtCommit(store, target.parent));
+  const std::set<std::string>& target_topics = available.Topics();
   const std::string where = "workspace '" + ws + "'";
 
   // Which package flows.
@@ -501,7 +501,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
   }
   std::vector<FlowPlan>().swap(plans);
   for (const auto& [component, users] : component_users) {
-    if (!settings.HasComponent(component)) {
+    if (!available.HasComponent(component)) {
       problem(label, "import/missing-component",
               "component '" + component + "' (used by " + Quoted(std::vector<std::string>(users.begin(), users.end())) +
                   ") is not available in " + where);

@@ -115,9 +115,14 @@ void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after, co
 // What the merge takes away that unchanged flows may still use.
 class Withdrawn {
  public:
+  /// \a before and \a after are the settings' availability before and
+  /// after the merge, or both null when components and topics are unchanged.
   Withdrawn(std::string draft, std::set<std::string> flows, const WorkspaceSettings* before,
             const WorkspaceSettings* after)
-      : draft_(std::move(draft)), flows_(std::move(flows)), before_(before), after_(after) {
+      : draft_(std::move(draft)),
+        flows_(std::move(flows)),
+        before_(AvailabilityOf(before)),
+        after_(AvailabilityOf(after)) {
     if (before_ && after_ && before_->Topics() != after_->Topics()) {
       topics_before_ = before_->Topics();
       topics_after_ = after_->Topics();
@@ -181,8 +186,8 @@ class Withdrawn {
 
   std::string draft_;
   std::set<std::string> flows_;
-  const WorkspaceSettings* before_;  ///< null: components and topics unchanged
-  const WorkspaceSettings* after_;
+  std::optional<Availability> before_;  ///< none: components and topics unchanged
+  std::optional<Availability> after_;
   std::set<std::string> topics_before_, topics_after_;  ///< empty when topics did not change
   std::map<std::string, bool> components_;              ///< component -> withdrawn
 };

@@ -35,10 +35,6 @@ std::set<std::string> WorkspaceSettings::Components() const {
   return out;
 }
 
-bool WorkspaceSettings::HasComponent(const std::string& component) const {
-  return Availability(*this).HasComponent(component);
-}
-
 std::set<std::string> WorkspaceSettings::Topics() const {
   std::set<std::string> out;
   for (const auto& t : document.value("topics", Json::array())) {

@@ -23,9 +23,6 @@ struct WorkspaceSettings {
 
   /// "name@version" of every component the workspace provides.
   std::set<std::string> Components() const;
-  /// Whether \a component ("name@version" or "name") is available; an
-  /// entry ending in '*' ("n8n:*") provides every component it prefixes.
-  bool HasComponent(const std::string& component) const;
   std::set<std::string> Topics() const;
   /// user -> role; empty means the workspace is unmanaged (everyone admin).
   std::map<std::string, Role> Roles() const;
@@ -42,7 +39,8 @@ struct WorkspaceSettings {
 class Availability {
  public:
   explicit Availability(const WorkspaceSettings& settings);
-  /// As WorkspaceSettings::HasComponent, in O(log n + wildcards).
+  /// Whether \a component ("name@version" or "name") is available; an
+  /// entry ending in '*' ("n8n:*") provides every component it prefixes.
   bool HasComponent(const std::string& component) const;
   /// Empty when the workspace does not manage topics (any is available).
   const std::set<std::string>& Topics() const { return topics_; }
