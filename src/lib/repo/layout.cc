@@ -125,6 +125,14 @@ void CompareFlowTrees(const Store& store, const std::optional<git_oid>& a, const
   if (!(a && b && git_oid_equal(&*a, &*b))) CompareFolders(store, a, b, std::string(kFlowsDir), "", sink);
 }
 
+// Adds \a group and every group above it ("A/B": "A", "A/B") to \a groups.
+void InsertWithParents(std::set<std::string>& groups, const std::string& group) {
+  for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
+    groups.insert(group.substr(0, slash));
+  }
+  groups.insert(group);
+}
+
 }  // namespace
 
 std::map<std::string, FlowChange> DiffFlowTrees(const Store& store, const std::optional<git_oid>& a,
@@ -165,31 +173,27 @@ std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tre
   return flows;
 }
 
-void InsertWithParents(std::set<std::string>& groups, const std::string& group) {
-  for (std::size_t slash = group.find('/'); slash != std::string::npos; slash = group.find('/', slash + 1)) {
-    groups.insert(group.substr(0, slash));
-  }
-  groups.insert(group);
+void ClashScope::Touch(const std::string& group) { InsertWithParents(touched_, group); }
+
+bool ClashScope::Includes(const std::string& group) {
+  return touched_.count(group) || standing_in_.insert(group).second;
 }
 
 std::vector<NameClash> ClashesOfChanges(const std::map<std::string, FlowLocation>& after,
                                         const std::vector<const FlowChange*>& changes) {
-  // As in ClashesOfWrite: a new clash can only be in a folder a changed
-  // flow now passes through, so unchanged flows elsewhere take part as one
-  // flow per group, which brings that group's path. A publish of one flow
-  // costs its folders, not the workspace.
-  std::set<std::string> changed, touched = {""}, standing_in;
+  std::set<std::string> changed;
+  ClashScope scope;
   std::vector<FlowPlace> before, now;
   for (const FlowChange* change : changes) {
     changed.insert(change->id);
     if (change->before) before.push_back({change->before->group, change->id});
-    if (change->after) InsertWithParents(touched, change->after->group);
+    if (change->after) scope.Touch(change->after->group);
   }
   if (changed.empty()) return {};
   for (const auto& [id, loc] : after) {
     if (changed.count(id)) {
       now.push_back({loc.group, id});
-    } else if (touched.count(loc.group) || standing_in.insert(loc.group).second) {
+    } else if (scope.Includes(loc.group)) {
       now.push_back({loc.group, id});
       before.push_back({loc.group, id});
     }
@@ -207,23 +211,18 @@ std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flo
 
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
                                       const std::vector<FlowSummary>& written) {
-  // A new entry, and so a new clash, can only be in a folder a written flow
-  // passes through: its group and every group above it. Existing flows
-  // directly in those folders take part in full; of the others, one flow
-  // per group brings that group's path, which is all they can add there.
-  // So a write of one flow costs its folders, not the repository.
-  std::set<std::string> touched = {""}, ids;
+  std::set<std::string> ids;
+  ClashScope scope;
   std::vector<FlowPlace> before, after;
   for (const FlowSummary& flow : written) {
     after.push_back({flow.group, flow.id});
     ids.insert(flow.id);
-    InsertWithParents(touched, flow.group);
+    scope.Touch(flow.group);
   }
-  std::set<std::string> standing_in;  // groups one flow already stands for
   for (const auto& [id, loc] : existing) {
     if (ids.count(id)) {
       before.push_back({loc.group, id});  // where a rewritten flow was
-    } else if (touched.count(loc.group) || standing_in.insert(loc.group).second) {
+    } else if (scope.Includes(loc.group)) {
       before.push_back({loc.group, id});
       after.push_back({loc.group, id});
     }

@@ -67,8 +67,24 @@ ChangedFlowIds DiffFlowIds(const Store& store, const std::optional<git_oid>& a, 
 /// with one id.
 std::map<std::string, FlowLocation> IndexFlows(const Store& store, const git_tree* root);
 
-/// Adds \a group and every group above it ("A/B": "A", "A/B") to \a groups.
-void InsertWithParents(std::set<std::string>& groups, const std::string& group);
+/// Which unchanged flows a name-clash check needs. A new clash can only be
+/// in a folder a changed flow passes through (its group and every group
+/// above): unchanged flows directly in those folders take part in full; of
+/// the others, one flow per group brings that group's path, which is all
+/// they can add there. So a check of one change costs its folders, not the
+/// workspace.
+class ClashScope {
+ public:
+  /// A changed flow stands in \a group.
+  void Touch(const std::string& group);
+  /// Whether an unchanged flow in \a group takes part; call once per flow,
+  /// after every Touch.
+  bool Includes(const std::string& group);
+
+ private:
+  std::set<std::string> touched_ = {""};
+  std::set<std::string> standing_in_;  ///< groups one flow already stands for
+};
 
 /// The name clashes (flow/names.h) that \a changes make among the flows
 /// of \a after, the flows they leave: an entry is new when no flow before

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <ranges>
 #include <set>
 
 #include "file_io.h"
@@ -342,11 +343,7 @@ class StagedFlows {
     return std::nullopt;
   }
   /// Every folder, in no particular order.
-  std::vector<std::string_view> Folders() const {
-    std::vector<std::string_view> out;
-    for (const auto& [hash, folder] : by_id_hash_) out.push_back(folder);
-    return out;
-  }
+  auto Folders() const { return std::views::values(by_id_hash_); }
 
  private:
   const git::IndexFile& index_;
@@ -396,10 +393,8 @@ std::optional<WorkspaceSettings> StagedSettings(const Store& store, const git::I
 void AddStagedClashes(const Store& store, const git_tree* head_tree, const StagedFlows& flows,
                       const ChangedFolders& folders, ValidationReport& report) {
   auto place = [](std::string_view folder) { return FlowPlace{FlowFolderGroup(folder), FlowFolderId(folder)}; };
-  // A new clash can only be in a folder a changed flow passes through
-  // (ClashesOfChanges): other groups take part by one flow each.
-  std::set<std::string> touched = {""}, standing_in;
-  for (const auto& folder : folders.changed) InsertWithParents(touched, FlowFolderGroup(folder));
+  ClashScope scope;
+  for (const auto& folder : folders.changed) scope.Touch(FlowFolderGroup(folder));
   std::vector<FlowPlace> before, after;
   for (std::string_view folder : flows.Folders()) {
     if (folders.changed.count(folder)) {
@@ -409,8 +404,7 @@ void AddStagedClashes(const Store& store, const git_tree* head_tree, const Stage
       }
       continue;
     }
-    const std::string group = FlowFolderGroup(folder);
-    if (touched.count(group) || standing_in.insert(group).second) {
+    if (scope.Includes(FlowFolderGroup(folder))) {
       after.push_back(place(folder));
       before.push_back(place(folder));
     }
