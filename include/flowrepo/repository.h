@@ -184,6 +184,16 @@ class FlowRepository {
                        std::string_view action = "put", GroupChoice groups = GroupChoice::kAsGiven,
                        DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
+  /// Removes flows \a ids from \a draft (created from the workspace head
+  /// when missing), in one commit. Their versions stay in history; publish
+  /// refuses while a flow it leaves still uses one. Throws kNotFound (with
+  /// the closest id), kInvalidArgument (none given, one given twice).
+  WriteResult RemoveFlows(std::string_view workspace, std::string_view draft, const std::vector<std::string>& ids);
+  /// Moves flows \a ids to \a group on \a draft, in one commit, their
+  /// documents unchanged. Refuses as PutFlows does (invalid group, name
+  /// clashes in the new folder) and throws kNotFound.
+  WriteResult MoveFlows(std::string_view workspace, std::string_view draft, const std::vector<std::string>& ids,
+                        std::string_view group);
 
   /// Validates the workspace as the merge would leave it, merges the
   /// draft's flows flow by flow and its .flowrepo/ files file by file onto

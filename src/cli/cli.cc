@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <cstdlib>
 #include <ctime>
 
 #include "cli/one_line.h"
@@ -19,6 +20,30 @@ void Emit(const Globals& g, const Json& result, const std::function<void(std::os
 
 void Emit(const Globals& g, const std::function<Json()>& result, const std::function<void(std::ostream&)>& human) {
   Emit(g, g.json ? result() : Json(), human);
+}
+
+namespace {
+
+// \a word quoted for a POSIX shell when it needs it.
+std::string ShellWord(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of(
+                                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789@%+=:,./_-") == std::string::npos;
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::string Suggest(const Globals& g, std::string_view workspace, const std::string& args) {
+  std::string line = "flowrepo";
+  if (g.repo != ".") line += " -C " + ShellWord(g.repo);
+  // Without -w the workspace is $FLOWREPO_WORKSPACE, else main.
+  const char* env = std::getenv("FLOWREPO_WORKSPACE");
+  if (workspace != (env && *env ? env : "main")) line += " -w " + ShellWord(std::string(workspace));
+  return line + " " + args;
 }
 
 void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }

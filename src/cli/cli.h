@@ -39,6 +39,10 @@ void Emit(const Globals& g, const Json& result, const std::function<void(std::os
 /// only for --json (at 100,000 flows the JSON is larger than the work).
 void Emit(const Globals& g, const std::function<Json()>& result, const std::function<void(std::ostream&)>& human);
 
+/// The command line that runs flowrepo \a args in \a workspace of this
+/// repository: what follow-up hints print ("flowrepo -w prod publish d").
+std::string Suggest(const Globals& g, std::string_view workspace, const std::string& args);
+
 /// Adds the common --json flag to a subcommand.
 void AddJsonFlag(CLI::App* cmd, Globals& g);
 

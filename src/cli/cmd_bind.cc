@@ -50,7 +50,7 @@ void AddBindCommand(CLI::App& app, Globals& g) {
             os << "  " << node << " -> " << credential << "\n";
           }
           for (const auto& [name, ref] : request.secrets) os << "  " << name << " -> " << ref << "\n";
-          os << "Publish with: flowrepo publish " << r.draft.name << "\n";
+          os << "Publish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
         });
   });
 }

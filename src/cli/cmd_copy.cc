@@ -64,7 +64,7 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
         g, [&] { return ToJson(r); },
         [&](std::ostream& os) {
           os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name
-             << "'\nPublish with: flowrepo publish " << r.draft.name << "\n";
+             << "'\nPublish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
         });
   });
 }

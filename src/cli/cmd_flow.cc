@@ -12,8 +12,15 @@ void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what)
         constexpr std::size_t kShown = 20;
         for (std::size_t i = 0; i < r.flows.size() && i < kShown; ++i) os << "  " << r.flows[i] << "\n";
         if (r.flows.size() > kShown) os << "  ... and " << r.flows.size() - kShown << " more\n";
-        os << "Publish with: flowrepo publish " << r.draft.name << "\n";
+        os << "Publish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
       });
+}
+
+// The draft given, or "<action>-<flow>" when one flow is named.
+std::string DraftOrDefault(const std::string& given, const std::string& action, const std::vector<std::string>& flows) {
+  if (!given.empty()) return given;
+  if (flows.size() != 1) throw Error(ErrorCode::kInvalidArgument, "several flows need --draft");
+  return action + "-" + flows[0];
 }
 
 }  // namespace
@@ -61,6 +68,40 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     auto r = repo.PutFlows(g.workspace, put_draft, std::move(flows), "put",
                            keep ? FlowRepository::GroupChoice::kKeepExisting : FlowRepository::GroupChoice::kAsGiven);
     PrintWrite(g, r, "Wrote " + std::to_string(r.flows.size()) + " flow(s)");
+  });
+
+  static std::vector<std::string> rm_flows;
+  static std::string rm_draft;
+  auto* rm = cmd->add_subcommand("rm",
+                                 "Remove flows on a draft; publishing it retires them. Their versions stay in\n"
+                                 "history, which shows the publish that removed them. Publish refuses while a\n"
+                                 "flow that stays still uses a removed one.\n"
+                                 "Example: flowrepo flow rm old-faq --draft cleanup && flowrepo publish cleanup");
+  rm->add_option("FLOW", rm_flows, "flows to remove (several, or A,B)")->required()->delimiter(',');
+  rm->add_option("--draft", rm_draft, "draft to write on (default: remove-<flow> for one flow)");
+  AddJsonFlag(rm, g);
+  rm->callback([&g] {
+    auto repo = OpenRepository(g);
+    const std::string draft = DraftOrDefault(rm_draft, "remove", rm_flows);
+    auto r = repo.RemoveFlows(g.workspace, draft, rm_flows);
+    PrintWrite(g, r, "Removed " + std::to_string(r.flows.size()) + " flow(s)");
+  });
+
+  static std::vector<std::string> mv_flows;
+  static std::string mv_draft, mv_group;
+  auto* mv = cmd->add_subcommand("mv",
+                                 "Move flows to another group on a draft, their documents unchanged; publishing\n"
+                                 "it makes their next version. A flow keeps its id, versions and history.\n"
+                                 "Example: flowrepo flow mv faq-answerer --group Support/Public --draft reorg");
+  mv->add_option("FLOW", mv_flows, "flows to move (several, or A,B)")->required()->delimiter(',');
+  mv->add_option("--group", mv_group, "the group to move them to (empty: top level)")->required();
+  mv->add_option("--draft", mv_draft, "draft to write on (default: move-<flow> for one flow)");
+  AddJsonFlag(mv, g);
+  mv->callback([&g] {
+    auto repo = OpenRepository(g);
+    const std::string draft = DraftOrDefault(mv_draft, "move", mv_flows);
+    auto r = repo.MoveFlows(g.workspace, draft, mv_flows, mv_group);
+    PrintWrite(g, r, "Moved " + std::to_string(r.flows.size()) + " flow(s) to '" + mv_group + "'");
   });
 
   static FlowQuery query;

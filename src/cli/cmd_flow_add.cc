@@ -113,7 +113,7 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
               for (const auto& d : x.details) os << "      " << d << "\n";
             }
           }
-          os << "Publish with: flowrepo publish " << r.write->draft.name << "\n";
+          os << "Publish with: " << Suggest(g, r.write->draft.workspace, "publish " + r.write->draft.name) << "\n";
         });
   });
 }

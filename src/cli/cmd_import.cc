@@ -62,18 +62,18 @@ void PrintImport(const Globals& g, const ImportResult& r) {
           for (const auto& name : f.kept_env) os << "    env " << name << ": kept the workspace's value\n";
           for (const auto& name : f.overwritten_env) os << "    env " << name << ": replaced\n";
           for (const auto& node : f.unbound_credentials) {
-            os << "    node '" << node << "' needs a credential: flowrepo bind " << r.draft << " " << f.id
-               << " --credential " << node << "=NAME\n";
+            os << "    node '" << node << "' needs a credential: "
+               << Suggest(g, r.workspace, "bind " + r.draft + " " + f.id + " --credential " + node + "=NAME") << "\n";
           }
           for (const auto& name : f.unbound_secrets) {
-            os << "    secret '" << name << "' needs a reference: flowrepo bind " << r.draft << " " << f.id
-               << " --secret " << name << "=REFERENCE\n";
+            os << "    secret '" << name << "' needs a reference: "
+               << Suggest(g, r.workspace, "bind " + r.draft + " " + f.id + " --secret " + name + "=REFERENCE") << "\n";
           }
         }
         if (r.dry_run) {
           os << "Nothing was written.\n";
         } else {
-          os << "Publish with: flowrepo publish " << r.draft << "\n";
+          os << "Publish with: " << Suggest(g, r.workspace, "publish " + r.draft) << "\n";
         }
       });
 }

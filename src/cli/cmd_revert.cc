@@ -22,8 +22,8 @@ void AddRevertCommand(CLI::App& app, Globals& g) {
     Emit(
         g, [&] { return ToJson(r); },
         [&](std::ostream& os) {
-          os << "Draft '" << r.draft.name << "' holds " << flow << " " << to << "\nPublish with: flowrepo publish "
-             << r.draft.name << "\n";
+          os << "Draft '" << r.draft.name << "' holds " << flow << " " << to
+             << "\nPublish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
         });
   });
 }

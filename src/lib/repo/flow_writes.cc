@@ -1,4 +1,4 @@
-// Writes of flows onto drafts: new, put, copy.
+// Writes of flows onto drafts: new, put, copy, remove, move.
 
 #include <algorithm>
 #include <cctype>
@@ -121,6 +121,26 @@ void AddFlowEdits(const StoredFlow& flow, const std::map<std::string, FlowLocati
     edits[path + "/" + std::string(file)] =
         blob ? TreeEdits::mapped_type(TreeEntry{*blob, GIT_FILEMODE_BLOB}) : std::nullopt;
   }
+}
+
+// What a write onto \a target starts from, for messages: the draft, or
+// the workspace a new draft starts from.
+std::string WhereDraftStarts(const DraftTarget& target, std::string_view workspace, std::string_view draft) {
+  return target.head ? "draft '" + std::string(draft) + "'" : "workspace '" + std::string(workspace) + "'";
+}
+
+// Where \a ids are among \a flows, the flows \a target starts from.
+// Throws kNotFound naming the first missing one.
+std::vector<const FlowLocation*> FindFlows(const std::map<std::string, FlowLocation>& flows,
+                                           const std::vector<std::string>& ids, const DraftTarget& target,
+                                           std::string_view workspace, std::string_view draft) {
+  std::vector<const FlowLocation*> found;
+  for (const auto& id : ids) {
+    auto it = flows.find(id);
+    if (it == flows.end()) throw FlowNotFound(id, flows, WhereDraftStarts(target, workspace, draft));
+    found.push_back(&it->second);
+  }
+  return found;
 }
 
 }  // namespace
@@ -248,6 +268,39 @@ WriteResult FlowRepository::CopyFlow(std::string_view workspace, const CopyReque
   app["name"] = request.name;
   copy.app_definition = CanonicalJson(app);
   return PutFlows(workspace, draft, {copy}, "copy");
+}
+
+WriteResult FlowRepository::RemoveFlows(std::string_view workspace, std::string_view draft,
+                                        const std::vector<std::string>& ids) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  if (ids.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to remove");
+  RequireDistinct(ids);
+  const DraftTarget target = impl_->OpenDraft(workspace, draft);
+  TreeEdits edits;
+  for (const FlowLocation* flow : FindFlows(impl_->FlowsAt(target.parent), ids, target, workspace, draft)) {
+    edits[flow->path] = std::nullopt;
+  }
+  git_oid tree = impl_->store.EditTree(impl_->store.CommitTreeId(target.parent), edits);
+  return impl_->CommitTreeToDraft(workspace, draft, target, tree, Describe("remove", ids), ids);
+}
+
+WriteResult FlowRepository::MoveFlows(std::string_view workspace, std::string_view draft,
+                                      const std::vector<std::string>& ids, std::string_view group) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  if (ids.empty()) throw Error(ErrorCode::kInvalidArgument, "no flows to move");
+  const DraftTarget target = impl_->OpenDraft(workspace, draft);
+  std::vector<StoredFlow> moved;
+  for (const FlowLocation* flow : FindFlows(impl_->FlowsAt(target.parent), ids, target, workspace, draft)) {
+    git::TreePtr folder = impl_->store.LookupTree(flow->tree);
+    auto blob = [&](std::string_view file) -> std::optional<git_oid> {
+      const git_tree_entry* e = git_tree_entry_byname(folder.get(), std::string(file).c_str());
+      if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB) return std::nullopt;
+      return *git_tree_entry_id(e);
+    };
+    moved.push_back({FlowSummary{flow->id, flow->id, std::string(group), ""}, blob(kFlowDefinitionFile),
+                     blob(kAppDefinitionFile), blob(kEnvVariablesFile)});
+  }
+  return impl_->CommitFlows(workspace, draft, std::move(moved), "move", GroupChoice::kAsGiven);
 }
 
 }  // namespace flowrepo

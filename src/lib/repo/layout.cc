@@ -230,6 +230,15 @@ std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>&
   return FindNameClashes(before, after);
 }
 
+Error FlowNotFound(std::string_view id, const std::map<std::string, FlowLocation>& flows, std::string_view where) {
+  std::vector<std::string> ids;
+  ids.reserve(flows.size());
+  for (const auto& [known, location] : flows) ids.push_back(known);
+  const std::string hint = ClosestName(std::string(id), ids);
+  return Error(ErrorCode::kNotFound, "flow '" + std::string(id) + "' not found in " + std::string(where) +
+                                         (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+}
+
 Flow ReadFlowAt(const Store& store, const FlowLocation& location) {
   git::TreePtr tree = store.LookupTree(location.tree);
   auto read = [&](std::string_view file) -> std::string {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flow/names.h"
+#include "flowrepo/error.h"
 #include "flowrepo/flow.h"
 #include "repo/store.h"
 
@@ -102,6 +103,10 @@ std::vector<std::string> GroupsOf(const std::map<std::string, FlowLocation>& flo
 /// \a existing makes.
 std::vector<NameClash> ClashesOfWrite(const std::map<std::string, FlowLocation>& existing,
                                       const std::vector<FlowSummary>& written);
+
+/// kNotFound for flow \a id, missing among \a flows (those of \a where),
+/// with the closest id as a "did you mean" hint.
+Error FlowNotFound(std::string_view id, const std::map<std::string, FlowLocation>& flows, std::string_view where);
 
 /// The three documents of the flow at \a location (missing ones are empty).
 Flow ReadFlowAt(const Store& store, const FlowLocation& location);

@@ -110,9 +110,7 @@ const std::map<std::string, FlowLocation>& FlowRepository::Impl::FlowsAt(const g
 Flow FlowRepository::Impl::FlowAt(const git_oid& commit, std::string_view id, std::string_view where) const {
   const auto& flows = FlowsAt(commit);
   auto it = flows.find(std::string(id));
-  if (it == flows.end()) {
-    throw Error(ErrorCode::kNotFound, "flow '" + std::string(id) + "' not found in " + std::string(where));
-  }
+  if (it == flows.end()) throw FlowNotFound(id, flows, where);
   return ReadFlowAt(store, it->second);
 }
 
