@@ -221,10 +221,16 @@ struct ImportRequest {
     kAdd,       ///< new flows; an id that exists in the workspace is refused
     kOverride,  ///< the one imported flow replaces override_flow
     kAsNew,     ///< new flows under unique ids and names
+    /// Each package flow whose id exists in the target (the draft, else
+    /// the workspace) replaces that flow as kOverride does; the others are
+    /// added as kAdd adds them. Promotes a group to a workspace that has
+    /// some of its flows already.
+    kOverrideExisting,
   };
   Mode mode = Mode::kAdd;
   /// kOverride: the existing flow; the imported one takes its id and group,
-  /// so publishing makes its next version.
+  /// so publishing makes its next version (kOverrideExisting: likewise for
+  /// every flow it replaces).
   std::string override_flow;
   std::string new_id;    ///< kAsNew with one flow: its id (default: unique)
   std::string new_name;  ///< kAsNew with one flow: its name (default: unique)

@@ -5,7 +5,7 @@ namespace flowrepo::cli {
 
 void AddCopyCommand(CLI::App& app, Globals& g) {
   static CopyRequest request;
-  static std::string to_workspace, override_flow;
+  static std::string to_workspace, override_flow, env_conflict;
   static std::vector<std::string> topics;
   static bool dry_run = false;
   auto* cmd =
@@ -25,6 +25,9 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
   cmd->add_option("--topic", topics, "with --to-workspace: map a topic (SRC=DST)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--env-conflict", env_conflict,
+                  "with --override: env variables the replaced flow has: keep (default) or overwrite")
+      ->check(CLI::IsMember({"keep", "overwrite"}));
   cmd->add_flag("--dry-run", dry_run, "with --to-workspace: check and print the plan only");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
@@ -38,6 +41,7 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
       target.workspace = to_workspace;
       target.draft = request.draft;
       target.dry_run = dry_run;
+      if (env_conflict == "overwrite") target.env_conflict = ImportRequest::EnvConflict::kOverwrite;
       if (!override_flow.empty()) {
         target.mode = ImportRequest::Mode::kOverride;
         target.override_flow = override_flow;
@@ -56,8 +60,8 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
       PrintImport(g, CopyToWorkspace(repo, source, target));
       return;
     }
-    if (!override_flow.empty() || !topics.empty() || dry_run) {
-      throw Error(ErrorCode::kInvalidArgument, "--override, --topic and --dry-run need --to-workspace");
+    if (!override_flow.empty() || !topics.empty() || dry_run || !env_conflict.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "--override, --topic, --env-conflict and --dry-run need --to-workspace");
     }
     WriteResult r = repo.CopyFlow(g.workspace, request);
     Emit(

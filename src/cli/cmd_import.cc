@@ -82,7 +82,7 @@ void AddImportCommand(CLI::App& app, Globals& g) {
   static ImportRequest request;
   static std::string override_flow, env_conflict;
   static std::vector<std::string> topics;
-  static bool as_new = false;
+  static bool as_new = false, override_existing = false;
   auto* cmd =
       app.add_subcommand("import",
                          "Verify a package completely and commit its flows onto a draft (never the\n"
@@ -92,7 +92,8 @@ void AddImportCommand(CLI::App& app, Globals& g) {
                          "'flowrepo bind' before publish.\n"
                          "Example: flowrepo -w prod import export.studiopkg --topic support.tickets=helpdesk.in\n"
                          "         flowrepo import 'Banking Assistant.zip' --override banking-assistant\n"
-                         "         flowrepo import export.studiopkg --as-new --dry-run");
+                         "         flowrepo import export.studiopkg --as-new --dry-run\n"
+                         "         flowrepo -w prod import finance.studiopkg --override-existing");
   cmd->add_option("PKG", request.package, "package file")->required();
   cmd->add_option("--draft", request.draft, "draft to write on (default: import-<package name>)");
   cmd->add_option("--flows", request.flows, "only these flows of the package (ID,ID,...)")
@@ -102,7 +103,12 @@ void AddImportCommand(CLI::App& app, Globals& g) {
   auto* over = cmd->add_option("--override", override_flow,
                                "the one imported flow replaces FLOW (its id and group are kept; "
                                "publish makes its next version)");
-  cmd->add_flag("--as-new", as_new, "import as new flows with unique ids and names")->excludes(over);
+  auto* fresh = cmd->add_flag("--as-new", as_new, "import as new flows with unique ids and names")->excludes(over);
+  cmd->add_flag("--override-existing", override_existing,
+                "every package flow whose id exists in the workspace replaces it (keeping its group); the "
+                "others are added")
+      ->excludes(over)
+      ->excludes(fresh);
   cmd->add_option("--id", request.new_id, "with --as-new and one flow: its new id");
   cmd->add_option("--name", request.new_name, "with --as-new and one flow: its new name");
   cmd->add_option("--topic", topics, "map a topic of the package to one of the workspace (SRC=DST)")
@@ -126,6 +132,8 @@ void AddImportCommand(CLI::App& app, Globals& g) {
       request.override_flow = override_flow;
     } else if (as_new) {
       request.mode = ImportRequest::Mode::kAsNew;
+    } else if (override_existing) {
+      request.mode = ImportRequest::Mode::kOverrideExisting;
     }
     for (const auto& t : topics) {
       auto [src, dst] = SplitPair(t, "--topic");

@@ -1,9 +1,11 @@
 // Issue 17 through the flowrepo binary: retiring and moving flows
-// (flow rm, flow mv), lists given either way, and follow-up hints that
-// run as printed in any workspace.
+// (flow rm, flow mv), lists given either way, follow-up hints that run as
+// printed in any workspace, promoting a group into a workspace that has
+// some of its flows (import --override-existing), copy --env-conflict.
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -15,9 +17,11 @@ using nlohmann::json;
 using testing::ExpectFsckClean;
 using testing::Flowrepo;
 using testing::Quote;
+using testing::ReadFile;
 using testing::RefsSnapshot;
 using testing::RunResult;
 using testing::TempDir;
+using testing::WriteFile;
 
 class LifecycleCliTest : public ::testing::Test {
  protected:
@@ -36,6 +40,25 @@ class LifecycleCliTest : public ::testing::Test {
     std::map<std::string, std::string> out;
     for (const auto& f : json::parse(r.out)) out[f["id"]] = f["group"];
     return out;
+  }
+  json RunJson(const std::string& args) {
+    RunResult r = Run(args + " --json");
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  }
+  // Publishes on main a copy of fixture flow \a folder whose env variables
+  // \a edit changed.
+  void PublishEnvEdit(const std::string& folder, const std::function<void(json&)>& edit) {
+    const std::string copy = dir_ / "edited" / std::filesystem::path(folder).filename();
+    std::filesystem::remove_all(dir_ / "edited");
+    std::filesystem::create_directories(copy);
+    std::filesystem::copy(testing::SourceDir() + "/fixtures/flows/" + folder, copy);
+    json env = json::parse(ReadFile(copy + "/env_variables.json"));
+    edit(env);
+    WriteFile(copy + "/env_variables.json", env.dump(2));
+    ASSERT_EQ(Run("flow put env-edit " + Quote(copy)).exit_code, 0);
+    RunResult r = Run("publish env-edit -m env");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // The command a "Publish with: flowrepo ..." line of \a out names,
   // without "flowrepo ".
@@ -162,6 +185,66 @@ TEST_F(LifecycleCliTest, HintsRunAsPrintedInAnotherWorkspace) {
   r = Flowrepo("--user alice@example.com -C repo flow rm ticket-triage", dir_.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(PublishHint(r.out), "-C repo publish remove-ticket-triage") << r.out;
+}
+
+TEST_F(LifecycleCliTest, OverrideExistingPromotesAGroupInOneDraft) {
+  ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
+  // prod keeps kyc-check elsewhere; main changes one flow and adds one.
+  ASSERT_EQ(Run("-w prod flow mv kyc-check --group Checks --draft regroup").exit_code, 0);
+  ASSERT_EQ(Run("-w prod publish regroup -m regroup").exit_code, 0);
+  ASSERT_EQ(Run("flow put change " + Quote(testing::SourceDir() + "/fixtures/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("flow new card-limits --name 'Card Limits' --group Finance/Retail --draft change").exit_code, 0);
+  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("export Finance -o finance.studiopkg").exit_code, 0);
+
+  // Without it, the ids prod has are refused.
+  const std::string refs = RefsSnapshot(repo_);
+  RunResult r = Run("-w prod import finance.studiopkg");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("-w prod import finance.studiopkg --override-existing --as-new").exit_code, 2);
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+
+  json imported = RunJson("-w prod import finance.studiopkg --override-existing --draft promote");
+  std::map<std::string, std::pair<std::string, std::string>> actions;  // id -> action, group
+  for (const auto& f : imported["flows"]) actions[f["id"]] = {f["action"], f["group"]};
+  using Row = std::pair<std::string, std::string>;
+  EXPECT_EQ(actions["banking-assistant"], Row("overridden", "Finance/Retail"));
+  EXPECT_EQ(actions["kyc-check"], Row("overridden", "Checks")) << "a replaced flow keeps its group";
+  EXPECT_EQ(actions["aml-screening"], Row("overridden", "Finance/Compliance"));
+  EXPECT_EQ(actions["card-limits"], Row("added", "Finance/Retail"));
+  EXPECT_EQ(actions.size(), 4u);
+
+  // Credentials are never imported: each replaced flow is bound again.
+  for (const char* bind : {"banking-assistant --credential accounts=core-banking-prod",
+                           "aml-screening --credential screen=screening", "kyc-check --credential lookup=kyc"}) {
+    ASSERT_EQ(Run("-w prod bind promote " + std::string(bind)).exit_code, 0) << bind;
+  }
+  json published = RunJson("-w prod publish promote -m promote");
+  std::map<std::string, int> versions;
+  for (const auto& v : published["versions"]) versions[v["flow"]] = v["version"];
+  EXPECT_EQ(versions["banking-assistant"], 2);
+  EXPECT_EQ(versions["card-limits"], 1);
+  EXPECT_EQ(Run("-w prod flow show banking-assistant --file flow_definition.json").out,
+            Run("flow show banking-assistant --file flow_definition.json").out);
+  ExpectFsckClean(repo_);
+}
+
+TEST_F(LifecycleCliTest, CopyToAWorkspaceKeepsOrOverwritesItsEnv) {
+  ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
+  PublishEnvEdit("Support/Knowledge/faq-answerer",
+                 [](json& env) { env["variables"][0]["value"] = "https://kb2.example.com/api"; });
+  json kept = RunJson("copy faq-answerer --to-workspace prod --override faq-answerer --dry-run");
+  EXPECT_EQ(kept["flows"][0]["kept_env"], json({"KB_URL"}));
+  json replaced =
+      RunJson("copy faq-answerer --to-workspace prod --override faq-answerer --env-conflict overwrite --draft faq");
+  EXPECT_EQ(replaced["flows"][0]["overwritten_env"], json({"KB_URL"}));
+  ASSERT_EQ(Run("-w prod publish faq").exit_code, 0);
+  json env = json::parse(Run("-w prod flow show faq-answerer --file env_variables.json").out);
+  EXPECT_EQ(env["variables"][0]["value"], "https://kb2.example.com/api");
+  RunResult r = Run("copy faq-answerer --name Other --env-conflict overwrite");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("need --to-workspace"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -101,6 +101,12 @@ std::string UniqueName(const std::string& base, const std::set<std::string>& tak
   }
 }
 
+// The location of flow \a id among \a flows, or null.
+const FlowLocation* Find(const std::map<std::string, FlowLocation>& flows, const std::string& id) {
+  auto it = flows.find(id);
+  return it == flows.end() ? nullptr : &it->second;
+}
+
 // The env variables of an overridden flow merged with the package's.
 Json MergeEnv(const Json& package_env, const Json& target_env, ImportRequest::EnvConflict policy, ImportedFlow& out) {
   Json merged = package_env;
@@ -158,13 +164,31 @@ struct FlowPlan {
   std::vector<SubflowRef> subflows;
 };
 
+// What an imported flow replaces: the existing flow's folder, and what of
+// it the import keeps (its group, endpoint, sharing, audit, env variables).
+struct Replaced {
+  FlowLocation location;
+  std::string app_definition;
+  std::string env_variables;
+};
+
+// What the import keeps of each flow it replaces, read before planning
+// (one flow's planning runs on any core; the repository is read here).
+std::map<std::string, Replaced> ReadReplaced(const Store& store, const std::map<std::string, FlowLocation>& at) {
+  std::map<std::string, Replaced> out;
+  for (const auto& [id, location] : at) {
+    Flow current = ReadFlowAt(store, location);
+    out[id] = Replaced{location, std::move(current.app_definition), std::move(current.env_variables)};
+  }
+  return out;
+}
+
 // What every flow's planning shares, read-only but for the canonical total.
 struct PlanContext {
   const ImportRequest& request;
   const std::map<std::string, std::string>& rename;
   const std::map<std::string, std::string>& new_names;
-  const std::optional<FlowLocation>& override_location;
-  const std::optional<Flow>& overridden;  ///< the documents of the replaced flow
+  const std::map<std::string, Replaced>& replaced;  ///< by package flow id
   const std::set<std::string>& target_topics;
   const std::string& where;
   std::atomic<std::uint64_t>& canonical_total;  ///< bytes of canonical text reserved so far
@@ -224,8 +248,10 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   out.source_id = info.id;
   out.id = c.rename.at(info.id);
   out.name = info.name;
-  out.group = c.override_location ? c.override_location->group : info.group;
-  out.action = request.mode == Mode::kOverride ? ImportedFlow::Action::kOverridden : ImportedFlow::Action::kAdded;
+  auto replaced = c.replaced.find(info.id);
+  const Replaced* current = replaced == c.replaced.end() ? nullptr : &replaced->second;
+  out.group = current ? current->location.group : info.group;
+  out.action = current ? ImportedFlow::Action::kOverridden : ImportedFlow::Action::kAdded;
 
   // Topics: mapped, or existing in the target.
   std::set<std::string> expected_topics;
@@ -256,17 +282,16 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   app["id"] = out.id;
   app["name"] = out.name;
   RenameReferences(app, c.rename);  // foreign references name flows in the app definition
-  if (c.overridden) {
-    const Flow& current = *c.overridden;
+  if (current) {
     try {
-      Json current_app = ParseJson(current.app_definition, c.override_location->path);
+      Json current_app = ParseJson(current->app_definition, current->location.path);
       for (const char* key : {"endpoint", "sharing", "audit"}) {
         if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
       }
-      if (env && !current.env_variables.empty()) {
-        env = MergeEnv(*env, ParseJson(current.env_variables, c.override_location->path), request.env_conflict, out);
-      } else if (!env && !current.env_variables.empty()) {
-        env = ParseJson(current.env_variables, c.override_location->path);
+      if (env && !current->env_variables.empty()) {
+        env = MergeEnv(*env, ParseJson(current->env_variables, current->location.path), request.env_conflict, out);
+      } else if (!env && !current->env_variables.empty()) {
+        env = ParseJson(current->env_variables, current->location.path);
       }
     } catch (const Error&) {
       // The replaced version's documents are unreadable: nothing to keep.
@@ -434,6 +459,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
   }
   std::map<std::string, std::string> rename;
   std::map<std::string, std::string> new_names;
+  std::map<std::string, FlowLocation> replaced_at;  // package id -> the flow it replaces
+  if (override_location && chosen.size() == 1) replaced_at[manifest.flows[chosen[0]].id] = *override_location;
   for (std::size_t i : chosen) {
     const PackageFlowInfo& info = manifest.flows[i];
     std::string final_id = info.id;
@@ -448,6 +475,10 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
       }
     } else if (request.mode == Mode::kOverride) {
       final_id = request.override_flow;
+    } else if (request.mode == Mode::kOverrideExisting) {
+      const FlowLocation* location = Find(draft_flows, info.id);
+      if (!location) location = Find(ws_flows, info.id);
+      if (location) replaced_at[info.id] = *location;
     } else {
       if (!request.new_id.empty() && chosen.size() == 1) {
         final_id = request.new_id;
@@ -468,10 +499,9 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
 
   // Each flow as it will be written, planned on all cores, each holding
   // what its documents can take parsed while it is planned.
-  std::optional<Flow> overridden;
-  if (override_location) overridden = ReadFlowAt(store, *override_location);
+  const std::map<std::string, Replaced> replaced = ReadReplaced(store, replaced_at);
   std::atomic<std::uint64_t> canonical_total{0};
-  PlanContext context{request, rename, new_names, override_location, overridden, target_topics, where, canonical_total};
+  PlanContext context{request, rename, new_names, replaced, target_topics, where, canonical_total};
   std::vector<FlowPlan> plans(chosen.size());
   MemoryBudget budget(static_cast<std::size_t>(std::min<std::uint64_t>(request.limits.parse_budget(), SIZE_MAX)));
   ParallelFor(chosen.size(), [&](std::size_t k, std::size_t) {
