@@ -290,18 +290,43 @@ ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source, 
 struct BindRequest {
   std::string workspace = "main";
   std::string draft;
+  /// The flow to bind; empty: every flow the draft changes (\a types only).
   std::string flow;
   std::map<std::string, std::string> credentials;  ///< node id -> credential name
   std::map<std::string, std::string> secrets;      ///< secret variable -> reference ("vault:...")
+  /// Credential type -> credential name: every unbound node needing that
+  /// type ("slackApi") is bound to it; nodes already bound are left alone.
+  std::map<std::string, std::string> types;
 };
 
-/// Binds credentials to nodes and references to secret variables of
-/// \a request.flow on an existing draft, in one commit. A reference that
-/// looks like a secret value itself is refused.
-/// Throws kNotFound (draft, flow), kInvalidArgument (a node that needs no
-/// credential, a variable that is not secret, a malformed name or
-/// reference) or kPermissionDenied.
+/// Binds credentials to nodes (named, or every unbound node of a type) and
+/// references to secret variables of \a request.flow, or by type of every
+/// flow the draft changes, on an existing draft, in one commit. A
+/// credential or reference that looks like a secret value itself is
+/// refused. Throws kNotFound (draft, flow), kInvalidArgument (a node that
+/// needs no credential, a type no unbound node needs, a variable that is
+/// not secret, a malformed name or reference) or kPermissionDenied.
 WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request);
+
+/// A node that needs a credential and has none.
+struct UnboundNode {
+  std::string node;
+  std::string type;     ///< the kind of credential it needs
+  std::string pointer;  ///< where the binding goes in flow_definition.json
+};
+
+/// What one flow still needs bound before it can be published.
+struct UnboundFlow {
+  std::string flow;
+  std::string path;  ///< "flows/<group>/<id>"
+  std::vector<UnboundNode> credentials;
+  std::vector<std::string> secrets;  ///< secret variables without a reference
+};
+
+/// The flows \a draft changes that publish would refuse for unbound
+/// credentials or secret references, sorted by id. Needs the viewer role.
+/// Throws kNotFound.
+std::vector<UnboundFlow> ListUnbound(const FlowRepository& repo, std::string_view workspace, std::string_view draft);
 
 /// \a name made safe as a file name on common file systems: no path
 /// separators, reserved or control characters, reserved device names or

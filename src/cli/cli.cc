@@ -22,9 +22,6 @@ void Emit(const Globals& g, const std::function<Json()>& result, const std::func
   Emit(g, g.json ? result() : Json(), human);
 }
 
-namespace {
-
-// \a word quoted for a POSIX shell when it needs it.
 std::string ShellWord(const std::string& word) {
   const bool plain = !word.empty() && word.find_first_not_of(
                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -35,8 +32,6 @@ std::string ShellWord(const std::string& word) {
   return quoted + "'";
 }
 
-}  // namespace
-
 std::string Suggest(const Globals& g, std::string_view workspace, const std::string& args) {
   std::string line = "flowrepo";
   if (g.repo != ".") line += " -C " + ShellWord(g.repo);
@@ -44,6 +39,14 @@ std::string Suggest(const Globals& g, std::string_view workspace, const std::str
   const char* env = std::getenv("FLOWREPO_WORKSPACE");
   if (workspace != (env && *env ? env : "main")) line += " -w " + ShellWord(std::string(workspace));
   return line + " " + args;
+}
+
+std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option, const char* shape) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + option + " '" + text + "': use " + shape);
+  }
+  return {text.substr(0, eq), text.substr(eq + 1)};
 }
 
 void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }

@@ -39,9 +39,15 @@ void Emit(const Globals& g, const Json& result, const std::function<void(std::os
 /// only for --json (at 100,000 flows the JSON is larger than the work).
 void Emit(const Globals& g, const std::function<Json()>& result, const std::function<void(std::ostream&)>& human);
 
+/// \a word quoted for a POSIX shell when it needs it.
+std::string ShellWord(const std::string& word);
 /// The command line that runs flowrepo \a args in \a workspace of this
 /// repository: what follow-up hints print ("flowrepo -w prod publish d").
 std::string Suggest(const Globals& g, std::string_view workspace, const std::string& args);
+
+/// "KEY=VALUE" given to \a option split in two; kInvalidArgument naming
+/// \a shape ("NODE=CREDENTIAL") when either side is empty.
+std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option, const char* shape);
 
 /// Adds the common --json flag to a subcommand.
 void AddJsonFlag(CLI::App* cmd, Globals& g);

@@ -5,16 +5,22 @@ namespace flowrepo::cli {
 
 void AddBindCommand(CLI::App& app, Globals& g) {
   static BindRequest request;
-  static std::vector<std::string> credentials, secrets;
+  static std::vector<std::string> credentials, secrets, types;
   auto* cmd = app.add_subcommand(
       "bind",
       "Bind credentials to nodes and references to secret variables of a flow on a draft\n"
       "(imports leave them unbound, and publish refuses a flow with an unbound one).\n"
+      "--type binds every unbound node needing that type of credential, in FLOW or, without\n"
+      "FLOW, in every flow the draft changes. 'flowrepo draft show DRAFT --unbound' lists them.\n"
       "Example: flowrepo bind import-export banking-assistant --credential accounts=core-banking-prod\n"
-      "         flowrepo bind import-export banking-assistant --secret CORE_BANKING_KEY=vault:prod/core/key");
-  cmd->add_option("DRAFT", request.draft, "draft holding the flow")->required();
-  cmd->add_option("FLOW", request.flow, "flow id")->required();
+      "         flowrepo bind import-export banking-assistant --secret CORE_BANKING_KEY=vault:prod/core/key\n"
+      "         flowrepo bind n8n-import --type slackApi=team-slack --type httpBasicAuth=intranet");
+  cmd->add_option("DRAFT", request.draft, "draft holding the flows")->required();
+  cmd->add_option("FLOW", request.flow, "flow id (needed by --credential and --secret)");
   cmd->add_option("--credential", credentials, "NODE=CREDENTIAL (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--type", types, "TYPE=CREDENTIAL: every unbound node needing TYPE (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--secret", secrets, "VARIABLE=REFERENCE of a secret variable (repeatable)")
@@ -24,31 +30,26 @@ void AddBindCommand(CLI::App& app, Globals& g) {
   cmd->callback([&g] {
     auto repo = OpenRepository(g);
     request.workspace = g.workspace;
-    for (const auto& c : credentials) {
-      auto eq = c.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
-        throw Error(ErrorCode::kInvalidArgument, "invalid --credential '" + c + "': use NODE=CREDENTIAL");
+    // A key given twice takes the last value, as options usually do.
+    auto add = [](std::map<std::string, std::string>& to, const std::vector<std::string>& given, const char* option,
+                  const char* shape) {
+      for (const auto& text : given) {
+        auto [key, value] = SplitPair(text, option, shape);
+        to[key] = value;
       }
-      std::string node = c.substr(0, eq), credential = c.substr(eq + 1);
-      request.credentials[node] = credential;
-    }
-    for (const auto& c : secrets) {
-      auto eq = c.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) {
-        throw Error(ErrorCode::kInvalidArgument, "invalid --secret '" + c + "': use VARIABLE=REFERENCE");
-      }
-      request.secrets[c.substr(0, eq)] = c.substr(eq + 1);
-    }
+    };
+    add(request.credentials, credentials, "--credential", "NODE=CREDENTIAL");
+    add(request.types, types, "--type", "TYPE=CREDENTIAL");
+    add(request.secrets, secrets, "--secret", "VARIABLE=REFERENCE");
     WriteResult r = BindCredentials(repo, request);
     Emit(
         g, [&] { return ToJson(r); },
         [&](std::ostream& os) {
-          os << "Bound " << request.credentials.size() << " credential(s) and " << request.secrets.size()
-             << " secret reference(s) of '" << request.flow << "' on draft '" << r.draft.name << "' at "
-             << r.draft.commit.substr(0, 7) << "\n";
-          for (const auto& [node, credential] : request.credentials) {
-            os << "  " << node << " -> " << credential << "\n";
-          }
+          os << "Bound "
+             << (request.flow.empty() ? std::to_string(r.flows.size()) + " flow(s)" : "'" + request.flow + "'")
+             << " on draft '" << r.draft.name << "' at " << r.draft.commit.substr(0, 7) << "\n";
+          for (const auto& [node, credential] : request.credentials) os << "  " << node << " -> " << credential << "\n";
+          for (const auto& [type, credential] : request.types) os << "  " << type << " -> " << credential << "\n";
           for (const auto& [name, ref] : request.secrets) os << "  " << name << " -> " << ref << "\n";
           os << "Publish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
         });

@@ -51,11 +51,8 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
         target.new_id = request.id;
       }
       for (const auto& t : topics) {
-        auto eq = t.find('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) {
-          throw Error(ErrorCode::kInvalidArgument, "invalid --topic '" + t + "': use SRC=DST");
-        }
-        target.topics[t.substr(0, eq)] = t.substr(eq + 1);
+        auto [src, dst] = SplitPair(t, "--topic", "SRC=DST");
+        target.topics[src] = dst;
       }
       PrintImport(g, CopyToWorkspace(repo, source, target));
       return;

@@ -1,6 +1,8 @@
 #include <algorithm>
 
 #include "cli/cli.h"
+#include "cli/one_line.h"
+#include "flowrepo/package.h"
 
 namespace flowrepo::cli {
 namespace {
@@ -37,6 +39,36 @@ void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
   if (ChangesRoles(d)) os << "publishing this draft needs the admin role: it changes roles\n";
 }
 
+// What --unbound lists: per flow its unbound nodes and secrets, then one
+// bind-by-type command per credential type.
+void PrintUnbound(const Globals& g, const std::string& draft, const std::vector<UnboundFlow>& flows) {
+  std::map<std::string, int> by_type;
+  Json out = Json::array();
+  for (const auto& f : flows) {
+    Json nodes = Json::array();
+    for (const auto& n : f.credentials) {
+      nodes.push_back({{"node", n.node}, {"type", n.type}, {"pointer", n.pointer}});
+      ++by_type[n.type];
+    }
+    out.push_back({{"flow", f.flow}, {"path", f.path}, {"credentials", nodes}, {"secrets", f.secrets}});
+  }
+  Json types = Json::object();
+  for (const auto& [type, count] : by_type) types[type] = count;
+  Emit(g, Json{{"draft", draft}, {"flows", out}, {"types", types}}, [&](std::ostream& os) {
+    if (flows.empty()) os << "Nothing unbound on draft '" << draft << "'\n";
+    for (const auto& f : flows) {
+      os << f.flow << "\n";
+      for (const auto& n : f.credentials)
+        os << "  node '" << OneLine(n.node) << "' needs a '" << OneLine(n.type) << "' credential\n";
+      for (const auto& s : f.secrets) os << "  secret '" << OneLine(s) << "' needs a reference\n";
+    }
+    for (const auto& [type, count] : by_type) {
+      os << "Bind " << count << " node(s) needing '" << OneLine(type) << "' with: "
+         << Suggest(g, g.workspace, "bind " + draft + " --type " + ShellWord(OneLine(type) + "=CREDENTIAL")) << "\n";
+    }
+  });
+}
+
 }  // namespace
 
 void AddDraftCommand(CLI::App& app, Globals& g) {
@@ -67,11 +99,21 @@ void AddDraftCommand(CLI::App& app, Globals& g) {
     });
   });
 
-  auto* show = cmd->add_subcommand("show", "Show what a draft changes.\nExample: flowrepo draft show q3-changes");
+  static bool unbound = false;
+  auto* show = cmd->add_subcommand("show",
+                                   "Show what a draft changes; with --unbound, what its flows still need bound\n"
+                                   "before publish (credentials by node and type, secret references).\n"
+                                   "Example: flowrepo draft show q3-changes\n"
+                                   "         flowrepo draft show n8n-import --unbound --json");
   show->add_option("NAME", name, "draft name")->required();
+  show->add_flag("--unbound", unbound, "list unbound credentials and secret references of the changed flows");
   AddJsonFlag(show, g);
   show->callback([&g] {
     auto repo = OpenRepository(g);
+    if (unbound) {
+      PrintUnbound(g, name, ListUnbound(repo, g.workspace, name));
+      return;
+    }
     DraftInfo d = repo.ShowDraft(g.workspace, name);
     Emit(
         g, [&] { return ToJson(d); }, [&](std::ostream& os) { PrintDraftDetails(os, d); });

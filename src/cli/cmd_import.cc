@@ -4,14 +4,6 @@
 namespace flowrepo::cli {
 namespace {
 
-std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + option + " '" + text + "': use SOURCE=TARGET");
-  }
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
-
 Json ToJson(const ImportResult& r) {
   Json flows = Json::array();
   for (const auto& f : r.flows) {
@@ -136,7 +128,7 @@ void AddImportCommand(CLI::App& app, Globals& g) {
       request.mode = ImportRequest::Mode::kOverrideExisting;
     }
     for (const auto& t : topics) {
-      auto [src, dst] = SplitPair(t, "--topic");
+      auto [src, dst] = SplitPair(t, "--topic", "SRC=DST");
       request.topics[src] = dst;
     }
     if (env_conflict == "overwrite") request.env_conflict = ImportRequest::EnvConflict::kOverwrite;

@@ -4,6 +4,7 @@
 // How messages show bytes they must not print as they are.
 
 #include <string>
+#include <vector>
 
 namespace flowrepo {
 
@@ -13,6 +14,13 @@ inline void AppendHexEscaped(std::string& out, unsigned char c) {
   out += "\\x";
   out += kHex[c >> 4];
   out += kHex[c & 0x0f];
+}
+
+/// "'a', 'b', 'c'": names listed in a message.
+inline std::string Quoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "'" : ", '") + s + "'";
+  return out;
 }
 
 }  // namespace flowrepo

@@ -1,7 +1,8 @@
 // Issue 17 through the flowrepo binary: retiring and moving flows
 // (flow rm, flow mv), lists given either way, follow-up hints that run as
 // printed in any workspace, promoting a group into a workspace that has
-// some of its flows (import --override-existing), copy --env-conflict.
+// some of its flows (import --override-existing), copy --env-conflict,
+// listing what a draft leaves unbound and binding it by credential type.
 
 #include <gtest/gtest.h>
 
@@ -245,6 +246,50 @@ TEST_F(LifecycleCliTest, CopyToAWorkspaceKeepsOrOverwritesItsEnv) {
   RunResult r = Run("copy faq-answerer --name Other --env-conflict overwrite");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("need --to-workspace"), std::string::npos) << r.err;
+}
+
+TEST_F(LifecycleCliTest, UnboundCredentialsAreListedAndBoundByType) {
+  // Packages carry no credentials: an import leaves every node unbound.
+  ASSERT_EQ(Run("export Finance -o finance.studiopkg").exit_code, 0);
+  ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
+  ASSERT_EQ(Run("-w prod import finance.studiopkg --override-existing --draft promote").exit_code, 0);
+  json unbound = RunJson("-w prod draft show promote --unbound");
+  EXPECT_EQ(unbound["types"], json({{"api-key", 1}, {"oauth2", 2}}));
+  std::map<std::string, json> nodes;
+  for (const auto& f : unbound["flows"]) nodes[f["flow"]] = f["credentials"];
+  EXPECT_EQ(nodes["banking-assistant"],
+            json::parse(R"([{"node": "accounts", "type": "oauth2", "pointer": "/nodes/3/credential/binding"}])"));
+  EXPECT_EQ(nodes.size(), 3u);
+  RunResult r = Run("-w prod draft show promote --unbound");
+  EXPECT_NE(r.out.find("Bind 2 node(s) needing 'oauth2' with: flowrepo -w prod bind promote --type oauth2=CREDENTIAL"),
+            std::string::npos)
+      << r.out;
+
+  // A type no unbound node needs is refused with the ones that are, and
+  // nothing is bound.
+  const std::string refs = RefsSnapshot(repo_);
+  r = Run("-w prod bind promote --type oauth2=prod-oauth --type oauth=typo");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no unbound node needs a 'oauth' credential in the flows draft 'promote' changes "
+                       "(unbound types: 'api-key', 'oauth2')"),
+            std::string::npos)
+      << r.err;
+  r = Run("-w prod bind promote --type oauth2=ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("the credential for type 'oauth2' looks like a secret value"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("-w prod bind promote --credential accounts=x").exit_code, 2) << "--credential needs a FLOW";
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+
+  json bound = RunJson("-w prod bind promote --type oauth2=prod-oauth");
+  EXPECT_EQ(bound["flows"], json({"aml-screening", "banking-assistant"}));
+  unbound = RunJson("-w prod draft show promote --unbound");
+  EXPECT_EQ(unbound["types"], json({{"api-key", 1}}));
+  ASSERT_EQ(Run("-w prod bind promote kyc-check --type api-key=kyc-key").exit_code, 0);
+  EXPECT_EQ(RunJson("-w prod draft show promote --unbound")["flows"], json::array());
+  r = Run("-w prod publish promote -m promote");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json def = json::parse(Run("-w prod flow show banking-assistant --file flow_definition.json").out);
+  EXPECT_EQ(def["nodes"][3]["credential"]["binding"], "prod-oauth");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <set>
 
+#include "escape.h"
 #include "flow/format.h"
 #include "flowrepo/error.h"
 #include "package/export.h"
@@ -74,12 +75,6 @@ void RewriteTopics(Json& j, const std::map<std::string, std::string>& topics) {
   } else if (j.is_array()) {
     for (auto& value : j) RewriteTopics(value, topics);
   }
-}
-
-std::string Quoted(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "'" : ", '") + s + "'";
-  return out;
 }
 
 std::string UniqueId(const std::string& base, const std::set<std::string>& taken) {
@@ -634,130 +629,6 @@ ImportResult CopyToWorkspace(FlowRepository& repo, const ExportRequest& source, 
   std::string what = source.selection.size() == 1 ? source.selection[0] : "flows";
   return ImportLoaded(repo, std::move(loaded), target, label,
                       DraftNameFrom("copy-", what + " from " + source.workspace));
-}
-
-namespace {
-
-// Whether \a value may be written as a binding: printable ASCII without
-// spaces, quotes or backslashes, at most 200 bytes.
-bool PrintableBinding(const std::string& value) {
-  return !value.empty() && value.size() <= 200 && std::all_of(value.begin(), value.end(), [](char ch) {
-    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
-  });
-}
-
-// Binds \a request.credentials into \a def; refusals go to \a errors.
-void BindNodes(const BindRequest& request, const FlowFormat& format, const std::string& format_name, Json& def,
-               std::vector<std::string>& errors) {
-  if (request.credentials.empty()) return;
-  if (format_name == "node-red") {
-    throw Error(ErrorCode::kInvalidArgument, "flow '" + request.flow +
-                                                 "' is a node-red flow: its config nodes get their "
-                                                 "credentials in the node-red runtime; nothing to bind");
-  }
-  FlowFacts facts = format.Facts(def);
-  std::vector<std::string> needing;
-  for (const auto& c : facts.credentials) needing.push_back(c.node);
-  for (const auto& [node, credential] : request.credentials) {
-    if (!PrintableBinding(credential)) {
-      errors.push_back("invalid credential name for node '" + node + "'");
-      continue;
-    }
-    if (!DetectSecret("credential", credential).empty()) {
-      errors.push_back("the credential for node '" + node + "' looks like a secret value; bind a credential's name");
-      continue;
-    }
-    // Structured bindings cannot be captured before C++20 in clang 14.
-    const std::string& wanted = node;
-    auto it = std::find_if(facts.credentials.begin(), facts.credentials.end(),
-                           [&wanted](const CredentialUse& c) { return c.node == wanted; });
-    if (it == facts.credentials.end()) {
-      errors.push_back(
-          "node '" + node + "' of flow '" + request.flow + "' needs no credential" +
-          (needing.empty() ? std::string(" (no node does)") : " (nodes that do: " + Quoted(needing) + ")"));
-      continue;
-    }
-    def[Json::json_pointer(it->pointer)] = credential;
-  }
-}
-
-// Binds \a request.secrets into \a env; refusals go to \a errors.
-void BindSecrets(const BindRequest& request, Json& env, std::vector<std::string>& errors) {
-  std::vector<std::string> secret_names;
-  Json* vars =
-      env.is_object() && env.contains("variables") && env["variables"].is_array() ? &env["variables"] : nullptr;
-  if (vars) {
-    for (const auto& var : *vars) {
-      if (IsTrue(var, "secret")) secret_names.push_back(StringOr(var, "name"));
-    }
-  }
-  for (const auto& [name, ref] : request.secrets) {
-    if (!PrintableBinding(ref)) {
-      errors.push_back("invalid secret reference for variable '" + Printable(name) + "'");
-      continue;
-    }
-    // Under a secret's name, whatever is not a reference and looks like a
-    // secret (a password, a token) is refused.
-    if (!DetectSecret("secret", ref).empty()) {
-      errors.push_back("the reference for variable '" + Printable(name) +
-                       "' looks like a secret value; bind where the secret is kept (vault:..., op://...)");
-      continue;
-    }
-    Json* target = nullptr;
-    if (vars) {
-      for (auto& var : *vars) {
-        if (StringOr(var, "name") == name && IsTrue(var, "secret")) target = &var;
-      }
-    }
-    if (!target) {
-      errors.push_back(
-          "flow '" + request.flow + "' has no secret variable '" + Printable(name) + "'" +
-          (secret_names.empty() ? std::string(" (it has none)") : " (it has " + Quoted(secret_names) + ")"));
-      continue;
-    }
-    (*target)["ref"] = ref;
-  }
-}
-
-}  // namespace
-
-WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
-  FlowRepository::Impl& impl = ImplOf(repo);
-  impl.RequireRole(request.workspace, Role::kIntegrator);
-  RequireDraftName(request.draft);
-  RequireId(request.flow, "flow id");
-  if (request.credentials.empty() && request.secrets.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "nothing to bind: pass --credential NODE=CREDENTIAL or --secret VARIABLE=REFERENCE");
-  }
-  auto head = impl.store.ReadRef(DraftRef(request.workspace, request.draft));
-  if (!head) throw Error(ErrorCode::kNotFound, "draft '" + request.draft + "' not found");
-  Flow flow = impl.FlowAt(*head, request.flow, "draft '" + request.draft + "'");
-  const std::string base = flow.summary.path() + "/";
-  Json app = ParseJson(flow.app_definition, base + std::string(kAppDefinitionFile));
-  Json def = ParseJson(flow.flow_definition, base + std::string(kFlowDefinitionFile));
-  Json env = flow.env_variables.empty() ? Json{{"variables", Json::array()}}
-                                        : ParseJson(flow.env_variables, base + std::string(kEnvVariablesFile));
-  std::string format_name = StringOr(app, "format", std::string(kNativeFormat));
-  const FlowFormat* format = FindFormat(format_name);
-  if (!format) {
-    throw Error(ErrorCode::kInvalidData,
-                base + std::string(kAppDefinitionFile) + ": unknown flow format '" + format_name + "'");
-  }
-  std::vector<std::string> errors;
-  BindNodes(request, *format, format_name, def, errors);
-  BindSecrets(request, env, errors);
-  if (!errors.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " bindings refused",
-                errors.size() == 1 ? std::vector<std::string>{} : errors);
-  }
-  if (!request.credentials.empty()) flow.flow_definition = CanonicalJson(def);
-  if (!request.secrets.empty()) flow.env_variables = CanonicalJson(env);
-  const char* action = request.secrets.empty()       ? "bind credentials of"
-                       : request.credentials.empty() ? "bind secrets of"
-                                                     : "bind credentials and secrets of";
-  return repo.PutFlows(request.workspace, request.draft, {flow}, action, FlowRepository::GroupChoice::kAsGiven);
 }
 
 }  // namespace flowrepo
