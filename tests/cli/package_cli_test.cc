@@ -432,8 +432,8 @@ TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
   RunResult nothing = Run("bind incoming nightly-report", target);
   EXPECT_EQ(nothing.exit_code, 2);
   EXPECT_EQ(nothing.err,
-            "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL or --secret "
-            "VARIABLE=REFERENCE\n");
+            "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL, --type TYPE=CREDENTIAL or "
+            "--secret VARIABLE=REFERENCE\n");
 }
 
 TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
