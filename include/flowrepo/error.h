@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "flowrepo/validation.h"
+
 namespace flowrepo {
 
 /// The category of a failure. The CLI maps each category to one exit code
@@ -32,12 +34,22 @@ class Error : public std::runtime_error {
   Error(ErrorCode code, const std::string& message, std::vector<std::string> details = {})
       : std::runtime_error(message), code_(code), details_(std::move(details)) {}
 
+  /// An error caused by \a problems, kept whole for scripts (the CLI's
+  /// --json). Its details are the problems' lines ("file:pointer: message
+  /// [rule]"), unless \a message already names the one problem.
+  enum class Lines { kInDetails, kInMessage };
+  static Error Listing(ErrorCode code, const std::string& message, std::vector<Problem> problems,
+                       Lines lines = Lines::kInDetails);
+
   ErrorCode code() const { return code_; }
   const std::vector<std::string>& details() const { return details_; }
+  /// The problems behind details(), when the thrower had them as such.
+  const std::vector<Problem>& problems() const { return problems_; }
 
  private:
   ErrorCode code_;
   std::vector<std::string> details_;
+  std::vector<Problem> problems_;
 };
 
 }  // namespace flowrepo

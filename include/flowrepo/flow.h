@@ -59,6 +59,11 @@ bool IsValidGroup(std::string_view group);
 /// "banking-assistant"); empty when nothing usable remains.
 std::string IdFromName(std::string_view name);
 
+/// The one of \a candidates a user most likely meant by \a typed (at most
+/// two edits away, ignoring ASCII case, and fewer than half its letters),
+/// for "did you mean" hints; empty when none is close.
+std::string ClosestName(const std::string& typed, const std::vector<std::string>& candidates);
+
 /// Reads flows from the file system: \a dir is a flow folder (holding
 /// app_definition.json) or a folder tree of them, whose sub-folder path
 /// becomes the group (below \a group). Flow ids come from the folder names.

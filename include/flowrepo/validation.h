@@ -23,6 +23,9 @@ struct Problem {
   std::string pointer;  ///< JSON pointer inside the file ("/nodes/2/id"), may be empty
   std::string rule;     ///< stable rule id ("duplicate-node-id", "secret/github-pat")
   std::string message;  ///< one line, lower-case, never contains a secret value
+  /// The flow's id when the problem is about one flow and \a file does not
+  /// show it (a package entry, a folder); may be empty.
+  std::string flow;
   /// "file:pointer: message [rule]"
   std::string ToString() const;
 };

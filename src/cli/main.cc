@@ -16,15 +16,71 @@
 namespace flowrepo::cli {
 namespace {
 
+// The flow a problem's file belongs to: the folder holding one of a flow's
+// documents ("flows/Finance/kyc-check/flow_definition.json": "kyc-check").
+std::string FlowOfFile(const std::string& file) {
+  const auto slash = file.rfind('/');
+  if (slash == std::string::npos || slash == 0) return "";
+  const std::string name = file.substr(slash + 1);
+  if (name != "app_definition.json" && name != "flow_definition.json" && name != "env_variables.json") return "";
+  const auto parent = file.rfind('/', slash - 1);
+  return file.substr(parent == std::string::npos ? 0 : parent + 1,
+                     slash - (parent == std::string::npos ? 0 : parent + 1));
+}
+
 void PrintError(const Globals& g, const Error& e) {
   if (g.json) {
     Json out = {{"error", {{"code", ErrorCodeName(e.code())}, {"message", e.what()}}}};
     if (!e.details().empty()) out["error"]["details"] = e.details();
+    if (!e.problems().empty()) {
+      Json problems = Json::array();
+      for (const auto& p : e.problems()) {
+        problems.push_back({{"flow", p.flow.empty() ? FlowOfFile(p.file) : p.flow},
+                            {"file", p.file},
+                            {"pointer", p.pointer},
+                            {"rule", p.rule},
+                            {"message", p.message}});
+      }
+      out["error"]["problems"] = std::move(problems);
+    }
     // Messages may quote hostile bytes (invalid UTF-8): never throw here.
     std::cout << out.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
   }
   std::cerr << "flowrepo: error: " << OneLine(e.what()) << "\n";
   for (const auto& d : e.details()) std::cerr << "  " << OneLine(d) << "\n";
+}
+
+// Whether --json is among the arguments: a command line that fails to
+// parse has not set it yet.
+bool JsonRequested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
+}
+
+// What a command line that failed to parse gets told: CLI11's message,
+// or, when a word is no subcommand of the deepest command given ("pubish",
+// "flow lst"), that word and the closest subcommand.
+std::string ParseErrorMessage(const CLI::App& app, const CLI::ParseError& e) {
+  const CLI::App* deepest = &app;
+  for (bool deeper = true; deeper;) {
+    deeper = false;
+    for (const CLI::App* sub : deepest->get_subcommands()) {
+      deepest = sub;
+      deeper = true;
+      break;
+    }
+  }
+  const std::vector<std::string> left = app.remaining(true);  // unparsed words, at any level
+  const std::vector<const CLI::App*> subcommands = deepest->get_subcommands({});
+  if (left.empty() || subcommands.empty() || left.front().rfind('-', 0) == 0) return e.what();
+  std::vector<std::string> names;
+  for (const CLI::App* sub : subcommands) names.push_back(sub->get_name());
+  const std::string hint = ClosestName(left.front(), names);
+  const std::string command = deepest == &app ? "flowrepo" : "flowrepo " + deepest->get_name();
+  return "'" + OneLine(left.front()) + "' is not a " + command + " command" +
+         (hint.empty() ? "" : "; did you mean '" + hint + "'?");
 }
 
 // Ctrl-C and SIGTERM stop the command at its next safe point instead of
@@ -89,7 +145,13 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    // --help and --version print as CLI11 does; a command line that does
+    // not parse is an error like any other, in JSON when asked for.
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    g.json = JsonRequested(argc, argv);
+    PrintError(g, Error(ErrorCode::kInvalidArgument, ParseErrorMessage(app, e)));
+    if (!g.json) std::cerr << "Run with --help for more information.\n";
+    return kExitUsage;
   } catch (const Error& e) {
     PrintError(g, e);
     return ExitCodeFor(e.code());

@@ -17,4 +17,23 @@ const char* ErrorCodeName(ErrorCode code) {
   return "internal";
 }
 
+std::string Problem::ToString() const {
+  std::string out = file;
+  if (!pointer.empty()) out += ":" + pointer;
+  out += ": " + message;
+  if (!rule.empty()) out += " [" + rule + "]";
+  return out;
+}
+
+Error Error::Listing(ErrorCode code, const std::string& message, std::vector<Problem> problems, Lines lines) {
+  std::vector<std::string> details;
+  if (lines == Lines::kInDetails) {
+    details.reserve(problems.size());
+    for (const auto& p : problems) details.push_back(p.ToString());
+  }
+  Error error(code, message, std::move(details));
+  error.problems_ = std::move(problems);
+  return error;
+}
+
 }  // namespace flowrepo

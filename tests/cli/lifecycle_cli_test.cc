@@ -2,7 +2,8 @@
 // (flow rm, flow mv), lists given either way, follow-up hints that run as
 // printed in any workspace, promoting a group into a workspace that has
 // some of its flows (import --override-existing), copy --env-conflict,
-// listing what a draft leaves unbound and binding it by credential type.
+// listing what a draft leaves unbound and binding it by credential type,
+// and --json for every outcome (structured problems, usage errors).
 
 #include <gtest/gtest.h>
 
@@ -290,6 +291,52 @@ TEST_F(LifecycleCliTest, UnboundCredentialsAreListedAndBoundByType) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json def = json::parse(Run("-w prod flow show banking-assistant --file flow_definition.json").out);
   EXPECT_EQ(def["nodes"][3]["credential"]["binding"], "prod-oauth");
+}
+
+TEST_F(LifecycleCliTest, JsonErrorsCarryEachProblemWhole) {
+  ASSERT_EQ(Run("flow rm kyc-check --draft bad").exit_code, 0);
+  RunResult r = Run("publish bad --json");
+  EXPECT_EQ(r.exit_code, 4);
+  json error = json::parse(r.out)["error"];
+  EXPECT_EQ(error["code"], "invalid-data");
+  EXPECT_EQ(error["message"], "publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged");
+  EXPECT_EQ(error["problems"], json::parse(R"([{
+      "flow": "banking-assistant",
+      "file": "flows/Finance/Retail/banking-assistant/flow_definition.json",
+      "pointer": "/nodes/1/config/flow",
+      "rule": "missing-subflow",
+      "message": "node 'kyc' uses flow 'kyc-check', which draft 'bad' removes"}])"));
+
+  // An import refusal gives each problem the flow it is about, also where
+  // the file is a package folder.
+  ASSERT_EQ(Run("export Support -o support.studiopkg").exit_code, 0);
+  r = Run("import support.studiopkg --json");
+  EXPECT_EQ(r.exit_code, 4);
+  error = json::parse(r.out)["error"];
+  ASSERT_EQ(error["problems"].size(), 2u) << r.out;
+  EXPECT_EQ(error["problems"][0]["rule"], "import/id-collision");
+  EXPECT_EQ(error["problems"][0]["flow"], "faq-answerer");
+  EXPECT_EQ(error["details"].size(), 2u);
+}
+
+TEST_F(LifecycleCliTest, UsageErrorsAreJsonWhenAskedAndSuggestTheCommand) {
+  RunResult r = Run("pubish bad");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "flowrepo: error: 'pubish' is not a flowrepo command; did you mean 'publish'?\n"
+            "Run with --help for more information.\n");
+  r = Run("draft shw bad --json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(json::parse(r.out), json::parse(R"({"error": {"code": "invalid-argument",
+      "message": "'shw' is not a flowrepo draft command; did you mean 'show'?"}})"));
+  r = Run("--json flow rm");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(json::parse(r.out)["error"]["message"], "FLOW is required");
+  r = Run("flow list --nope --json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(json::parse(r.out)["error"]["code"], "invalid-argument");
+  // --help still prints help, and --version the version.
+  EXPECT_EQ(Run("flow rm --help --json").exit_code, 0);
 }
 
 }  // namespace

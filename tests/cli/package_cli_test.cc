@@ -120,8 +120,9 @@ TEST_F(PackageCliTest, DependencyPolicies) {
   EXPECT_EQ(fail.exit_code, 4);
   EXPECT_EQ(fail.err,
             "flowrepo: error: export refused: 1 problem(s) in 1 flow(s); nothing was written\n"
-            "  flows/Finance/Retail/banking-assistant/flow_definition.json: node 'kyc' uses flow "
-            "'kyc-check', which is not selected; select it or use --deps include or reference\n");
+            "  flows/Finance/Retail/banking-assistant/flow_definition.json:/nodes/1/config/flow: node 'kyc' uses "
+            "flow 'kyc-check', which is not selected; select it or use --deps include or reference "
+            "[export/unselected-dependency]\n");
   EXPECT_FALSE(fs::exists(repo_ + "/fail.studiopkg"));
   EXPECT_EQ(Run("export banking-assistant kyc-check --deps fail -o ok.studiopkg").exit_code, 0);
 }

@@ -312,8 +312,11 @@ TEST_F(PackageTest, DependencyPolicies) {
   } catch (const Error& e) {
     ASSERT_EQ(e.details().size(), 1u);
     EXPECT_EQ(e.details()[0],
-              "flows/Finance/Retail/app/flow_definition.json: node 'sub' uses flow 'kyc', which is not "
-              "selected; select it or use --deps include or reference");
+              "flows/Finance/Retail/app/flow_definition.json:/nodes/2/config/flow: node 'sub' uses flow 'kyc', "
+              "which is not selected; select it or use --deps include or reference [export/unselected-dependency]");
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0].rule, "export/unselected-dependency");
+    EXPECT_EQ(e.problems()[0].pointer, "/nodes/2/config/flow");
   }
   req.selection = {"app", "kyc"};
   EXPECT_EQ(ExportPackage(repo, req).flows.size(), 2u);

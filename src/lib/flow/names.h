@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "flowrepo/flow.h"
+
 namespace flowrepo {
 
 /// Why \a text cannot be a name or a group because of one of its
@@ -82,11 +84,6 @@ struct NameClash {
 /// block unrelated writes; pass an empty \a before for every clash. Sorted
 /// by path.
 std::vector<NameClash> FindNameClashes(const std::vector<FlowPlace>& before, const std::vector<FlowPlace>& after);
-
-/// The one of \a candidates a user most likely meant by \a typed (at most
-/// two edits away, ignoring ASCII case, and fewer than half its letters),
-/// for "did you mean" hints; empty when none is close.
-std::string ClosestName(const std::string& typed, const std::vector<std::string>& candidates);
 
 }  // namespace flowrepo
 

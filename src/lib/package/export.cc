@@ -535,7 +535,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   in_package = std::move(selected);
   std::set<std::string> included, referenced;
   std::set<std::string> components, topics;  // unions over the flows
-  std::vector<std::string> problems;
+  std::vector<Problem> problems;
   std::set<std::string> invalid;
   std::size_t retained = 0;
   std::size_t step = 0;
@@ -567,7 +567,7 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     for (FlowWork& w : batch) {
       const std::string& id = w.id;
       const std::string base = w.location.path + "/";
-      for (const auto& p : w.problems) problems.push_back(p.ToString());
+      problems.insert(problems.end(), w.problems.begin(), w.problems.end());
       if (!w.ok) {
         invalid.insert(id);
         continue;
@@ -587,8 +587,9 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
             break;
           case DependencyPolicy::kReference: referenced.insert(ref.flow); break;
           case DependencyPolicy::kFail:
-            problems.push_back(base + std::string(kFlowDefinitionFile) + ": node '" + ref.node + "' uses flow '" +
-                               ref.flow + "', which is not selected; select it or use --deps include or reference");
+            problems.push_back({base + std::string(kFlowDefinitionFile), ref.pointer, "export/unselected-dependency",
+                                "node '" + ref.node + "' uses flow '" + ref.flow +
+                                    "', which is not selected; select it or use --deps include or reference"});
             invalid.insert(id);
             break;
         }
@@ -625,14 +626,14 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     std::vector<FlowPlace> places;
     for (const auto& id : in_package) places.push_back({flows.at(id).group, id});
     for (const auto& clash : FindNameClashes({}, places)) {
-      problems.push_back(NameClashProblem(clash).ToString());
+      problems.push_back(NameClashProblem(clash));
     }
   }
   if (!problems.empty()) {
-    throw Error(ErrorCode::kInvalidData,
-                "export refused: " + std::to_string(problems.size()) + " problem(s) in " +
-                    std::to_string(std::max<std::size_t>(invalid.size(), 1)) + " flow(s); nothing was written",
-                problems);
+    const std::string message = "export refused: " + std::to_string(problems.size()) + " problem(s) in " +
+                                std::to_string(std::max<std::size_t>(invalid.size(), 1)) +
+                                " flow(s); nothing was written";
+    throw Error::Listing(ErrorCode::kInvalidData, message, std::move(problems));
   }
 
   // 4. Versions.
@@ -695,12 +696,9 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   if (!manifest_problems.empty()) {
     std::sort(manifest_problems.begin(), manifest_problems.end(),
               [](const Problem& a, const Problem& b) { return a.pointer < b.pointer; });
-    std::vector<std::string> details;
-    for (const auto& p : manifest_problems) details.push_back(p.ToString());
-    throw Error(
-        ErrorCode::kInvalidData,
-        "export refused: " + std::to_string(details.size()) + " problem(s) in manifest.json; nothing was written",
-        details);
+    const std::string message = "export refused: " + std::to_string(manifest_problems.size()) +
+                                " problem(s) in manifest.json; nothing was written";
+    throw Error::Listing(ErrorCode::kInvalidData, message, std::move(manifest_problems));
   }
   built.included.assign(included.begin(), included.end());
   built.referenced.assign(referenced.begin(), referenced.end());

@@ -464,9 +464,10 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
         auto in_ws = ws_flows.find(info.id);
         std::string place = in_ws != ws_flows.end() ? where + " (" + in_ws->second.path + ")"
                                                     : "draft '" + draft + "' (" + draft_flows.at(info.id).path + ")";
-        problem(info.path, "import/id-collision",
-                "flow '" + info.id + "' already exists in " + place + "; use --override " + info.id +
-                    ", --as-new, or leave it out with --flows");
+        problems.push_back({info.path, "", "import/id-collision",
+                            "flow '" + info.id + "' already exists in " + place + "; use --override " + info.id +
+                                ", --as-new, or leave it out with --flows",
+                            info.id});
       }
     } else if (request.mode == Mode::kOverride) {
       final_id = request.override_flow;
@@ -478,7 +479,8 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
       if (!request.new_id.empty() && chosen.size() == 1) {
         final_id = request.new_id;
         if (taken.count(final_id)) {
-          problem(info.path, "import/id-collision", "flow '" + final_id + "' already exists in " + where);
+          problems.push_back(
+              {info.path, "", "import/id-collision", "flow '" + final_id + "' already exists in " + where, info.id});
         }
       } else {
         final_id = UniqueId(info.id, taken);
@@ -568,14 +570,13 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
 
   if (!problems.empty()) {
     // One problem is named in the one-line message; several are listed.
-    std::vector<std::string> details;
-    for (const auto& p : problems) details.push_back(p.ToString());
     const std::string refused = "import of '" + Printable(label) + "' refused: ";
-    if (details.size() == 1) {
-      throw Error(ErrorCode::kInvalidData, refused + details[0] + "; " + where + " unchanged");
+    if (problems.size() == 1) {
+      const std::string message = refused + problems[0].ToString() + "; " + where + " unchanged";
+      throw Error::Listing(ErrorCode::kInvalidData, message, std::move(problems), Error::Lines::kInMessage);
     }
-    throw Error(ErrorCode::kInvalidData,
-                refused + std::to_string(details.size()) + " problem(s); " + where + " unchanged", details);
+    const std::string message = refused + std::to_string(problems.size()) + " problem(s); " + where + " unchanged";
+    throw Error::Listing(ErrorCode::kInvalidData, message, std::move(problems));
   }
 
   ImportPlan plan;

@@ -33,12 +33,12 @@ namespace {
 
 /// Every problem found, and where.
 struct MergeProblems {
-  std::vector<std::string> lines;
+  std::vector<Problem> found;
   std::set<std::string> flows;
   bool settings = false;
 
   void Add(const std::string& flow, const Problem& problem) {
-    lines.push_back(problem.ToString());
+    found.push_back(problem);
     flows.insert(flow);
   }
 };
@@ -54,7 +54,7 @@ std::optional<WorkspaceSettings> MergedSettings(const Store& store, const git_tr
   std::string text = entry ? store.ReadBlob(entry->id) : std::string();
   std::vector<Problem> found;
   ValidateSettingsDocument(text, std::string(kSettingsPath), found);
-  for (const auto& p : found) problems.lines.push_back(p.ToString());
+  problems.found.insert(problems.found.end(), found.begin(), found.end());
   problems.settings = !found.empty();
   try {
     if (!text.empty()) return WorkspaceSettings::Parse(text);
@@ -106,7 +106,7 @@ void CheckNameClashes(const std::map<std::string, FlowLocation>& flows_after, co
         problems.flows.insert(change.id);
       }
     }
-    problems.lines.push_back(problem.ToString());
+    problems.found.push_back(problem);
   }
 }
 
@@ -271,7 +271,7 @@ std::string Summary(const MergeProblems& problems, const std::string& workspace)
   std::string where;
   if (!problems.flows.empty()) where = std::to_string(problems.flows.size()) + " flow(s)";
   if (problems.settings) where += std::string(where.empty() ? "" : " and ") + "the workspace settings";
-  return "publish refused: " + std::to_string(problems.lines.size()) + " problem(s) in " + where + "; workspace '" +
+  return "publish refused: " + std::to_string(problems.found.size()) + " problem(s) in " + where + "; workspace '" +
          workspace + "' unchanged";
 }
 
@@ -302,8 +302,9 @@ void CheckMergedWorkspace(const Store& store, FlowIndexCache& index, const Merge
   Withdrawn withdrawn(merge.draft, std::move(removed), before ? &*before : nullptr, before ? &*settings : nullptr);
   CheckUnchangedFlows(store, flows_after, changed, withdrawn, problems);
 
-  if (!problems.lines.empty()) {
-    throw Error(ErrorCode::kInvalidData, Summary(problems, merge.workspace), problems.lines);
+  if (!problems.found.empty()) {
+    const std::string summary = Summary(problems, merge.workspace);
+    throw Error::Listing(ErrorCode::kInvalidData, summary, std::move(problems.found));
   }
 }
 

@@ -6,14 +6,6 @@
 
 namespace flowrepo {
 
-std::string Problem::ToString() const {
-  std::string out = file;
-  if (!pointer.empty()) out += ":" + pointer;
-  out += ": " + message;
-  if (!rule.empty()) out += " [" + rule + "]";
-  return out;
-}
-
 Problem NameClashProblem(const NameClash& clash) { return {"flows/" + clash.path, "", "name-clash", clash.Message()}; }
 
 namespace {
