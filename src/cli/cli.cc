@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
@@ -47,6 +48,30 @@ std::pair<std::string, std::string> SplitPair(const std::string& text, const cha
     throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + option + " '" + text + "': use " + shape);
   }
   return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+std::string RevisionOf(const FlowSpec& spec) {
+  return spec.version ? "v" + std::to_string(*spec.version) : spec.revision;
+}
+
+std::string RevisionArgument(const std::string& flow, const std::string& text) {
+  if (text.find('@') == std::string::npos) return text;
+  FlowSpec spec = ParseFlowSpec(text);
+  if (spec.id != flow) {
+    throw Error(ErrorCode::kInvalidArgument, "'" + text + "' names flow '" + spec.id + "', not '" + flow + "'");
+  }
+  return RevisionOf(spec);
+}
+
+int ParseVersion(const std::string& text, const char* what) {
+  if (text == "latest") return 0;
+  const std::string digits = !text.empty() && text[0] == 'v' ? text.substr(1) : text;
+  int n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || n <= 0) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + what + " '" + text + "': use N, vN or 'latest'");
+  }
+  return n;
 }
 
 void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }

@@ -49,6 +49,16 @@ std::string Suggest(const Globals& g, std::string_view workspace, const std::str
 /// \a shape ("NODE=CREDENTIAL") when either side is empty.
 std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option, const char* shape);
 
+/// The revision \a spec names, as Diff and Revert take it: "vN", "latest"
+/// or a ref or commit; empty when it names none (a plain "FLOW").
+std::string RevisionOf(const FlowSpec& spec);
+/// \a text given as a revision of flow \a flow: "REV" or "FLOW@REV" (the
+/// same flow). Throws kInvalidArgument naming another flow.
+std::string RevisionArgument(const std::string& flow, const std::string& text);
+/// A version as --version and FLOW@vN give it: N, vN, or 'latest' (0).
+/// Throws kInvalidArgument.
+int ParseVersion(const std::string& text, const char* what);
+
 /// Adds the common --json flag to a subcommand.
 void AddJsonFlag(CLI::App* cmd, Globals& g);
 

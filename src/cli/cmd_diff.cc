@@ -12,27 +12,50 @@ const char* KindName(Change::Kind k) {
   return "changed";
 }
 
+// A change's side: compact JSON, or text that is not JSON (a group path),
+// kept as a string so that --json stays valid JSON.
+Json AsJson(const std::string& side) {
+  Json parsed = Json::parse(side, nullptr, false);
+  return parsed.is_discarded() ? Json(side) : parsed;
+}
+
 }  // namespace
 
 void AddDiffCommand(CLI::App& app, Globals& g) {
   static std::string flow, from, to;
   auto* cmd = app.add_subcommand("diff",
                                  "What changed in a flow between two revisions, node by node.\n"
-                                 "A revision is vN, a workspace, a draft, a ref or a commit id.\n"
-                                 "Example: flowrepo diff banking-assistant v1 v2");
-  cmd->add_option("FLOW", flow, "flow id")->required();
-  cmd->add_option("FROM", from, "older revision")->required();
+                                 "A revision is vN, latest, a workspace, a draft, a ref or a commit id (abbreviated\n"
+                                 "as git prints it), given as FLOW@REV or after the flow.\n"
+                                 "Example: flowrepo diff banking-assistant@v1 banking-assistant@v2\n"
+                                 "         flowrepo diff banking-assistant v1 v2\n"
+                                 "         flowrepo diff banking-assistant@v2     # to the workspace head");
+  cmd->add_option("FLOW", flow, "FLOW or FLOW@REV (the older revision)")->required();
+  cmd->add_option("FROM", from, "older revision, or the newer one after FLOW@REV");
   cmd->add_option("TO", to, "newer revision (default: the workspace head)");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
+    const FlowSpec spec = ParseFlowSpec(flow);
+    std::vector<std::string> revisions;
+    if (std::string first = RevisionOf(spec); !first.empty()) revisions.push_back(first);
+    for (const std::string* given : {&from, &to}) {
+      if (!given->empty()) revisions.push_back(RevisionArgument(spec.id, *given));
+    }
+    if (revisions.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "diff needs a revision: FLOW@REV [REV] or FLOW REV [REV]");
+    }
+    if (revisions.size() > 2) throw Error(ErrorCode::kInvalidArgument, "diff takes two revisions, not three");
+    for (auto& r : revisions) {
+      if (r == "latest") r = g.workspace;
+    }
     auto repo = OpenRepository(g);
-    FlowDiff d = repo.Diff(g.workspace, flow, from, to.empty() ? g.workspace : to);
+    FlowDiff d = repo.Diff(g.workspace, spec.id, revisions[0], revisions.size() > 1 ? revisions[1] : g.workspace);
     Json changes = Json::array();
     for (const auto& c : d.changes) {
       Json j = {{"kind", KindName(c.kind)}, {"file", c.file}, {"pointer", c.pointer}};
       if (!c.node.empty()) j["node"] = c.node;
-      if (!c.before.empty()) j["before"] = Json::parse(c.before, nullptr, false);
-      if (!c.after.empty()) j["after"] = Json::parse(c.after, nullptr, false);
+      if (!c.before.empty()) j["before"] = AsJson(c.before);
+      if (!c.after.empty()) j["after"] = AsJson(c.after);
       changes.push_back(j);
     }
     Emit(g, {{"flow", d.flow}, {"from", d.from}, {"to", d.to}, {"changes", changes}}, [&](std::ostream& os) {

@@ -33,6 +33,29 @@ std::function<void(std::size_t, std::size_t)> TerminalProgress(const Globals& g,
   };
 }
 
+// "export FLOW@vN" (or @latest) is "export FLOW --version N"; "FLOW@REF"
+// is "FLOW --at REF". One flow only, and not both ways at once.
+void ApplyFlowRevision(ExportRequest& request) {
+  for (auto& item : request.selection) {
+    if (item.find('@') == std::string::npos) continue;
+    if (request.selection.size() != 1) {
+      throw Error(ErrorCode::kInvalidArgument, "'" + item + "': a revision selects one flow; export it alone");
+    }
+    const FlowSpec spec = ParseFlowSpec(item);
+    if (request.version || !request.at.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "give the revision once: FLOW@REV, or FLOW with --version or --at");
+    }
+    if (spec.version) {
+      request.version = *spec.version;
+    } else if (spec.revision == "latest") {
+      request.version = 0;
+    } else {
+      request.at = spec.revision;
+    }
+    item = spec.id;
+  }
+}
+
 }  // namespace
 
 void AddExportCommand(CLI::App& app, Globals& g) {
@@ -51,7 +74,7 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                                  "version of one flow (--version) goes to '<Flow Name>.zip'.\n"
                                  "Example: flowrepo export Finance --exclude aml-screening\n"
                                  "         flowrepo export --all --deps reference -o all.studiopkg\n"
-                                 "         flowrepo export banking-assistant --version 2\n"
+                                 "         flowrepo export banking-assistant@v2     # or --version 2\n"
                                  "         flowrepo export Home --format node-red -o home-flows.json");
   cmd->add_option("SELECTION", request.selection, "flow ids and groups (a trailing '/' forces a group)");
   cmd->add_flag("--all", request.all, "every flow of the workspace");
@@ -66,7 +89,8 @@ void AddExportCommand(CLI::App& app, Globals& g) {
   auto* output = cmd->add_option("-o,--output", request.output, "package file to write");
   cmd->add_option("--dir", request.directory, "folder for the automatically named package")->excludes(output);
   cmd->add_flag("--force", force, "replace an existing -o file");
-  cmd->add_option("--version", version, "N or 'latest': one published version of one flow -> '<Flow Name>.zip'");
+  cmd->add_option("--version", version,
+                  "N, vN or 'latest' (or FLOW@vN): one published version of one flow -> '<Flow Name>.zip'");
   cmd->add_option("--format", format,
                   "package (default), or n8n / node-red: write the flows back as files of their "
                   "own format (docs/formats.md): one n8n workflow per flow, one node-red flows "
@@ -78,20 +102,8 @@ void AddExportCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     request.workspace = g.workspace;
     if (!deps.empty()) request.dependencies = ParseDependencyPolicy(deps);
-    if (!version.empty()) {
-      if (version == "latest") {
-        request.version = 0;
-      } else {
-        try {
-          std::size_t used = 0;
-          int n = std::stoi(version, &used);
-          if (used != version.size() || n <= 0) throw std::invalid_argument(version);
-          request.version = n;
-        } catch (const std::logic_error&) {
-          throw Error(ErrorCode::kInvalidArgument, "invalid --version '" + version + "': use a number or 'latest'");
-        }
-      }
-    }
+    if (!version.empty()) request.version = ParseVersion(version, "--version");
+    ApplyFlowRevision(request);
     request.overwrite = force ? ExportRequest::Overwrite::kYes : ExportRequest::Overwrite::kNo;
     request.progress = TerminalProgress(g, "exporting");
     request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep : ExportRequest::SampleData::kStrip;

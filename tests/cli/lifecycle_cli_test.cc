@@ -3,7 +3,8 @@
 // printed in any workspace, promoting a group into a workspace that has
 // some of its flows (import --override-existing), copy --env-conflict,
 // listing what a draft leaves unbound and binding it by credential type,
-// and --json for every outcome (structured problems, usage errors).
+// --json for every outcome (structured problems, usage errors), and one
+// way to name a revision (FLOW@vN, FLOW@latest, FLOW@REF) everywhere.
 
 #include <gtest/gtest.h>
 
@@ -337,6 +338,43 @@ TEST_F(LifecycleCliTest, UsageErrorsAreJsonWhenAskedAndSuggestTheCommand) {
   EXPECT_EQ(json::parse(r.out)["error"]["code"], "invalid-argument");
   // --help still prints help, and --version the version.
   EXPECT_EQ(Run("flow rm --help --json").exit_code, 0);
+}
+
+TEST_F(LifecycleCliTest, EveryCommandNamesARevisionAsFlowAtRevision) {
+  ASSERT_EQ(Run("flow mv faq-answerer --group Help --draft m").exit_code, 0);
+  json published = RunJson("publish m");
+  const std::string v2_commit = published["commit"];
+
+  // diff: FLOW@REV pairs, the older form, an abbreviated commit id, and a
+  // group change that stays valid JSON.
+  const std::string expected = Run("diff faq-answerer v1 v2 --json").out;
+  EXPECT_EQ(Run("diff faq-answerer@v1 faq-answerer@v2 --json").out, expected);
+  EXPECT_EQ(Run("diff faq-answerer@v1 v2 --json").out, expected);
+  EXPECT_EQ(Run("diff faq-answerer@v1 faq-answerer@latest --json").out, Run("diff faq-answerer@v1 main --json").out);
+  json diff = RunJson("diff faq-answerer@v1 faq-answerer@" + v2_commit.substr(0, 7));
+  ASSERT_EQ(diff["changes"].size(), 1u) << diff;
+  EXPECT_EQ(diff["changes"][0]["before"], "Support/Knowledge");
+  EXPECT_EQ(diff["changes"][0]["after"], "Help");
+  RunResult r = Run("diff faq-answerer@v1 kyc-check@v1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("names flow 'kyc-check', not 'faq-answerer'"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("diff faq-answerer").exit_code, 2);
+
+  // revert: FLOW@vN, or --to.
+  json reverted = RunJson("revert faq-answerer@v1");
+  EXPECT_EQ(reverted["draft"]["name"], "revert-faq-answerer-v1");
+  EXPECT_EQ(Run("revert faq-answerer@v1 --to v1").exit_code, 2);
+  EXPECT_EQ(Run("revert faq-answerer").exit_code, 2);
+  EXPECT_EQ(Run("revert faq-answerer@main").exit_code, 2);
+
+  // export: FLOW@vN is --version N (vN or N), FLOW@latest the newest.
+  json v1 = RunJson("export faq-answerer@v1 -o at.zip");
+  EXPECT_EQ(v1["flows"][0]["version"], 1);
+  EXPECT_EQ(RunJson("export faq-answerer --version v1 -o v.zip")["flows"][0]["version"], 1);
+  EXPECT_EQ(RunJson("export faq-answerer@latest -o latest.zip")["flows"][0]["version"], 2);
+  EXPECT_EQ(Run("export faq-answerer@v1 --version 2 -o x.zip").exit_code, 2);
+  EXPECT_EQ(Run("export faq-answerer@v1 kyc-check -o x.zip").exit_code, 2);
+  EXPECT_EQ(Run("flow show faq-answerer@" + v2_commit.substr(0, 7) + " --file app_definition.json").exit_code, 0);
 }
 
 }  // namespace
