@@ -240,6 +240,10 @@ struct ImportRequest {
   enum class EnvConflict { kKeep, kOverwrite };
   EnvConflict env_conflict = EnvConflict::kKeep;
   bool dry_run = false;  ///< check and plan only; write nothing
+  /// Components the flows use and the target lacks are declared in its
+  /// settings by a commit on the same draft, instead of refusing the
+  /// import (publish lists them as settings changes).
+  bool declare_components = false;
   PackageLimits limits;
 };
 
@@ -270,6 +274,8 @@ struct ImportResult {
   std::string source_workspace;
   std::string source_commit;
   std::vector<ImportedFlow> flows;
+  /// With declare_components: what the draft declares (or would).
+  std::vector<std::string> declared_components;
 };
 
 /// Verifies the package and the target completely (package problems as

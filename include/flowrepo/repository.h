@@ -58,6 +58,9 @@ struct FlowQuery {
   std::string at;     ///< a ref, draft or commit instead of the workspace head
 };
 
+/// The lists of .flowrepo/workspace.json that settings commands edit.
+enum class SettingsList { kComponents, kTopics };
+
 struct NewFlowRequest {
   std::string id;
   std::string name;
@@ -184,6 +187,17 @@ class FlowRepository {
                        std::string_view action = "put", GroupChoice groups = GroupChoice::kAsGiven,
                        DocumentForm form = DocumentForm::kCanonicalise);
   WriteResult CopyFlow(std::string_view workspace, const CopyRequest& request);
+  /// Adds \a add to and removes \a remove from a list of the workspace
+  /// settings (components: "name", "name@version" or a prefix "n8n:*";
+  /// topics: names) on \a draft, in one commit; publishing the draft lists
+  /// the changes and checks the flows that stay against them. Throws
+  /// kAlreadyExists (added one listed), kNotFound (removed one not listed,
+  /// with the closest), kInvalidArgument (a malformed name, nothing to do).
+  WriteResult EditSettings(std::string_view workspace, std::string_view draft, SettingsList list,
+                           const std::vector<std::string>& add, const std::vector<std::string>& remove);
+  /// The entries of \a list at the workspace head (or revision \a at),
+  /// sorted. Needs the viewer role.
+  std::vector<std::string> ListSettings(std::string_view workspace, SettingsList list, std::string_view at = "") const;
   /// Removes flows \a ids from \a draft (created from the workspace head
   /// when missing), in one commit. Their versions stay in history; publish
   /// refuses while a flow it leaves still uses one. Throws kNotFound (with

@@ -91,6 +91,8 @@ void AddDiffCommand(CLI::App& app, Globals& g);
 void AddRevertCommand(CLI::App& app, Globals& g);
 void AddValidateCommand(CLI::App& app, Globals& g);
 void AddRoleCommand(CLI::App& app, Globals& g);
+/// settings component|topic add|remove|list (cmd_settings.cc).
+void AddSettingsCommand(CLI::App& app, Globals& g);
 void AddHooksCommand(CLI::App& app, Globals& g);
 void AddExportCommand(CLI::App& app, Globals& g);
 void AddImportCommand(CLI::App& app, Globals& g);

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/one_line.h"
 #include "flowrepo/package.h"
 
 namespace flowrepo::cli {
@@ -25,6 +26,7 @@ Json ToJson(const ImportResult& r) {
           {"created_draft", r.created_draft},
           {"commit", r.commit},
           {"source", {{"workspace", r.source_workspace}, {"commit", r.source_commit}}},
+          {"declared_components", r.declared_components},
           {"flows", flows}};
 }
 
@@ -39,6 +41,12 @@ void PrintImport(const Globals& g, const ImportResult& r) {
            << "' of workspace '" << r.workspace << "'" << (r.created_draft ? " (new draft)" : "");
         if (!r.dry_run) os << " at " << r.commit.substr(0, 7);
         os << "\n";
+        if (!r.declared_components.empty()) {
+          os << (r.dry_run ? "Would declare " : "Declared ") << r.declared_components.size()
+             << " component(s) in the workspace settings on the draft:";
+          for (const auto& c : r.declared_components) os << " " << OneLine(c);
+          os << "\n";
+        }
         constexpr std::size_t kListed = 50;  // --json lists them all
         std::size_t listed = 0;
         for (const auto& f : r.flows) {
@@ -109,6 +117,8 @@ void AddImportCommand(CLI::App& app, Globals& g) {
   cmd->add_option("--env-conflict", env_conflict, "env variables the replaced flow has: keep (default) or overwrite")
       ->check(CLI::IsMember({"keep", "overwrite"}));
   cmd->add_flag("--dry-run", request.dry_run, "check and print the plan; write nothing");
+  cmd->add_flag("--declare-components", request.declare_components,
+                "declare the components the workspace lacks, on the same draft, instead of refusing");
   cmd->add_option("--max-entries", request.limits.max_entries, "limit: zip entries");
   cmd->add_option("--max-bytes", request.limits.max_total_bytes, "limit: decompressed bytes in all");
   cmd->add_option("--max-entry-bytes", request.limits.max_entry_bytes, "limit: decompressed bytes of one entry");

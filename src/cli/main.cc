@@ -134,6 +134,7 @@ int Run(int argc, char** argv) {
   AddRevertCommand(app, g);
   AddValidateCommand(app, g);
   AddRoleCommand(app, g);
+  AddSettingsCommand(app, g);
   AddHooksCommand(app, g);
   AddExportCommand(app, g);
   AddImportCommand(app, g);

@@ -4,10 +4,12 @@
 // some of its flows (import --override-existing), copy --env-conflict,
 // listing what a draft leaves unbound and binding it by credential type,
 // --json for every outcome (structured problems, usage errors), and one
-// way to name a revision (FLOW@vN, FLOW@latest, FLOW@REF) everywhere.
+// way to name a revision (FLOW@vN, FLOW@latest, FLOW@REF) everywhere;
+// workspace settings edited by command, and imports that declare them.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -375,6 +377,70 @@ TEST_F(LifecycleCliTest, EveryCommandNamesARevisionAsFlowAtRevision) {
   EXPECT_EQ(Run("export faq-answerer@v1 --version 2 -o x.zip").exit_code, 2);
   EXPECT_EQ(Run("export faq-answerer@v1 kyc-check -o x.zip").exit_code, 2);
   EXPECT_EQ(Run("flow show faq-answerer@" + v2_commit.substr(0, 7) + " --file app_definition.json").exit_code, 0);
+}
+
+TEST_F(LifecycleCliTest, ImportDeclaresComponentsAFreshWorkspaceLacks) {
+  ASSERT_EQ(Run("flow add " + Quote(testing::SourceDir() + "/fixtures/formats/n8n") + " --draft n8n").exit_code, 0);
+  ASSERT_EQ(Run("publish n8n").exit_code, 0);
+  ASSERT_EQ(Run("export error-handler invoice-sync legacy-copy-rows notify-team -o all.studiopkg").exit_code, 0);
+  ASSERT_EQ(Flowrepo("--user alice@example.com init fresh", dir_.path()).exit_code, 0);
+  const std::string fresh = dir_ / "fresh";
+  const std::string package = Quote(repo_ + "/all.studiopkg");
+  auto run = [&](const std::string& args) { return Flowrepo("--user alice@example.com " + args, fresh); };
+
+  RunResult r = run("import " + package);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("declare it with --declare-components [import/missing-component]"), std::string::npos) << r.err;
+  r = run("import " + package + " --declare-components --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json imported = json::parse(r.out);
+  EXPECT_GE(imported["declared_components"].size(), 5u) << r.out;
+  r = run("publish import-all --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["settings_changes"].size(), imported["declared_components"].size());
+  json listed = json::parse(run("settings component list --json").out);
+  for (const auto& c : imported["declared_components"]) {
+    EXPECT_NE(std::find(listed.begin(), listed.end(), c), listed.end()) << c;
+  }
+}
+
+TEST_F(LifecycleCliTest, SettingsCommandsEditComponentsAndTopicsOnADraft) {
+  // Withdrawing a component a flow uses is refused at publish.
+  RunResult r = Run("settings component remove http@1 --draft s");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Publish with: flowrepo publish s"), std::string::npos) << r.out;
+  r = Run("publish s");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("[missing-component]"), std::string::npos) << r.err;
+  ASSERT_EQ(Run("draft drop s").exit_code, 0);
+
+  // Topics: a workspace that lists none accepts any; listing some makes
+  // it manage them, so the draft lists every topic its flows use.
+  ASSERT_EQ(Run("settings topic add support.tickets,support.routed --draft topics").exit_code, 0);
+  r = Run("publish topics");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("topic 'compliance.alerts' is used here"), std::string::npos) << r.err;
+  ASSERT_EQ(Run("settings topic add compliance.alerts --draft topics").exit_code, 0);
+  EXPECT_EQ(json::parse(Run("settings topic list --at topics --json").out),
+            json({"compliance.alerts", "support.routed", "support.tickets"}));
+  EXPECT_EQ(json::parse(Run("settings topic list --json").out), json::array());
+  json published = RunJson("publish topics");
+  EXPECT_EQ(published["settings_changes"].size(), 3u);
+
+  // Mistakes change nothing: a name listed twice, one not listed, a
+  // malformed one, a viewer.
+  const std::string refs = RefsSnapshot(repo_);
+  EXPECT_EQ(Run("settings topic add support.tickets").exit_code, 5);
+  r = Run("settings topic remove support.tiket");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("did you mean 'support.tickets'?"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("settings topic add 'a*'").exit_code, 2);
+  ASSERT_EQ(Run("role grant viewer@example.com viewer").exit_code, 0);
+  const std::string after_grant = RefsSnapshot(repo_);
+  EXPECT_EQ(Flowrepo("--user viewer@example.com settings component add 'n8n:*'", repo_).exit_code, 6);
+  EXPECT_EQ(Flowrepo("--user viewer@example.com settings component list", repo_).exit_code, 0);
+  EXPECT_EQ(RefsSnapshot(repo_), after_grant);
+  EXPECT_NE(refs, after_grant);  // only the grant moved the workspace
 }
 
 }  // namespace

@@ -334,11 +334,12 @@ TEST_F(PackageCliTest, MissingComponentRefusedWithClearList) {
                        "  " +
                        pkg +
                        ": component 'javascript@1' (used by 'banking-assistant', 'kyc-check') is not "
-                       "available in workspace 'main' [import/missing-component]\n"
+                       "available in workspace 'main'; declare it with --declare-components "
+                       "[import/missing-component]\n"
                        "  " +
                        pkg +
                        ": component 'llm-chat@1' (used by 'banking-assistant') is not available in "
-                       "workspace 'main' [import/missing-component]\n");
+                       "workspace 'main'; declare it with --declare-components [import/missing-component]\n");
   EXPECT_EQ(RefsSnapshot(target), before);
 }
 

@@ -775,11 +775,11 @@ TEST_F(PackageTest, MissingComponentsAreListedTogether) {
     ADD_FAILURE();
   } catch (const Error& e) {
     std::vector<std::string> expected = {exported.path +
-                                             ": component 'ocr@1' (used by 'b') is not available in workspace 'main' "
-                                             "[import/missing-component]",
+                                             ": component 'ocr@1' (used by 'b') is not available in workspace 'main'; "
+                                             "declare it with --declare-components [import/missing-component]",
                                          exported.path +
                                              ": component 'sap@2' (used by 'a', 'b') is not available in workspace "
-                                             "'main' [import/missing-component]"};
+                                             "'main'; declare it with --declare-components [import/missing-component]"};
     EXPECT_EQ(e.details(), expected);
   }
 }

@@ -403,21 +403,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   }
   bool created_draft = false;
   if (!missing.empty()) {
-    Json doc = settings.document;
-    if (!doc.contains("components") || !doc["components"].is_array()) doc["components"] = Json::array();
-    for (const auto& c : missing) doc["components"].push_back({{"name", c}, {"visibility", "public"}});
-    if (!doc.contains("schema")) doc["schema"] = kSettingsSchema;
-    TreeEdits edits;
-    edits[std::string(kSettingsPath)] = TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
-    WriteResult w =
-        impl.CommitToDraft(request.workspace, request.draft, edits,
-                           "Declare " + std::to_string(missing.size()) + " component(s) used by added flows\n\n" +
-                               [&] {
-                                 std::string list;
-                                 for (const auto& c : missing) list += "- " + c + "\n";
-                                 return list;
-                               }(),
-                           {});
+    WriteResult w = impl.EditSettingsList(request.workspace, request.draft, SettingsList::kComponents,
+                                          {missing.begin(), missing.end()}, {});
     created_draft = w.created_draft;
     result.declared_components.assign(missing.begin(), missing.end());
   }

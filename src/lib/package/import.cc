@@ -527,11 +527,14 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
     planned.push_back(std::move(plan.out));
   }
   std::vector<FlowPlan>().swap(plans);
+  std::vector<std::string> undeclared;
   for (const auto& [component, users] : component_users) {
-    if (!available.HasComponent(component)) {
+    if (available.HasComponent(component)) continue;
+    undeclared.push_back(component);
+    if (!request.declare_components) {
       problem(label, "import/missing-component",
               "component '" + component + "' (used by " + Quoted(std::vector<std::string>(users.begin(), users.end())) +
-                  ") is not available in " + where);
+                  ") is not available in " + where + "; declare it with --declare-components");
     }
   }
   for (const auto& [src, dst] : request.topics) {
@@ -589,6 +592,7 @@ ImportPlan PlanImport(FlowRepository::Impl& impl, LoadedPackage&& loaded, const 
   result.source_workspace = manifest.workspace;
   result.source_commit = manifest.commit;
   result.flows = std::move(planned);
+  if (request.declare_components) result.declared_components = std::move(undeclared);
   plan.finals = std::move(finals);
   return plan;
 }
@@ -598,6 +602,13 @@ ImportResult ImportLoaded(FlowRepository& repo, LoadedPackage&& loaded, const Im
   ImportPlan plan = PlanImport(ImplOf(repo), std::move(loaded), request, label, default_draft);
   ImportResult& result = plan.result;
   if (request.dry_run) return result;
+  // The declaration first, on the same draft: the flows' commit that
+  // follows needs them, and a failed write leaves a draft that only
+  // declares (publishing it alone changes no flow).
+  if (!result.declared_components.empty()) {
+    ImplOf(repo).EditSettingsList(result.workspace, result.draft, SettingsList::kComponents, result.declared_components,
+                                  {});
+  }
   WriteResult written =
       repo.PutFlows(result.workspace, result.draft, std::move(plan.finals), "import",
                     FlowRepository::GroupChoice::kAsGiven, FlowRepository::DocumentForm::kAlreadyCanonical);

@@ -128,6 +128,10 @@ struct FlowRepository::Impl {
   /// a folder inside another flow's, and name clashes.
   WriteResult CommitFlows(std::string_view ws, std::string_view draft, std::vector<StoredFlow> flows,
                           std::string_view action, FlowRepository::GroupChoice groups);
+  /// As FlowRepository::EditSettings, without the role check (import
+  /// declares components on the draft it writes).
+  WriteResult EditSettingsList(std::string_view ws, std::string_view draft, SettingsList list,
+                               const std::vector<std::string>& add, const std::vector<std::string>& remove);
   DraftInfo DescribeDraft(std::string_view ws, std::string_view name, const git_oid& head) const;
 
   /// Moves \a ref from \a expected to \a target and, when \a ref is checked
