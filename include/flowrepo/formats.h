@@ -16,6 +16,7 @@
 #include "flowrepo/flow.h"
 #include "flowrepo/package.h"
 #include "flowrepo/repository.h"
+#include "flowrepo/validation.h"
 
 namespace flowrepo {
 
@@ -64,6 +65,7 @@ struct RefusedFile {
   std::string reason;                ///< "json", "not-a-flow", "invalid", "secret", "io"
   std::string message;               ///< one line
   std::vector<std::string> details;  ///< each problem, "pointer: message [rule]"
+  std::vector<Problem> problems;     ///< the same problems whole (secrets masked)
 };
 
 struct AddedFlow {

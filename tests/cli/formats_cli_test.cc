@@ -76,7 +76,7 @@ TEST_F(FormatsCliTest, NothingAddableIsInvalidData) {
   RunResult r = Run("flow add " + Quote(dir_ / "empty.json") + " --draft d");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err, "flowrepo: error: no flow added: 1 file(s) refused\n  " + dir_ / "empty.json" +
-                       ": not a flow of any known format: an empty JSON object\n");
+                       ": not a flow of any known format: an empty JSON object [add/not-a-flow]\n");
   EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
 }
 

@@ -443,5 +443,26 @@ TEST_F(LifecycleCliTest, SettingsCommandsEditComponentsAndTopicsOnADraft) {
   EXPECT_NE(refs, after_grant);  // only the grant moved the workspace
 }
 
+TEST_F(LifecycleCliTest, FlowAddRefusalsGivePointerAndRuleAsValidateDoes) {
+  json workflow = json::parse(ReadFile(testing::SourceDir() + "/fixtures/formats/n8n/notify-team.json"));
+  workflow["nodes"][0]["parameters"]["token"] = "ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H";
+  const std::string file = dir_ / "leaky.json";
+  WriteFile(file, workflow.dump());
+  RunResult r = Run("flow add " + Quote(file) + " --draft leak");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find(file + ":/nodes/0/parameters/token: plain-text secret (GitHub personal access token)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("[secret/github-pat]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("ghp_pLIix6"), std::string::npos) << "the secret itself is never printed";
+  r = Run("flow add " + Quote(file) + " --draft leak --json");
+  const json problems = json::parse(r.out)["error"]["problems"];
+  ASSERT_EQ(problems.size(), 2u) << r.out;
+  EXPECT_EQ(problems[0]["rule"], "add/secret");
+  EXPECT_EQ(problems[1]["pointer"], "/nodes/0/parameters/token");
+  EXPECT_EQ(problems[1]["rule"], "secret/github-pat");
+  EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
+}
+
 }  // namespace
 }  // namespace flowrepo

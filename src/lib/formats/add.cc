@@ -353,10 +353,15 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   std::set<std::string> components;
   std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused, components);
   if (pending.empty()) {
-    std::vector<std::string> details;
-    for (const auto& r : result.refused) details.push_back(r.file + ": " + r.message);
-    throw Error(ErrorCode::kInvalidData, "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused",
-                details);
+    // Each file's refusal, then the problems behind it with their
+    // pointers and rules, as validate lists them.
+    std::vector<Problem> problems;
+    for (const auto& r : result.refused) {
+      problems.push_back({r.file, "", "add/" + r.reason, r.message});
+      problems.insert(problems.end(), r.problems.begin(), r.problems.end());
+    }
+    const std::string message = "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused";
+    throw Error::Listing(ErrorCode::kInvalidData, message, std::move(problems));
   }
   if (!request.id.empty() && pending.size() != 1) {
     throw Error(ErrorCode::kInvalidArgument,

@@ -156,11 +156,14 @@ std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::
   if (problems.empty()) return std::nullopt;
   bool structural = false;
   std::vector<std::string> details;
+  std::vector<Problem> masked;
   for (Problem p : problems) {
     if (p.rule.rfind("secret", 0) != 0) structural = true;
     const bool same_file = p.file == file;
     MaskSecrets(p);
     details.push_back((same_file ? std::string() : p.file + ":") + Detail(p));
+    p.file = same_file ? MaskSecretsInPath(file) : p.file;
+    masked.push_back(std::move(p));
   }
   std::string first = problems.front().message;
   std::string message = structural
@@ -168,7 +171,9 @@ std::optional<RefusedFile> RefuseOnProblems(const std::string& file, const std::
                                   (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "")
                             : "plain-text secret in " + what + " (" + std::to_string(problems.size()) +
                                   " finding(s)); replace it with a credential or a secret reference";
-  return Refusal(file, structural ? "invalid" : "secret", message, std::move(details));
+  RefusedFile refused = Refusal(file, structural ? "invalid" : "secret", message, std::move(details));
+  refused.problems = std::move(masked);
+  return refused;
 }
 
 ForeignFlow MakeFlow(const std::string& format, const std::string& group, const std::string& name,
