@@ -88,6 +88,10 @@ struct AddFlowsRequest {
   std::vector<std::string> paths;
   std::string format = "auto";
   std::string group;
+  /// kKeepExisting (no --group given): a flow the draft already has keeps
+  /// its group, wherever the file is; kAsGiven moves it to \a group.
+  enum class Groups { kAsGiven, kKeepExisting };
+  Groups groups = Groups::kAsGiven;
   std::string id;  ///< the flow id, when exactly one flow is added
   SplitTabs split = SplitTabs::kNo;
   /// Called now and then with files done and files in all; may be empty.

@@ -67,9 +67,11 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
   add->add_flag("--split-tabs", split,
                 "node-red: one flow per tab and per subflow, plus one for the shared config nodes");
   AddJsonFlag(add, g);
-  add->callback([&g] {
+  add->callback([&g, add] {
     auto repo = OpenRepository(g);
     request.workspace = g.workspace;
+    // Re-adding a file updates the flow where it is; --group moves it.
+    request.groups = add->count("--group") ? AddFlowsRequest::Groups::kAsGiven : AddFlowsRequest::Groups::kKeepExisting;
     request.format = format;
     request.split = split ? SplitTabs::kYes : SplitTabs::kNo;
     const bool tty = isatty(STDERR_FILENO) == 1;

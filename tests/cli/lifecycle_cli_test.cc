@@ -464,5 +464,18 @@ TEST_F(LifecycleCliTest, FlowAddRefusalsGivePointerAndRuleAsValidateDoes) {
   EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
 }
 
+TEST_F(LifecycleCliTest, ReAddingAFileKeepsTheFlowsGroupUnlessOneIsGiven) {
+  const std::string file = Quote(testing::SourceDir() + "/fixtures/formats/n8n/notify-team.json");
+  ASSERT_EQ(Run("flow add " + file + " --group Team --draft a").exit_code, 0);
+  ASSERT_EQ(Run("publish a").exit_code, 0);
+  RunResult r = Run("flow add " + file + " --draft b");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("updated\tn8n\tflows/Team/notify-team"), std::string::npos) << r.out;
+  EXPECT_EQ(Groups()["notify-team"], "Team");
+  ASSERT_EQ(Run("flow add " + file + " --draft b --group Other").exit_code, 0);
+  ASSERT_EQ(Run("publish b").exit_code, 0);
+  EXPECT_EQ(Groups()["notify-team"], "Other");
+}
+
 }  // namespace
 }  // namespace flowrepo

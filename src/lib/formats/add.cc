@@ -373,6 +373,11 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
     const auto& existing = impl.FlowsAt(target.parent);
     const std::set<std::string> claimed = AssignIds(pending, existing, store, request.id);
     MapReferences(pending, existing, claimed, store);
+    if (request.groups == AddFlowsRequest::Groups::kKeepExisting) {
+      for (Pending& p : pending) {
+        if (auto it = existing.find(p.id); it != existing.end()) p.flow.group = it->second.group;
+      }
+    }
   }
 
   // Publish scans the app definitions written here, not only the source
