@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <ranges>
 #include <set>
 
 #include "file_io.h"
@@ -342,8 +341,8 @@ class StagedFlows {
     }
     return std::nullopt;
   }
-  /// Every folder, in no particular order.
-  auto Folders() const { return std::views::values(by_id_hash_); }
+  /// Every folder (with the hash of its id), in no particular order.
+  const std::vector<std::pair<std::size_t, std::string_view>>& Folders() const { return by_id_hash_; }
 
  private:
   const git::IndexFile& index_;
@@ -396,7 +395,7 @@ void AddStagedClashes(const Store& store, const git_tree* head_tree, const Stage
   ClashScope scope;
   for (const auto& folder : folders.changed) scope.Touch(FlowFolderGroup(folder));
   std::vector<FlowPlace> before, after;
-  for (std::string_view folder : flows.Folders()) {
+  for (const auto& [hash, folder] : flows.Folders()) {
     if (folders.changed.count(folder)) {
       after.push_back(place(folder));
       if (head_tree && store.EntryAt(head_tree, std::string(folder) + StagedFlows::AppSuffix())) {
@@ -448,7 +447,7 @@ void CheckUsersOfRemovedFlows(const Store& store, const git::IndexFile& index, c
   for (const auto& r : report.removed) removed_ids.insert(FlowFolderId(r));
   if (removed_ids.empty()) return;
   std::vector<std::string> unchanged;
-  for (std::string_view folder : flows.Folders()) {
+  for (const auto& [hash, folder] : flows.Folders()) {
     if (!folders.changed.count(folder)) unchanged.emplace_back(folder);
   }
   std::sort(unchanged.begin(), unchanged.end());
