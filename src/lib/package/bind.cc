@@ -98,16 +98,28 @@ void BindNodes(const std::map<std::string, std::string>& credentials, BindableFl
   }
 }
 
-// Binds every unbound node of \a b whose credential type \a types names;
-// counts the nodes bound per type in \a bound. Returns whether any was.
-bool BindTypes(const std::map<std::string, std::string>& types, BindableFlow& b, std::map<std::string, int>& bound) {
-  if (types.empty() || b.NodeRed()) return false;
-  bool any = false;
+// The nodes of \a b that need a credential and have none (node-red
+// flows: none, their config nodes get credentials in the runtime).
+std::vector<UnboundNode> UnboundNodes(const BindableFlow& b) {
+  std::vector<UnboundNode> out;
+  if (b.NodeRed()) return out;
   for (const auto& use : b.format->Facts(b.def).credentials) {
-    auto it = types.find(use.type);
-    if (!use.binding.empty() || it == types.end()) continue;
-    b.def[Json::json_pointer(use.pointer)] = it->second;
-    ++bound[use.type];
+    if (use.binding.empty()) out.push_back({use.node, use.type, use.pointer});
+  }
+  return out;
+}
+
+// Binds each of \a unbound (nodes of \a b) whose credential type \a types
+// names, unless \a by_node names the node itself; counts the nodes bound
+// per type in \a bound. Returns whether any was.
+bool BindTypes(const std::map<std::string, std::string>& types, const std::map<std::string, std::string>& by_node,
+               const std::vector<UnboundNode>& unbound, BindableFlow& b, std::map<std::string, int>& bound) {
+  bool any = false;
+  for (const auto& node : unbound) {
+    auto it = types.find(node.type);
+    if (it == types.end() || by_node.count(node.node)) continue;
+    b.def[Json::json_pointer(node.pointer)] = it->second;
+    ++bound[node.type];
     any = true;
   }
   return any;
@@ -204,13 +216,10 @@ WriteResult BindCredentials(FlowRepository& repo, const BindRequest& request) {
   std::vector<Flow> changed;
   for (const std::string& id : FlowsToBind(repo, request)) {
     BindableFlow b = ParseBindable(impl.FlowAt(*head, id, "draft '" + request.draft + "'"));
-    if (!b.NodeRed()) {
-      for (const auto& use : b.format->Facts(b.def).credentials) {
-        if (use.binding.empty()) unbound_types.insert(use.type);
-      }
-    }
+    const std::vector<UnboundNode> unbound = UnboundNodes(b);
+    for (const auto& node : unbound) unbound_types.insert(node.type);
     BindNodes(request.credentials, b, errors);
-    const bool typed = BindTypes(request.types, b, bound_by_type);
+    const bool typed = BindTypes(request.types, request.credentials, unbound, b, bound_by_type);
     BindSecrets(request.secrets, b, errors);
     if (!request.credentials.empty() || typed) b.flow.flow_definition = CanonicalJson(b.def);
     if (!request.secrets.empty()) b.flow.env_variables = CanonicalJson(b.env);
@@ -243,12 +252,7 @@ std::vector<UnboundFlow> ListUnbound(const FlowRepository& repo, std::string_vie
   if (!head) throw Error(ErrorCode::kNotFound, "draft '" + std::string(draft) + "' not found");
   for (const std::string& id : ids) {
     BindableFlow b = ParseBindable(impl.FlowAt(*head, id, "draft '" + std::string(draft) + "'"));
-    UnboundFlow flow{id, b.flow.summary.path(), {}, {}};
-    if (!b.NodeRed()) {
-      for (const auto& use : b.format->Facts(b.def).credentials) {
-        if (use.binding.empty()) flow.credentials.push_back({use.node, use.type, use.pointer});
-      }
-    }
+    UnboundFlow flow{id, b.flow.summary.path(), UnboundNodes(b), {}};
     if (const Json* vars = b.Variables()) {
       for (const auto& var : *vars) {
         if (IsTrue(var, "secret") && StringOr(var, "ref").empty()) flow.secrets.push_back(StringOr(var, "name"));
