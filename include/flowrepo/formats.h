@@ -16,6 +16,7 @@
 #include "flowrepo/flow.h"
 #include "flowrepo/package.h"
 #include "flowrepo/repository.h"
+#include "flowrepo/validate.h"
 #include "flowrepo/validation.h"
 
 namespace flowrepo {
@@ -132,6 +133,15 @@ struct AddFlowsResult {
 /// could be added: every refusal in details()), kConflict,
 /// kPermissionDenied or kIo.
 AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request);
+
+/// Checks flow files as AddFlows reads them (\a request's paths, format,
+/// group and split; no repository, nothing written): every file read,
+/// recognised, converted and checked for format integrity and plain-text
+/// secrets. Each refused file gives a problem "add/<reason>" followed by
+/// the problems behind it, as flow add reports them; the report's flows
+/// are the files that would be added. Throws kNotFound (a path, or a
+/// directory without *.json files) and kInvalidArgument (options).
+ValidationReport ValidateSourceFiles(const AddFlowsRequest& request);
 
 /// A file in a foreign format made from stored flows.
 struct ForeignFile {

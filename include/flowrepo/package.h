@@ -153,10 +153,12 @@ PackageReport VerifyPackage(const std::string& path, const PackageLimits& limits
 struct ExportRequest {
   std::string workspace = "main";
   /// Flow ids and group paths; a group selects every flow in it and in its
-  /// sub-groups. A trailing '/' ("Finance/") always means a group.
+  /// sub-groups. A trailing '/' ("Finance/") always means a group. An item
+  /// that names no flow or group is read as a list "A,B" (a group's name
+  /// may hold a comma: it is taken whole).
   std::vector<std::string> selection;
   bool all = false;  ///< select every flow
-  /// Flow ids and group paths left out of the selection.
+  /// Flow ids and group paths left out of the selection, read as selection.
   std::vector<std::string> exclude;
   /// A workspace, draft, ref or full commit id instead of the workspace head.
   std::string at;

@@ -61,6 +61,16 @@ struct FlowQuery {
 /// The lists of .flowrepo/workspace.json that settings commands edit.
 enum class SettingsList { kComponents, kTopics };
 
+/// A workspace default of an environment variable ("env" in the workspace
+/// settings): the value a flow's runtime takes when the flow does not set
+/// the variable. A secret one holds only where the secret is kept (\a ref).
+struct EnvDefault {
+  std::string name;
+  std::string value;  ///< empty for a secret
+  bool secret = false;
+  std::string ref;  ///< set for a secret only: "vault:...", "op://..."
+};
+
 struct NewFlowRequest {
   std::string id;
   std::string name;
@@ -198,6 +208,21 @@ class FlowRepository {
   /// The entries of \a list at the workspace head (or revision \a at),
   /// sorted. Needs the viewer role.
   std::vector<std::string> ListSettings(std::string_view workspace, SettingsList list, std::string_view at = "") const;
+  /// Sets \a set (added, or replacing a default of the same name) and
+  /// removes \a remove among the workspace's env defaults on \a draft, in
+  /// one commit. Throws kInvalidArgument (a malformed name, a secret with
+  /// a value or without a reference, a value or reference that looks like
+  /// a secret, nothing to do) and kNotFound (a removed name not there).
+  WriteResult EditEnvDefaults(std::string_view workspace, std::string_view draft, const std::vector<EnvDefault>& set,
+                              const std::vector<std::string>& remove);
+  /// The env defaults at the workspace head (or revision \a at), by name.
+  std::vector<EnvDefault> ListEnvDefaults(std::string_view workspace, std::string_view at = "") const;
+  /// Sets the role needed to export flows of the workspace (and to copy
+  /// them into another) on \a draft; publishing the change needs an admin.
+  /// Without the setting it is integrator.
+  WriteResult SetExportRole(std::string_view workspace, std::string_view draft, Role role);
+  /// The role needed to export at the workspace head (or revision \a at).
+  Role ExportRole(std::string_view workspace, std::string_view at = "") const;
   /// Removes flows \a ids from \a draft (created from the workspace head
   /// when missing), in one commit. Their versions stay in history; publish
   /// refuses while a flow it leaves still uses one. Throws kNotFound (with

@@ -42,6 +42,26 @@ std::string Suggest(const Globals& g, std::string_view workspace, const std::str
   return line + " " + args;
 }
 
+CLI::Option* AddDraftOption(CLI::App* cmd, std::string& draft, const std::string& help) {
+  return cmd->add_option("-d,--draft", draft, help);
+}
+
+std::string DraftGiven(const std::string& command, const std::string& option, const std::string& positional) {
+  if (!option.empty() && !positional.empty() && option != positional) {
+    throw Error(ErrorCode::kInvalidArgument,
+                command + " names two drafts: '" + positional + "' and --draft '" + option + "'");
+  }
+  if (!option.empty()) return option;
+  if (positional.empty()) throw Error(ErrorCode::kInvalidArgument, command + " needs --draft DRAFT");
+  std::cerr << "flowrepo: warning: 'flowrepo " << command << " DRAFT' is the old spelling, which the next "
+            << "release drops; write 'flowrepo " << command << " --draft " << ShellWord(positional) << "'\n";
+  return positional;
+}
+
+void PrintPublishHint(std::ostream& os, const Globals& g, std::string_view workspace, const std::string& draft) {
+  os << "Publish with: " << Suggest(g, workspace, "publish --draft " + ShellWord(draft)) << "\n";
+}
+
 std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option, const char* shape) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {

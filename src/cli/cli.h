@@ -45,6 +45,18 @@ std::string ShellWord(const std::string& word);
 /// repository: what follow-up hints print ("flowrepo -w prod publish d").
 std::string Suggest(const Globals& g, std::string_view workspace, const std::string& args);
 
+/// Adds "-d,--draft": how every command names the draft it writes on,
+/// binds or publishes (the draft commands name theirs as their argument).
+CLI::Option* AddDraftOption(CLI::App* cmd, std::string& draft, const std::string& help);
+/// The draft of a command that took it as its first argument before
+/// --draft existed: \a option when given, else \a positional with a
+/// warning that the spelling goes away in the next release. Throws
+/// kInvalidArgument naming the command when neither is given.
+std::string DraftGiven(const std::string& command, const std::string& option, const std::string& positional);
+/// "Publish with: flowrepo ... publish --draft DRAFT", the hint after a
+/// write onto a draft.
+void PrintPublishHint(std::ostream& os, const Globals& g, std::string_view workspace, const std::string& draft);
+
 /// "KEY=VALUE" given to \a option split in two; kInvalidArgument naming
 /// \a shape ("NODE=CREDENTIAL") when either side is empty.
 std::pair<std::string, std::string> SplitPair(const std::string& text, const char* option, const char* shape);

@@ -19,7 +19,7 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
   cmd->add_option("--name", request.name, "name of the copy (needed within a workspace)");
   cmd->add_option("--id", request.id, "id of the copy (default: derived from the name)");
   cmd->add_option("--group", request.group, "group of the copy (default: the source's)");
-  cmd->add_option("--draft", request.draft, "draft (default: copy-<id>)");
+  AddDraftOption(cmd, request.draft, "draft (default: copy-<id>)");
   cmd->add_option("--to-workspace", to_workspace, "copy into this workspace");
   cmd->add_option("--override", override_flow, "with --to-workspace: replace this flow there");
   cmd->add_option("--topic", topics, "with --to-workspace: map a topic (SRC=DST)")
@@ -64,8 +64,8 @@ void AddCopyCommand(CLI::App& app, Globals& g) {
     Emit(
         g, [&] { return ToJson(r); },
         [&](std::ostream& os) {
-          os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name
-             << "'\nPublish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
+          os << "Copied '" << request.flow << "' to '" << r.flows.at(0) << "' on draft '" << r.draft.name << "'\n";
+          PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
         });
   });
 }

@@ -64,7 +64,9 @@ void PrintUnbound(const Globals& g, const std::string& draft, const std::vector<
     }
     for (const auto& [type, count] : by_type) {
       os << "Bind " << count << " node(s) needing '" << OneLine(type) << "' with: "
-         << Suggest(g, g.workspace, "bind " + draft + " --type " + ShellWord(OneLine(type) + "=CREDENTIAL")) << "\n";
+         << Suggest(g, g.workspace,
+                    "bind --draft " + ShellWord(draft) + " --type " + ShellWord(OneLine(type) + "=CREDENTIAL"))
+         << "\n";
     }
   });
 }

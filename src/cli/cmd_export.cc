@@ -76,9 +76,10 @@ void AddExportCommand(CLI::App& app, Globals& g) {
                                  "         flowrepo export --all --deps reference -o all.studiopkg\n"
                                  "         flowrepo export banking-assistant@v2     # or --version 2\n"
                                  "         flowrepo export Home --format node-red -o home-flows.json");
-  cmd->add_option("SELECTION", request.selection, "flow ids and groups (a trailing '/' forces a group)");
+  cmd->add_option("SELECTION", request.selection,
+                  "flow ids and groups, several or A,B (a trailing '/' forces a group)");
   cmd->add_flag("--all", request.all, "every flow of the workspace");
-  cmd->add_option("--exclude", request.exclude, "leave out a flow or group (repeatable)")
+  cmd->add_option("--exclude", request.exclude, "leave out flows or groups (repeatable, or A,B)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--at", request.at, "a draft, ref or commit instead of the workspace head");

@@ -12,7 +12,7 @@ void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what)
         constexpr std::size_t kShown = 20;
         for (std::size_t i = 0; i < r.flows.size() && i < kShown; ++i) os << "  " << r.flows[i] << "\n";
         if (r.flows.size() > kShown) os << "  ... and " << r.flows.size() - kShown << " more\n";
-        os << "Publish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
+        PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
       });
 }
 
@@ -38,7 +38,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
   create->add_option("ID", request.id, "flow id: a-z 0-9 . _ -")->required();
   create->add_option("--name", request.name, "display name (default: the id)");
   create->add_option("--group", request.group, "group path, e.g. Finance/Retail");
-  create->add_option("--draft", request.draft, "draft to write on (default: the flow id)");
+  AddDraftOption(create, request.draft, "draft to write on (default: the flow id)");
   AddJsonFlag(create, g);
   create->callback([&g] {
     auto repo = OpenRepository(g);
@@ -51,13 +51,20 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
                                   "Write flow folders (app_definition.json, flow_definition.json, env_variables.json)\n"
                                   "onto a draft, without any checkout. A folder tree adds every flow in it, its\n"
                                   "sub-folders becoming groups.\n"
-                                  "Example: flowrepo flow put my-draft ./banking-assistant\n"
-                                  "         flowrepo flow put initial fixtures/flows");
-  put->add_option("DRAFT", put_draft, "draft (created from the workspace head if missing)")->required();
+                                  "Example: flowrepo flow put ./banking-assistant --draft my-draft\n"
+                                  "         flowrepo flow put fixtures/flows -d initial");
+  AddDraftOption(put, put_draft, "draft (created from the workspace head if missing)");
+  // Before --draft, the draft came first ("flow put DRAFT PATH"): one release more.
   put->add_option("PATH", put_paths, "flow folder or folder tree")->required();
   put->add_option("--group", put_group, "group for the flows (default: keep an existing flow's group)");
   AddJsonFlag(put, g);
   put->callback([&g, put] {
+    std::string old_draft;
+    if (put_draft.empty() && put_paths.size() > 1) {
+      old_draft = put_paths.front();
+      put_paths.erase(put_paths.begin());
+    }
+    put_draft = DraftGiven("flow put", put_draft, old_draft);
     auto repo = OpenRepository(g);
     std::vector<Flow> flows;
     for (const auto& path : put_paths) {
@@ -72,13 +79,14 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
 
   static std::vector<std::string> rm_flows;
   static std::string rm_draft;
-  auto* rm = cmd->add_subcommand("rm",
-                                 "Remove flows on a draft; publishing it retires them. Their versions stay in\n"
-                                 "history, which shows the publish that removed them. Publish refuses while a\n"
-                                 "flow that stays still uses a removed one.\n"
-                                 "Example: flowrepo flow rm old-faq --draft cleanup && flowrepo publish cleanup");
+  auto* rm =
+      cmd->add_subcommand("rm",
+                          "Remove flows on a draft; publishing it retires them. Their versions stay in\n"
+                          "history, which shows the publish that removed them. Publish refuses while a\n"
+                          "flow that stays still uses a removed one.\n"
+                          "Example: flowrepo flow rm old-faq --draft cleanup && flowrepo publish --draft cleanup");
   rm->add_option("FLOW", rm_flows, "flows to remove (several, or A,B)")->required()->delimiter(',');
-  rm->add_option("--draft", rm_draft, "draft to write on (default: remove-<flow> for one flow)");
+  AddDraftOption(rm, rm_draft, "draft to write on (default: remove-<flow> for one flow)");
   AddJsonFlag(rm, g);
   rm->callback([&g] {
     auto repo = OpenRepository(g);
@@ -95,7 +103,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
                                  "Example: flowrepo flow mv faq-answerer --group Support/Public --draft reorg");
   mv->add_option("FLOW", mv_flows, "flows to move (several, or A,B)")->required()->delimiter(',');
   mv->add_option("--group", mv_group, "the group to move them to (empty: top level)")->required();
-  mv->add_option("--draft", mv_draft, "draft to write on (default: move-<flow> for one flow)");
+  AddDraftOption(mv, mv_draft, "draft to write on (default: move-<flow> for one flow)");
   AddJsonFlag(mv, g);
   mv->callback([&g] {
     auto repo = OpenRepository(g);

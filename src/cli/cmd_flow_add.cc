@@ -59,7 +59,7 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
       "Example: flowrepo flow add workflows/ --draft n8n-import --group Automations\n"
       "         flowrepo flow add flows.json --format node-red --split-tabs --group Home --draft home");
   add->add_option("PATH", request.paths, "files or directories")->required();
-  add->add_option("--draft", request.draft, "draft to write on (created if missing)")->required();
+  AddDraftOption(add, request.draft, "draft to write on (created if missing)")->required();
   add->add_option("--format", format, "auto (default), n8n, node-red or native")
       ->check(CLI::IsMember(AddFormatNames()));
   add->add_option("--group", request.group, "group for the flows (a directory's sub-folders go below it)");
@@ -115,7 +115,7 @@ void AddFlowAddCommand(CLI::App& flow, Globals& g) {
               for (const auto& d : x.details) os << "      " << d << "\n";
             }
           }
-          os << "Publish with: " << Suggest(g, r.write->draft.workspace, "publish " + r.write->draft.name) << "\n";
+          PrintPublishHint(os, g, r.write->draft.workspace, r.write->draft.name);
         });
   });
 }

@@ -63,17 +63,21 @@ void PrintImport(const Globals& g, const ImportResult& r) {
           for (const auto& name : f.overwritten_env) os << "    env " << name << ": replaced\n";
           for (const auto& node : f.unbound_credentials) {
             os << "    node '" << node << "' needs a credential: "
-               << Suggest(g, r.workspace, "bind " + r.draft + " " + f.id + " --credential " + node + "=NAME") << "\n";
+               << Suggest(g, r.workspace,
+                          "bind " + f.id + " --draft " + ShellWord(r.draft) + " --credential " + node + "=NAME")
+               << "\n";
           }
           for (const auto& name : f.unbound_secrets) {
             os << "    secret '" << name << "' needs a reference: "
-               << Suggest(g, r.workspace, "bind " + r.draft + " " + f.id + " --secret " + name + "=REFERENCE") << "\n";
+               << Suggest(g, r.workspace,
+                          "bind " + f.id + " --draft " + ShellWord(r.draft) + " --secret " + name + "=REFERENCE")
+               << "\n";
           }
         }
         if (r.dry_run) {
           os << "Nothing was written.\n";
         } else {
-          os << "Publish with: " << Suggest(g, r.workspace, "publish " + r.draft) << "\n";
+          PrintPublishHint(os, g, r.workspace, r.draft);
         }
       });
 }
@@ -95,7 +99,7 @@ void AddImportCommand(CLI::App& app, Globals& g) {
                          "         flowrepo import export.studiopkg --as-new --dry-run\n"
                          "         flowrepo -w prod import finance.studiopkg --override-existing");
   cmd->add_option("PKG", request.package, "package file")->required();
-  cmd->add_option("--draft", request.draft, "draft to write on (default: import-<package name>)");
+  AddDraftOption(cmd, request.draft, "draft to write on (default: import-<package name>)");
   cmd->add_option("--flows", request.flows, "only these flows of the package (ID,ID,...)")
       ->delimiter(',')
       ->expected(1)

@@ -3,21 +3,23 @@
 namespace flowrepo::cli {
 
 void AddPublishCommand(CLI::App& app, Globals& g) {
-  static std::string draft, note;
+  static std::string draft, old_draft, note;
   static bool offline = false;
   auto* cmd = app.add_subcommand("publish",
                                  "Validate a draft and merge it onto the workspace, tagging v<N+1> for each changed\n"
                                  "flow. Refuses a draft that would leave the workspace invalid (all problems listed:\n"
                                  "changed flows, settings, flows using a removed flow, component or topic) and\n"
                                  "flows changed on both sides. Lists settings and role changes.\n"
-                                 "Example: flowrepo publish banking-assistant -m \"add KYC step\"");
-  cmd->add_option("DRAFT", draft, "draft to publish")->required();
+                                 "Example: flowrepo publish --draft banking-assistant -m \"add KYC step\"");
+  AddDraftOption(cmd, draft, "draft to publish");
+  cmd->add_option("DRAFT", old_draft)->group("");  // the old spelling, for one release
   cmd->add_option("-m,--message", note, "release note (the tag message)");
   cmd->add_flag("--offline", offline,
                 "publish in this clone only, even though the workspace has an upstream; the next\n"
                 "pull turns it back into a draft, since the server decides version numbers");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
+    draft = DraftGiven("publish", draft, old_draft);
     auto repo = OpenRepository(g);
     repo.PublishOffline(offline);
     repo.OnServerLines(ServerLinePrinter());

@@ -99,14 +99,16 @@ void AddPullCommand(CLI::App& app, Globals& g) {
 }
 
 void AddPushCommand(CLI::App& app, Globals& g) {
-  static std::string draft;
+  static std::string draft, old_draft;
   auto* cmd = app.add_subcommand("push",
                                  "Share a draft on the server as drafts/<workspace>/<name>, so teammates can pull it\n"
                                  "and an admin can publish it. Publishing needs no push: publish lands on the server.\n"
-                                 "Example: flowrepo push q3-changes");
-  cmd->add_option("DRAFT", draft, "draft to share")->required();
+                                 "Example: flowrepo push --draft q3-changes");
+  AddDraftOption(cmd, draft, "draft to share");
+  cmd->add_option("DRAFT", old_draft)->group("");  // the old spelling, for one release
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
+    draft = DraftGiven("push", draft, old_draft);
     auto repo = OpenRepository(g);
     std::string remote = repo.PushDraft(g.workspace, draft, ServerLinePrinter());
     Emit(g, {{"draft", draft}, {"remote", remote}, {"ref", "refs/heads/drafts/" + g.workspace + "/" + draft}},

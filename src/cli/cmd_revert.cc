@@ -7,11 +7,11 @@ void AddRevertCommand(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand(
       "revert",
       "Put an earlier version of a flow on a draft; publishing it makes the next version.\n"
-      "Example: flowrepo revert banking-assistant@v1 && flowrepo publish revert-banking-assistant-v1\n"
+      "Example: flowrepo revert banking-assistant@v1 && flowrepo publish -d revert-banking-assistant-v1\n"
       "         flowrepo revert banking-assistant --to v1");
   cmd->add_option("FLOW", flow, "FLOW@vN, or FLOW with --to")->required();
   cmd->add_option("--to", to, "version to bring back, e.g. v1");
-  cmd->add_option("--draft", draft, "draft (default: revert-<flow>-v<N>)");
+  AddDraftOption(cmd, draft, "draft (default: revert-<flow>-v<N>)");
   AddJsonFlag(cmd, g);
   cmd->callback([&g] {
     FlowSpec spec = ParseFlowSpec(flow);
@@ -31,8 +31,8 @@ void AddRevertCommand(CLI::App& app, Globals& g) {
     Emit(
         g, [&] { return ToJson(r); },
         [&](std::ostream& os) {
-          os << "Draft '" << r.draft.name << "' holds " << spec.id << " v" << *spec.version
-             << "\nPublish with: " << Suggest(g, r.draft.workspace, "publish " + r.draft.name) << "\n";
+          os << "Draft '" << r.draft.name << "' holds " << spec.id << " v" << *spec.version << "\n";
+          PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
         });
   });
 }

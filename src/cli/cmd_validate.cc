@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
 #include "cli/one_line.h"
+#include "flowrepo/formats.h"
 #include "flowrepo/validate.h"
 
 namespace flowrepo::cli {
@@ -38,23 +39,45 @@ void PrintReport(Globals& g, const ValidationReport& r) {
   }
 }
 
+AddFlowsRequest SourceFiles(const std::string& path, const std::string& format) {
+  if (path.empty()) throw Error(ErrorCode::kInvalidArgument, "--format needs a TARGET: files or a folder of them");
+  AddFlowsRequest request;
+  request.paths = {path};
+  request.format = format.empty() ? "auto" : format;
+  return request;
+}
+
+// Whether a file below \a dir has a path \a wanted.
+bool Holds(const std::string& dir, const std::function<bool(const std::filesystem::path&)>& wanted) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (wanted(it->path()) && it->is_regular_file(ec)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void AddValidateCommand(CLI::App& app, Globals& g) {
-  static std::string target;
+  static std::string target, format;
   static bool staged = false, reproducible = false;
   auto* cmd = app.add_subcommand("validate",
                                  "Check flows or a package: schema, ids and names, unique node ids, edges, subflow\n"
                                  "references, components and topics of the workspace, and plain-text secrets. Every\n"
                                  "problem is listed as file:json-pointer: message [rule]; exit status 1 when any.\n"
-                                 "TARGET is a folder of flow folders, a package (*.studiopkg, *.zip), or a workspace,\n"
-                                 "draft, ref or commit (default: the workspace head).\n"
+                                 "TARGET is a folder of flow folders, a package (*.studiopkg, *.zip), n8n or Node-RED\n"
+                                 "files (a file, or a folder of them) checked as 'flow add' reads them, or a\n"
+                                 "workspace, draft, ref or commit (default: the workspace head).\n"
                                  "Example: flowrepo validate\n"
                                  "         flowrepo validate ./flows-to-import\n"
+                                 "         flowrepo validate workflows/ --format n8n\n"
                                  "         flowrepo validate drafts/main/q3-changes\n"
                                  "         flowrepo validate --staged            # what the next commit changes\n"
                                  "         flowrepo validate export.studiopkg --reproducible");
   cmd->add_option("TARGET", target, "folder, package file, or revision");
+  cmd->add_option("--format", format, "TARGET holds flow files of this format: auto, n8n, node-red, native")
+      ->check(CLI::IsMember({"auto", "n8n", "node-red", "native"}));
   cmd->add_flag("--staged", staged, "only what the git index changes relative to HEAD");
   cmd->add_flag("--reproducible", reproducible, "for a package: re-export its source commit and compare the bytes");
   AddJsonFlag(cmd, g);
@@ -78,8 +101,16 @@ void AddValidateCommand(CLI::App& app, Globals& g) {
       } else {
         PrintReport(g, ValidatePackage(target, PackageCheck::kContents, nullptr));
       }
+    } else if (!format.empty() || std::filesystem::is_regular_file(target, ec)) {
+      PrintReport(g, ValidateSourceFiles(SourceFiles(target, format)));
     } else if (!target.empty() && std::filesystem::is_directory(target, ec)) {
-      PrintReport(g, ValidateFolder(target, {g.repo, g.workspace}));
+      // A folder without flow folders may hold files to add.
+      const bool flows =
+          Holds(target, [](const std::filesystem::path& p) { return p.filename() == kAppDefinitionFile; });
+      const bool files =
+          !flows && Holds(target, [](const std::filesystem::path& p) { return p.extension() == ".json"; });
+      PrintReport(
+          g, files ? ValidateSourceFiles(SourceFiles(target, "auto")) : ValidateFolder(target, {g.repo, g.workspace}));
     } else if (!target.empty() && IsPackagePath(target)) {
       throw Error(ErrorCode::kNotFound, "package '" + target + "' not found");
     } else {

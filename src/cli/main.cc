@@ -102,7 +102,7 @@ int Run(int argc, char** argv) {
       "Example:\n"
       "  flowrepo init demo && cd demo\n"
       "  flowrepo flow new hello --name \"Hello\" --group Demo\n"
-      "  flowrepo publish hello -m \"first version\"\n"
+      "  flowrepo publish --draft hello -m \"first version\"\n"
       "  flowrepo history hello",
       "flowrepo"};
   app.require_subcommand(1);

@@ -30,8 +30,8 @@ class CliTest : public ::testing::Test {
   }
   std::string Fixtures() const { return testing::SourceDir() + "/fixtures"; }
   void PublishFixtures() {
-    ASSERT_EQ(Run("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
-    RunResult r = Run("publish initial -m first");
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    RunResult r = Run("publish --draft initial -m first");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -88,8 +88,8 @@ TEST_F(CliTest, GroupFilterListsSubGroups) {
 
 TEST_F(CliTest, PublishTwiceDiffRevertPublish) {
   PublishFixtures();
-  ASSERT_EQ(Run("flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
-  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft change -m fraud").exit_code, 0);
   RunResult d = Run("diff banking-assistant v1 v2 --json");
   ASSERT_EQ(d.exit_code, 0) << d.err;
   auto diff = nlohmann::json::parse(d.out);
@@ -110,7 +110,7 @@ TEST_F(CliTest, PublishTwiceDiffRevertPublish) {
   EXPECT_NE(Run("flow list --group Finance/Retail").out.find("banking-assistant"), std::string::npos);
 
   ASSERT_EQ(Run("revert banking-assistant --to v1").exit_code, 0);
-  RunResult p = Run("publish revert-banking-assistant-v1 -m back --json");
+  RunResult p = Run("publish --draft revert-banking-assistant-v1 -m back --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(nlohmann::json::parse(p.out)["versions"][0]["version"], 3);
   EXPECT_EQ(Run("flow show banking-assistant@v1 --file flow_definition.json").out,
@@ -135,9 +135,9 @@ TEST_F(CliTest, InvalidPublishListsProblemsAndLeavesWorkspace) {
   j["edges"].push_back({{"from", "start"}, {"to", "ghost"}});
   j["nodes"][1]["config"]["flow"] = "no-such-flow";
   testing::WriteFile(flow + "/flow_definition.json", j.dump());
-  ASSERT_EQ(Run("flow put broken " + Quote(flow)).exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft broken " + Quote(flow)).exit_code, 0);
   std::string before = testing::RefsSnapshot(repo_);
-  RunResult r = Run("publish broken");
+  RunResult r = Run("publish --draft broken");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("flowrepo: error: publish refused: 2 problem(s) in 1 flow(s); workspace 'main' unchanged"),
             std::string::npos)
@@ -151,7 +151,7 @@ TEST_F(CliTest, InvalidPublishListsProblemsAndLeavesWorkspace) {
 TEST_F(CliTest, MalformedJsonIsRefusedWithFileName) {
   std::string flow = dir_ / "bad/x";
   testing::WriteFile(flow + "/app_definition.json", "{\"id\": \"x\", \"name\": \"X\",}");
-  RunResult r = Run("flow put d " + Quote(flow));
+  RunResult r = Run("flow put --draft d " + Quote(flow));
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("flows/x/app_definition.json: "), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -210,8 +210,8 @@ TEST_F(CliTest, DraftLifecycle) {
 TEST_F(CliTest, WorkspacesAreIndependent) {
   PublishFixtures();
   ASSERT_EQ(Run("workspace create dev --from main").exit_code, 0);
-  ASSERT_EQ(Run("-w dev flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
-  RunResult p = Run("-w dev publish change --json");
+  ASSERT_EQ(Run("-w dev flow put --draft change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
+  RunResult p = Run("-w dev publish --draft change --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   // dev's v1 is what it was created with (workspace create publishes it).
   EXPECT_EQ(nlohmann::json::parse(p.out)["versions"][0]["tag"], "refs/tags/dev/banking-assistant/v2");
@@ -227,7 +227,7 @@ TEST_F(CliTest, PlainGitEditsOnADraftArePublished) {
                 file + " && git commit -qam 'Warmer answers'",
             repo_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  RunResult p = Run("publish manual -m warmer");
+  RunResult p = Run("publish --draft manual -m warmer");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_NE(p.out.find("faq-answerer v2"), std::string::npos);
   RunResult d = Run("diff faq-answerer v1 v2");
@@ -241,7 +241,7 @@ TEST_F(CliTest, BareRepositoryWorksWithoutWorkTree) {
   EXPECT_EQ(Shell("git rev-parse --is-bare-repository", repo_).out, "true\n");
   PublishFixtures();
   ASSERT_EQ(Run("revert kyc-check --to v1").exit_code, 0);
-  EXPECT_EQ(Run("publish revert-kyc-check-v1").exit_code, 2);  // no changes to publish
+  EXPECT_EQ(Run("publish --draft revert-kyc-check-v1").exit_code, 2);  // no changes to publish
   ExpectFsckClean(repo_);
 }
 
@@ -258,13 +258,13 @@ TEST_F(CliTest, ConcurrentPublishersOneWinsNothingLost) {
       auto j = nlohmann::json::parse(def);
       j["nodes"][1]["config"]["hyperparameters"]["temperature"] = std::stod(temp) + round;
       testing::WriteFile(dir + "/flow_definition.json", j.dump());
-      ASSERT_EQ(Run("flow put " + draft + " " + Quote(dir)).exit_code, 0);
+      ASSERT_EQ(Run("flow put --draft " + draft + " " + Quote(dir)).exit_code, 0);
     }
     std::string bin = FLOWREPO_BINARY;
-    RunResult r =
-        Shell("(" + bin + " --user alice@example.com publish " + a + " >a.out 2>a.err; echo $? >a.rc) & (" + bin +
-                  " --user alice@example.com publish " + b + " >b.out 2>b.err; echo $? >b.rc) & wait; cat a.rc b.rc",
-              repo_);
+    RunResult r = Shell("(" + bin + " --user alice@example.com publish --draft " + a +
+                            " >a.out 2>a.err; echo $? >a.rc) & (" + bin + " --user alice@example.com publish --draft " +
+                            b + " >b.out 2>b.err; echo $? >b.rc) & wait; cat a.rc b.rc",
+                        repo_);
     int ok = 0, conflict = 0;
     for (char c : r.out) {
       if (c == '0') ++ok;

@@ -26,8 +26,8 @@ class ConcurrencyTest : public ::testing::Test {
     setenv("FLOWREPO_USER", "alice@example.com", 1);
     repo_ = dir_ / "repo";
     ASSERT_EQ(Flowrepo("init " + Quote(repo_)).exit_code, 0);
-    ASSERT_EQ(Fr("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
-    ASSERT_EQ(Fr("publish initial").exit_code, 0);
+    ASSERT_EQ(Fr("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
+    ASSERT_EQ(Fr("publish --draft initial").exit_code, 0);
   }
   void TearDown() override { unsetenv("FLOWREPO_USER"); }
   RunResult Fr(const std::string& args) { return Flowrepo("-C " + Quote(repo_) + " " + args); }
@@ -42,7 +42,7 @@ class ConcurrencyTest : public ::testing::Test {
     auto def = nlohmann::json::parse(testing::ReadFile(dir + "/flow_definition.json"));
     def["timeout_ms"] = value;
     testing::WriteFile(dir + "/flow_definition.json", def.dump());
-    ASSERT_EQ(Fr("flow put " + draft + " " + Quote(dir)).exit_code, 0);
+    ASSERT_EQ(Fr("flow put --draft " + draft + " " + Quote(dir)).exit_code, 0);
   }
 
   // Runs every command at once; returns exit code and stderr per command.
@@ -99,7 +99,7 @@ TEST_F(ConcurrencyTest, PublishersOfSameAndDifferentFlowsLoseNothing) {
       }
     }
     std::vector<std::string> commands;
-    for (const auto& [draft, flow] : drafts) commands.push_back("publish " + draft);
+    for (const auto& [draft, flow] : drafts) commands.push_back("publish --draft " + draft);
     auto results = RunAtOnce(commands);
 
     std::set<std::string> winners_of_same_flow;
@@ -121,7 +121,7 @@ TEST_F(ConcurrencyTest, PublishersOfSameAndDifferentFlowsLoseNothing) {
       EXPECT_TRUE(draft_exists) << draft;
       // A refusal caused only by the race (not by the flow changing on both
       // sides) succeeds when rerun.
-      RunResult again = Fr("publish " + draft);
+      RunResult again = Fr("publish --draft " + draft);
       if (again.exit_code == 0) {
         ++published[flow];
       } else {
@@ -186,7 +186,7 @@ bool NamesTheConflict(const std::string& err) {
 TEST_F(ConcurrencyTest, ImportsPublishesAndRevertsRaceWithoutLoss) {
   // nightly-report gets a v2; its v1 travels as a single-version package.
   ChangeOnDraft("v2", "flows/Operations/nightly-report", 4242);
-  ASSERT_EQ(Fr("publish v2").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft v2").exit_code, 0);
   const std::string v1 = dir_ / "v1.zip";
   const std::string kb = dir_ / "kb.studiopkg";
   ASSERT_EQ(Fr("export nightly-report --version 1 -o " + Quote(v1)).exit_code, 0);
@@ -202,7 +202,7 @@ TEST_F(ConcurrencyTest, ImportsPublishesAndRevertsRaceWithoutLoss) {
       "import " + Quote(kb) + " --as-new --draft shared",
       "revert nightly-report --to v1 --draft rev-a",
       "revert kyc-check --to v1 --draft shared",
-      "publish faq",
+      "publish --draft faq",
   };
   auto results = RunAtOnce(writers);
   for (std::size_t i = 0; i < writers.size(); ++i) {
@@ -233,7 +233,7 @@ TEST_F(ConcurrencyTest, ImportsPublishesAndRevertsRaceWithoutLoss) {
   std::vector<std::string> publishers;
   const std::map<std::size_t, std::string> overriding = {{0, "imp-a"}, {1, "imp-b"}, {2, "shared"}, {4, "rev-a"}};
   for (const auto& [writer, draft] : overriding) {
-    if (results[writer].exit_code == 0) publishers.push_back("publish " + draft + " --json");
+    if (results[writer].exit_code == 0) publishers.push_back("publish --draft " + draft + " --json");
   }
   ASSERT_GE(publishers.size(), 2u);
   auto published = RunAtOnce(publishers);

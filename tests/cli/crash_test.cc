@@ -93,8 +93,8 @@ bool RunAndKillWithin(const std::vector<std::string>& args, const std::string& c
 void InitWithFixturesPublished(const std::string& repo) {
   ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
   std::string flows = testing::SourceDir() + "/fixtures/flows";
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(flows)).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put --draft initial " + Quote(flows)).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish --draft initial").exit_code, 0);
 }
 
 struct CrashStats {
@@ -135,7 +135,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
     def["timeout_ms"] = 990 + timing;
     testing::WriteFile(flow_dir + "/flow_definition.json", def.dump());
     std::string draft = "timing" + std::to_string(timing);
-    ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put " + draft + " " + Quote(flow_dir)).exit_code, 0);
+    ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put --draft " + draft + " " + Quote(flow_dir)).exit_code, 0);
     span = std::min(span, TimeRun({"publish", draft}, repo));
   }
 
@@ -146,7 +146,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
     std::string draft = "d" + std::to_string(i);
     def["timeout_ms"] = 1000 + i;
     testing::WriteFile(flow_dir + "/flow_definition.json", def.dump());
-    ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put " + draft + " " + Quote(flow_dir)).exit_code, 0);
+    ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put --draft " + draft + " " + Quote(flow_dir)).exit_code, 0);
     auto before = Refs(repo);
     bool landed = RunAndKillWithin({"publish", draft}, repo, span, rng);
     (landed ? stats.kills : stats.finished)++;
@@ -172,7 +172,7 @@ TEST(CrashTest, PublishKilledAtRandomPointsLosesNothing) {
     if (after.count(draft_ref)) {
       EXPECT_EQ(after[draft_ref], before[draft_ref]);
     }
-    RerunToSuccess(repo, "publish " + draft, stats);
+    RerunToSuccess(repo, "publish --draft " + draft, stats);
     if (HasFatalFailure()) return;
   }
   // Every publish made exactly one version (v1, three timing runs, then one
@@ -304,7 +304,7 @@ TEST(CrashTest, PublishWithWorkTreesKilledAtRandomPointsLeavesThemConsistent) {
     ASSERT_TRUE(after.count(draft_ref)) << "iteration " << i;
     EXPECT_TRUE(after[draft_ref] == before[draft_ref] || after[draft_ref] == after[ws]) << "iteration " << i;
 
-    RerunToSuccess(wt, "publish work", stats);
+    RerunToSuccess(wt, "publish --draft work", stats);
     if (HasFatalFailure()) return;
     for (const std::string& tree : {repo, wt}) {
       EXPECT_EQ(Shell("git status --porcelain", tree).out, "") << tree << ", iteration " << i;
@@ -400,8 +400,8 @@ TEST(CrashTest, ExportKilledAtRandomPointsLeavesNoFileBehind) {
     testing::WriteFile(folder + "/flow_definition.json", flow.flow_definition);
     testing::WriteFile(folder + "/env_variables.json", flow.env_variables);
   }
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(flows)).exit_code, 0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " flow put --draft initial " + Quote(flows)).exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish --draft initial").exit_code, 0);
   const std::string out = dir / "out";
   std::filesystem::create_directories(out);
 
@@ -474,9 +474,10 @@ TEST(CrashTest, NextExportRemovesWhatAKilledOneLeft) {
   std::string repo = dir / "repo";
   ASSERT_EQ(Flowrepo("init " + Quote(repo)).exit_code, 0);
   ASSERT_EQ(
-      Flowrepo("-C " + Quote(repo) + " flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code,
+      Flowrepo("-C " + Quote(repo) + " flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows"))
+          .exit_code,
       0);
-  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish initial").exit_code, 0);
+  ASSERT_EQ(Flowrepo("-C " + Quote(repo) + " publish --draft initial").exit_code, 0);
   const std::string out = dir / "out";
   std::filesystem::create_directories(out);
   char host[256] = {};

@@ -44,7 +44,7 @@ TEST_F(FormatsCliTest, AddsAndPublishesN8nWorkflows) {
       << r.out;
   EXPECT_NE(r.out.find("reference 'wf-notify-001' -> flow 'notify-team'"), std::string::npos);
   EXPECT_NE(r.out.find("Declared 11 component(s)"), std::string::npos) << r.out;
-  r = Run("publish n8n -m first");
+  r = Run("publish --draft n8n -m first");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Run("flow list --json");
   Json flows = Json::parse(r.out);
@@ -104,7 +104,7 @@ TEST_F(FormatsCliTest, SplitTabsRoundTripsThroughExport) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("added\tnode-red\tflows/Home/home-kitchen"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("added\tnode-red\tflows/Home/home-config"), std::string::npos);
-  ASSERT_EQ(Run("publish home -m split").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft home -m split").exit_code, 0);
   r = Run("export Home --format node-red -o " + Quote(dir_ / "back.json") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json out = Json::parse(r.out);
@@ -120,7 +120,7 @@ TEST_F(FormatsCliTest, SplitTabsRoundTripsThroughExport) {
 
 TEST_F(FormatsCliTest, ExportN8nStripsUnlessSampleDataIsKept) {
   ASSERT_EQ(Run("flow add " + Fixtures("n8n/invoice-sync.json") + " --draft d").exit_code, 0);
-  ASSERT_EQ(Run("publish d -m first").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m first").exit_code, 0);
   RunResult r = Run("export invoice-sync --format n8n -o " + Quote(dir_ / "wf.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json wf = Json::parse(ReadFile(dir_ / "wf.json"));
@@ -141,14 +141,14 @@ TEST_F(FormatsCliTest, ExportN8nStripsUnlessSampleDataIsKept) {
 TEST_F(FormatsCliTest, DiffShowsTheChangedNodeOfASubflow) {
   ASSERT_EQ(Run("flow add " + Fixtures("node-red/home-flows.json") + " --split-tabs --group Home --draft v1").exit_code,
             0);
-  ASSERT_EQ(Run("publish v1 -m v1").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft v1 -m v1").exit_code, 0);
   std::string text = ReadFile(testing::SourceDir() + "/fixtures/formats/node-red/home-flows.json");
   text.replace(text.find("\"drop\": true"), 12, "\"drop\": false");
   WriteFile(dir_ / "v2/home-flows.json", text);
   RunResult r = Run("flow add " + Quote(dir_ / "v2/home-flows.json") + " --split-tabs --group Home --draft v2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Added 0 and updated 4 flow(s)"), std::string::npos) << r.out;
-  ASSERT_EQ(Run("publish v2 -m v2").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft v2 -m v2").exit_code, 0);
   r = Run("diff home-debounce v1 v2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("node sf.delay\tflow_definition.json:/1/drop"), std::string::npos) << r.out;

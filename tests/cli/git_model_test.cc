@@ -64,8 +64,8 @@ class GitModelTest : public ::testing::Test {
     // pruned loose objects while the test's fsck was listing them.
     Shell("git config user.email alice@example.com && git config user.name Alice && git config gc.autoDetach false",
           repo_);
-    ASSERT_EQ(Fr("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
-    ASSERT_EQ(Fr("publish initial").exit_code, 0);
+    ASSERT_EQ(Fr("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
+    ASSERT_EQ(Fr("publish --draft initial").exit_code, 0);
     for (const auto& [id, folder] : kFolders) model_.versions[id] = {Description("main", folder)};
     ASSERT_EQ(Git("worktree add -q -b drafts/main/w2 " + Quote(wt_) + " main").exit_code, 0);
     model_.drafts["w2"] = {true, 0, {}};
@@ -96,7 +96,7 @@ class GitModelTest : public ::testing::Test {
           repo_);
     std::string token = NewToken();
     SetDescription(tmp + "/" + kFolders.at(flow), token);
-    RunResult r = Fr("flow put " + draft + " " + Quote(tmp + "/" + kFolders.at(flow)));
+    RunResult r = Fr("flow put --draft " + draft + " " + Quote(tmp + "/" + kFolders.at(flow)));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     Shell("rm -rf " + Quote(tmp));
     if (!d.exists) d = {true, model_.seq, {}};
@@ -124,7 +124,7 @@ class GitModelTest : public ::testing::Test {
     DraftModel& d = model_.drafts[draft];
     bool checked_out = draft == "w2" || (draft == "w1" && model_.w1_checked_out);
     std::string cwd = draft == "w2" ? wt_ : repo_;
-    RunResult r = Fr("publish " + draft, cwd);
+    RunResult r = Fr("publish --draft " + draft, cwd);
     if (d.edits.empty()) {
       // A kept draft with nothing new: done already, or nothing to publish.
       EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << r.err;
@@ -243,7 +243,7 @@ TEST_F(GitModelTest, RandomGitAndFlowrepoOperationsMatchTheModel) {
     what << "seed " << seed << ", operation " << i << ": ";
     if (roll < 25) {
       std::string draft = pick({"p1", "p2"});
-      what << "flow put " << flow << " onto " << draft;
+      what << "flow put --draft " << flow << " onto " << draft;
       SCOPED_TRACE(what.str());
       PutEdit(draft, flow);
     } else if (roll < 50) {
@@ -257,7 +257,7 @@ TEST_F(GitModelTest, RandomGitAndFlowrepoOperationsMatchTheModel) {
         if (d.exists) existing.push_back(name);
       }
       std::string draft = pick(existing);
-      what << "publish " << draft;
+      what << "publish --draft " << draft;
       SCOPED_TRACE(what.str());
       Publish(draft);
     } else if (roll < 90) {

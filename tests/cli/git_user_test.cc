@@ -29,9 +29,9 @@ class GitUserTest : public ::testing::Test {
     repo_ = dir_ / "repo";
     ASSERT_EQ(Fr("init " + Quote(repo_), dir_.path()).exit_code, 0);
     Configure(repo_);
-    RunResult r = Fr("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"));
+    RunResult r = Fr("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Fr("publish initial -m first");
+    r = Fr("publish --draft initial -m first");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(Fr("role grant bob@example.com integrator").exit_code, 0);
     ExpectClean(repo_);
@@ -139,7 +139,7 @@ TEST_F(GitUserTest, PublishingTheCheckedOutDraftKeepsTheBranch) {
   GitOk("switch -q -c drafts/main/x main");
   Describe(repo_, kFaq, "edited with git");
   GitOk("commit -q -am edit");
-  RunResult r = Fr("publish x --json");
+  RunResult r = Fr("publish --draft x --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto out = nlohmann::json::parse(r.out);
   ASSERT_EQ(out["draft_kept_in"].size(), 1u);
@@ -150,13 +150,13 @@ TEST_F(GitUserTest, PublishingTheCheckedOutDraftKeepsTheBranch) {
   Describe(repo_, kFaq, "second edit");
   GitOk("commit -q -am edit2");
   EXPECT_EQ(Git("rev-list --count main..HEAD").out, "1\n");
-  r = Fr("publish x");
+  r = Fr("publish --draft x");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(repo_);
   ExpectContiguous("faq-answerer", 3);
   EXPECT_EQ(DescriptionAt("main", kFaq), "second edit");
   // Rerunning has nothing new to do and says so without failing.
-  EXPECT_EQ(Fr("publish x").exit_code, 0);
+  EXPECT_EQ(Fr("publish --draft x").exit_code, 0);
   ExpectContiguous("faq-answerer", 3);
   // A checked-out draft cannot be dropped from under the user.
   r = Fr("draft drop x");
@@ -173,7 +173,7 @@ TEST_F(GitUserTest, PublishFromALinkedWorkTreeMovesTheMainCheckoutToo) {
   Configure(wt);
   Describe(wt, kFaq, "from the linked work tree");
   GitOk("commit -q -am edit", wt);
-  RunResult r = Fr("publish y", wt);
+  RunResult r = Fr("publish --draft y", wt);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(repo_);
   ExpectClean(wt);
@@ -185,7 +185,7 @@ TEST_F(GitUserTest, PublishFromALinkedWorkTreeMovesTheMainCheckoutToo) {
   GitOk("switch -q -c drafts/main/z");
   Describe(repo_, kTriage, "triage edit");
   GitOk("commit -q -am triage");
-  r = Fr("publish z");
+  r = Fr("publish --draft z");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(DescriptionAt("main", kFaq), "from the linked work tree");
   EXPECT_EQ(DescriptionAt("main", kTriage), "triage edit");
@@ -200,9 +200,9 @@ TEST_F(GitUserTest, UncommittedEditsInTheWayRefuseTheMoveAndStashLetsItThrough) 
   Describe(repo_, kFaq, "uncommitted");  // main is checked out here
   std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "from flowrepo");
-  ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
+  ASSERT_EQ(Fr("flow put --draft d " + Quote(flow)).exit_code, 0);
   std::string refs = testing::RefsSnapshot(repo_);
-  RunResult r = Fr("publish d");
+  RunResult r = Fr("publish --draft d");
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("work tree '" + repo_ + "/' has 'refs/heads/main' checked out with changes in '" + kFaq +
                        "/app_definition.json'"),
@@ -212,7 +212,7 @@ TEST_F(GitUserTest, UncommittedEditsInTheWayRefuseTheMoveAndStashLetsItThrough) 
   EXPECT_EQ(Status(repo_), " M " + std::string(kFaq) + "/app_definition.json\n");
 
   GitOk("stash -q");
-  r = Fr("publish d");
+  r = Fr("publish --draft d");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(repo_);
   EXPECT_EQ(DescriptionAt("HEAD", kFaq), "from flowrepo");
@@ -224,8 +224,8 @@ TEST_F(GitUserTest, EditsElsewhereInTheWorkTreeSurviveAPublish) {
   testing::WriteFile(repo_ + "/scratch.txt", "untracked\n");
   std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "published");
-  ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
-  RunResult r = Fr("publish d");
+  ASSERT_EQ(Fr("flow put --draft d " + Quote(flow)).exit_code, 0);
+  RunResult r = Fr("publish --draft d");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Status(repo_), " M " + std::string(kTriage) + "/app_definition.json\n?? scratch.txt\n");
   EXPECT_EQ(Git("diff --cached --name-only").out, "");
@@ -240,7 +240,7 @@ TEST_F(GitUserTest, RebaseMergeCherryPickAndResetOnDraftsPublishCleanly) {
   GitOk("switch -q -c drafts/main/b main");
   Describe(repo_, kTriage, "b1");
   GitOk("commit -q -am b1");
-  ASSERT_EQ(Fr("publish b").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft b").exit_code, 0);
   ExpectClean(repo_);
 
   // rebase: draft a onto the new workspace head.
@@ -254,7 +254,7 @@ TEST_F(GitUserTest, RebaseMergeCherryPickAndResetOnDraftsPublishCleanly) {
   Describe(repo_, "flows/Operations/nightly-report", "m1");
   GitOk("commit -q -am m1");
   GitOk("merge -q --no-edit main");
-  ASSERT_EQ(Fr("publish m").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft m").exit_code, 0);
   ExpectClean(repo_);
 
   // cherry-pick: a commit from another branch onto a draft.
@@ -263,7 +263,7 @@ TEST_F(GitUserTest, RebaseMergeCherryPickAndResetOnDraftsPublishCleanly) {
   GitOk("commit -q -am picked");
   GitOk("switch -q -c drafts/main/c main");
   GitOk("cherry-pick side");
-  ASSERT_EQ(Fr("publish c").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft c").exit_code, 0);
   ExpectClean(repo_);
 
   // reset: a draft that was taken back before publishing.
@@ -273,7 +273,7 @@ TEST_F(GitUserTest, RebaseMergeCherryPickAndResetOnDraftsPublishCleanly) {
   Describe(repo_, kTriage, "r2 (bad)");
   GitOk("commit -q -am r2");
   GitOk("reset -q --hard HEAD~1");
-  ASSERT_EQ(Fr("publish r").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft r").exit_code, 0);
   ExpectClean(repo_);
 
   EXPECT_EQ(DescriptionAt("main", kFaq), "picked");
@@ -294,12 +294,12 @@ TEST_F(GitUserTest, AConflictingRebaseInProgressBlocksMovingItsBranch) {
   GitOk("commit -q -am b1");
   ASSERT_NE(Git("rebase drafts/main/a").exit_code, 0);  // conflict: rebase stops
   std::string refs = testing::RefsSnapshot(repo_);
-  RunResult r = Fr("publish b");
+  RunResult r = Fr("publish --draft b");
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_NE(r.err.find("in the middle of a rebase"), std::string::npos) << r.err;
   EXPECT_EQ(testing::RefsSnapshot(repo_), refs);
   GitOk("rebase --abort");
-  r = Fr("publish b");
+  r = Fr("publish --draft b");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectClean(repo_);
 }
@@ -314,7 +314,7 @@ TEST_F(GitUserTest, ASecondCloneFollowsWithPlainGitPull) {
   GitOk("switch -q -c drafts/main/o main");
   Describe(repo_, kFaq, "origin edit");
   GitOk("commit -q -am o");
-  ASSERT_EQ(Fr("publish o").exit_code, 0);
+  ASSERT_EQ(Fr("publish --draft o").exit_code, 0);
   GitOk("switch -q main");
   GitOk("pull -q --ff-only", clone);
   GitOk("fetch -q --tags", clone);
@@ -339,7 +339,7 @@ TEST_F(GitUserTest, RepairFinishesAnUpdateAKilledProcessLeft) {
   old_head.pop_back();
   std::string flow = FaqFolderOfMain();
   Describe(flow, ".", "moved");
-  ASSERT_EQ(Fr("flow put d " + Quote(flow)).exit_code, 0);
+  ASSERT_EQ(Fr("flow put --draft d " + Quote(flow)).exit_code, 0);
   std::string draft_head = Git("rev-parse drafts/main/d").out;
   draft_head.pop_back();
   // A plain update-ref moves main without its work tree, as a crash would.

@@ -49,8 +49,8 @@ class HooksTest : public ::testing::Test {
   void MakeWorkTree() {
     repo_ = dir_ / "repo";
     ASSERT_EQ(Flowrepo("--user alice@example.com init repo", dir_.path()).exit_code, 0);
-    ASSERT_EQ(Run("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
-    ASSERT_EQ(Run("publish initial -m first").exit_code, 0);
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    ASSERT_EQ(Run("publish --draft initial -m first").exit_code, 0);
     RunResult r = Run("hooks install");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "Installed " + repo_ + "/.git/hooks/pre-commit\n");
@@ -213,8 +213,8 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     server_ = dir_ / "server.git";
     ASSERT_EQ(Flowrepo("--user alice@example.com init --bare " + Quote(server_), dir_.path()).exit_code, 0);
-    ASSERT_EQ(Admin("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
-    ASSERT_EQ(Admin("publish initial -m first").exit_code, 0);
+    ASSERT_EQ(Admin("flow put --draft initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    ASSERT_EQ(Admin("publish --draft initial -m first").exit_code, 0);
     ASSERT_EQ(Admin("role grant bob@example.com integrator").exit_code, 0);
     ASSERT_EQ(Admin("role grant vic@example.com viewer").exit_code, 0);
     RunResult r = Admin("hooks install --server");
@@ -254,13 +254,13 @@ class ServerTest : public ::testing::Test {
     auto app = nlohmann::json::parse(testing::ReadFile(folder + "/app_definition.json"));
     app["description"] = description;
     testing::WriteFile(folder + "/app_definition.json", app.dump(2) + "\n");
-    RunResult r = Bob("flow put " + draft + " " + Quote(folder));
+    RunResult r = Bob("flow put --draft " + draft + " " + Quote(folder));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // Publishes draft \a draft in the clone (commit and tags, not pushed);
   // returns the publish commit.
   std::string PublishInClone(const std::string& draft) {
-    RunResult r = Bob("publish --offline " + draft + " -m " + Quote("publish " + draft));
+    RunResult r = Bob("publish --offline --draft " + draft + " -m " + Quote("publish " + draft));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return Git("rev-parse main").out.substr(0, 40);
   }
@@ -400,6 +400,27 @@ TEST_F(ServerTest, RoleChangesByNonAdminsAreRefused) {
   EXPECT_EQ(Push("alice@example.com", "main").exit_code, 0);
   RunResult list = Admin("role list");
   EXPECT_EQ(list.out, "alice@example.com\tadmin\nbob@example.com\tadmin\nvic@example.com\tviewer\n");
+}
+
+TEST_F(ServerTest, ExportRoleChangesByNonAdminsAreRefused) {
+  // Letting viewers export is an admin's call, as a role change is.
+  std::string file = clone_ + "/.flowrepo/workspace.json";
+  auto j = nlohmann::json::parse(testing::ReadFile(file));
+  j["export_role"] = "viewer";
+  testing::WriteFile(file, j.dump(2));
+  ASSERT_EQ(Shell("git commit -qam 'everyone may export'", clone_).exit_code, 0);
+  RunResult r = Push("bob@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("user 'bob@example.com' needs role 'admin' in workspace 'main' (has 'integrator')"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Flowrepo("--user vic@example.com -C " + Quote(server_) + " export Support -o " + Quote(clone_ + "/s.zip"))
+                .exit_code,
+            6);
+  ASSERT_EQ(Push("alice@example.com", "main").exit_code, 0);
+  EXPECT_EQ(Flowrepo("--user vic@example.com -C " + Quote(server_) + " export Support -o " + Quote(clone_ + "/s.zip"))
+                .exit_code,
+            0);
 }
 
 TEST_F(ServerTest, VersionTagsCannotBeMovedOrDeleted) {
@@ -597,7 +618,7 @@ TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
   // number instead of writing one no tag can hold.
   PutChange("d", kKyc, "next");
   const std::string refs = testing::RefsSnapshot(clone_);
-  r = Bob("publish --offline d -m next");
+  r = Bob("publish --offline --draft d -m next");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish refused: flow 'kyc-check' in workspace 'main' has reached v999999999, "
@@ -688,7 +709,7 @@ TEST(HooksServerFlowTest, PublishInACloneThenPushBranchAndTags) {
     return testing::Flowrepo("--user bob@example.com -C " + testing::Quote(clone) + " " + args);
   };
   ASSERT_EQ(bob("flow put first " + testing::Quote(Fixtures() + "/flows")).exit_code, 0);
-  testing::RunResult p = bob("publish --offline first -m first");
+  testing::RunResult p = bob("publish --offline --draft first -m first");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   testing::RunResult r = testing::Shell(
       "FLOWREPO_USER=bob@example.com git push -q origin main 'refs/tags/main/*:refs/tags/main/*'", clone);

@@ -130,8 +130,10 @@ class HostileInputTest : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(dir_ / "tmp");
     ASSERT_EQ(Run("init source", dir_.path()).exit_code, 0);
-    ASSERT_EQ(Run("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"), dir_ / "source").exit_code, 0);
-    ASSERT_EQ(Run("publish initial -m first", dir_ / "source").exit_code, 0);
+    ASSERT_EQ(
+        Run("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows"), dir_ / "source").exit_code,
+        0);
+    ASSERT_EQ(Run("publish --draft initial -m first", dir_ / "source").exit_code, 0);
     RunResult r = Run("export --all -o " + Quote(dir_ / "good.studiopkg"), dir_ / "source");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(Run("init target", dir_.path()).exit_code, 0);
@@ -178,7 +180,7 @@ TEST_F(HostileInputTest, EveryCaseIsRefusedWithOneLineAndChangesNothing) {
     std::vector<Command> runs;
     const std::string expect_validate = c.expect_validate.empty() ? c.expect : c.expect_validate;
     if (c.kind == HostileCase::Kind::kFolder) {
-      runs.push_back({"flow put", "flow put hostile " + Quote(input), c.expect, c.exit_code, false});
+      runs.push_back({"flow put", "flow put --draft hostile " + Quote(input), c.expect, c.exit_code, false});
     } else {
       runs.push_back({"import", "import " + Quote(input), c.expect, c.exit_code, false});
       runs.push_back({"import --json", "--json import " + Quote(input), c.expect, c.exit_code, true});
@@ -310,8 +312,8 @@ TEST_F(HostileInputTest, SubflowCyclesAreAllowedAndEveryWalkEnds) {
     return r;
   };
   timed("validate " + Quote(dir_ / "cycles"), source);
-  timed("flow put cycles " + Quote(dir_ / "cycles"), source);
-  timed("publish cycles -m cycles", source);
+  timed("flow put --draft cycles " + Quote(dir_ / "cycles"), source);
+  timed("publish --draft cycles -m cycles", source);
   timed("validate", source);
   // Selecting one flow of the cycle brings in the others, once each.
   RunResult e = timed("--json export cycle-a -o " + Quote(dir_ / "cycle.studiopkg"), source);

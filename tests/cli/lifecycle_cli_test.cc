@@ -33,8 +33,8 @@ class LifecycleCliTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(Flowrepo("--user alice@example.com init repo", dir_.path()).exit_code, 0);
     repo_ = dir_ / "repo";
-    ASSERT_EQ(Run("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
-    RunResult r = Run("publish initial -m first");
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
+    RunResult r = Run("publish --draft initial -m first");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   RunResult Run(const std::string& args) { return Flowrepo("--user alice@example.com " + args, repo_); }
@@ -61,8 +61,8 @@ class LifecycleCliTest : public ::testing::Test {
     json env = json::parse(ReadFile(copy + "/env_variables.json"));
     edit(env);
     WriteFile(copy + "/env_variables.json", env.dump(2));
-    ASSERT_EQ(Run("flow put env-edit " + Quote(copy)).exit_code, 0);
-    RunResult r = Run("publish env-edit -m env");
+    ASSERT_EQ(Run("flow put --draft env-edit " + Quote(copy)).exit_code, 0);
+    RunResult r = Run("publish --draft env-edit -m env");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // The command a "Publish with: flowrepo ..." line of \a out names,
@@ -83,7 +83,7 @@ TEST_F(LifecycleCliTest, RemovedFlowIsRetiredAndItsVersionsStay) {
   RunResult r = Run("flow rm nightly-report --draft cleanup");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Groups().count("nightly-report"), 1u) << "only the draft changes before publish";
-  r = Run("publish cleanup -m retire --json");
+  r = Run("publish --draft cleanup -m retire --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["removed"], json({"nightly-report"}));
   EXPECT_EQ(Groups().count("nightly-report"), 0u);
@@ -102,7 +102,7 @@ TEST_F(LifecycleCliTest, RemovingAFlowAnotherUsesIsRefusedAtPublish) {
   // banking-assistant calls kyc-check as a sub-flow.
   ASSERT_EQ(Run("flow rm kyc-check").exit_code, 0);
   const std::string refs = RefsSnapshot(repo_);
-  RunResult r = Run("publish remove-kyc-check -m gone");
+  RunResult r = Run("publish --draft remove-kyc-check -m gone");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("banking-assistant"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[missing-subflow]"), std::string::npos) << r.err;
@@ -110,7 +110,7 @@ TEST_F(LifecycleCliTest, RemovingAFlowAnotherUsesIsRefusedAtPublish) {
   EXPECT_EQ(Groups().count("kyc-check"), 1u);
   // Removing both in one draft publishes.
   ASSERT_EQ(Run("flow rm banking-assistant --draft remove-kyc-check").exit_code, 0);
-  r = Run("publish remove-kyc-check -m gone");
+  r = Run("publish --draft remove-kyc-check -m gone");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Groups().size(), 4u);
 }
@@ -137,7 +137,7 @@ TEST_F(LifecycleCliTest, MovedFlowsKeepTheirIdsAndVersions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Run("flow mv aml-screening kyc-check --group '' --draft reorg");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Run("publish reorg -m reorganise --json");
+  r = Run("publish --draft reorg -m reorganise --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["versions"].size(), 4u);
   auto groups = Groups();
@@ -167,12 +167,82 @@ TEST_F(LifecycleCliTest, MovesThatWouldBreakTheLayoutAreRefused) {
   EXPECT_EQ(RefsSnapshot(repo_), refs);
 }
 
+TEST_F(LifecycleCliTest, ExportListsAreSplitUnlessAnItemNamesAGroup) {
+  ASSERT_EQ(Run("flow mv nightly-report --group 'Ops, Night' -d ops").exit_code, 0);
+  ASSERT_EQ(Run("publish -d ops").exit_code, 0);
+  auto exported = [&](const std::string& args) {
+    json r = RunJson("export " + args + " --deps reference -o out.studiopkg --force");
+    std::vector<std::string> ids;
+    for (const auto& f : r["flows"]) ids.push_back(f["id"]);
+    return ids;
+  };
+  // A group whose name holds a comma is taken whole, in a list or alone.
+  EXPECT_EQ(exported("'Ops, Night'"), std::vector<std::string>{"nightly-report"});
+  EXPECT_EQ(exported("kyc-check,aml-screening nightly-report --exclude aml-screening --exclude 'Ops, Night'"),
+            std::vector<std::string>{"kyc-check"});
+  EXPECT_EQ(exported("Finance/Compliance,nightly-report --exclude kyc-check,nightly-report"),
+            std::vector<std::string>{"aml-screening"});
+  // An item that is neither is read as a list, and says so when a part is unknown.
+  RunResult r = Run("export kyc-check --exclude 'Ops, Night,aml-screnning' -o x.studiopkg");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("no flow or group 'aml-screnning' in workspace 'main' (read 'Ops, Night,aml-screnning' as a "
+                       "list; give a group with a comma whole); did you mean 'aml-screening'?"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(repo_ + "/x.studiopkg"));
+}
+
+TEST_F(LifecycleCliTest, EveryCommandNamesItsDraftWithDraftOption) {
+  ASSERT_EQ(Run("export Finance -o finance.studiopkg").exit_code, 0);
+  ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
+  ASSERT_EQ(Run("-w prod import finance.studiopkg --override-existing -d promote").exit_code, 0);
+  RunResult r = Run("-w prod bind banking-assistant -d promote --credential accounts=prod-oauth");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(PublishHint(r.out), "-w prod publish --draft promote") << r.out;
+
+  // The old first-word spelling works for one release, with a warning.
+  r = Run("-w prod bind promote --type oauth2=prod-oauth --type api-key=kyc-key");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: 'flowrepo bind DRAFT' is the old spelling, which the next release drops; write "
+                       "'flowrepo bind --draft promote'"),
+            std::string::npos)
+      << r.err;
+  const std::string flow = testing::SourceDir() + "/fixtures/changes/banking-assistant";
+  r = Run("flow put " + Quote(flow) + " --draft change");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  r = Run("flow put change2 " + Quote(flow));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("write 'flowrepo flow put --draft change2'"), std::string::npos) << r.err;
+
+  // Missing or given twice differently: a usage error, nothing written.
+  const std::string refs = RefsSnapshot(repo_);
+  for (const std::string args : {"publish", "publish change --draft change2", "bind --type a=b"}) {
+    r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+  }
+  r = Run("flow put " + Quote(flow));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("flow put needs --draft DRAFT"), std::string::npos) << r.err;
+  EXPECT_NE(Run("publish").err.find("publish needs --draft DRAFT"), std::string::npos);
+  EXPECT_NE(Run("publish change -d change2").err.find("publish names two drafts: 'change' and --draft 'change2'"),
+            std::string::npos);
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+
+  r = Run("-w prod publish --draft promote");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run("publish change");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("write 'flowrepo publish --draft change'"), std::string::npos) << r.err;
+}
+
 TEST_F(LifecycleCliTest, HintsRunAsPrintedInAnotherWorkspace) {
   ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
   RunResult r = Run("-w prod flow rm nightly-report");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string hint = PublishHint(r.out);
-  EXPECT_EQ(hint, "-w prod publish remove-nightly-report") << r.out;
+  EXPECT_EQ(hint, "-w prod publish --draft remove-nightly-report") << r.out;
   r = Run(hint);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Groups("prod").count("nightly-report"), 0u);
@@ -182,24 +252,26 @@ TEST_F(LifecycleCliTest, HintsRunAsPrintedInAnotherWorkspace) {
   r = Run("copy faq-answerer --to-workspace prod --name 'FAQ Answerer 2' --draft faq2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   hint = PublishHint(r.out);
-  EXPECT_EQ(hint, "-w prod publish faq2") << r.out;
+  EXPECT_EQ(hint, "-w prod publish --draft faq2") << r.out;
   r = Run(hint);
   EXPECT_EQ(r.exit_code, 0) << r.err;
 
   // From another directory, -C comes first.
   r = Flowrepo("--user alice@example.com -C repo flow rm ticket-triage", dir_.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(PublishHint(r.out), "-C repo publish remove-ticket-triage") << r.out;
+  EXPECT_EQ(PublishHint(r.out), "-C repo publish --draft remove-ticket-triage") << r.out;
 }
 
 TEST_F(LifecycleCliTest, OverrideExistingPromotesAGroupInOneDraft) {
   ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
   // prod keeps kyc-check elsewhere; main changes one flow and adds one.
   ASSERT_EQ(Run("-w prod flow mv kyc-check --group Checks --draft regroup").exit_code, 0);
-  ASSERT_EQ(Run("-w prod publish regroup -m regroup").exit_code, 0);
-  ASSERT_EQ(Run("flow put change " + Quote(testing::SourceDir() + "/fixtures/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("-w prod publish --draft regroup -m regroup").exit_code, 0);
+  ASSERT_EQ(
+      Run("flow put --draft change " + Quote(testing::SourceDir() + "/fixtures/changes/banking-assistant")).exit_code,
+      0);
   ASSERT_EQ(Run("flow new card-limits --name 'Card Limits' --group Finance/Retail --draft change").exit_code, 0);
-  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft change -m fraud").exit_code, 0);
   ASSERT_EQ(Run("export Finance -o finance.studiopkg").exit_code, 0);
 
   // Without it, the ids prod has are refused.
@@ -223,9 +295,9 @@ TEST_F(LifecycleCliTest, OverrideExistingPromotesAGroupInOneDraft) {
   // Credentials are never imported: each replaced flow is bound again.
   for (const char* bind : {"banking-assistant --credential accounts=core-banking-prod",
                            "aml-screening --credential screen=screening", "kyc-check --credential lookup=kyc"}) {
-    ASSERT_EQ(Run("-w prod bind promote " + std::string(bind)).exit_code, 0) << bind;
+    ASSERT_EQ(Run("-w prod bind --draft promote " + std::string(bind)).exit_code, 0) << bind;
   }
-  json published = RunJson("-w prod publish promote -m promote");
+  json published = RunJson("-w prod publish --draft promote -m promote");
   std::map<std::string, int> versions;
   for (const auto& v : published["versions"]) versions[v["flow"]] = v["version"];
   EXPECT_EQ(versions["banking-assistant"], 2);
@@ -244,7 +316,7 @@ TEST_F(LifecycleCliTest, CopyToAWorkspaceKeepsOrOverwritesItsEnv) {
   json replaced =
       RunJson("copy faq-answerer --to-workspace prod --override faq-answerer --env-conflict overwrite --draft faq");
   EXPECT_EQ(replaced["flows"][0]["overwritten_env"], json({"KB_URL"}));
-  ASSERT_EQ(Run("-w prod publish faq").exit_code, 0);
+  ASSERT_EQ(Run("-w prod publish --draft faq").exit_code, 0);
   json env = json::parse(Run("-w prod flow show faq-answerer --file env_variables.json").out);
   EXPECT_EQ(env["variables"][0]["value"], "https://kb2.example.com/api");
   RunResult r = Run("copy faq-answerer --name Other --env-conflict overwrite");
@@ -265,32 +337,33 @@ TEST_F(LifecycleCliTest, UnboundCredentialsAreListedAndBoundByType) {
             json::parse(R"([{"node": "accounts", "type": "oauth2", "pointer": "/nodes/3/credential/binding"}])"));
   EXPECT_EQ(nodes.size(), 3u);
   RunResult r = Run("-w prod draft show promote --unbound");
-  EXPECT_NE(r.out.find("Bind 2 node(s) needing 'oauth2' with: flowrepo -w prod bind promote --type oauth2=CREDENTIAL"),
+  EXPECT_NE(r.out.find(
+                "Bind 2 node(s) needing 'oauth2' with: flowrepo -w prod bind --draft promote --type oauth2=CREDENTIAL"),
             std::string::npos)
       << r.out;
 
   // A type no unbound node needs is refused with the ones that are, and
   // nothing is bound.
   const std::string refs = RefsSnapshot(repo_);
-  r = Run("-w prod bind promote --type oauth2=prod-oauth --type oauth=typo");
+  r = Run("-w prod bind -d promote --type oauth2=prod-oauth --type oauth=typo");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no unbound node needs a 'oauth' credential in the flows draft 'promote' changes "
                        "(unbound types: 'api-key', 'oauth2')"),
             std::string::npos)
       << r.err;
-  r = Run("-w prod bind promote --type oauth2=ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H");
+  r = Run("-w prod bind -d promote --type oauth2=ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("the credential for type 'oauth2' looks like a secret value"), std::string::npos) << r.err;
-  EXPECT_EQ(Run("-w prod bind promote --credential accounts=x").exit_code, 2) << "--credential needs a FLOW";
+  EXPECT_EQ(Run("-w prod bind -d promote --credential accounts=x").exit_code, 2) << "--credential needs a FLOW";
   EXPECT_EQ(RefsSnapshot(repo_), refs);
 
-  json bound = RunJson("-w prod bind promote --type oauth2=prod-oauth");
+  json bound = RunJson("-w prod bind --draft promote --type oauth2=prod-oauth");
   EXPECT_EQ(bound["flows"], json({"aml-screening", "banking-assistant"}));
   unbound = RunJson("-w prod draft show promote --unbound");
   EXPECT_EQ(unbound["types"], json({{"api-key", 1}}));
-  ASSERT_EQ(Run("-w prod bind promote kyc-check --type api-key=kyc-key").exit_code, 0);
+  ASSERT_EQ(Run("-w prod bind kyc-check --draft promote --type api-key=kyc-key").exit_code, 0);
   EXPECT_EQ(RunJson("-w prod draft show promote --unbound")["flows"], json::array());
-  r = Run("-w prod publish promote -m promote");
+  r = Run("-w prod publish --draft promote -m promote");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json def = json::parse(Run("-w prod flow show banking-assistant --file flow_definition.json").out);
   EXPECT_EQ(def["nodes"][3]["credential"]["binding"], "prod-oauth");
@@ -298,7 +371,7 @@ TEST_F(LifecycleCliTest, UnboundCredentialsAreListedAndBoundByType) {
 
 TEST_F(LifecycleCliTest, JsonErrorsCarryEachProblemWhole) {
   ASSERT_EQ(Run("flow rm kyc-check --draft bad").exit_code, 0);
-  RunResult r = Run("publish bad --json");
+  RunResult r = Run("publish --draft bad --json");
   EXPECT_EQ(r.exit_code, 4);
   json error = json::parse(r.out)["error"];
   EXPECT_EQ(error["code"], "invalid-data");
@@ -344,7 +417,7 @@ TEST_F(LifecycleCliTest, UsageErrorsAreJsonWhenAskedAndSuggestTheCommand) {
 
 TEST_F(LifecycleCliTest, EveryCommandNamesARevisionAsFlowAtRevision) {
   ASSERT_EQ(Run("flow mv faq-answerer --group Help --draft m").exit_code, 0);
-  json published = RunJson("publish m");
+  json published = RunJson("publish --draft m");
   const std::string v2_commit = published["commit"];
 
   // diff: FLOW@REV pairs, the older form, an abbreviated commit id, and a
@@ -381,7 +454,7 @@ TEST_F(LifecycleCliTest, EveryCommandNamesARevisionAsFlowAtRevision) {
 
 TEST_F(LifecycleCliTest, ImportDeclaresComponentsAFreshWorkspaceLacks) {
   ASSERT_EQ(Run("flow add " + Quote(testing::SourceDir() + "/fixtures/formats/n8n") + " --draft n8n").exit_code, 0);
-  ASSERT_EQ(Run("publish n8n").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft n8n").exit_code, 0);
   ASSERT_EQ(Run("export error-handler invoice-sync legacy-copy-rows notify-team -o all.studiopkg").exit_code, 0);
   ASSERT_EQ(Flowrepo("--user alice@example.com init fresh", dir_.path()).exit_code, 0);
   const std::string fresh = dir_ / "fresh";
@@ -395,7 +468,7 @@ TEST_F(LifecycleCliTest, ImportDeclaresComponentsAFreshWorkspaceLacks) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json imported = json::parse(r.out);
   EXPECT_GE(imported["declared_components"].size(), 5u) << r.out;
-  r = run("publish import-all --json");
+  r = run("publish --draft import-all --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["settings_changes"].size(), imported["declared_components"].size());
   json listed = json::parse(run("settings component list --json").out);
@@ -408,8 +481,8 @@ TEST_F(LifecycleCliTest, SettingsCommandsEditComponentsAndTopicsOnADraft) {
   // Withdrawing a component a flow uses is refused at publish.
   RunResult r = Run("settings component remove http@1 --draft s");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Publish with: flowrepo publish s"), std::string::npos) << r.out;
-  r = Run("publish s");
+  EXPECT_NE(r.out.find("Publish with: flowrepo publish --draft s"), std::string::npos) << r.out;
+  r = Run("publish --draft s");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("[missing-component]"), std::string::npos) << r.err;
   ASSERT_EQ(Run("draft drop s").exit_code, 0);
@@ -417,14 +490,14 @@ TEST_F(LifecycleCliTest, SettingsCommandsEditComponentsAndTopicsOnADraft) {
   // Topics: a workspace that lists none accepts any; listing some makes
   // it manage them, so the draft lists every topic its flows use.
   ASSERT_EQ(Run("settings topic add support.tickets,support.routed --draft topics").exit_code, 0);
-  r = Run("publish topics");
+  r = Run("publish --draft topics");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("topic 'compliance.alerts' is used here"), std::string::npos) << r.err;
   ASSERT_EQ(Run("settings topic add compliance.alerts --draft topics").exit_code, 0);
   EXPECT_EQ(json::parse(Run("settings topic list --at topics --json").out),
             json({"compliance.alerts", "support.routed", "support.tickets"}));
   EXPECT_EQ(json::parse(Run("settings topic list --json").out), json::array());
-  json published = RunJson("publish topics");
+  json published = RunJson("publish --draft topics");
   EXPECT_EQ(published["settings_changes"].size(), 3u);
 
   // Mistakes change nothing: a name listed twice, one not listed, a
@@ -441,6 +514,85 @@ TEST_F(LifecycleCliTest, SettingsCommandsEditComponentsAndTopicsOnADraft) {
   EXPECT_EQ(Flowrepo("--user viewer@example.com settings component list", repo_).exit_code, 0);
   EXPECT_EQ(RefsSnapshot(repo_), after_grant);
   EXPECT_NE(refs, after_grant);  // only the grant moved the workspace
+}
+
+TEST_F(LifecycleCliTest, ExportRoleIsAWorkspaceSettingOnlyAnAdminChanges) {
+  ASSERT_EQ(Run("role grant bob@example.com integrator").exit_code, 0);
+  ASSERT_EQ(Run("role grant vic@example.com viewer").exit_code, 0);
+  ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
+  auto as = [&](const std::string& user, const std::string& args) {
+    return Flowrepo("--user " + user + " " + args, repo_);
+  };
+  EXPECT_EQ(Run("settings export-role").out, "integrator\n");
+  EXPECT_EQ(as("vic@example.com", "export Finance -o v.studiopkg").exit_code, 6);
+  ASSERT_EQ(as("bob@example.com", "export Finance -o b.studiopkg").exit_code, 0);
+
+  // An integrator may propose it; publishing it needs an admin.
+  RunResult r = as("bob@example.com", "settings export-role admin -d lock");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(Run("settings export-role --at lock --json").out), json({{"export_role", "admin"}}));
+  EXPECT_NE(Run("draft show lock").out.find("publishing this draft needs the admin role"), std::string::npos);
+  EXPECT_EQ(as("bob@example.com", "publish -d lock").exit_code, 6);
+  json published = RunJson("publish -d lock");
+  ASSERT_EQ(published["settings_changes"].size(), 1u);
+  EXPECT_EQ(published["settings_changes"][0]["key"], "export_role");
+  EXPECT_EQ(published["settings_changes"][0]["needs_admin"], true);
+
+  // Now only admins take flows out: by export, and by copy into another workspace.
+  const std::string refs = RefsSnapshot(repo_);
+  r = as("bob@example.com", "export Finance -o b2.studiopkg --force");
+  EXPECT_EQ(r.exit_code, 6);
+  EXPECT_EQ(r.err,
+            "flowrepo: error: user 'bob@example.com' needs role 'admin' in workspace 'main' to export, as the "
+            "workspace's export_role says (has 'integrator')\n");
+  EXPECT_FALSE(std::filesystem::exists(repo_ + "/b2.studiopkg"));
+  EXPECT_EQ(as("bob@example.com", "copy kyc-check --to-workspace prod --override kyc-check").exit_code, 6);
+  EXPECT_EQ(as("bob@example.com", "export kyc-check@v1").exit_code, 6);
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+  EXPECT_EQ(Run("export Finance -o a.studiopkg").exit_code, 0);
+  // Other workspaces keep their own setting.
+  EXPECT_EQ(as("bob@example.com", "-w prod export Finance -o p.studiopkg").exit_code, 0);
+
+  ASSERT_EQ(Run("settings export-role viewer -d open").exit_code, 0);
+  ASSERT_EQ(Run("publish -d open").exit_code, 0);
+  EXPECT_EQ(as("vic@example.com", "export Finance -o v.studiopkg").exit_code, 0);
+  EXPECT_EQ(Run("settings export-role owner").exit_code, 2);
+}
+
+TEST_F(LifecycleCliTest, EnvDefaultsAreSetOnADraftAndSecretsOnlyByReference) {
+  RunResult r =
+      Run("settings env set REGION=eu-west-1 'GREETING=Hello, world' --secret DB_PASSWORD=vault:prod/db -d env");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Publish with: flowrepo publish --draft env"), std::string::npos) << r.out;
+  EXPECT_EQ(json::parse(Run("settings env list --at env --json").out), json::parse(R"([
+      {"name": "DB_PASSWORD", "secret": true, "ref": "vault:prod/db"},
+      {"name": "GREETING", "value": "Hello, world"},
+      {"name": "REGION", "value": "eu-west-1"}])"));
+  EXPECT_EQ(Run("settings env list").out, "(none)\n");
+
+  // Secrets never land in git: not as a value, not as a "reference".
+  const std::string refs = RefsSnapshot(repo_);
+  const std::string token = "ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H";
+  r = Run("settings env set API_TOKEN=" + token + " -d env");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("env default 'API_TOKEN''s value looks like a secret value"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("settings env set --secret API_TOKEN=" + token + " -d env").exit_code, 2);
+  EXPECT_EQ(Run("settings env set 1ST=x -d env").exit_code, 2);
+  EXPECT_EQ(Run("settings env set A=x --secret A=vault:a -d env").exit_code, 2);
+  r = Run("settings env remove REGIN -d env");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("did you mean 'REGION'?"), std::string::npos) << r.err;
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+
+  ASSERT_EQ(Run("settings env set REGION=eu-central-1 -d env").exit_code, 0);
+  ASSERT_EQ(Run("settings env remove GREETING -d env").exit_code, 0);
+  json published = RunJson("publish -d env");
+  std::vector<std::string> messages;
+  for (const auto& c : published["settings_changes"]) messages.push_back(c["message"]);
+  EXPECT_EQ(messages, (std::vector<std::string>{"env default added: 'DB_PASSWORD'", "env default added: 'REGION'"}));
+  EXPECT_EQ(json::parse(Run("settings env list --json").out).size(), 2u);
+  // Values stay out of commit messages: the log is copied more widely than the tree.
+  EXPECT_EQ(testing::Shell("git log --format=%B main", repo_).out.find("eu-central-1"), std::string::npos);
 }
 
 TEST_F(LifecycleCliTest, FlowAddRefusalsGivePointerAndRuleAsValidateDoes) {
@@ -464,6 +616,36 @@ TEST_F(LifecycleCliTest, FlowAddRefusalsGivePointerAndRuleAsValidateDoes) {
   EXPECT_EQ(Run("draft list").out, "(no drafts)\n");
 }
 
+TEST_F(LifecycleCliTest, ValidateChecksN8nAndNodeRedFilesAsFlowAddReadsThem) {
+  const std::string formats = testing::SourceDir() + "/fixtures/formats";
+  RunResult r = Run("validate " + Quote(formats + "/n8n/notify-team.json"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok: 1 flow(s) checked in file '"), std::string::npos) << r.out;
+  // A folder without flow folders holds files: every one is checked.
+  json folder = RunJson("validate " + Quote(formats + "/n8n"));
+  EXPECT_EQ(folder["flows"].size(), 4u) << folder;
+  EXPECT_EQ(RunJson("validate " + Quote(formats + "/node-red") + " --format node-red")["ok"], true);
+
+  const std::string bad = dir_ / "bad";
+  std::filesystem::create_directories(bad);
+  json workflow = json::parse(ReadFile(formats + "/n8n/notify-team.json"));
+  workflow["nodes"][0]["parameters"]["token"] = "ghp_pLIix6MEOLeMa61EqJomTEI1JEzO3joOj37H";
+  WriteFile(bad + "/leaky.json", workflow.dump());
+  WriteFile(bad + "/broken.json", "{\"nodes\": [");
+  std::filesystem::copy(formats + "/n8n/invoice-sync.json", bad + "/invoice-sync.json");
+  const std::string refs = RefsSnapshot(repo_);
+  r = Run("validate " + Quote(bad) + " --json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report["flows"], json({bad + "/invoice-sync.json"}));
+  std::vector<std::string> rules;
+  for (const auto& p : report["problems"]) rules.push_back(p["rule"]);
+  EXPECT_EQ(rules, (std::vector<std::string>{"add/json", "add/secret", "secret/github-pat"})) << r.out;
+  EXPECT_EQ(r.out.find("ghp_pLIix6"), std::string::npos) << "the secret itself is never printed";
+  EXPECT_NE(r.err.find("flowrepo: error: 3 file(s): " + bad + "/broken.json"), std::string::npos) << r.err;
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+}
+
 TEST_F(LifecycleCliTest, ReAddingAFileKeepsTheFlowsGroupUnlessOneIsGiven) {
   const std::string file = Quote(testing::SourceDir() + "/fixtures/formats/n8n/notify-team.json");
   ASSERT_EQ(Run("flow add " + file + " --group Team --draft a").exit_code, 0);
@@ -473,7 +655,7 @@ TEST_F(LifecycleCliTest, ReAddingAFileKeepsTheFlowsGroupUnlessOneIsGiven) {
   EXPECT_NE(r.out.find("updated\tn8n\tflows/Team/notify-team"), std::string::npos) << r.out;
   EXPECT_EQ(Groups()["notify-team"], "Team");
   ASSERT_EQ(Run("flow add " + file + " --draft b --group Other").exit_code, 0);
-  ASSERT_EQ(Run("publish b").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft b").exit_code, 0);
   EXPECT_EQ(Groups()["notify-team"], "Other");
 }
 

@@ -76,10 +76,11 @@ class PackageMemoryTest : public ::testing::Test {
     ASSERT_EQ(Flowrepo("--user alice@example.com init source", dir_.path()).exit_code, 0);
     const std::string source = dir_ / "source";
     ASSERT_EQ(
-        Flowrepo("--user alice@example.com flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows"), source)
+        Flowrepo("--user alice@example.com flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows"),
+                 source)
             .exit_code,
         0);
-    ASSERT_EQ(Flowrepo("--user alice@example.com publish initial -m first", source).exit_code, 0);
+    ASSERT_EQ(Flowrepo("--user alice@example.com publish --draft initial -m first", source).exit_code, 0);
     RunResult r = Flowrepo("--user alice@example.com export --all -o " + Quote(dir_ / "good.studiopkg"), source);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(Flowrepo("--user alice@example.com init target", dir_.path()).exit_code, 0);

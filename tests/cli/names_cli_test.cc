@@ -72,7 +72,7 @@ class NamesCliTest : public ::testing::Test {
   RunResult PutWithGroup(const std::string& draft, const std::string& id, const std::string& group,
                          const std::string& name = "A flow") {
     std::string folder = FlowFolder(dir_ / ("in-" + draft + "-" + id), "", id, name);
-    return Run("flow put " + draft + " " + Quote(folder) + " --group " + Quote(group));
+    return Run("flow put --draft " + draft + " " + Quote(folder) + " --group " + Quote(group));
   }
   // Commits \a files (path in the tree -> content) onto a new draft with
   // plain git, as a work tree user would.
@@ -117,7 +117,7 @@ TEST_F(NamesCliTest, GroupDeeperThanTheImportLimitIsRefusedWhenWritten) {
   // From folders: the group is the folder path.
   std::string root = dir_ / "tree";
   FlowFolder(root, deep, "too-deep", "A flow");
-  r = Run("flow put deep " + Quote(root));
+  r = Run("flow put --draft deep " + Quote(root));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, message);
   r = Run("flow new too-deep --group " + Quote(deep));
@@ -128,7 +128,7 @@ TEST_F(NamesCliTest, GroupDeeperThanTheImportLimitIsRefusedWhenWritten) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, message);
   ASSERT_EQ(Run("flow new shallow --draft base").exit_code, 0);
-  ASSERT_EQ(Run("publish base").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft base").exit_code, 0);
   before = RefsSnapshot(repo_);
   r = Run("copy shallow --name Copy --group " + Quote(deep));
   EXPECT_EQ(r.exit_code, 2);
@@ -144,7 +144,7 @@ TEST_F(NamesCliTest, GroupDeeperThanTheImportLimitIsRefusedWhenWritten) {
             std::string::npos)
       << r.out;
   before = RefsSnapshot(repo_);
-  r = Run("publish by-git");
+  r = Run("publish --draft by-git");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("is deeper than 29 levels"), std::string::npos) << r.err;
   EXPECT_EQ(RefsSnapshot(repo_), before);
@@ -154,14 +154,14 @@ TEST_F(NamesCliTest, GroupAtTheLimitRoundTripsThroughPublishExportImport) {
   const std::string deep = Deep(29);
   RunResult r = PutWithGroup("deep", "at-the-limit", deep);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_EQ(Run("publish deep").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft deep").exit_code, 0);
   r = Run("export at-the-limit -o deep.studiopkg");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Run("validate deep.studiopkg").exit_code, 0);
   std::string other = NewRepo("other");
   r = Run("import " + Quote(repo_ + "/deep.studiopkg") + " --draft in", other);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Run("publish in", other);
+  r = Run("publish --draft in", other);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json flows = json::parse(Run("flow list --json", other).out);
   ASSERT_EQ(flows.size(), 1u);
@@ -206,7 +206,7 @@ TEST_F(NamesCliTest, InvisibleCharactersInDisplayNamesAreRefused) {
   ASSERT_EQ(Run("draft drop names").exit_code, 0);
   // Names given on the command line are refused at once.
   ASSERT_EQ(Run("flow new payroll --name Payroll --draft base").exit_code, 0);
-  ASSERT_EQ(Run("publish base").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft base").exit_code, 0);
   for (const auto& [hex, c] : kInvisible) {
     RunResult r = Run("copy payroll --name " + Quote("Pay" + c + "roll"));
     EXPECT_EQ(r.exit_code, 2) << hex;
@@ -228,7 +228,7 @@ TEST_F(NamesCliTest, InvisibleCharactersInForeignNamesAreDropped) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json added = json::parse(r.out);
   EXPECT_EQ(added["flows"][0]["name"], "Payroll Report");
-  r = Run("publish n8n");
+  r = Run("publish --draft n8n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -267,9 +267,9 @@ TEST_F(NamesCliTest, GroupsThatDifferOnlyByCaseOrNormalisationClashWhenWritten) 
     // refuses.
     ASSERT_EQ(PutWithGroup("third", "d", "Top/" + first).exit_code, 0);
     ASSERT_EQ(PutWithGroup("fourth", "e", "Top/" + second).exit_code, 0);
-    ASSERT_EQ(Run("publish third").exit_code, 0);
+    ASSERT_EQ(Run("publish --draft third").exit_code, 0);
     before = RefsSnapshot(repo_);
-    r = Run("publish fourth");
+    r = Run("publish --draft fourth");
     EXPECT_EQ(r.exit_code, 4) << second;
     EXPECT_EQ(r.err,
               "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
@@ -289,7 +289,7 @@ TEST_F(NamesCliTest, GroupsThatDifferOnlyByCaseOrNormalisationClashWhenWritten) 
     EXPECT_TRUE(r.out.find("flows/Ops/" + second + ": " + message + " [name-clash]") != std::string::npos ||
                 r.out.find(reverse) != std::string::npos)
         << r.out;
-    r = Run("publish by-git");
+    r = Run("publish --draft by-git");
     EXPECT_EQ(r.exit_code, 4);
     EXPECT_NE(r.err.find(message + " [name-clash]"), std::string::npos) << r.err;
   }
@@ -298,12 +298,12 @@ TEST_F(NamesCliTest, GroupsThatDifferOnlyByCaseOrNormalisationClashWhenWritten) 
 TEST_F(NamesCliTest, ImportRefusesAPackageWhoseGroupsClash) {
   ASSERT_EQ(PutWithGroup("in", "a", "Finance").exit_code, 0);
   ASSERT_EQ(PutWithGroup("in", "b", "Ops").exit_code, 0);
-  ASSERT_EQ(Run("publish in").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft in").exit_code, 0);
   ASSERT_EQ(Run("export --all -o good.studiopkg").exit_code, 0);
   // The same flows in a workspace that has "finance": refused, nothing written.
   std::string other = NewRepo("other");
   ASSERT_EQ(Run("flow new c --group finance --draft mine", other).exit_code, 0);
-  ASSERT_EQ(Run("publish mine", other).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft mine", other).exit_code, 0);
   std::string before = RefsSnapshot(other);
   RunResult r = Run("import " + Quote(repo_ + "/good.studiopkg"), other);
   EXPECT_EQ(r.exit_code, 4);
@@ -354,7 +354,7 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
   const std::string where =
       "flows/big/flow_definition.json: number at /nodes/0/config/x does not fit in 64 bits; "
       "quote it as a string";
-  RunResult r = Run("flow put big " + Quote(root));
+  RunResult r = Run("flow put --draft big " + Quote(root));
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err, "flowrepo: error: " + where + "\n");
   EXPECT_EQ(Shell("git branch --list 'drafts/*'", repo_).out, "");
@@ -369,7 +369,7 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
   std::string precise = text;
   precise.replace(precise.find("123456789012345678901234567890"), 30, "0.1000000000000000055511151231257827");
   FlowFolder(root, "", "big", "Big", precise);
-  r = Run("flow put big " + Quote(root));
+  r = Run("flow put --draft big " + Quote(root));
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err,
             "flowrepo: error: flows/big/flow_definition.json: number at /nodes/0/config/x has more digits "
@@ -393,8 +393,8 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
 
   // A package holding one: import and validate refuse it.
   FlowFolder(root, "", "big", "Big");
-  ASSERT_EQ(Run("flow put big " + Quote(root)).exit_code, 0);
-  ASSERT_EQ(Run("publish big").exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft big " + Quote(root)).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft big").exit_code, 0);
   ASSERT_EQ(Run("export big -o good.studiopkg").exit_code, 0);
   std::string evil =
       testing::hostile::WithEntry(ReadFile(repo_ + "/good.studiopkg"), "flows/big/flow_definition.json", text);
@@ -409,7 +409,7 @@ TEST_F(NamesCliTest, NumbersBeyondSixtyFourBitsAreRefusedNotRewritten) {
 
   // Committed with plain git: publish refuses rather than rewrite it.
   CommitWithGit("by-git", {{"flows/big/flow_definition.json", text}});
-  r = Run("publish by-git");
+  r = Run("publish --draft by-git");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("number at /nodes/0/config/x does not fit in 64 bits"), std::string::npos) << r.err;
 }

@@ -46,8 +46,8 @@ class PackageCliTest : public ::testing::Test {
   }
   std::string Fixtures() const { return testing::SourceDir() + "/fixtures"; }
   void PublishFixtures(const std::string& repo) {
-    ASSERT_EQ(Run("flow put initial " + Quote(Fixtures() + "/flows"), repo).exit_code, 0);
-    RunResult r = Run("publish initial -m first", repo);
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(Fixtures() + "/flows"), repo).exit_code, 0);
+    RunResult r = Run("publish --draft initial -m first", repo);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // Changes .flowrepo/workspace.json of \a ws with plain git on a draft,
@@ -63,7 +63,7 @@ class PackageCliTest : public ::testing::Test {
                   " && git worktree remove --force " + Quote(tree),
               tree);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Run("-w " + ws + " publish settings -m settings", repo);
+    r = Run("-w " + ws + " publish --draft settings -m settings", repo);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   // Every byte unzip can get out of \a package, plus the raw file.
@@ -155,8 +155,8 @@ TEST_F(PackageCliTest, FileNamingRule) {
 }
 
 TEST_F(PackageCliTest, SingleVersionNaming) {
-  ASSERT_EQ(Run("flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
-  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft change -m fraud").exit_code, 0);
   json r = RunJson("export banking-assistant --version 1");
   EXPECT_EQ(r["path"], "Banking Assistant.zip");
   ASSERT_EQ(r["flows"].size(), 1u);
@@ -185,7 +185,7 @@ TEST_F(PackageCliTest, DeterministicPackages) {
   EXPECT_EQ(ReadFile(repo_ + "/a.studiopkg"), ReadFile(repo_ + "/b.studiopkg"));
   std::string commit = Shell("git rev-parse main", repo_).out;
   commit.pop_back();
-  ASSERT_EQ(Run("publish later").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft later").exit_code, 0);
   // Later commits do not change what the earlier commit exports.
   ASSERT_EQ(Run("export --all --at " + commit + " -o c.studiopkg").exit_code, 0);
   EXPECT_EQ(ReadFile(repo_ + "/a.studiopkg"), ReadFile(repo_ + "/c.studiopkg"));
@@ -202,7 +202,7 @@ TEST_F(PackageCliTest, SecretStripping) {
   const std::string canary = "CanaryValue-5b9d01c7e2";
   WriteFile(flow + "/env_variables.json",
             json({{"variables", {{{"name", "REPORT_DB_PASSWORD"}, {"secret", true}, {"value", canary}}}}}).dump());
-  ASSERT_EQ(Run("flow put leak " + Quote(flow)).exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft leak " + Quote(flow)).exit_code, 0);
   RunResult r = Run("export --all --at leak -o all.studiopkg");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string all = Contents(repo_ + "/all.studiopkg");
@@ -221,7 +221,7 @@ TEST_F(PackageCliTest, SecretStripping) {
   json j = json::parse(def);
   j["nodes"][1]["config"]["url"] = "https://report:" + canary + "@db.example.com/q";
   WriteFile(flow + "/flow_definition.json", j.dump());
-  ASSERT_EQ(Run("flow put leak " + Quote(flow)).exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft leak " + Quote(flow)).exit_code, 0);
   r = Run("export nightly-report --at leak -o leak.studiopkg");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("flowrepo: error: export refused: "), std::string::npos) << r.err;
@@ -249,34 +249,35 @@ TEST_F(PackageCliTest, ImportAsNew) {
   RunResult show = Run("flow show banking-assistant-2@import-pkg --file flow_definition.json");
   EXPECT_NE(show.out.find("\"flow\": \"kyc-check-2\""), std::string::npos) << show.out;
   EXPECT_EQ(r["flows"][1]["unbound_secrets"], json({"CORE_BANKING_KEY"}));
-  ASSERT_EQ(Run("bind import-pkg banking-assistant-2 --credential accounts=core-banking-prod --secret "
+  ASSERT_EQ(Run("bind --draft import-pkg banking-assistant-2 --credential accounts=core-banking-prod --secret "
                 "CORE_BANKING_KEY=vault:finance/core-banking/api-key")
                 .exit_code,
             0);
-  ASSERT_EQ(
-      Run("bind import-pkg kyc-check-2 --credential lookup=kyc-provider --secret KYC_TOKEN=vault:finance/kyc/token")
-          .exit_code,
-      0);
-  RunResult p = Run("publish import-pkg -m copies --json");
+  ASSERT_EQ(Run("bind --draft import-pkg kyc-check-2 --credential lookup=kyc-provider --secret "
+                "KYC_TOKEN=vault:finance/kyc/token")
+                .exit_code,
+            0);
+  RunResult p = Run("publish --draft import-pkg -m copies --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(json::parse(p.out)["versions"].size(), 2u);
   EXPECT_EQ(RunJson("flow list").size(), 8u);
 }
 
 TEST_F(PackageCliTest, OverrideThenPublishThenRevert) {
-  ASSERT_EQ(Run("flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
-  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft change -m fraud").exit_code, 0);
   ASSERT_EQ(Run("export banking-assistant --version 1").exit_code, 0);
   RunResult r = Run("import 'Banking Assistant.zip' --override banking-assistant");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("banking-assistant (Finance/Retail): overrides the existing flow"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("node 'accounts' needs a credential: flowrepo bind import-banking-assistant "
-                       "banking-assistant --credential accounts=NAME"),
+  EXPECT_NE(r.out.find("node 'accounts' needs a credential: flowrepo bind banking-assistant --draft "
+                       "import-banking-assistant --credential accounts=NAME"),
             std::string::npos)
       << r.out;
-  ASSERT_EQ(Run("bind import-banking-assistant banking-assistant --credential accounts=core-banking-prod").exit_code,
-            0);
-  json p = RunJson("publish import-banking-assistant -m 'back to v1 via package'");
+  ASSERT_EQ(
+      Run("bind --draft import-banking-assistant banking-assistant --credential accounts=core-banking-prod").exit_code,
+      0);
+  json p = RunJson("publish --draft import-banking-assistant -m 'back to v1 via package'");
   EXPECT_EQ(p["versions"][0]["version"], 3);
   EXPECT_EQ(Run("flow show banking-assistant@v3 --file flow_definition.json").out,
             Run("flow show banking-assistant@v1 --file flow_definition.json").out);
@@ -288,7 +289,7 @@ TEST_F(PackageCliTest, OverrideThenPublishThenRevert) {
   EXPECT_EQ(v3["description"], v1["description"]);
   for (const char* kept : {"endpoint", "sharing", "audit"}) EXPECT_EQ(v3[kept], v2[kept]) << kept;
   ASSERT_EQ(Run("revert banking-assistant --to v2").exit_code, 0);
-  p = RunJson("publish revert-banking-assistant-v2 -m again");
+  p = RunJson("publish --draft revert-banking-assistant-v2 -m again");
   EXPECT_EQ(p["versions"][0]["version"], 4);
   EXPECT_EQ(Run("flow show banking-assistant@v4 --file flow_definition.json").out,
             Run("flow show banking-assistant@v2 --file flow_definition.json").out);
@@ -313,7 +314,7 @@ TEST_F(PackageCliTest, TopicMappingWithSeveralTopics) {
                         " --topic support.tickets=helpdesk.in --topic support.routed=helpdesk.out",
                     target);
   EXPECT_EQ(ok["flows"][1]["topics"], json({{"support.routed", "helpdesk.out"}, {"support.tickets", "helpdesk.in"}}));
-  RunResult p = Run("publish import-support", target);
+  RunResult p = Run("publish --draft import-support", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   std::string def = Run("flow show ticket-triage --file flow_definition.json", target).out;
   EXPECT_NE(def.find("\"topic\": \"helpdesk.in\""), std::string::npos) << def;
@@ -347,30 +348,31 @@ TEST_F(PackageCliTest, UnboundCredentialsBlockPublish) {
   ASSERT_EQ(Run("export banking-assistant -o pkg.studiopkg").exit_code, 0);
   std::string target = NewRepo("target");
   ASSERT_EQ(Run("import " + Quote(repo_ + "/pkg.studiopkg") + " --draft incoming", target).exit_code, 0);
-  RunResult p = Run("publish incoming", target);
+  RunResult p = Run("publish --draft incoming", target);
   EXPECT_EQ(p.exit_code, 4);
   EXPECT_NE(p.err.find("node 'accounts' needs a 'oauth2' credential; bind one with 'flowrepo bind'"), std::string::npos)
       << p.err;
   EXPECT_NE(p.err.find("node 'lookup' needs a 'api-key' credential"), std::string::npos) << p.err;
-  RunResult b = Run("bind incoming banking-assistant --credential accounts=core-banking-eu", target);
+  RunResult b = Run("bind --draft incoming banking-assistant --credential accounts=core-banking-eu", target);
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  RunResult wrong = Run("bind incoming kyc-check --credential nope=x", target);
+  RunResult wrong = Run("bind --draft incoming kyc-check --credential nope=x", target);
   EXPECT_EQ(wrong.exit_code, 2);
   EXPECT_EQ(wrong.err,
             "flowrepo: error: node 'nope' of flow 'kyc-check' needs no credential (nodes that do: "
             "'lookup')\n");
-  ASSERT_EQ(Run("bind incoming kyc-check --credential lookup=kyc-eu", target).exit_code, 0);
+  ASSERT_EQ(Run("bind --draft incoming kyc-check --credential lookup=kyc-eu", target).exit_code, 0);
   // The secret variables too: a package supplies no reference.
-  p = Run("publish incoming", target);
+  p = Run("publish --draft incoming", target);
   EXPECT_EQ(p.exit_code, 4);
-  EXPECT_NE(p.err.find("secret variable 'CORE_BANKING_KEY' has no reference; bind one with 'flowrepo bind DRAFT "
-                       "banking-assistant --secret CORE_BANKING_KEY=REFERENCE' [unbound-secret]"),
+  EXPECT_NE(p.err.find("secret variable 'CORE_BANKING_KEY' has no reference; bind one with 'flowrepo bind "
+                       "banking-assistant --draft DRAFT --secret CORE_BANKING_KEY=REFERENCE' [unbound-secret]"),
             std::string::npos)
       << p.err;
-  ASSERT_EQ(Run("bind incoming banking-assistant --secret CORE_BANKING_KEY=vault:eu/core-banking", target).exit_code,
-            0);
-  ASSERT_EQ(Run("bind incoming kyc-check --secret KYC_TOKEN=vault:eu/kyc", target).exit_code, 0);
-  p = Run("publish incoming", target);
+  ASSERT_EQ(
+      Run("bind --draft incoming banking-assistant --secret CORE_BANKING_KEY=vault:eu/core-banking", target).exit_code,
+      0);
+  ASSERT_EQ(Run("bind --draft incoming kyc-check --secret KYC_TOKEN=vault:eu/kyc", target).exit_code, 0);
+  p = Run("publish --draft incoming", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_NE(Run("flow show banking-assistant --file flow_definition.json", target).out.find("core-banking-eu"),
             std::string::npos);
@@ -413,25 +415,25 @@ TEST_F(PackageCliTest, PackageSecretReferenceArrivesUnboundAndBlocksPublish) {
   std::string target = NewRepo("target");
   RunResult r = Run("import " + Quote(hostile) + " --draft incoming", target);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("secret 'DB_ROOT' needs a reference: flowrepo bind incoming nightly-report --secret "
+  EXPECT_NE(r.out.find("secret 'DB_ROOT' needs a reference: flowrepo bind nightly-report --draft incoming --secret "
                        "DB_ROOT=REFERENCE"),
             std::string::npos)
       << r.out;
   EXPECT_EQ(Run("flow show nightly-report@incoming --file env_variables.json", target).out.find("vault:"),
             std::string::npos);
-  RunResult p = Run("publish incoming", target);
+  RunResult p = Run("publish --draft incoming", target);
   EXPECT_EQ(p.exit_code, 4);
   EXPECT_NE(p.err.find("secret variable 'DB_ROOT' has no reference"), std::string::npos) << p.err;
   RunResult b =
-      Run("bind incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
+      Run("bind --draft incoming nightly-report --secret DB_ROOT=vault:staging/db --secret "
           "SMTP_PASSWORD=vault:staging/smtp",
           target);
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  p = Run("publish incoming", target);
+  p = Run("publish --draft incoming", target);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_NE(Run("flow show nightly-report --file env_variables.json", target).out.find("vault:staging/db"),
             std::string::npos);
-  RunResult nothing = Run("bind incoming nightly-report", target);
+  RunResult nothing = Run("bind --draft incoming nightly-report", target);
   EXPECT_EQ(nothing.exit_code, 2);
   EXPECT_EQ(nothing.err,
             "flowrepo: error: nothing to bind: pass --credential NODE=CREDENTIAL, --type TYPE=CREDENTIAL or "
@@ -442,7 +444,7 @@ TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
   std::string source = NewRepo("source");
   ASSERT_EQ(Run("flow new daily --group ops --draft d", source).exit_code, 0);
   ASSERT_EQ(Run("flow new reports --draft d", source).exit_code, 0);
-  ASSERT_EQ(Run("publish d -m first", source).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m first", source).exit_code, 0);
   ASSERT_EQ(Run("export daily -o " + Quote(dir_ / "daily.studiopkg"), source).exit_code, 0);
   ASSERT_EQ(Run("export reports -o " + Quote(dir_ / "reports.studiopkg"), source).exit_code, 0);
 
@@ -451,7 +453,7 @@ TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
   std::string target = NewRepo("target");
   ASSERT_EQ(Run("flow new ops --draft t", target).exit_code, 0);
   ASSERT_EQ(Run("flow new weekly --group reports --draft t", target).exit_code, 0);
-  ASSERT_EQ(Run("publish t -m first", target).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft t -m first", target).exit_code, 0);
   const std::string before = RefsSnapshot(target);
   const std::string daily = dir_ / "daily.studiopkg";
   RunResult dry = Run("import " + Quote(daily) + " --dry-run", target);
@@ -481,8 +483,8 @@ TEST_F(PackageCliTest, DryRunRefusesWhatTheImportRefuses) {
 
 TEST_F(PackageCliTest, CrossWorkspaceCopy) {
   ASSERT_EQ(Run("workspace create prod --from main").exit_code, 0);
-  ASSERT_EQ(Run("flow put change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
-  ASSERT_EQ(Run("publish change -m fraud").exit_code, 0);
+  ASSERT_EQ(Run("flow put --draft change " + Quote(Fixtures() + "/changes/banking-assistant")).exit_code, 0);
+  ASSERT_EQ(Run("publish --draft change -m fraud").exit_code, 0);
   std::string files = Shell("ls -a", repo_).out;
   RunResult dry = Run("copy banking-assistant --to-workspace prod --override banking-assistant --dry-run");
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
@@ -493,11 +495,11 @@ TEST_F(PackageCliTest, CrossWorkspaceCopy) {
   json r = RunJson("copy banking-assistant --to-workspace prod --override banking-assistant");
   EXPECT_EQ(r["draft"], "copy-banking-assistant-from-main");
   EXPECT_EQ(r["workspace"], "prod");
-  ASSERT_EQ(Run("-w prod bind copy-banking-assistant-from-main banking-assistant --credential "
+  ASSERT_EQ(Run("-w prod bind --draft copy-banking-assistant-from-main banking-assistant --credential "
                 "accounts=core-banking-prod")
                 .exit_code,
             0);
-  json p = RunJson("-w prod publish copy-banking-assistant-from-main");
+  json p = RunJson("-w prod publish --draft copy-banking-assistant-from-main");
   // prod's v1 is what it was created with; the override is the next version.
   EXPECT_EQ(p["versions"][0]["tag"], "refs/tags/prod/banking-assistant/v2");
   EXPECT_EQ(Run("-w prod flow show banking-assistant --file flow_definition.json").out,

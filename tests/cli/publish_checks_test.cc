@@ -28,8 +28,8 @@ class PublishChecksCliTest : public ::testing::Test {
     RunResult r = Flowrepo("--user alice@example.com init repo", dir_.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     repo_ = dir_ / "repo";
-    ASSERT_EQ(Run("flow put initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
-    r = Run("publish initial -m first");
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(testing::SourceDir() + "/fixtures/flows")).exit_code, 0);
+    r = Run("publish --draft initial -m first");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   RunResult Run(const std::string& args, const std::string& user = "alice@example.com") {
@@ -81,7 +81,7 @@ TEST_F(PublishChecksCliTest, RemovingAUsedSubflowIsRefusedNamingItsUser) {
   EXPECT_NE(Run("draft show retire-kyc").out.find("\n  kyc-check (removed)\n"), std::string::npos);
 
   std::string before = testing::RefsSnapshot(repo_);
-  RunResult r = Run("publish retire-kyc");
+  RunResult r = Run("publish --draft retire-kyc");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
@@ -99,7 +99,7 @@ TEST_F(PublishChecksCliTest, RemovingASubflowWithItsUserPublishesAndShowsInHisto
       Shell("git rm -rq flows/Finance/Compliance/kyc-check flows/Finance/Retail/banking-assistant", clone).exit_code,
       0);
   PushDraft("retire-banking");
-  RunResult r = Run("publish retire-banking -m 'retired with the old app' --json");
+  RunResult r = Run("publish --draft retire-banking -m 'retired with the old app' --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto published = nlohmann::json::parse(r.out);
   EXPECT_EQ(published["removed"], nlohmann::json({"banking-assistant", "kyc-check"}));
@@ -136,7 +136,7 @@ TEST_F(PublishChecksCliTest, RemovingAUsedComponentIsRefusedListingTheFlows) {
   });
   PushDraft("no-js");
   std::string before = testing::RefsSnapshot(repo_);
-  RunResult r = Run("publish no-js");
+  RunResult r = Run("publish --draft no-js");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("publish refused: 3 problem(s) in 3 flow(s); workspace 'main' unchanged\n"), std::string::npos)
       << r.err;
@@ -158,14 +158,14 @@ TEST_F(PublishChecksCliTest, RemovingAUsedTopicIsRefusedNamingTheFlow) {
   StartDraftInClone("topics");
   EditSettings([](Json& doc) { doc["topics"] = {"compliance.alerts", "support.routed", "support.tickets"}; });
   PushDraft("topics");
-  RunResult r = Run("publish topics");
+  RunResult r = Run("publish --draft topics");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\n  topic added: 'compliance.alerts'\n"), std::string::npos) << r.out;
 
   StartDraftInClone("drop-alerts");
   EditSettings([](Json& doc) { doc["topics"] = {"support.routed", "support.tickets"}; });
   PushDraft("drop-alerts");
-  r = Run("publish drop-alerts");
+  r = Run("publish --draft drop-alerts");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish refused: 1 problem(s) in 1 flow(s); workspace 'main' unchanged\n"
@@ -211,7 +211,7 @@ TEST_F(PublishChecksCliTest, SettingsChangesAreListedInDraftShowListAndPublish) 
   RunResult list = Run("draft list");
   EXPECT_NE(list.out.find("\tbanking-assistant; 2 settings change(s)\n"), std::string::npos) << list.out;
 
-  RunResult r = Run("publish tune");
+  RunResult r = Run("publish --draft tune");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\n  banking-assistant v2\n" + listed), std::string::npos) << r.out;
 }
@@ -238,14 +238,14 @@ TEST_F(PublishChecksCliTest, RoleChangeIsRefusedForAnIntegratorAndFlaggedForTheA
             std::string::npos);
 
   std::string before = testing::RefsSnapshot(repo_);
-  RunResult refused = Run("publish fix-typo", "mallory@example.com");
+  RunResult refused = Run("publish --draft fix-typo", "mallory@example.com");
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_EQ(refused.err,
             "flowrepo: error: user 'mallory@example.com' needs role 'admin' in workspace 'main' (has "
             "'integrator')\n");
   EXPECT_EQ(before, testing::RefsSnapshot(repo_));
 
-  RunResult r = Run("publish fix-typo --json");
+  RunResult r = Run("publish --draft fix-typo --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto published = nlohmann::json::parse(r.out);
   EXPECT_EQ(published["role_changes"], true);

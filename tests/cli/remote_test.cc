@@ -39,8 +39,8 @@ class RemoteTest : public ::testing::TestWithParam<std::string> {
     std::filesystem::create_directories(root_);
     server_ = root_ + "/flows.git";
     ASSERT_EQ(testing::Flowrepo("--user " + kAdmin + " init --bare " + Quote(server_)).exit_code, 0);
-    ASSERT_EQ(Admin("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
-    ASSERT_EQ(Admin("publish initial -m first").exit_code, 0);
+    ASSERT_EQ(Admin("flow put --draft initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    ASSERT_EQ(Admin("publish --draft initial -m first").exit_code, 0);
     for (const auto& u : kIntegrators) ASSERT_EQ(Admin("role grant " + u + " integrator").exit_code, 0);
     ASSERT_EQ(Admin("role grant git-daemon@example.com integrator").exit_code, 0);
     ASSERT_EQ(Admin("role grant " + kViewer + " viewer").exit_code, 0);
@@ -91,7 +91,7 @@ class RemoteTest : public ::testing::TestWithParam<std::string> {
     auto j = nlohmann::json::parse(testing::ReadFile(app));
     j["description"] = description;
     testing::WriteFile(app, j.dump(2) + "\n");
-    RunResult r = Run(user, "flow put " + draft + " " + Quote(folder + "/flows"), clone);
+    RunResult r = Run(user, "flow put --draft " + draft + " " + Quote(folder + "/flows"), clone);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   std::string ServerTag(const std::string& tag) {
@@ -175,12 +175,12 @@ TEST_P(RemoteTest, TwoClonesPublishingOneFlowGetServerNumbers) {
   std::string b = Clone(bob), c = Clone(carol);
   Edit(bob, b, "warmer", "faq-answerer", "bob's answer");
   Edit(carol, c, "cooler", "faq-answerer", "carol's answer");
-  RunResult first = Run(bob, "publish warmer -m bob --json", b);
+  RunResult first = Run(bob, "publish --draft warmer -m bob --json", b);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(nlohmann::json::parse(first.out)["remote"], "origin");
   EXPECT_EQ(Description(server_, "main/faq-answerer/v2", "faq-answerer"), "bob's answer");
 
-  RunResult second = Run(carol, "publish cooler -m carol", c);
+  RunResult second = Run(carol, "publish --draft cooler -m carol", c);
   EXPECT_EQ(second.exit_code, 5) << second.err;
   EXPECT_NE(second.err.find("flow 'faq-answerer'"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("flowrepo draft update cooler"), std::string::npos) << second.err;
@@ -191,7 +191,7 @@ TEST_P(RemoteTest, TwoClonesPublishingOneFlowGetServerNumbers) {
   EXPECT_EQ(unsettled.exit_code, 5) << unsettled.err;
   RunResult update = Run(carol, "draft update cooler --keep-draft faq-answerer", c);
   ASSERT_EQ(update.exit_code, 0) << update.err;
-  RunResult again = Run(carol, "publish cooler -m carol", c);
+  RunResult again = Run(carol, "publish --draft cooler -m carol", c);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("faq-answerer v3"), std::string::npos) << again.out;
   EXPECT_EQ(Description(server_, "main/faq-answerer/v3", "faq-answerer"), "carol's answer");
@@ -210,7 +210,7 @@ TEST_P(RemoteTest, APublishWhoseTagIsRefusedDoesNotMoveTheBranch) {
   // Made on the server itself (as an admin repairing by hand would), after bob's clone.
   ASSERT_EQ(Shell("git tag -a -m stray main/faq-answerer/v2 main~0", server_).exit_code, 0);
   const std::string before = Shell("git rev-parse main", server_).out;
-  RunResult r = Run(bob, "publish warmer -m bob", b);
+  RunResult r = Run(bob, "publish --draft warmer -m bob", b);
   EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_NE(r.err.find("main/faq-answerer/v2"), std::string::npos) << r.err;
   EXPECT_EQ(Shell("git rev-parse main", server_).out, before);
@@ -228,7 +228,7 @@ TEST_P(RemoteTest, FourClonesPublishingAtOnce) {
   auto flow = kFlows.begin();
   for (const auto& [user, clone] : clones) {
     Edit(user, clone, "own", flow->first, "by " + user);
-    commands.push_back({As(user) + "publish own -m own", clone});
+    commands.push_back({As(user) + "publish --draft own -m own", clone});
     ++flow;
   }
   for (const auto& r : AtOnce(commands, dir_)) {
@@ -241,7 +241,7 @@ TEST_P(RemoteTest, FourClonesPublishingAtOnce) {
   commands.clear();
   for (const auto& [user, clone] : clones) {
     Edit(user, clone, "same", "kyc-check", "kyc by " + user);
-    commands.push_back({As(user) + "publish same -m same", clone});
+    commands.push_back({As(user) + "publish --draft same -m same", clone});
   }
   std::vector<RunResult> results = AtOnce(commands, dir_);
   int landed = 0;
@@ -253,7 +253,7 @@ TEST_P(RemoteTest, FourClonesPublishingAtOnce) {
     EXPECT_EQ(results[i].exit_code, 5) << results[i].err;
     const auto& [user, clone] = clones[i];
     ASSERT_EQ(Run(user, "draft update same --keep-draft kyc-check", clone).exit_code, 0);
-    RunResult r = Run(user, "publish same -m same", clone);
+    RunResult r = Run(user, "publish --draft same -m same", clone);
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   EXPECT_EQ(landed, 1);
@@ -278,7 +278,7 @@ TEST_P(AuthenticatedRemoteTest, AViewerIsRefusedWhateverHeClaims) {
   // Locally he claims to be alice (the CLI's own check passes), and sets
   // FLOWREPO_USER for the server too.
   RunResult r = Shell("env -u GIT_SSL_CAINFO HOME=" + Quote(Home(kViewer)) + " FLOWREPO_USER=" + kAdmin + " " +
-                          Quote(FLOWREPO_BINARY) + " --user " + kAdmin + " publish sneaky -m sneaky",
+                          Quote(FLOWREPO_BINARY) + " --user " + kAdmin + " publish --draft sneaky -m sneaky",
                       v);
   EXPECT_EQ(r.exit_code, 8) << r.err;
   EXPECT_NE(r.err.find("remote: flowrepo: refs/heads/main: user '" + kViewer + "' needs role 'integrator'"),
@@ -345,16 +345,16 @@ TEST_P(OfflineTest, AnOfflinePublishBecomesADraftOnPull) {
   const std::string bob = "bob@example.com", carol = "carol@example.com";
   std::string b = Clone(bob), c = Clone(carol);
   Edit(bob, b, "offline", "nightly-report", "made on a plane");
-  RunResult r = Run(bob, "publish offline --offline -m plane", b);
+  RunResult r = Run(bob, "publish --draft offline --offline -m plane", b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string offline_tag = Shell("git rev-parse main/nightly-report/v2", b).out;
   ASSERT_NE(offline_tag, "");
   Edit(carol, c, "landed", "nightly-report", "carol's, on the server");
-  ASSERT_EQ(Run(carol, "publish landed -m landed", c).exit_code, 0);
+  ASSERT_EQ(Run(carol, "publish --draft landed -m landed", c).exit_code, 0);
 
   // bob's next publish refuses until he pulls: the server decides numbers.
   Edit(bob, b, "later", "faq-answerer", "later");
-  r = Run(bob, "publish later", b);
+  r = Run(bob, "publish --draft later", b);
   EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_NE(r.err.find("run 'flowrepo pull' first"), std::string::npos) << r.err;
 
@@ -373,12 +373,12 @@ TEST_P(OfflineTest, AnOfflinePublishBecomesADraftOnPull) {
 
   // Both changed nightly-report: settle, publish, and it is v3 everywhere.
   ASSERT_EQ(Run(bob, "draft update " + draft + " --keep-draft nightly-report", b).exit_code, 0);
-  r = Run(bob, "publish " + draft + " -m 'from the plane'", b);
+  r = Run(bob, "publish --draft " + draft + " -m 'from the plane'", b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Description(server_, "main/nightly-report/v3", "nightly-report"), "made on a plane");
   // "later" was started on the offline publish: it carries that change,
   // now on the server as v3, and its own; only its own is published.
-  r = Run(bob, "publish later --json", b);
+  r = Run(bob, "publish --draft later --json", b);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto later = nlohmann::json::parse(r.out);
   ASSERT_EQ(later["versions"].size(), 1u) << r.out;
@@ -399,7 +399,7 @@ TEST_P(OfflineTest, PullGivesARepositoryWithARemoteItsUpstream) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Shell("git config branch.main.remote", mine).out, "origin\n");
   Edit(bob, mine, "by-hand", "ticket-triage", "by hand");
-  r = Run(bob, "publish by-hand --json", mine);
+  r = Run(bob, "publish --draft by-hand --json", mine);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["remote"], "origin");
   EXPECT_EQ(Description(server_, "main/ticket-triage/v2", "ticket-triage"), "by hand");
@@ -412,8 +412,8 @@ TEST_P(OfflineTest, TheSameChangeFromTwoClonesIsOneVersion) {
   std::string b = Clone(bob), c = Clone(carol);
   Edit(bob, b, "fix", "kyc-check", "the agreed fix");
   Edit(carol, c, "fix", "kyc-check", "the agreed fix");
-  ASSERT_EQ(Run(bob, "publish fix", b).exit_code, 0);
-  RunResult r = Run(carol, "publish fix", c);
+  ASSERT_EQ(Run(bob, "publish --draft fix", b).exit_code, 0);
+  RunResult r = Run(carol, "publish --draft fix", c);
   EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_NE(r.err.find("already holds every change of draft 'fix'"), std::string::npos) << r.err;
   EXPECT_EQ(ServerTag("main/kyc-check/v3"), "");

@@ -21,8 +21,8 @@ class VersionsCliTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(Flowrepo("--user alice@example.com init repo", dir_.path()).exit_code, 0);
     repo_ = dir_ / "repo";
-    ASSERT_EQ(Run("flow put initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
-    RunResult r = Run("publish initial -m first");
+    ASSERT_EQ(Run("flow put --draft initial " + Quote(Fixtures() + "/flows")).exit_code, 0);
+    RunResult r = Run("publish --draft initial -m first");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   RunResult Run(const std::string& args) { return Flowrepo("--user alice@example.com " + args, repo_); }
@@ -34,7 +34,7 @@ class VersionsCliTest : public ::testing::Test {
   std::string Fixtures() const { return testing::SourceDir() + "/fixtures"; }
   // A draft changing banking-assistant.
   void PutChange(const std::string& draft) {
-    RunResult r = Run("flow put " + draft + " " + Quote(Fixtures() + "/changes/banking-assistant"));
+    RunResult r = Run("flow put --draft " + draft + " " + Quote(Fixtures() + "/changes/banking-assistant"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -45,23 +45,23 @@ class VersionsCliTest : public ::testing::Test {
 TEST_F(VersionsCliTest, ForgedPublishNoteIsRefusedAndTagsNothing) {
   PutChange("d");
   const std::string refs = testing::RefsSnapshot(repo_);
-  RunResult r = Run("publish d -m \"$(printf 'note\\nFlowrepo-Version: kyc-check v7')\"");
+  RunResult r = Run("publish --draft d -m \"$(printf 'note\\nFlowrepo-Version: kyc-check v7')\"");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish note refused: line 2 looks like a flowrepo trailer ('Flowrepo-Version: "
             "kyc-check v7'), which only flowrepo writes (reword it)\n");
   EXPECT_EQ(testing::RefsSnapshot(repo_), refs);
-  r = Run("publish d -m \"$(printf 'note\\n---\\nmore')\"");
+  r = Run("publish --draft d -m \"$(printf 'note\\n---\\nmore')\"");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(testing::RefsSnapshot(repo_), refs);
-  ASSERT_EQ(Run("publish d -m fine").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m fine").exit_code, 0);
   EXPECT_EQ(Git("tag -l 'main/kyc-check/*'"), "main/kyc-check/v1\n");
   EXPECT_EQ(Git("tag -l 'main/banking-assistant/*'"), "main/banking-assistant/v1\nmain/banking-assistant/v2\n");
 }
 
 TEST_F(VersionsCliTest, CheckIsCleanAfterNormalWork) {
   PutChange("d");
-  ASSERT_EQ(Run("publish d -m two").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m two").exit_code, 0);
   ASSERT_EQ(Run("workspace create dev --from main").exit_code, 0);
   RunResult r = Run("check");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -121,7 +121,7 @@ TEST_F(VersionsCliTest, SquattedNextTagRefusesPublish) {
   Git("tag main/banking-assistant/v999999999 main");
   Git("tag main/banking-assistant/v2 drafts/main/d");
   const std::string refs = testing::RefsSnapshot(repo_);
-  RunResult r = Run("publish d -m two");
+  RunResult r = Run("publish --draft d -m two");
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_EQ(r.err,
             "flowrepo: error: publish refused: tag 'main/banking-assistant/v2' exists but no publish commit backs "
@@ -132,7 +132,7 @@ TEST_F(VersionsCliTest, SquattedNextTagRefusesPublish) {
   EXPECT_NE(c.out.find("unbacked-tag refs/tags/main/banking-assistant/v2: "), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("unbacked-tag refs/tags/main/banking-assistant/v999999999: "), std::string::npos) << c.out;
   Git("tag -d main/banking-assistant/v2");
-  ASSERT_EQ(Run("publish d -m two").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m two").exit_code, 0);
   auto h = nlohmann::json::parse(Run("history banking-assistant --json").out);
   EXPECT_EQ(h["versions"][0]["version"], 2);
   EXPECT_EQ(h["ignored_tags"], nlohmann::json({"main/banking-assistant/v999999999"}));
@@ -140,7 +140,7 @@ TEST_F(VersionsCliTest, SquattedNextTagRefusesPublish) {
 
 TEST_F(VersionsCliTest, WorkspaceCreateFromGivesVersionsThere) {
   PutChange("d");
-  ASSERT_EQ(Run("publish d -m two").exit_code, 0);
+  ASSERT_EQ(Run("publish --draft d -m two").exit_code, 0);
   RunResult w = Run("workspace create dev --from main");
   ASSERT_EQ(w.exit_code, 0) << w.err;
   EXPECT_EQ(w.out, "Created workspace 'dev' from 'main' (6 flows, each v1 there)\n");
@@ -154,10 +154,11 @@ TEST_F(VersionsCliTest, WorkspaceCreateFromGivesVersionsThere) {
   RunResult e = Run("-w dev export banking-assistant --version latest -o " + Quote(dir_ / "b.zip"));
   EXPECT_EQ(e.exit_code, 0) << e.err;
   // An override in dev can be reverted to what dev started with.
-  ASSERT_EQ(Run("-w dev flow put o " + Quote(Fixtures() + "/flows/Finance/Retail/banking-assistant")).exit_code, 0);
-  ASSERT_EQ(Run("-w dev publish o -m override").exit_code, 0);
+  ASSERT_EQ(Run("-w dev flow put --draft o " + Quote(Fixtures() + "/flows/Finance/Retail/banking-assistant")).exit_code,
+            0);
+  ASSERT_EQ(Run("-w dev publish --draft o -m override").exit_code, 0);
   ASSERT_EQ(Run("-w dev revert banking-assistant --to v1").exit_code, 0);
-  RunResult p = Run("-w dev publish revert-banking-assistant-v1 -m back --json");
+  RunResult p = Run("-w dev publish --draft revert-banking-assistant-v1 -m back --json");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(nlohmann::json::parse(p.out)["versions"][0]["tag"], "refs/tags/dev/banking-assistant/v3");
   // Rerunning the create once dev has moved on is refused as before.

@@ -609,7 +609,7 @@ TEST_F(PackageTest, SecretReferencesAreNeverTakenFromAPackage) {
     std::string all = e.what();
     for (const auto& d : e.details()) all += "\n" + d;
     EXPECT_NE(all.find("flows/Ops/leaky/env_variables.json:/variables/0: secret variable 'DB_ROOT' has no "
-                       "reference; bind one with 'flowrepo bind DRAFT leaky --secret DB_ROOT=REFERENCE' "
+                       "reference; bind one with 'flowrepo bind leaky --draft DRAFT --secret DB_ROOT=REFERENCE' "
                        "[unbound-secret]"),
               std::string::npos)
         << all;

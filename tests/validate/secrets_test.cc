@@ -959,7 +959,7 @@ TEST_F(SecretsEndToEndTest, WorkflowIdsEndingInSecretWordsPassAddPublishAndValid
   r = Run("validate drafts/main/ledger --json");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(Json::parse(r.out)["ok"].get<bool>()) << r.out;
-  r = Run("publish ledger -m 'ledger close'");
+  r = Run("publish --draft ledger -m 'ledger close'");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   r = Run("validate --json");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -110,6 +110,24 @@ TEST(ValidateTest, FolderChecksSubflowsAndTopicsOfAWorkTreeRoot) {
   EXPECT_EQ(r.problems[2].message, "topic 'orders.created' is not available in the workspace");
 }
 
+TEST(ValidateTest, SettingsEnvDefaultsAndExportRoleAreChecked) {
+  TempDir dir;
+  WriteFlow(dir / "flows/a", MakeFlow("a"));
+  WriteFile(dir / ".flowrepo/workspace.json", R"({"components": ["http@1"], "export_role": "owner", "env": [
+      {"name": "REGION", "value": "eu"},
+      {"name": "REGION", "value": "us"},
+      {"name": "DB_PASSWORD", "secret": true, "value": "hunter2"}]})");
+  ValidationReport r = ValidateFolder(dir.path(), {});
+  // The scanner sees the password too, as in any settings field.
+  EXPECT_EQ(Rules(r), "duplicate-variable secret-value role secret/password-field ");
+  EXPECT_EQ(r.problems[0].pointer, "/env/1/name");
+  EXPECT_EQ(r.problems[1].pointer, "/env/2/value");
+  EXPECT_EQ(r.problems[2].message, "export_role must be viewer, integrator or admin");
+  WriteFile(dir / ".flowrepo/workspace.json",
+            R"({"components": ["http@1"], "env": {"REGION": "eu"}, "export_role": "admin"})");
+  EXPECT_EQ(Rules(ValidateFolder(dir.path(), {})), "schema ");
+}
+
 TEST(ValidateTest, FolderWithRepositoryContextFindsSubflowTargets) {
   TempDir dir;
   FlowRepository repo = testing::InitRepository(dir / "repo", kAdmin);

@@ -408,8 +408,10 @@ class Judge {
              ShortId(*new_id) + " (history is never rewritten)");
       return;
     }
-    if (WorkspaceSettings::AtCommit(impl_.store, *old_id).Roles() !=
-        WorkspaceSettings::AtCommit(impl_.store, *new_id).Roles()) {
+    // Who may do what (roles, and who may export) is an admin's to change.
+    const WorkspaceSettings before = WorkspaceSettings::AtCommit(impl_.store, *old_id);
+    const WorkspaceSettings after = WorkspaceSettings::AtCommit(impl_.store, *new_id);
+    if (before.Roles() != after.Roles() || before.ExportRole() != after.ExportRole()) {
       if (!Require(ws, *old_id, Role::kAdmin)) return;
     }
     Validate(old_id, *new_id);

@@ -314,6 +314,31 @@ void MapReferences(std::vector<Pending>& pending, const std::map<std::string, Fl
   }
 }
 
+// Each refused file as a problem "add/<reason>", then the problems behind
+// it with their pointers and rules, as validate lists them.
+std::vector<Problem> ProblemsOf(const std::vector<RefusedFile>& refused) {
+  std::vector<Problem> problems;
+  for (const auto& r : refused) {
+    problems.push_back({r.file, "", "add/" + r.reason, r.message});
+    problems.insert(problems.end(), r.problems.begin(), r.problems.end());
+  }
+  return problems;
+}
+
+// The options of \a request that do not depend on a repository.
+std::string CheckedFormat(const AddFlowsRequest& request) {
+  const std::string format = NormalizeFormatName(request.format);
+  if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--split-tabs splits node-red flows files; it cannot be used with --format " + request.format);
+  }
+  if (std::string why = GroupProblem(request.group); !why.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
+  }
+  if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files given");
+  return format;
+}
+
 // What the result says of flow \a p (moved out of it), stored as \a summary.
 AddedFlow Added(Pending& p, const FlowSummary& summary, const std::vector<Input>& inputs) {
   AddedFlow added;
@@ -333,16 +358,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   impl.RequireRole(request.workspace, Role::kIntegrator);
   if (request.draft.empty()) throw Error(ErrorCode::kInvalidArgument, "flow add needs a draft (--draft)");
   RequireDraftName(request.draft);
-  const std::string format = NormalizeFormatName(request.format);
-  if (request.split == SplitTabs::kYes && !format.empty() && format != kNodeRedFormat) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--split-tabs splits node-red flows files; it cannot be used with --format " + request.format);
-  }
-  if (std::string why = GroupProblem(request.group); !why.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "invalid group '" + request.group + "': " + why);
-  }
+  CheckedFormat(request);
   if (!request.id.empty()) RequireId(request.id, "flow id");
-  if (request.paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no files to add");
 
   const std::vector<Input> inputs = ExpandPaths(request);
   Store& store = impl.store;
@@ -353,15 +370,8 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   std::set<std::string> components;
   std::vector<Pending> pending = ConvertAndStore(store, inputs, request, result.refused, components);
   if (pending.empty()) {
-    // Each file's refusal, then the problems behind it with their
-    // pointers and rules, as validate lists them.
-    std::vector<Problem> problems;
-    for (const auto& r : result.refused) {
-      problems.push_back({r.file, "", "add/" + r.reason, r.message});
-      problems.insert(problems.end(), r.problems.begin(), r.problems.end());
-    }
     const std::string message = "no flow added: " + std::to_string(result.refused.size()) + " file(s) refused";
-    throw Error::Listing(ErrorCode::kInvalidData, message, std::move(problems));
+    throw Error::Listing(ErrorCode::kInvalidData, message, ProblemsOf(result.refused));
   }
   if (!request.id.empty() && pending.size() != 1) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -423,6 +433,26 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
                                   FlowRepository::GroupChoice::kAsGiven);
   result.write->created_draft = result.write->created_draft || created_draft;
   return result;
+}
+
+ValidationReport ValidateSourceFiles(const AddFlowsRequest& request) {
+  CheckedFormat(request);
+  const std::vector<Input> inputs = ExpandPaths(request);
+  std::vector<Conversion> converted(inputs.size());
+  ParallelFor(
+      inputs.size(), [&](std::size_t i, std::size_t) { converted[i] = ConvertInput(inputs[i], request); }, 4);
+  ValidationReport report;
+  report.target = inputs.size() == 1 ? "file '" + inputs[0].path + "'" : std::to_string(inputs.size()) + " file(s)";
+  std::vector<RefusedFile> refused;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (converted[i].refused) {
+      refused.push_back(std::move(*converted[i].refused));
+    } else {
+      report.flows.push_back(inputs[i].path);
+    }
+  }
+  report.problems = ProblemsOf(refused);
+  return report;
 }
 
 }  // namespace flowrepo

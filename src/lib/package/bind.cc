@@ -181,7 +181,8 @@ void RequireSomethingToBind(const BindRequest& request) {
                 "--secret VARIABLE=REFERENCE");
   }
   if (request.flow.empty() && (!request.credentials.empty() || !request.secrets.empty())) {
-    throw Error(ErrorCode::kInvalidArgument, "--credential and --secret bind one flow: name it (bind DRAFT FLOW)");
+    throw Error(ErrorCode::kInvalidArgument,
+                "--credential and --secret bind one flow: name it (bind FLOW --draft DRAFT)");
   }
   for (const auto& [type, credential] : request.types) {
     if (std::string why = CredentialProblem(credential, "type '" + type + "'"); !why.empty()) {

@@ -436,7 +436,8 @@ std::string SafeFileName(std::string_view name) {
 BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& request, RetainText retain,
                           const std::string& spool_directory) {
   const std::string& ws = request.workspace;
-  impl.RequireRole(ws, Role::kIntegrator);
+  impl.RequireRole(ws, WorkspaceSettings::AtCommit(impl.store, impl.WorkspaceHead(ws)).ExportRole(),
+                   "to export, as the workspace's export_role says");
   Store& store = impl.store;
   const bool single = request.version.has_value();
   DependencyPolicy policy =
@@ -475,13 +476,14 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   }
   const std::map<std::string, FlowLocation>& flows = impl.FlowsAt(commit);
 
-  // 2. The selection.
-  auto resolve = [&](const std::string& item, std::set<std::string>& into, std::vector<std::string>& unknown) {
+  // 2. The selection. An item naming a flow or group is taken whole (group
+  // names may hold commas); any other is read as a list "A,B".
+  auto resolve_whole = [&](const std::string& item, std::set<std::string>& into) {
     bool force_group = !item.empty() && item.back() == '/';
     std::string group = force_group ? item.substr(0, item.size() - 1) : item;
     if (!force_group && flows.count(item)) {
       into.insert(item);
-      return;
+      return true;
     }
     bool any = false;
     if (!group.empty() && IsValidGroup(group)) {
@@ -492,10 +494,26 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
         }
       }
     }
-    if (!any) unknown.push_back(item);
+    return any;
+  };
+  struct Unknown {
+    std::string name;
+    std::string list;  ///< the "A,B" it came from, if any
+  };
+  auto resolve = [&](const std::string& item, std::set<std::string>& into, std::vector<Unknown>& unknown) {
+    if (resolve_whole(item, into)) return;
+    if (item.find(',') == std::string::npos) {
+      unknown.push_back({item, ""});
+      return;
+    }
+    for (std::size_t start = 0, end = 0; start <= item.size(); start = end + 1) {
+      end = std::min(item.find(',', start), item.size());
+      std::string part = item.substr(start, end - start);
+      if (!part.empty() && !resolve_whole(part, into)) unknown.push_back({part, item});
+    }
   };
   std::set<std::string> selected, excluded;
-  std::vector<std::string> unknown;
+  std::vector<Unknown> unknown;
   if (request.all) {
     for (const auto& [id, loc] : flows) selected.insert(id);
   }
@@ -506,8 +524,9 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
     std::vector<std::string> names = GroupsOf(flows);
     for (const auto& [id, loc] : flows) names.push_back(id);
     for (const auto& u : unknown) {
-      std::string hint = ClosestName(u, names);
-      details.push_back("no flow or group '" + u + "' in " + where +
+      std::string hint = ClosestName(u.name, names);
+      details.push_back("no flow or group '" + u.name + "' in " + where +
+                        (u.list.empty() ? "" : " (read '" + u.list + "' as a list; give a group with a comma whole)") +
                         (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
     }
     throw Error(

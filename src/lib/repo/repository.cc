@@ -28,12 +28,13 @@ git_oid FlowRepository::Impl::WorkspaceHead(std::string_view ws) const {
   return *head;
 }
 
-void FlowRepository::Impl::RequireRole(std::string_view ws, Role role) const {
+void FlowRepository::Impl::RequireRole(std::string_view ws, Role role, std::string_view why) const {
   WorkspaceSettings settings = WorkspaceSettings::AtCommit(store, WorkspaceHead(ws));
   auto has = settings.RoleOf(user);
   if (!has || *has < role) {
     throw Error(ErrorCode::kPermissionDenied,
-                "user '" + user + "' needs role '" + RoleName(role) + "' in workspace '" + std::string(ws) + "' (has " +
+                "user '" + user + "' needs role '" + RoleName(role) + "' in workspace '" + std::string(ws) + "'" +
+                    (why.empty() ? "" : " " + std::string(why)) + " (has " +
                     (has ? std::string("'") + RoleName(*has) + "'" : std::string("none")) + ")");
   }
 }

@@ -58,7 +58,10 @@ struct FlowRepository::Impl {
   /// Head of workspace \a ws. Throws kNotFound.
   git_oid WorkspaceHead(std::string_view ws) const;
   /// Throws kPermissionDenied unless the user has \a role in \a ws.
-  void RequireRole(std::string_view ws, Role role) const;
+  /// Throws kPermissionDenied unless the user has \a role in \a ws;
+  /// \a why ("to export, as the workspace's export_role says") ends the
+  /// message.
+  void RequireRole(std::string_view ws, Role role, std::string_view why = {}) const;
   /// The commit a revision names: "vN" (with \a flow), a workspace, a draft
   /// of \a ws, "drafts/..", a full ref, or a commit id, full or abbreviated
   /// (at least 4 digits; names first). Never passes user text to git's

@@ -65,6 +65,12 @@ std::optional<Role> WorkspaceSettings::RoleOf(const std::string& user) const {
   return it->second;
 }
 
+Role WorkspaceSettings::ExportRole() const {
+  auto it = document.find(kExportRoleField);
+  if (it == document.end()) return Role::kIntegrator;
+  return it->is_string() ? ParseRole(it->get<std::string>()).value_or(Role::kAdmin) : Role::kAdmin;
+}
+
 WorkspaceSettings WorkspaceSettings::Default(const std::string& admin) {
   Json doc = {
       {"schema", kSettingsSchema},

@@ -17,6 +17,8 @@
 namespace flowrepo {
 
 inline constexpr std::string_view kSettingsSchema = "flowrepo/workspace@1";
+/// The settings field naming the role needed to export (ExportRole).
+inline constexpr const char* kExportRoleField = "export_role";
 
 struct WorkspaceSettings {
   Json document;  ///< the whole file, unknown fields kept
@@ -27,6 +29,10 @@ struct WorkspaceSettings {
   /// user -> role; empty means the workspace is unmanaged (everyone admin).
   std::map<std::string, Role> Roles() const;
   std::optional<Role> RoleOf(const std::string& user) const;
+  /// The role needed to export flows of the workspace ("export_role"):
+  /// integrator when absent; admin when it names no role (validation
+  /// refuses that, and an unreadable setting must not open exports).
+  Role ExportRole() const;
 
   static WorkspaceSettings Default(const std::string& admin);
   static WorkspaceSettings Parse(const std::string& text);

@@ -5,10 +5,11 @@
 // 2. Otherwise both trees are listed (a handful of files) and every path
 //    whose blob differs is a change.
 // 3. .flowrepo/workspace.json is described field by field: roles by user,
-//    components by "name@version", topics by name, and every other field
-//    (environment defaults, schema, ...) by its members when it is an
-//    object on both sides, else as a whole. Other files are described as
-//    added, changed or removed.
+//    components by "name@version", topics and env defaults by name, and
+//    every other field (schema, export_role, ...) by its members when it
+//    is an object on both sides, else as a whole. Role and export_role
+//    changes need an admin. Other files are described as added, changed
+//    or removed.
 
 #include "repo/settings_changes.h"
 
@@ -19,6 +20,7 @@
 
 #include "flowrepo/error.h"
 #include "repo/layout.h"
+#include "repo/settings.h"
 
 namespace flowrepo {
 
@@ -125,7 +127,7 @@ std::string ComponentKey(const Json& item) {
   return version.empty() || name.empty() ? name : name + "@" + version;
 }
 
-std::string TopicKey(const Json& item) { return item.is_string() ? item.get<std::string>() : StringOr(item, "name"); }
+std::string NameKey(const Json& item) { return item.is_string() ? item.get<std::string>() : StringOr(item, "name"); }
 
 KeyedList ListByKey(const Json& doc, const char* field, std::string (*key_of)(const Json&)) {
   KeyedList out;
@@ -196,8 +198,8 @@ const Json* Member(const Json& object, const std::string& key) {
   return it == object.end() ? nullptr : &*it;
 }
 
-// A field other than roles, components and topics; objects on both sides
-// (environment defaults) are described member by member.
+// A field other than roles, components, topics and env; objects on both
+// sides are described member by member.
 void DescribeField(const std::string& field, const Json* before, const Json* after, std::vector<SettingsChange>& out) {
   if (before && after && *before == *after) return;
   if (before && after && before->is_object() && after->is_object()) {
@@ -339,15 +341,23 @@ std::vector<SettingsChange> DescribeSettingsDocuments(const Json& before, const 
   DescribeRoles(before, after, out);
   DescribeList(before, after, "components", ComponentKey,
                {Kind::kComponentAdded, Kind::kComponentChanged, Kind::kComponentRemoved, "component"}, out);
-  DescribeList(before, after, "topics", TopicKey,
-               {Kind::kTopicAdded, Kind::kTopicChanged, Kind::kTopicRemoved, "topic"}, out);
+  DescribeList(before, after, "topics", NameKey, {Kind::kTopicAdded, Kind::kTopicChanged, Kind::kTopicRemoved, "topic"},
+               out);
+  DescribeList(before, after, "env", NameKey,
+               {Kind::kSettingAdded, Kind::kSettingChanged, Kind::kSettingRemoved, "env default"}, out);
   std::set<std::string> fields;
   for (const Json* doc : {&before, &after}) {
     for (const auto& [key, value] : doc->items()) fields.insert(key);
   }
   for (const auto& field : fields) {
-    if (field == "roles" || field == "components" || field == "topics") continue;
+    if (field == "roles" || field == "components" || field == "topics" || field == "env") continue;
+    const std::size_t first = out.size();
     DescribeField(field, Member(before, field), Member(after, field), out);
+    if (field != kExportRoleField) continue;
+    for (std::size_t i = first; i < out.size(); ++i) {  // who may take flows out is an admin's call
+      out[i].needs_admin = true;
+      out[i].message += " (needs admin)";
+    }
   }
   return out;
 }

@@ -1,12 +1,15 @@
-// Writes of workspace settings onto drafts: components and topics added or
-// removed in .flowrepo/workspace.json, published like flows.
+// Writes of workspace settings onto drafts: components, topics and env
+// defaults added or removed in .flowrepo/workspace.json, and the role
+// needed to export; published like flows.
 
 #include <algorithm>
+#include <functional>
 
 #include "flow/names.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "repo/repository_impl.h"
+#include "validate/secrets.h"
 
 namespace flowrepo {
 namespace {
@@ -84,6 +87,96 @@ std::string Describe(SettingsList list, const std::vector<std::string>& add, con
   return subject;
 }
 
+// Commits the settings of \a draft (or of the workspace head for a new
+// draft) as \a edit changes them; \a edit gets "draft 'd'" or
+// "workspace 'ws'" for its messages.
+WriteResult WriteSettings(FlowRepository::Impl& impl, std::string_view ws, std::string_view draft,
+                          const std::function<void(Json&, const std::string&)>& edit, const std::string& message) {
+  const DraftTarget target = impl.OpenDraft(ws, draft);
+  Json doc = WorkspaceSettings::AtCommit(impl.store, target.parent).document;
+  if (!doc.is_object()) doc = Json::object();
+  if (!doc.contains("schema")) doc["schema"] = kSettingsSchema;
+  edit(doc, target.head ? "draft '" + std::string(draft) + "'" : "workspace '" + std::string(ws) + "'");
+  TreeEdits edits;
+  edits[std::string(kSettingsPath)] = TreeEntry{impl.store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
+  return impl.CommitToDraft(ws, draft, std::move(edits), message, {});
+}
+
+WorkspaceSettings SettingsAt(const FlowRepository::Impl& impl, std::string_view ws, std::string_view at) {
+  const git_oid commit = at.empty() ? impl.WorkspaceHead(ws) : impl.ResolveRevision(ws, "", at);
+  return WorkspaceSettings::AtCommit(impl.store, commit);
+}
+
+// ---- env defaults ----------------------------------------------------------
+
+constexpr const char* kEnvField = "env";
+
+// Env variable names as shells and runtimes take them.
+bool IsEnvName(const std::string& name) {
+  auto head = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  return !name.empty() && name.size() <= 200 && head(name[0]) &&
+         std::all_of(name.begin(), name.end(), [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
+
+void RequireEnvDefault(const EnvDefault& d) {
+  if (!IsEnvName(d.name)) throw Error(ErrorCode::kInvalidArgument, "invalid env variable name '" + d.name + "'");
+  const std::string who = "env default '" + d.name + "'";
+  if (d.secret) {
+    if (!d.value.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, who + " is secret: give where it is kept, not its value");
+    }
+    if (d.ref.empty() || d.ref.size() > 1000) {
+      throw Error(ErrorCode::kInvalidArgument, who + " is secret and needs a reference (vault:..., op://...)");
+    }
+  }
+  // A secret's reference, or a plain value, that looks like a secret itself
+  // would put one in git for every clone to keep.
+  const std::string shown = d.secret ? d.ref : d.value;
+  if (!DetectSecret(d.secret ? "secret" : d.name, shown).empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                who + (d.secret ? "'s reference" : "'s value") +
+                    " looks like a secret value; give where the secret is kept with --secret NAME=REFERENCE");
+  }
+}
+
+Json EnvEntry(const EnvDefault& d) {
+  if (d.secret) return {{"name", d.name}, {"secret", true}, {"ref", d.ref}};
+  return {{"name", d.name}, {"value", d.value}};
+}
+
+EnvDefault EnvDefaultOf(const Json& entry) {
+  return {StringOr(entry, "name"), StringOr(entry, "value"), IsTrue(entry, "secret"), StringOr(entry, "ref")};
+}
+
+void EditEnv(Json& doc, const std::vector<EnvDefault>& set, const std::vector<std::string>& remove,
+             const std::string& where) {
+  Json& entries = doc[kEnvField];
+  if (!entries.is_array()) entries = Json::array();
+  auto find = [&](const std::string& name) {
+    return std::find_if(entries.begin(), entries.end(),
+                        [&](const Json& e) { return e.is_object() && StringOr(e, "name") == name; });
+  };
+  for (const auto& name : remove) {
+    auto it = find(name);
+    if (it == entries.end()) {
+      std::vector<std::string> names;
+      for (const auto& e : entries) names.push_back(StringOr(e, "name"));
+      const std::string hint = ClosestName(name, names);
+      throw Error(ErrorCode::kNotFound, "env default '" + name + "' is not set in " + where +
+                                            (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+    }
+    entries.erase(it);
+  }
+  for (const auto& d : set) {
+    auto it = find(d.name);
+    if (it == entries.end()) {
+      entries.push_back(EnvEntry(d));
+    } else {
+      *it = EnvEntry(d);
+    }
+  }
+}
+
 }  // namespace
 
 WriteResult FlowRepository::Impl::EditSettingsList(std::string_view ws, std::string_view draft, SettingsList list,
@@ -93,15 +186,9 @@ WriteResult FlowRepository::Impl::EditSettingsList(std::string_view ws, std::str
   for (const auto* names : {&add, &remove}) {
     for (const auto& name : *names) RequireItemName(list, name);
   }
-  const DraftTarget target = OpenDraft(ws, draft);
-  Json doc = WorkspaceSettings::AtCommit(store, target.parent).document;
-  if (!doc.is_object()) doc = Json::object();
-  if (!doc.contains("schema")) doc["schema"] = kSettingsSchema;
-  EditList(list, doc, add, remove,
-           target.head ? "draft '" + std::string(draft) + "'" : "workspace '" + std::string(ws) + "'");
-  TreeEdits edits;
-  edits[std::string(kSettingsPath)] = TreeEntry{store.WriteBlob(CanonicalJson(doc)), GIT_FILEMODE_BLOB};
-  return CommitToDraft(ws, draft, std::move(edits), Describe(list, add, remove), {});
+  return WriteSettings(
+      *this, ws, draft, [&](Json& doc, const std::string& where) { EditList(list, doc, add, remove, where); },
+      Describe(list, add, remove));
 }
 
 WriteResult FlowRepository::EditSettings(std::string_view workspace, std::string_view draft, SettingsList list,
@@ -114,14 +201,59 @@ WriteResult FlowRepository::EditSettings(std::string_view workspace, std::string
 std::vector<std::string> FlowRepository::ListSettings(std::string_view workspace, SettingsList list,
                                                       std::string_view at) const {
   impl_->RequireRole(workspace, Role::kViewer);
-  const git_oid commit = at.empty() ? impl_->WorkspaceHead(workspace) : impl_->ResolveRevision(workspace, "", at);
-  const WorkspaceSettings settings = WorkspaceSettings::AtCommit(impl_->store, commit);
+  const WorkspaceSettings settings = SettingsAt(*impl_, workspace, at);
   std::vector<std::string> out;
   for (const auto& e : settings.document.value(ListKey(list), Json::array())) {
     if (std::string name = EntryName(list, e); !name.empty()) out.push_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+WriteResult FlowRepository::EditEnvDefaults(std::string_view workspace, std::string_view draft,
+                                            const std::vector<EnvDefault>& set,
+                                            const std::vector<std::string>& remove) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  RequireDraftName(draft);
+  if (set.empty() && remove.empty()) throw Error(ErrorCode::kInvalidArgument, "nothing to change");
+  std::set<std::string> named;
+  for (const auto& d : set) {
+    RequireEnvDefault(d);
+    if (!named.insert(d.name).second)
+      throw Error(ErrorCode::kInvalidArgument, "env default '" + d.name + "' given twice");
+  }
+  for (const auto& name : remove) {
+    if (!named.insert(name).second) throw Error(ErrorCode::kInvalidArgument, "env default '" + name + "' given twice");
+  }
+  std::string message = "Set " + std::to_string(set.size() + remove.size()) + " env default(s)\n\n";
+  for (const auto& d : set) message += "= " + d.name + "\n";  // values stay out of the log
+  for (const auto& name : remove) message += "- " + name + "\n";
+  return WriteSettings(
+      *impl_, workspace, draft, [&](Json& doc, const std::string& where) { EditEnv(doc, set, remove, where); },
+      message);
+}
+
+std::vector<EnvDefault> FlowRepository::ListEnvDefaults(std::string_view workspace, std::string_view at) const {
+  impl_->RequireRole(workspace, Role::kViewer);
+  std::vector<EnvDefault> out;
+  for (const auto& e : SettingsAt(*impl_, workspace, at).document.value(kEnvField, Json::array())) {
+    if (e.is_object()) out.push_back(EnvDefaultOf(e));
+  }
+  std::sort(out.begin(), out.end(), [](const EnvDefault& a, const EnvDefault& b) { return a.name < b.name; });
+  return out;
+}
+
+WriteResult FlowRepository::SetExportRole(std::string_view workspace, std::string_view draft, Role role) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  RequireDraftName(draft);
+  return WriteSettings(
+      *impl_, workspace, draft, [&](Json& doc, const std::string&) { doc[kExportRoleField] = RoleName(role); },
+      std::string("Export needs the ") + RoleName(role) + " role");
+}
+
+Role FlowRepository::ExportRole(std::string_view workspace, std::string_view at) const {
+  impl_->RequireRole(workspace, Role::kViewer);
+  return SettingsAt(*impl_, workspace, at).ExportRole();
 }
 
 }  // namespace flowrepo

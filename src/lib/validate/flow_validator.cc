@@ -26,15 +26,13 @@ std::optional<Json> ParseDocument(const std::string& text, const std::string& fi
   }
 }
 
-void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& problems) {
-  if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) {
-    problems.push_back({file, "/variables", "schema", "required array 'variables' is missing"});
-    return;
-  }
+// The variables of a flow's env_variables.json, or the env defaults of
+// the workspace settings: \a base is their array's pointer.
+void CheckVariables(const Json& vars, const std::string& file, const std::string& base,
+                    std::vector<Problem>& problems) {
   std::set<std::string> names;
-  const Json& vars = env["variables"];
   for (std::size_t i = 0; i < vars.size(); ++i) {
-    std::string at = "/variables/" + std::to_string(i);
+    std::string at = base + "/" + std::to_string(i);
     std::string name = StringOr(vars[i], "name");
     if (name.empty()) {
       problems.push_back({file, at + "/name", "schema", "variable has no string 'name'"});
@@ -51,6 +49,14 @@ void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& pr
                           "secret variable '" + name + "' holds a value; store a reference in 'ref'"});
     }
   }
+}
+
+void CheckEnv(const Json& env, const std::string& file, std::vector<Problem>& problems) {
+  if (!env.is_object() || !env.contains("variables") || !env["variables"].is_array()) {
+    problems.push_back({file, "/variables", "schema", "required array 'variables' is missing"});
+    return;
+  }
+  CheckVariables(env["variables"], file, "/variables", problems);
 }
 
 }  // namespace
@@ -201,10 +207,8 @@ void CheckParsed(const ParsedFlow& parsed, const ValidationContext& context, std
         if (!IsTrue(vars[i], "secret") || !StringOr(vars[i], "ref").empty()) continue;
         const std::string name = StringOr(vars[i], "name");
         problems.push_back({base + std::string(kEnvVariablesFile), "/variables/" + std::to_string(i), "unbound-secret",
-                            "secret variable '" + name +
-                                "' has no reference; bind one with 'flowrepo bind "
-                                "DRAFT " +
-                                parsed.summary.id + " --secret " + name + "=REFERENCE'"});
+                            "secret variable '" + name + "' has no reference; bind one with 'flowrepo bind " +
+                                parsed.summary.id + " --draft DRAFT --secret " + name + "=REFERENCE'"});
       }
     }
     for (const auto& c : facts.credentials) {
@@ -262,6 +266,19 @@ void ValidateSettingsDocument(const std::string& text, const std::string& file, 
               {file, at, "role", "user '" + user + "' has an unknown role; use viewer, integrator or admin"});
         }
       }
+    }
+  }
+  if (auto env = doc->find("env"); env != doc->end()) {
+    if (env->is_array()) {
+      CheckVariables(*env, file, "/env", problems);
+    } else {
+      problems.push_back({file, "/env", "schema", "env must be an array of variables"});
+    }
+  }
+  if (auto role = doc->find(kExportRoleField); role != doc->end()) {
+    if (!role->is_string() || !ParseRole(role->get<std::string>())) {
+      problems.push_back({file, std::string("/") + kExportRoleField, "role",
+                          std::string(kExportRoleField) + " must be viewer, integrator or admin"});
     }
   }
   ScanSecrets(*doc, file, problems);
