@@ -56,6 +56,67 @@ void ApplyFlowRevision(ExportRequest& request) {
   }
 }
 
+// Listed in text; --json lists them all.
+constexpr std::size_t kListed = 50;
+
+void PrintForeignExport(const Globals& g, const ForeignExportResult& r, const std::string& format) {
+  auto as_json = [&r] {
+    Json files = Json::array();
+    for (std::size_t i = 0; i < r.files.size(); ++i) {
+      files.push_back({{"path", r.paths[i]}, {"format", r.files[i].format}, {"flows", r.files[i].flows}});
+    }
+    Json flows = Json::array();
+    for (const auto& f : r.flows) flows.push_back(ToJson(f));
+    return Json{{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}};
+  };
+  Emit(g, as_json, [&](std::ostream& os) {
+    os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at " << r.commit.substr(0, 7)
+       << " as " << r.files.size() << " " << format << " file(s)\n";
+    for (std::size_t i = 0; i < r.files.size() && i < kListed; ++i) {
+      os << "  " << r.paths[i] << "  <-";
+      for (const auto& id : r.files[i].flows) os << " " << id;
+      os << "\n";
+    }
+    if (r.files.size() > kListed) os << "  ... and " << r.files.size() - kListed << " more\n";
+  });
+}
+
+void PrintPackageExport(const Globals& g, const ExportResult& r) {
+  auto as_json = [&r]() {
+    Json flows = Json::array();
+    for (const auto& f : r.flows) flows.push_back(ToJson(f));
+    return Json{{"path", r.path},
+                {"workspace", r.workspace},
+                {"commit", r.commit},
+                {"bytes", r.bytes},
+                {"sha256", r.sha256},
+                {"flows", flows},
+                {"included_dependencies", r.included_dependencies},
+                {"referenced_dependencies", r.referenced_dependencies}};
+  };
+  Emit(g, as_json, [&](std::ostream& os) {
+    os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at " << r.commit.substr(0, 7)
+       << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
+    for (std::size_t i = 0; i < r.flows.size(); ++i) {
+      const auto& f = r.flows[i];
+      os << "  " << f.path.substr(6) << "  "
+         << (f.version ? "v" + std::to_string(*f.version) : std::string("unpublished"))
+         << (f.dependency ? "  (dependency)" : "") << "\n";
+    }
+    if (r.flow_count > r.flows.size()) os << "  ... and " << r.flow_count - r.flows.size() << " more\n";
+    if (!r.included_dependencies.empty()) {
+      os << "Included because selected flows use them:";
+      for (const auto& id : r.included_dependencies) os << " " << id;
+      os << "\n";
+    }
+    if (!r.referenced_dependencies.empty()) {
+      os << "Used but not included (the target must have them):";
+      for (const auto& id : r.referenced_dependencies) os << " " << id;
+      os << "\n";
+    }
+  });
+}
+
 }  // namespace
 
 void AddExportCommand(CLI::App& app, Globals& g) {
@@ -108,65 +169,12 @@ void AddExportCommand(CLI::App& app, Globals& g) {
     request.overwrite = force ? ExportRequest::Overwrite::kYes : ExportRequest::Overwrite::kNo;
     request.progress = TerminalProgress(g, "exporting");
     request.sample_data = keep_sample_data ? ExportRequest::SampleData::kKeep : ExportRequest::SampleData::kStrip;
-    constexpr std::size_t kListed = 50;  // --json lists them all
     if (!g.json) request.listed_flows = kListed;
     if (format != "package") {
-      ForeignExportResult r = ExportForeign(repo, request, format);
-      auto as_json = [&r] {
-        Json files = Json::array();
-        for (std::size_t i = 0; i < r.files.size(); ++i) {
-          files.push_back({{"path", r.paths[i]}, {"format", r.files[i].format}, {"flows", r.files[i].flows}});
-        }
-        Json flows = Json::array();
-        for (const auto& f : r.flows) flows.push_back(ToJson(f));
-        return Json{{"workspace", r.workspace}, {"commit", r.commit}, {"files", files}, {"flows", flows}};
-      };
-      Emit(g, as_json, [&](std::ostream& os) {
-        os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at "
-           << r.commit.substr(0, 7) << " as " << r.files.size() << " " << format << " file(s)\n";
-        for (std::size_t i = 0; i < r.files.size() && i < kListed; ++i) {
-          os << "  " << r.paths[i] << "  <-";
-          for (const auto& id : r.files[i].flows) os << " " << id;
-          os << "\n";
-        }
-        if (r.files.size() > kListed) os << "  ... and " << r.files.size() - kListed << " more\n";
-      });
-      return;
+      PrintForeignExport(g, ExportForeign(repo, request, format), format);
+    } else {
+      PrintPackageExport(g, ExportPackage(repo, request));
     }
-    ExportResult r = ExportPackage(repo, request);
-    auto as_json = [&r]() {
-      Json flows = Json::array();
-      for (const auto& f : r.flows) flows.push_back(ToJson(f));
-      return Json{{"path", r.path},
-                  {"workspace", r.workspace},
-                  {"commit", r.commit},
-                  {"bytes", r.bytes},
-                  {"sha256", r.sha256},
-                  {"flows", flows},
-                  {"included_dependencies", r.included_dependencies},
-                  {"referenced_dependencies", r.referenced_dependencies}};
-    };
-    Emit(g, as_json, [&](std::ostream& os) {
-      os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at " << r.commit.substr(0, 7)
-         << " to '" << r.path << "' (" << r.bytes << " bytes)\n";
-      for (std::size_t i = 0; i < r.flows.size(); ++i) {
-        const auto& f = r.flows[i];
-        os << "  " << f.path.substr(6) << "  "
-           << (f.version ? "v" + std::to_string(*f.version) : std::string("unpublished"))
-           << (f.dependency ? "  (dependency)" : "") << "\n";
-      }
-      if (r.flow_count > r.flows.size()) os << "  ... and " << r.flow_count - r.flows.size() << " more\n";
-      if (!r.included_dependencies.empty()) {
-        os << "Included because selected flows use them:";
-        for (const auto& id : r.included_dependencies) os << " " << id;
-        os << "\n";
-      }
-      if (!r.referenced_dependencies.empty()) {
-        os << "Used but not included (the target must have them):";
-        for (const auto& id : r.referenced_dependencies) os << " " << id;
-        os << "\n";
-      }
-    });
   });
 }
 

@@ -870,8 +870,16 @@ class PendingFile {
 
 }  // namespace
 
-ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
-  // Where the file goes is checked first, so a mistake costs no work.
+namespace {
+
+bool Exists(const fs::path& p) {
+  std::error_code e;
+  return fs::symlink_status(p, e).type() != fs::file_type::not_found;
+}
+
+// The folder the package goes to, checked before any work: it exists, and
+// a named -o file is not there unless --force.
+fs::path OutputFolder(const ExportRequest& request) {
   const bool automatic = request.output.empty();
   fs::path dir = automatic ? fs::path(request.directory.empty() ? "." : request.directory)
                            : fs::path(request.output).parent_path();
@@ -880,33 +888,32 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   if (!fs::is_directory(dir, ec)) {
     throw Error(ErrorCode::kNotFound, "folder '" + dir.string() + "' not found");
   }
-  auto exists = [](const fs::path& p) {
-    std::error_code e;
-    return fs::symlink_status(p, e).type() != fs::file_type::not_found;
-  };
-  if (!automatic && request.overwrite == ExportRequest::Overwrite::kNo && exists(request.output)) {
+  if (!automatic && request.overwrite == ExportRequest::Overwrite::kNo && Exists(request.output)) {
     throw Error(ErrorCode::kAlreadyExists, "'" + request.output + "' already exists; pass --force to overwrite it");
   }
+  return dir;
+}
 
-  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kWithinBudget, dir.string());
-  ReturnFreedMemory();
-
-  fs::path target = request.output;
-  if (automatic && request.version) {
-    std::string name = request.selection.at(0);
-    for (const auto& flow : built.flows) {
-      if (flow.id() == request.selection[0]) name = built.Info(flow).name;
-    }
-    target = dir / (SafeFileName(name) + ".zip");
-    if (request.overwrite == ExportRequest::Overwrite::kNo && exists(target)) {
-      throw Error(ErrorCode::kAlreadyExists,
-                  "'" + target.lexically_normal().string() + "' already exists; pass -o FILE or --force");
-    }
+// "<Flow Name>.zip" in \a dir for a single-version export without -o.
+fs::path SingleVersionFile(const BuiltPackage& built, const ExportRequest& request, const fs::path& dir) {
+  std::string name = request.selection.at(0);
+  for (const auto& flow : built.flows) {
+    if (flow.id() == request.selection[0]) name = built.Info(flow).name;
   }
+  fs::path target = dir / (SafeFileName(name) + ".zip");
+  if (request.overwrite == ExportRequest::Overwrite::kNo && Exists(target)) {
+    throw Error(ErrorCode::kAlreadyExists,
+                "'" + target.lexically_normal().string() + "' already exists; pass -o FILE or --force");
+  }
+  return target;
+}
 
-  PendingFile::RemoveLeftovers(dir);
-  PendingFile pending(dir);
-  ExportResult result;
+// Writes the manifest and every flow's files into \a pending: files over
+// the memory budget are made again from their blobs, a batch at a time on
+// all cores, then written in order. Counts the bytes and their SHA-256
+// into \a result.
+void WriteEntries(BuiltPackage& built, const Store& store, const ExportRequest& request, PendingFile& pending,
+                  const fs::path& dir, ExportResult& result) {
   Digest package_sha = Digest::Sha256();
   {
     zip::Writer writer(pending.fd(), pending.label(), dir.string(), [&](std::string_view bytes) {
@@ -920,9 +927,6 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     };
     writer.Add(kManifestName, built.manifest_size, built.manifest_crc32, built.spool, built.manifest_deflated);
     progress();
-    // Files over the memory budget are made again from their blobs, a batch
-    // at a time on all cores, then written in order.
-    const Store& store = ImplOf(repo).store;
     const bool remake = std::any_of(built.flows.begin(), built.flows.end(), [](const BuiltFlow& flow) {
       return std::any_of(flow.files.begin(), flow.files.end(), [](const BuiltFile& f) { return f.kept.empty(); });
     });
@@ -954,10 +958,13 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     }
     writer.Finish();
   }
-  pending.Sync();
   result.sha256 = package_sha.HexFinish();
+}
 
-  if (automatic && !request.version) {
+// Gives the written package its name: \a target, or the first free
+// "export.studiopkg", "export 1.studiopkg", ... in \a dir when automatic.
+fs::path NameFile(PendingFile& pending, const ExportRequest& request, const fs::path& dir, fs::path target) {
+  if (request.output.empty() && !request.version) {
     for (int n = 0;; ++n) {
       target = dir / (n == 0 ? std::string("export.studiopkg") : "export " + std::to_string(n) + ".studiopkg");
       if (pending.LinkNoReplace(target.string())) break;
@@ -968,12 +975,13 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     throw Error(ErrorCode::kAlreadyExists, "'" + target.string() + "' already exists; pass --force to overwrite it");
   }
   Fsync(dir.string(), O_RDONLY | O_DIRECTORY);
+  return target;
+}
 
-  result.path = target.lexically_normal().string();
-  result.workspace = built.manifest.workspace;
-  result.commit = built.manifest.commit;
-  // The files and requirements of each flow are in the package's manifest;
-  // repeating them here would hold every flow's entry in memory at once.
+// The first ExportRequest::listed_flows flows of \a built, without their
+// files and requirements: those are in the package's manifest, and
+// repeating them here would hold every flow's entry in memory at once.
+void ListFlows(BuiltPackage& built, const ExportRequest& request, ExportResult& result) {
   result.flow_count = built.flows.size();
   result.flows.resize(std::min(request.listed_flows, built.flows.size()));
   ParallelFor(result.flows.size(), [&](std::size_t i, std::size_t) {
@@ -983,6 +991,26 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
     result.flows[i] = FlowFromJson(entry);
     std::string().swap(built.flows[i].path);  // its memory goes to the result
   });
+}
+
+}  // namespace
+
+ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
+  const fs::path dir = OutputFolder(request);  // a mistake costs no work
+  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kWithinBudget, dir.string());
+  ReturnFreedMemory();
+  fs::path target = request.output;
+  if (request.output.empty() && request.version) target = SingleVersionFile(built, request, dir);
+
+  PendingFile::RemoveLeftovers(dir);
+  PendingFile pending(dir);
+  ExportResult result;
+  WriteEntries(built, ImplOf(repo).store, request, pending, dir, result);
+  pending.Sync();
+  result.path = NameFile(pending, request, dir, target).lexically_normal().string();
+  result.workspace = built.manifest.workspace;
+  result.commit = built.manifest.commit;
+  ListFlows(built, request, result);
   result.included_dependencies = std::move(built.included);
   result.referenced_dependencies = std::move(built.referenced);
   return result;
