@@ -21,16 +21,19 @@ struct Version {
 /// A publish that removed a flow from the workspace (its
 /// "Flowrepo-Removed: <flow>" trailer).
 struct Removal {
-  std::string commit;     ///< the publish commit
-  std::string author;     ///< its author's email: the publisher
-  std::int64_t time = 0;  ///< seconds since the epoch
-  std::string note;       ///< the publish note
+  std::string commit;      ///< the publish commit
+  std::string author;      ///< its author's email: the publisher
+  std::int64_t time = 0;   ///< seconds since the epoch
+  std::string note;        ///< the publish note
+  std::string renamed_to;  ///< set when the publish renamed the flow (flow mv --id)
 };
 
 struct History {
   std::string workspace;
   std::string flow;
-  std::vector<Version> versions;  ///< newest first
+  /// Newest first. A flow renamed (flow mv --id) lists the versions of its
+  /// old id after its own: their Version::flow is that id.
+  std::vector<Version> versions;
   /// Publishes that removed the flow since its latest version, newest
   /// first: the end of a retired flow's history. (A flow removed and later
   /// published again shows only its versions.)

@@ -40,6 +40,9 @@ struct DraftInfo {
   std::string base;                        ///< merge base with the workspace branch
   std::vector<std::string> changed_flows;  ///< ids added, changed or removed since base
   std::vector<std::string> removed_flows;  ///< those of changed_flows the draft removes
+  /// (old id, new id) of the flows the draft renames (flow mv --id): the
+  /// old id is among removed_flows, the new one among changed_flows.
+  std::vector<std::pair<std::string, std::string>> renamed;
   /// What the draft changes under .flowrepo/ since base (roles first);
   /// publishing it needs admin when any change says so.
   std::vector<SettingsChange> settings_changes;
@@ -92,6 +95,9 @@ struct PublishResult {
   std::string commit;                ///< the publish commit on the workspace
   std::vector<Version> versions;     ///< one new version per changed flow
   std::vector<std::string> removed;  ///< flows deleted by the draft
+  /// (old id, new id) of the flows the draft renamed: the new id's version
+  /// continues the old one's numbers, and the old id is among \a removed.
+  std::vector<std::pair<std::string, std::string>> renamed;
   /// What the publish changed under .flowrepo/ (roles first); a role
   /// change has needs_admin set, so an admin publishing it sees it flagged.
   std::vector<SettingsChange> settings_changes;
@@ -231,6 +237,16 @@ class FlowRepository {
   /// Moves flows \a ids to \a group on \a draft, in one commit, their
   /// documents unchanged. Refuses as PutFlows does (invalid group, name
   /// clashes in the new folder) and throws kNotFound.
+  /// Renames flow \a from to \a to on \a draft, in one commit: its folder
+  /// and app definition take the new id, and the flows that use it as a
+  /// subflow (native references, and the "references" of foreign ones)
+  /// name the new id. Publishing the draft continues the old id's versions
+  /// under the new one (its next version is the old one's next) and history
+  /// of the new id lists the old id's versions. Throws kNotFound (with the
+  /// closest id), kAlreadyExists (the new id is taken, or held by a removed
+  /// flow's versions) and kInvalidArgument.
+  WriteResult RenameFlow(std::string_view workspace, std::string_view draft, const std::string& from,
+                         const std::string& to);
   WriteResult MoveFlows(std::string_view workspace, std::string_view draft, const std::vector<std::string>& ids,
                         std::string_view group);
 

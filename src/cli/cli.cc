@@ -96,6 +96,12 @@ int ParseVersion(const std::string& text, const char* what) {
 
 void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }
 
+Json RenamedJson(const std::vector<std::pair<std::string, std::string>>& renamed) {
+  Json out = Json::array();
+  for (const auto& [from, to] : renamed) out.push_back({{"from", from}, {"to", to}});
+  return out;
+}
+
 Json ToJson(const DraftInfo& d) {
   Json out = {{"workspace", d.workspace},
               {"name", d.name},
@@ -103,7 +109,8 @@ Json ToJson(const DraftInfo& d) {
               {"commit", d.commit},
               {"base", d.base},
               {"changed_flows", d.changed_flows},
-              {"removed_flows", d.removed_flows}};
+              {"removed_flows", d.removed_flows},
+              {"renamed", RenamedJson(d.renamed)}};
   AddSettingsChanges(out, d.settings_changes);
   return out;
 }
@@ -115,7 +122,11 @@ Json ToJson(const SettingsChange& c) {
 }
 
 Json ToJson(const Removal& r) {
-  return {{"commit", r.commit}, {"author", r.author}, {"time", r.time}, {"note", r.note}};
+  return {{"commit", r.commit},
+          {"author", r.author},
+          {"time", r.time},
+          {"note", r.note},
+          {"renamed_to", r.renamed_to.empty() ? Json() : Json(r.renamed_to)}};
 }
 
 void AddSettingsChanges(Json& out, const std::vector<SettingsChange>& changes) {

@@ -75,6 +75,8 @@ int ParseVersion(const std::string& text, const char* what);
 void AddJsonFlag(CLI::App* cmd, Globals& g);
 
 Json ToJson(const DraftInfo& d);
+/// Renames (old id, new id) as [{"from", "to"}].
+Json RenamedJson(const std::vector<std::pair<std::string, std::string>>& renamed);
 Json ToJson(const WriteResult& w);
 Json ToJson(const FlowSummary& s);
 Json ToJson(const Version& v);

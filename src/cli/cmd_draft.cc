@@ -7,8 +7,13 @@
 namespace flowrepo::cli {
 namespace {
 
-bool Removed(const DraftInfo& d, const std::string& flow) {
-  return std::find(d.removed_flows.begin(), d.removed_flows.end(), flow) != d.removed_flows.end();
+// " (removed)", " (renamed to NEW)" or nothing, after a changed flow.
+std::string RemovedMark(const DraftInfo& d, const std::string& flow) {
+  for (const auto& [from, to] : d.renamed) {
+    if (from == flow) return " (renamed to " + to + ")";
+  }
+  const bool removed = std::find(d.removed_flows.begin(), d.removed_flows.end(), flow) != d.removed_flows.end();
+  return removed ? " (removed)" : "";
 }
 
 bool ChangesRoles(const DraftInfo& d) {
@@ -21,7 +26,7 @@ void PrintDraft(std::ostream& os, const DraftInfo& d) {
   os << d.name << "\t" << d.commit.substr(0, 7) << "\t";
   if (d.changed_flows.empty() && d.settings_changes.empty()) os << "(no changes)";
   for (std::size_t i = 0; i < d.changed_flows.size(); ++i) {
-    os << (i ? ", " : "") << d.changed_flows[i] << (Removed(d, d.changed_flows[i]) ? " (removed)" : "");
+    os << (i ? ", " : "") << d.changed_flows[i] << RemovedMark(d, d.changed_flows[i]);
   }
   if (!d.settings_changes.empty()) {
     os << (d.changed_flows.empty() ? "" : "; ") << d.settings_changes.size() << " settings change(s)";
@@ -32,7 +37,7 @@ void PrintDraft(std::ostream& os, const DraftInfo& d) {
 
 void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
   os << "draft " << d.name << " (" << d.ref << ")\nhead " << d.commit << "\nbase " << d.base << "\nchanged flows:\n";
-  for (const auto& f : d.changed_flows) os << "  " << f << (Removed(d, f) ? " (removed)" : "") << "\n";
+  for (const auto& f : d.changed_flows) os << "  " << f << RemovedMark(d, f) << "\n";
   if (d.settings_changes.empty()) return;
   os << "settings changes:\n";
   PrintSettingsChanges(os, d.settings_changes);

@@ -96,17 +96,30 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
   });
 
   static std::vector<std::string> mv_flows;
-  static std::string mv_draft, mv_group;
-  auto* mv = cmd->add_subcommand("mv",
-                                 "Move flows to another group on a draft, their documents unchanged; publishing\n"
-                                 "it makes their next version. A flow keeps its id, versions and history.\n"
-                                 "Example: flowrepo flow mv faq-answerer --group Support/Public --draft reorg");
+  static std::string mv_draft, mv_group, mv_id;
+  auto* mv =
+      cmd->add_subcommand("mv",
+                          "Move flows to another group, or rename one, on a draft. A moved flow keeps its id,\n"
+                          "versions and history; publishing makes its next version. A renamed flow (--id) takes\n"
+                          "the new id, flows using it follow, and its versions go on under the new id: publish\n"
+                          "makes v<N+1> of it, and 'history NEW' lists the old id's versions too.\n"
+                          "Example: flowrepo flow mv faq-answerer --group Support/Public --draft reorg\n"
+                          "         flowrepo flow mv kyc-check --id kyc-verification");
   mv->add_option("FLOW", mv_flows, "flows to move (several, or A,B)")->required()->delimiter(',');
-  mv->add_option("--group", mv_group, "the group to move them to (empty: top level)")->required();
-  AddDraftOption(mv, mv_draft, "draft to write on (default: move-<flow> for one flow)");
+  auto* group = mv->add_option("--group", mv_group, "the group to move them to (empty: top level)");
+  mv->add_option("--id", mv_id, "the new id of the one flow")->excludes(group);
+  AddDraftOption(mv, mv_draft, "draft to write on (default: move-<flow>, rename-<flow> for one flow)");
   AddJsonFlag(mv, g);
-  mv->callback([&g] {
+  mv->callback([&g, mv] {
+    if (mv->count("--group") == 0 && mv_id.empty())
+      throw Error(ErrorCode::kInvalidArgument, "flow mv needs --group or --id");
+    if (!mv_id.empty() && mv_flows.size() != 1) throw Error(ErrorCode::kInvalidArgument, "--id renames one flow");
     auto repo = OpenRepository(g);
+    if (!mv_id.empty()) {
+      auto r = repo.RenameFlow(g.workspace, DraftOrDefault(mv_draft, "rename", mv_flows), mv_flows[0], mv_id);
+      PrintWrite(g, r, "Renamed '" + mv_flows[0] + "' to '" + mv_id + "' (with the flows using it)");
+      return;
+    }
     const std::string draft = DraftOrDefault(mv_draft, "move", mv_flows);
     auto r = repo.MoveFlows(g.workspace, draft, mv_flows, mv_group);
     PrintWrite(g, r, "Moved " + std::to_string(r.flows.size()) + " flow(s) to '" + mv_group + "'");

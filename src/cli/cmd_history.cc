@@ -6,7 +6,8 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
   static std::string flow;
   auto* cmd = app.add_subcommand("history",
                                  "Published versions of a flow (newest first), the publish that removed it if it is\n"
-                                 "retired, and the open drafts that change it.\n"
+                                 "retired, and the open drafts that change it. A renamed flow lists the versions of\n"
+                                 "its old id too, marked '(as OLD-ID)'.\n"
                                  "Example: flowrepo history banking-assistant");
   cmd->add_option("FLOW", flow, "flow id")->required();
   AddJsonFlag(cmd, g);
@@ -21,12 +22,12 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
                 {"removed", removed},       {"drafts", h.drafts}, {"ignored_tags", h.ignored_tags}};
     Emit(g, out, [&](std::ostream& os) {
       for (const auto& r : h.removed) {
-        os << "removed\t" << FormatTime(r.time) << "\t" << r.author << "\t" << r.commit.substr(0, 7) << "\t" << r.note
-           << "\n";
+        os << (r.renamed_to.empty() ? "removed" : "renamed to " + r.renamed_to) << "\t" << FormatTime(r.time) << "\t"
+           << r.author << "\t" << r.commit.substr(0, 7) << "\t" << r.note << "\n";
       }
       for (const auto& v : h.versions) {
-        os << "v" << v.number << "\t" << FormatTime(v.time) << "\t" << v.author << "\t" << v.commit.substr(0, 7) << "\t"
-           << v.note << "\n";
+        os << "v" << v.number << (v.flow == h.flow ? "" : " (as " + v.flow + ")") << "\t" << FormatTime(v.time) << "\t"
+           << v.author << "\t" << v.commit.substr(0, 7) << "\t" << v.note << "\n";
       }
       if (h.versions.empty()) os << "(never published)\n";
       for (const auto& d : h.drafts) os << "open draft: " << d << "\n";

@@ -1,7 +1,8 @@
+#include <algorithm>
+
 #include "cli/cli.h"
 
 namespace flowrepo::cli {
-
 void AddPublishCommand(CLI::App& app, Globals& g) {
   static std::string draft, old_draft, note;
   static bool offline = false;
@@ -32,6 +33,7 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
                   {"commit", r.commit},
                   {"versions", versions},
                   {"removed", r.removed},
+                  {"renamed", RenamedJson(r.renamed)},
                   {"completed_earlier_publish", r.completed_earlier_publish},
                   {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
                   {"draft_kept_in", r.draft_kept_in},
@@ -55,7 +57,10 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
            << r.published_with_draft << "', published to '" << r.workspace << "' at " << r.commit.substr(0, 7) << "\n";
       }
       for (const auto& v : r.versions) os << "  " << v.flow << " v" << v.number << "\n";
-      for (const auto& id : r.removed) os << "  " << id << " removed\n";
+      for (const auto& id : r.removed) {
+        auto renamed = std::find_if(r.renamed.begin(), r.renamed.end(), [&](const auto& p) { return p.first == id; });
+        os << "  " << id << (renamed == r.renamed.end() ? " removed" : " renamed to " + renamed->second) << "\n";
+      }
       PrintSettingsChanges(os, r.settings_changes);
       for (const auto& w : r.warnings) std::cerr << "flowrepo: warning: " << w << "\n";
       for (const auto& path : r.draft_kept_in) {

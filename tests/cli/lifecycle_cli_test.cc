@@ -153,6 +153,62 @@ TEST_F(LifecycleCliTest, MovedFlowsKeepTheirIdsAndVersions) {
   ExpectFsckClean(repo_);
 }
 
+TEST_F(LifecycleCliTest, RenamedFlowContinuesItsVersionsAndItsUsersFollow) {
+  RunResult r = Run("flow mv kyc-check --id kyc-verification");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("on draft 'rename-kyc-check'"), std::string::npos) << r.out;
+  // The flow calling it as a subflow names the new id on the draft.
+  const json caller = json::parse(Run("flow show banking-assistant@rename-kyc-check --file flow_definition.json").out);
+  EXPECT_NE(caller.dump().find("\"kyc-verification\""), std::string::npos);
+  EXPECT_EQ(caller.dump().find("\"kyc-check\""), std::string::npos);
+
+  EXPECT_NE(Run("draft show rename-kyc-check").out.find("  kyc-check (renamed to kyc-verification)\n"),
+            std::string::npos);
+  EXPECT_EQ(RunJson("draft show rename-kyc-check")["renamed"],
+            json::parse(R"([{"from": "kyc-check", "to": "kyc-verification"}])"));
+  json published = RunJson("publish -d rename-kyc-check");
+  std::map<std::string, int> versions;
+  for (const auto& v : published["versions"]) versions[v["flow"]] = v["version"];
+  EXPECT_EQ(versions, (std::map<std::string, int>{{"banking-assistant", 2}, {"kyc-verification", 2}}));
+  EXPECT_EQ(published["renamed"], json::parse(R"([{"from": "kyc-check", "to": "kyc-verification"}])"));
+  EXPECT_EQ(published["removed"], json({"kyc-check"}));
+
+  json history = RunJson("history kyc-verification");
+  ASSERT_EQ(history["versions"].size(), 2u) << history;
+  EXPECT_EQ(history["versions"][1]["flow"], "kyc-check");
+  EXPECT_EQ(history["versions"][1]["version"], 1);
+  EXPECT_EQ(RunJson("history kyc-check")["removed"][0]["renamed_to"], "kyc-verification");
+  EXPECT_NE(Run("history kyc-verification").out.find("v1 (as kyc-check)\t"), std::string::npos);
+
+  // Renamed twice on one draft: the versions go on from the first id.
+  ASSERT_EQ(Run("flow mv kyc-verification --id kyc-2 -d again").exit_code, 0);
+  ASSERT_EQ(Run("flow mv kyc-2 --id kyc-3 -d again").exit_code, 0);
+  published = RunJson("publish -d again");
+  EXPECT_EQ(published["renamed"], json::parse(R"([{"from": "kyc-verification", "to": "kyc-3"}])"));
+  history = RunJson("history kyc-3");
+  std::vector<std::string> seen;
+  for (const auto& v : history["versions"]) seen.push_back(v["flow"].get<std::string>() + " v" + v["version"].dump());
+  EXPECT_EQ(seen, (std::vector<std::string>{"kyc-3 v3", "kyc-verification v2", "kyc-check v1"}));
+  r = Run("check");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Run("validate").exit_code, 0);
+
+  // Ids that are taken, here or by a removed flow's versions; one flow only.
+  const std::string refs = RefsSnapshot(repo_);
+  r = Run("flow mv kyc-3 --id kyc-check");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("flow id 'kyc-check' has versions in workspace 'main'"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("flow mv kyc-3 --id aml-screening").exit_code, 5);
+  r = Run("flow mv kyc-33 --id kyc-4");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("did you mean 'kyc-3'?"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("flow mv kyc-3 aml-screening --id x -d x").exit_code, 2);
+  EXPECT_EQ(Run("flow mv kyc-3 --id x --group y").exit_code, 2);
+  EXPECT_EQ(Run("flow mv kyc-3 --id 'Not An Id'").exit_code, 2);
+  EXPECT_EQ(RefsSnapshot(repo_), refs);
+  ExpectFsckClean(repo_);
+}
+
 TEST_F(LifecycleCliTest, MovesThatWouldBreakTheLayoutAreRefused) {
   const std::string refs = RefsSnapshot(repo_);
   RunResult r = Run("flow mv nightly-report --group Finance/Compliance/aml-screening --draft x");

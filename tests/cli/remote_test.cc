@@ -199,6 +199,25 @@ TEST_P(RemoteTest, TwoClonesPublishingOneFlowGetServerNumbers) {
   ExpectConsistent({{bob, b}, {carol, c}});
 }
 
+// A rename lands on the server with its numbers continued: the hook takes
+// v2 of the new id after v1 of the old one, from the publish commit.
+TEST_P(RemoteTest, RenamedFlowLandsWithItsVersionsContinued) {
+  const std::string bob = "bob@example.com", carol = "carol@example.com";
+  std::string b = Clone(bob);
+  ASSERT_EQ(Run(bob, "flow mv kyc-check --id kyc-verification", b).exit_code, 0);
+  RunResult r = Run(bob, "publish --draft rename-kyc-check -m renamed --json", b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(ServerTag("main/kyc-verification/v2"), "");
+  EXPECT_EQ(ServerTag("main/kyc-verification/v1"), "");
+  std::string c = Clone(carol);
+  RunResult h = Run(carol, "history kyc-verification --json", c);
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  const auto versions = nlohmann::json::parse(h.out)["versions"];
+  ASSERT_EQ(versions.size(), 2u) << h.out;
+  EXPECT_EQ(versions[1]["flow"], "kyc-check");
+  ExpectConsistent({{bob, b}, {carol, c}});
+}
+
 // The branch and its tags move together or not at all: a stray tag on the
 // server claiming the next number makes the whole push fail, and the
 // server's workspace stays where it was although the branch alone could

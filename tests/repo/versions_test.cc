@@ -61,6 +61,18 @@ TEST(TrailersTest, MalformedValuesAreNoVersions) {
   EXPECT_EQ(ReadPublishTrailers("P\n\nFlowrepo-Workspace: main\nFlowrepo-Workspace: dev\n").workspace, "");
 }
 
+TEST(TrailersTest, RenamesNameTwoDifferentIds) {
+  PublishTrailers t = ReadPublishTrailers(
+      "Publish\n\nFlowrepo-Workspace: main\nFlowrepo-Renamed: old new\nFlowrepo-Renamed: a a\n"
+      "Flowrepo-Renamed: b\nFlowrepo-Renamed: c Bad\nFlowrepo-Version: new v2\n");
+  EXPECT_EQ(t.renamed, (std::vector<std::pair<std::string, std::string>>{{"old", "new"}}));
+  EXPECT_EQ(t.RenamedFrom("new"), "old");
+  EXPECT_EQ(t.RenamedFrom("old"), "");
+  EXPECT_EQ(t.malformed,
+            (std::vector<std::string>{"Flowrepo-Renamed: a a", "Flowrepo-Renamed: b", "Flowrepo-Renamed: c Bad"}));
+  EXPECT_EQ(RenamedTrailerLine("old", "new"), "Flowrepo-Renamed: old new\n");
+}
+
 TEST(TrailersTest, NotesThatCouldChangeTheTrailerBlockAreRefused) {
   ExpectError(ErrorCode::kInvalidArgument,
               "publish note refused: line 2 looks like a flowrepo trailer ('Flowrepo-Version: other v7'), which "

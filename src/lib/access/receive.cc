@@ -247,7 +247,7 @@ class Judge {
     auto governing = Governing(name.ws);
     if (!governing || !Require(name.ws, *governing, Role::kIntegrator)) return;
     if (!RequirePublishCommit(name, target, *after)) return;
-    RequirePreviousVersion(name);
+    RequirePreviousVersion(name, target);
   }
 
   // The tag must point at a publish commit whose trailer block names
@@ -281,11 +281,17 @@ class Judge {
   // Numbers go up one at a time: vN needs vN-1 as a version on the server
   // or among the tags of this push (v1 needs nothing). A tag a publish never
   // got (an interrupted publish) can still be completed later.
-  void RequirePreviousVersion(const TagName& name) {
+  // A flow renamed by the publish commit the tag points at goes on from
+  // its old id's versions: vN needs vN-1 of either.
+  void RequirePreviousVersion(const TagName& name, const git_oid& target) {
     const int previous = *name.number - 1;
-    if (previous == 0 || pushed_tags_.count(TagRef(name.ws, name.flow, previous)) ||
-        ServerHasVersion(name.ws, name.flow, previous)) {
-      return;
+    auto has = [&](const std::string& flow) {
+      return pushed_tags_.count(TagRef(name.ws, flow, previous)) || ServerHasVersion(name.ws, flow, previous);
+    };
+    if (previous == 0 || has(name.flow)) return;
+    if (auto commit = PeelTagTarget(impl_.store, target)) {
+      const std::string from = ReadPublishTrailers(impl_.store.LookupCommit(*commit).get()).RenamedFrom(name.flow);
+      if (!from.empty() && has(from)) return;
     }
     Refuse("'" + name.full + "' skips v" + std::to_string(previous) + ": workspace '" + name.ws + "' has no version v" +
            std::to_string(previous) + " of '" + name.flow +
@@ -358,17 +364,23 @@ class Judge {
                "from 1 to " +
                std::to_string(kMaxVersion) + ")");
       }
-      for (const auto& [flow, number] : trailers.versions) {
+      auto highest_of = [&](const std::string& flow) -> int& {
         auto [it, fresh] = highest.try_emplace(flow, 0);
         if (fresh && old_head) it->second = impl_.HighestVersion(ws, flow);
-        if (number != it->second + 1) {
+        return it->second;
+      };
+      for (const auto& [flow, number] : trailers.versions) {
+        int& so_far = highest_of(flow);
+        // A renamed flow goes on from the versions of its old id.
+        if (std::string from = trailers.RenamedFrom(flow); !from.empty()) so_far = std::max(so_far, highest_of(from));
+        if (number != so_far + 1) {
           Refuse("commit " + ShortId(id) + " names '" + flow + " v" + std::to_string(number) +
                  "', but the next version of '" + flow + "' in workspace '" + ws + "' is v" +
-                 std::to_string(it->second + 1) +
+                 std::to_string(so_far + 1) +
                  "; only publish gives version numbers (publish again on "
                  "the server's head)");
         }
-        it->second = std::max(it->second, number);
+        so_far = std::max(so_far, number);
       }
     }
   }

@@ -59,6 +59,22 @@ void RenameReferences(Json& app, const std::map<std::string, std::string>& renam
   }
 }
 
+std::vector<SubflowRef> RenameSubflows(Json& definition, const std::vector<SubflowRef>& refs,
+                                       const std::map<std::string, std::string>& rename) {
+  std::vector<SubflowRef> failed;
+  for (const auto& ref : refs) {
+    auto it = rename.find(ref.flow);
+    if (ref.kind != SubflowRef::Kind::kFlow || it == rename.end() || it->second == ref.flow) continue;
+    try {
+      Json::json_pointer pointer(ref.pointer);
+      if (definition.contains(pointer) && definition[pointer] == ref.flow) definition[pointer] = it->second;
+    } catch (const Json::exception&) {
+      failed.push_back(ref);
+    }
+  }
+  return failed;
+}
+
 std::vector<std::string> FormatNames() {
   std::vector<std::string> names;
   for (const auto& f : Formats()) names.emplace_back(f->name());

@@ -90,6 +90,13 @@ void ResolveReferences(const Json& app, FlowFacts& facts);
 /// (\a rename: old id -> new id), as import does when flows get new ids.
 void RenameReferences(Json& app, const std::map<std::string, std::string>& rename);
 
+/// Makes the native references of \a definition (\a refs, from its facts)
+/// to flows \a rename maps (old id -> new id) name the new ids, where the
+/// old id still stands at their pointer. Returns the references that could
+/// not be rewritten (a pointer the document does not have).
+std::vector<SubflowRef> RenameSubflows(Json& definition, const std::vector<SubflowRef>& refs,
+                                       const std::map<std::string, std::string>& rename);
+
 /// The format named \a name, or nullptr.
 const FlowFormat* FindFormat(std::string_view name);
 /// Names of all known formats.

@@ -292,16 +292,9 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
       // The replaced version's documents are unreadable: nothing to keep.
     }
   }
-  for (const auto& ref : before.subflows) {
-    auto it = c.rename.find(ref.flow);
-    if (it == c.rename.end() || it->second == ref.flow) continue;
-    try {
-      Json::json_pointer pointer(ref.pointer);
-      if (def.contains(pointer) && def[pointer] == ref.flow) def[pointer] = it->second;
-    } catch (const Json::exception&) {
-      problem(base + std::string(kFlowDefinitionFile), "import/rename",
-              "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
-    }
+  for (const auto& ref : RenameSubflows(def, before.subflows, c.rename)) {
+    problem(base + std::string(kFlowDefinitionFile), "import/rename",
+            "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
   }
   RewriteTopics(def, request.topics);
   FlowFacts after = format->Facts(def);

@@ -160,6 +160,7 @@ using FlowVersion = std::pair<std::string, int>;
 struct Chain {
   std::vector<git_oid> publishes;                     ///< newest first
   std::map<FlowVersion, std::vector<git_oid>> named;  ///< version -> the commits naming it
+  std::map<std::string, std::string> renamed_from;    ///< new id -> old id, as publishes renamed
   std::vector<CheckProblem> problems;                 ///< malformed trailers
 };
 
@@ -175,6 +176,7 @@ Chain ReadChain(const Store& store, const Workspace& ws) {
         chain.publishes.push_back(current);
       }
       for (const auto& v : trailers.versions) chain.named[{v.flow, v.number}].push_back(current);
+      for (const auto& [from, to] : trailers.renamed) chain.renamed_from[to] = from;
       for (const auto& bad : trailers.malformed) {
         chain.problems.push_back({CheckKind::kInvalidTrailer, ws.name, git::OidHex(current), "",
                                   "publish commit " + ShortId(current) + " has a malformed trailer '" + bad + "'"});
@@ -283,6 +285,19 @@ std::vector<CheckProblem> CheckWorkspaceVersions(CheckContext& c, const Workspac
     }
   }
 
+  // A renamed flow's numbers go on from its old id's: those count as its own.
+  for (auto& [to, present] : numbers) {
+    const int first = *present.begin();
+    std::set<std::string> seen;
+    for (auto from = chain.renamed_from.find(to); from != chain.renamed_from.end() && seen.insert(from->second).second;
+         from = chain.renamed_from.find(from->second)) {
+      auto old = numbers.find(from->second);
+      if (old == numbers.end()) continue;
+      for (int n : old->second) {
+        if (n < first) present.insert(n);
+      }
+    }
+  }
   for (const auto& [flow, present] : numbers) {
     std::string gaps = Gaps(present);
     if (gaps.empty()) continue;

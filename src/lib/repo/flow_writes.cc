@@ -1,15 +1,17 @@
-// Writes of flows onto drafts: new, put, copy, remove, move.
+// Writes of flows onto drafts: new, put, copy, remove, move, rename.
 
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <tuple>
 
+#include "flow/format.h"
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "parallel.h"
 #include "repo/repository_impl.h"
+#include "repo/trailers.h"
 
 namespace flowrepo {
 namespace {
@@ -121,6 +123,65 @@ void AddFlowEdits(const StoredFlow& flow, const std::map<std::string, FlowLocati
     edits[path + "/" + std::string(file)] =
         blob ? TreeEdits::mapped_type(TreeEntry{*blob, GIT_FILEMODE_BLOB}) : std::nullopt;
   }
+}
+
+// A blob of \a folder by name; none when absent.
+std::optional<git_oid> BlobOf(const git_tree* folder, std::string_view file) {
+  const git_tree_entry* e = git_tree_entry_byname(folder, std::string(file).c_str());
+  if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB) return std::nullopt;
+  return *git_tree_entry_id(e);
+}
+
+// Flow \a loc as stored, to be written again with \a summary.
+StoredFlow Restored(const Store& store, const FlowLocation& loc, FlowSummary summary) {
+  git::TreePtr folder = store.LookupTree(loc.tree);
+  return {std::move(summary), BlobOf(folder.get(), kFlowDefinitionFile), BlobOf(folder.get(), kAppDefinitionFile),
+          BlobOf(folder.get(), kEnvVariablesFile)};
+}
+
+// \a flow with its references to flow \a from made to name \a to, or
+// std::nullopt when it names no such flow (or cannot be read: a flow
+// broken before is not this rename's to mend, and publish reports it).
+// Throws kInvalidData when a reference it has cannot be rewritten.
+std::optional<StoredFlow> WithReferenceRenamed(Store& store, const FlowLocation& loc, const std::string& from,
+                                               const std::string& to) {
+  StoredFlow flow = Restored(store, loc, FlowSummary{loc.id, loc.id, loc.group, ""});
+  if (!flow.definition || !flow.app) return std::nullopt;
+  std::string definition_text = store.ReadBlob(*flow.definition);
+  std::string app_text = store.ReadBlob(*flow.app);
+  const std::string quoted = "\"" + from + "\"";
+  if (definition_text.find(quoted) == std::string::npos && app_text.find(quoted) == std::string::npos) {
+    return std::nullopt;
+  }
+  const std::string file = loc.path + "/" + std::string(kFlowDefinitionFile);
+  Json app, definition;
+  FlowFacts facts;
+  try {
+    app = ParseJson(app_text, loc.path + "/" + std::string(kAppDefinitionFile));
+    const FlowFormat* format = FindFormat(StringOr(app, "format", std::string(kNativeFormat)));
+    if (!format) return std::nullopt;
+    definition = ParseJson(definition_text, file);
+    facts = format->Facts(definition);
+    ResolveReferences(app, facts);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    return std::nullopt;
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+  if (std::none_of(facts.subflows.begin(), facts.subflows.end(),
+                   [&](const SubflowRef& ref) { return ref.flow == from; })) {
+    return std::nullopt;
+  }
+  const std::map<std::string, std::string> rename = {{from, to}};
+  for (const auto& ref : RenameSubflows(definition, facts.subflows, rename)) {
+    throw Error(ErrorCode::kInvalidData,
+                file + ":" + ref.pointer + ": cannot make node '" + ref.node + "' use flow '" + to + "'");
+  }
+  RenameReferences(app, rename);
+  flow.definition = store.WriteBlob(CanonicalJson(definition));
+  flow.app = store.WriteBlob(CanonicalJson(app));
+  return flow;
 }
 
 // What a write onto \a target starts from, for messages: the draft, or
@@ -291,16 +352,70 @@ WriteResult FlowRepository::MoveFlows(std::string_view workspace, std::string_vi
   const DraftTarget target = impl_->OpenDraft(workspace, draft);
   std::vector<StoredFlow> moved;
   for (const FlowLocation* flow : FindFlows(impl_->FlowsAt(target.parent), ids, target, workspace, draft)) {
-    git::TreePtr folder = impl_->store.LookupTree(flow->tree);
-    auto blob = [&](std::string_view file) -> std::optional<git_oid> {
-      const git_tree_entry* e = git_tree_entry_byname(folder.get(), std::string(file).c_str());
-      if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB) return std::nullopt;
-      return *git_tree_entry_id(e);
-    };
-    moved.push_back({FlowSummary{flow->id, flow->id, std::string(group), ""}, blob(kFlowDefinitionFile),
-                     blob(kAppDefinitionFile), blob(kEnvVariablesFile)});
+    moved.push_back(Restored(impl_->store, *flow, FlowSummary{flow->id, flow->id, std::string(group), ""}));
   }
   return impl_->CommitFlows(workspace, draft, std::move(moved), "move", GroupChoice::kAsGiven);
+}
+
+WriteResult FlowRepository::RenameFlow(std::string_view workspace, std::string_view draft, const std::string& from,
+                                       const std::string& to) {
+  impl_->RequireRole(workspace, Role::kIntegrator);
+  RequireId(to, "new flow id");
+  if (from == to) throw Error(ErrorCode::kInvalidArgument, "flow '" + from + "' is already called '" + to + "'");
+  Store& store = impl_->store;
+  const DraftTarget target = impl_->OpenDraft(workspace, draft);
+  // A copy: FlowsAt keeps one commit's flows, and the workspace's are read below.
+  const std::map<std::string, FlowLocation> flows = impl_->FlowsAt(target.parent);
+  const FlowLocation old = *FindFlows(flows, {from}, target, workspace, draft).at(0);
+  // The new id is free: no flow has it here or on the workspace, and no
+  // retired flow's versions hold it (they are its history).
+  for (const git_oid& commit : {target.parent, impl_->WorkspaceHead(workspace)}) {
+    const auto& there = impl_->FlowsAt(commit);
+    if (auto it = there.find(to); it != there.end()) {
+      throw Error(ErrorCode::kAlreadyExists, "flow '" + to + "' already exists at '" + it->second.path + "'");
+    }
+  }
+  if (impl_->HighestVersion(workspace, to) > 0) {
+    throw Error(ErrorCode::kAlreadyExists, "flow id '" + to + "' has versions in workspace '" + std::string(workspace) +
+                                               "' (a removed flow's); pick another id");
+  }
+
+  StoredFlow renamed = Restored(store, old, FlowSummary{to, to, old.group, ""});
+  if (!renamed.app)
+    throw Error(ErrorCode::kInvalidData, old.path + "/" + std::string(kAppDefinitionFile) + ": missing");
+  Json app = ParseJson(store.ReadBlob(*renamed.app), old.path + "/" + std::string(kAppDefinitionFile));
+  app["id"] = to;
+  renamed.app = store.WriteBlob(CanonicalJson(app));
+  const std::string path = renamed.summary.path();
+  for (const auto& [id, loc] : flows) {
+    if (loc.path.rfind(path + "/", 0) == 0) {
+      throw Error(ErrorCode::kAlreadyExists, "flow '" + id + "' is inside '" + path + "', where '" + to + "' would go");
+    }
+  }
+  RequireNoClash(flows, {renamed.summary});
+
+  std::vector<std::string> written = {to};
+  std::vector<StoredFlow> users;
+  for (const auto& [id, loc] : flows) {
+    if (id == from) continue;
+    if (auto user = WithReferenceRenamed(store, loc, from, to)) {
+      users.push_back(std::move(*user));
+      written.push_back(id);
+    }
+  }
+  std::set<std::string> paths;
+  for (const auto& [id, loc] : flows) paths.insert(loc.path);
+  TreeEdits edits;
+  edits[old.path] = std::nullopt;
+  AddFlowEdits(renamed, flows, paths, edits);
+  for (const auto& user : users) AddFlowEdits(user, flows, paths, edits);
+  const git_oid tree = store.EditTree(store.CommitTreeId(target.parent), edits);
+  std::string message = "Rename flow " + from + " to " + to + "\n\n";
+  if (users.size() > 0) {
+    message += "References follow in " + std::to_string(users.size()) + " flow(s).\n\n";
+  }
+  message += RenamedTrailerLine(from, to);
+  return impl_->CommitTreeToDraft(workspace, draft, target, tree, message, std::move(written));
 }
 
 }  // namespace flowrepo

@@ -10,6 +10,7 @@
 #include "flowrepo/error.h"
 #include "json/json_io.h"
 #include "repo/repository_impl.h"
+#include "repo/trailers.h"
 
 namespace flowrepo {
 namespace {
@@ -61,7 +62,10 @@ std::vector<Removal> RemovalsSinceLatestVersion(const FlowRepository::Impl& impl
     git::CommitPtr commit = impl.store.LookupCommit(current);
     if (HasLine(commit.get(), removed_line) && HasLine(commit.get(), workspace_line)) {
       const git_signature* author = git_commit_author(commit.get());
-      out.push_back({git::OidHex(current), author->email, author->when.time, PublishNote(commit.get())});
+      out.push_back({git::OidHex(current), author->email, author->when.time, PublishNote(commit.get()), ""});
+      for (const auto& [from, to] : ReadPublishTrailers(commit.get()).renamed) {
+        if (from == flow) out.back().renamed_to = to;
+      }
     }
     if (git_commit_parentcount(commit.get()) == 0) break;
     current = *git_commit_parent_id(commit.get(), 0);
@@ -71,22 +75,22 @@ std::vector<Removal> RemovalsSinceLatestVersion(const FlowRepository::Impl& impl
 
 }  // namespace
 
-History FlowRepository::FlowHistory(std::string_view workspace, std::string_view flow) const {
-  impl_->RequireRole(workspace, Role::kViewer);
-  RequireId(flow, "flow id");
-  Store& store = impl_->store;
-  History history;
-  history.workspace = std::string(workspace);
-  history.flow = std::string(flow);
-  for (const VersionTag& version_tag : impl_->VersionTagsOf(workspace, flow)) {
+namespace {
+
+// The backed versions of \a flow in \a ws, newest first; tags named like
+// versions that no publish backs go to \a ignored.
+std::vector<Version> VersionsOf(const FlowRepository::Impl& impl, std::string_view ws, std::string_view flow,
+                                std::vector<std::string>& ignored) {
+  std::vector<Version> versions;
+  for (const VersionTag& version_tag : impl.VersionTagsOf(ws, flow)) {
     if (!version_tag.backed) {
-      history.ignored_tags.push_back(version_tag.ref.substr(std::string_view("refs/tags/").size()));
+      ignored.push_back(version_tag.ref.substr(std::string_view("refs/tags/").size()));
       continue;
     }
     Version v{std::string(flow), version_tag.number, version_tag.ref};
     v.commit = git::OidHex(*version_tag.commit);
     git_tag* raw = nullptr;
-    if (git_tag_lookup(&raw, store.raw(), &version_tag.target) == 0) {
+    if (git_tag_lookup(&raw, impl.store.raw(), &version_tag.target) == 0) {
       git::TagPtr tag(raw);
       if (const git_signature* s = git_tag_tagger(tag.get())) {
         v.author = s->email;
@@ -96,11 +100,38 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
       while (!note.empty() && note.back() == '\n') note.pop_back();
       v.note = note;
     }  // else a lightweight tag made by hand: no tagger, no note
-    history.versions.push_back(std::move(v));
+    versions.push_back(std::move(v));
   }
-  std::reverse(history.versions.begin(), history.versions.end());
+  std::reverse(versions.begin(), versions.end());
+  return versions;
+}
+
+}  // namespace
+
+History FlowRepository::FlowHistory(std::string_view workspace, std::string_view flow) const {
+  impl_->RequireRole(workspace, Role::kViewer);
+  RequireId(flow, "flow id");
+  History history;
+  history.workspace = std::string(workspace);
+  history.flow = std::string(flow);
+  history.versions = VersionsOf(*impl_, workspace, flow, history.ignored_tags);
+  // A flow renamed at its first version here goes on from the old id's
+  // versions: they are its history too (Version::flow names the old id).
+  std::set<std::string> seen = {std::string(flow)};
+  while (!history.versions.empty()) {
+    const Version& first = history.versions.back();
+    const git_oid commit = git::OidFromHex(first.commit);
+    const std::string from = ReadPublishTrailers(impl_->store.LookupCommit(commit).get()).RenamedFrom(first.flow);
+    if (from.empty() || !seen.insert(from).second) break;
+    const int below = first.number;
+    std::vector<Version> earlier = VersionsOf(*impl_, workspace, from, history.ignored_tags);
+    std::erase_if(earlier, [below](const Version& v) { return v.number >= below; });
+    if (earlier.empty()) break;
+    history.versions.insert(history.versions.end(), earlier.begin(), earlier.end());
+  }
   const std::string prefix = DraftRefPrefix(workspace);
   git_oid ws_head = impl_->WorkspaceHead(workspace);
+  Store& store = impl_->store;
   for (const auto& [ref, head] : store.ListRefs(prefix + "*")) {
     auto base = store.MergeBase(head, ws_head);
     if (!base) continue;

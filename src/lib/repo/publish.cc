@@ -17,6 +17,7 @@
 //    follow-ups: a later publish (or a rerun) completes them from the
 //    trailers, so an interrupted publish never loses or reuses a version.
 
+#include <map>
 #include <set>
 
 #include "flowrepo/error.h"
@@ -194,7 +195,19 @@ struct DraftChanges {
   git_oid base;
   std::vector<FlowChange> flows;
   std::vector<std::string> settings_paths;
+  std::map<std::string, std::string> renamed_from;  ///< new id -> old id (DraftRenames)
 };
+
+// The renames \a changes carry out (FlowRepository::Impl::RenamesOnDraft).
+std::map<std::string, std::string> DraftRenames(const FlowRepository::Impl& impl, const git_oid& base,
+                                                const git_oid& head, const std::vector<FlowChange>& changes) {
+  std::set<std::string> removed, added;
+  for (const auto& c : changes) {
+    if (c.before && !c.after) removed.insert(c.id);
+    if (!c.before && c.after) added.insert(c.id);
+  }
+  return impl.RenamesOnDraft(base, head, removed, added);
+}
 
 DraftChanges ChangesToPublish(PublishRun& run) {
   Store& store = run.impl.store;
@@ -204,7 +217,8 @@ DraftChanges ChangesToPublish(PublishRun& run) {
     throw Error(ErrorCode::kConflict, "draft '" + std::string(run.draft) + "' shares no history with workspace '" +
                                           std::string(run.workspace) + "'");
   }
-  DraftChanges changes{*base, run.impl.ChangedFlows(*base, draft_head), ChangedSettingsPaths(store, *base, draft_head)};
+  DraftChanges changes{
+      *base, run.impl.ChangedFlows(*base, draft_head), ChangedSettingsPaths(store, *base, draft_head), {}};
   // The same change made on both sides (a draft made from an offline
   // publish that landed since, say) is nothing to publish or conflict on.
   // (Nothing can be when the workspace has not moved since the base.)
@@ -229,6 +243,7 @@ DraftChanges ChangesToPublish(PublishRun& run) {
   if (changes.flows.empty() && !settings_changed) {
     throw Error(ErrorCode::kInvalidArgument, "draft '" + std::string(run.draft) + "' has no changes to publish");
   }
+  changes.renamed_from = DraftRenames(run.impl, *base, draft_head, changes.flows);
   return changes;
 }
 
@@ -280,7 +295,8 @@ TreeEdits MergeEdits(const PublishRun& run, const DraftChanges& changes) {
 
 // Gives each written flow its next version (into the result) and returns
 // the publish commit's message: a subject, the note, then the trailers.
-std::string VersionAndDescribe(PublishRun& run, const std::vector<FlowChange>& changes) {
+std::string VersionAndDescribe(PublishRun& run, const DraftChanges& draft) {
+  const std::vector<FlowChange>& changes = draft.flows;
   PublishResult& result = run.result;
   std::string trailers;
   for (const auto& change : changes) {
@@ -288,7 +304,13 @@ std::string VersionAndDescribe(PublishRun& run, const std::vector<FlowChange>& c
       result.removed.push_back(change.id);
       continue;
     }
-    int next = run.impl.NextVersion(run.workspace, change.id);
+    auto renamed = draft.renamed_from.find(change.id);
+    const std::string continues = renamed == draft.renamed_from.end() ? "" : renamed->second;
+    if (!continues.empty()) {
+      result.renamed.emplace_back(continues, change.id);
+      trailers += RenamedTrailerLine(continues, change.id);
+    }
+    int next = run.impl.NextVersion(run.workspace, change.id, continues);
     result.versions.push_back(
         {change.id, next, TagRef(run.workspace, change.id, next), "", run.impl.user, 0, run.note});
     trailers += VersionTrailerLine(change.id, next);
@@ -334,7 +356,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   CheckMergedWorkspace(store, impl_->index_cache,
                        {std::string(workspace), std::string(draft), run.ws_head, merged_tree, &changes.flows,
                         !changes.settings_paths.empty()});
-  const std::string message = VersionAndDescribe(run, changes.flows);
+  const std::string message = VersionAndDescribe(run, changes);
   std::vector<FlowChange>().swap(changes.flows);  // in the message now: not held while the tags are made
 
   const git_oid draft_head = *run.draft_head;
@@ -353,6 +375,37 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   }
   RetireDraft(*impl_, run.draft_ref, draft_head, commit, run.result);
   return std::move(run.result);
+}
+
+std::map<std::string, std::string> FlowRepository::Impl::RenamesOnDraft(const git_oid& base, const git_oid& head,
+                                                                        const std::set<std::string>& removed,
+                                                                        const std::set<std::string>& added) const {
+  std::map<std::string, std::string> out;
+  if (removed.empty() || added.empty()) return out;
+  std::map<std::string, std::string> from;  // as the commits say: new -> old
+  git_revwalk* raw = nullptr;
+  git::Check(git_revwalk_new(&raw, store.raw()), "walk the draft");
+  git::RevwalkPtr walk(raw);
+  git::Check(git_revwalk_push(walk.get(), &head), "walk the draft");
+  git::Check(git_revwalk_hide(walk.get(), &base), "walk the draft");
+  git::Check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE), "walk the draft");
+  git_oid id;
+  while (git_revwalk_next(&id, walk.get()) == 0) {
+    PublishTrailers trailers = ReadPublishTrailers(store.LookupCommit(id).get());
+    if (!trailers.workspace.empty()) continue;  // a publish merged in, not the draft's own
+    for (const auto& [old_id, new_id] : trailers.renamed) from[new_id] = old_id;
+  }
+  for (const auto& id_now : added) {
+    std::string at = id_now;
+    for (std::size_t steps = 0; steps <= from.size() && from.count(at); ++steps) {
+      at = from[at];
+      if (removed.count(at)) {
+        out[id_now] = at;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace flowrepo

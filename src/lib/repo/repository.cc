@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <tuple>
 
 #include "flow/names.h"
@@ -189,6 +190,15 @@ DraftInfo FlowRepository::Impl::DescribeDraft(std::string_view ws, std::string_v
     ChangedFlowIds ids = DiffFlowIds(store, FlowsTree(store, *base), FlowsTree(store, head));
     info.changed_flows = std::move(ids.changed);
     info.removed_flows = std::move(ids.removed);
+    if (!info.removed_flows.empty()) {  // a rename removes its old id
+      const std::set<std::string> removed(info.removed_flows.begin(), info.removed_flows.end());
+      std::set<std::string> added;
+      const auto& at_base = FlowsAt(*base);
+      for (const auto& id : info.changed_flows) {
+        if (!removed.count(id) && !at_base.count(id)) added.insert(id);
+      }
+      for (const auto& [to, from] : RenamesOnDraft(*base, head, removed, added)) info.renamed.emplace_back(from, to);
+    }
     info.settings_changes = DescribeSettingsChanges(store, *base, head);
   }
   return info;

@@ -91,8 +91,9 @@ struct FlowRepository::Impl {
   /// The number the next publish of \a flow in \a ws gets: one above
   /// HighestVersion. Throws kConflict when an unbacked tag already holds
   /// that number (the tag could not be made), kInvalidData beyond
-  /// kMaxVersion.
-  int NextVersion(std::string_view ws, std::string_view flow) const;
+  /// kMaxVersion. A flow renamed from \a continues goes on from that
+  /// flow's versions when they are higher.
+  int NextVersion(std::string_view ws, std::string_view flow, std::string_view continues = {}) const;
   /// True when \a commit backs version \a number of \a flow in \a ws, whose
   /// head is \a head and version index \a index.
   bool Backs(std::string_view ws, const git_oid& head, const VersionIndex& index, std::string_view flow, int number,
@@ -136,6 +137,13 @@ struct FlowRepository::Impl {
   WriteResult EditSettingsList(std::string_view ws, std::string_view draft, SettingsList list,
                                const std::vector<std::string>& add, const std::vector<std::string>& remove);
   DraftInfo DescribeDraft(std::string_view ws, std::string_view name, const git_oid& head) const;
+  /// The renames a draft carries out from \a base to \a head: each flow of
+  /// \a added that the draft's own commits (Flowrepo-Renamed, written by
+  /// RenameFlow) renamed from one of \a removed, new id -> old id. A chain
+  /// a -> b -> c on one draft is a -> c.
+  std::map<std::string, std::string> RenamesOnDraft(const git_oid& base, const git_oid& head,
+                                                    const std::set<std::string>& removed,
+                                                    const std::set<std::string>& added) const;
 
   /// Moves \a ref from \a expected to \a target and, when \a ref is checked
   /// out in a work tree that matched the old commit, updates the work tree.

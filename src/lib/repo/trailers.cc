@@ -40,6 +40,15 @@ void Record(std::string_view key, std::string_view value, PublishTrailers& out) 
     } else {
       malformed();
     }
+  } else if (key == kRenamedTrailer) {
+    const auto space = value.find(' ');
+    const std::string_view from = value.substr(0, space);
+    const std::string_view to = space == std::string_view::npos ? std::string_view() : value.substr(space + 1);
+    if (IsValidId(from) && IsValidId(to) && from != to) {
+      out.renamed.emplace_back(from, to);
+    } else {
+      malformed();
+    }
   }
 }
 
@@ -70,6 +79,13 @@ Error NoteError(std::size_t line_number, std::string_view why) {
 bool PublishTrailers::NamesVersion(std::string_view flow, int number) const {
   return std::any_of(versions.begin(), versions.end(),
                      [&](const VersionTrailer& v) { return v.number == number && v.flow == flow; });
+}
+
+std::string PublishTrailers::RenamedFrom(std::string_view flow) const {
+  for (const auto& [from, to] : renamed) {
+    if (to == flow) return from;
+  }
+  return {};
 }
 
 TrailerBlock::TrailerBlock(const char* message) {
@@ -119,6 +135,10 @@ std::string VersionTrailerLine(std::string_view flow, int number) {
   // would never be made (NextVersion refuses past kMaxVersion first).
   assert(number >= 1 && number <= kMaxVersion);
   return TrailerLine(kVersionTrailer, std::string(flow) + " v" + std::to_string(number));
+}
+
+std::string RenamedTrailerLine(std::string_view from, std::string_view to) {
+  return TrailerLine(kRenamedTrailer, std::string(from) + " " + std::string(to));
 }
 
 void RequirePlainNote(std::string_view note) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "git/handles.h"
@@ -24,6 +25,9 @@ inline constexpr std::string_view kDraftTrailer = "Flowrepo-Draft";
 inline constexpr std::string_view kRemovedTrailer = "Flowrepo-Removed";
 inline constexpr std::string_view kCreatedFromTrailer = "Flowrepo-Created-From";
 inline constexpr std::string_view kSourceTrailer = "Flowrepo-Source";
+/// "<old id> <new id>": on a draft commit, the rename it makes; on a publish
+/// commit, that the new id's versions continue the old id's.
+inline constexpr std::string_view kRenamedTrailer = "Flowrepo-Renamed";
 
 /// The trailer block of a commit message, parsed once. Keys and values
 /// point into the block and live as long as it does.
@@ -71,6 +75,8 @@ struct PublishTrailers {
   std::string created_from;  ///< Flowrepo-Created-From (a workspace creation)
   std::vector<VersionTrailer> versions;
   std::vector<std::string> removed;
+  /// Flowrepo-Renamed: (old id, new id).
+  std::vector<std::pair<std::string, std::string>> renamed;
   /// Flowrepo trailers whose value does not parse, as "Key: value".
   std::vector<std::string> malformed;
 
@@ -78,6 +84,8 @@ struct PublishTrailers {
   bool IsPublishTo(std::string_view ws) const { return !ws.empty() && workspace == ws; }
   /// True when the commit records version \a number of \a flow.
   bool NamesVersion(std::string_view flow, int number) const;
+  /// The id \a flow was renamed from by this commit; empty when none.
+  std::string RenamedFrom(std::string_view flow) const;
 };
 
 /// Reads the trailer block of \a message. Throws kIo when libgit2 cannot
@@ -90,6 +98,8 @@ PublishTrailers ReadPublishTrailers(const git_commit* commit);
 std::string TrailerLine(std::string_view key, std::string_view value);
 /// "Flowrepo-Version: <flow> v<N>\n"; \a number is 1 to kMaxVersion.
 std::string VersionTrailerLine(std::string_view flow, int number);
+/// "Flowrepo-Renamed: <from> <to>\n".
+std::string RenamedTrailerLine(std::string_view from, std::string_view to);
 
 /// Throws kInvalidArgument (one line naming the line) when \a note, put in
 /// the body of a publish commit, could change what its trailer block says:

@@ -134,8 +134,8 @@ int FlowRepository::Impl::HighestVersion(std::string_view ws, std::string_view f
   return highest;
 }
 
-int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow) const {
-  const int highest = HighestVersion(ws, flow);
+int FlowRepository::Impl::NextVersion(std::string_view ws, std::string_view flow, std::string_view continues) const {
+  const int highest = std::max(HighestVersion(ws, flow), continues.empty() ? 0 : HighestVersion(ws, continues));
   if (highest >= kMaxVersion) {
     throw Error(ErrorCode::kInvalidData, "publish refused: flow '" + std::string(flow) + "' in workspace '" +
                                              std::string(ws) + "' has reached v" + std::to_string(kMaxVersion) +
