@@ -212,6 +212,63 @@ std::string CanonicalWithin(const Json& doc, const std::string& file, const Plan
   }
 }
 
+// The topics a flow uses, mapped by --topic or kept, each one the target
+// must have (a workspace listing no topics does not manage them, as in
+// validation). Returns the topics the flow will use.
+std::set<std::string> MapTopics(const std::set<std::string>& topics, const std::string& file, const PlanContext& c,
+                                FlowPlan& plan) {
+  std::set<std::string> expected;
+  for (const auto& topic : topics) {
+    auto it = c.request.topics.find(topic);
+    std::string dst = it != c.request.topics.end() ? it->second : topic;
+    if (it != c.request.topics.end()) {
+      plan.used_mappings.insert(topic);
+      plan.out.topics[topic] = dst;
+    }
+    expected.insert(dst);
+    if (!c.target_topics.empty() && !c.target_topics.count(dst)) {
+      plan.problems.push_back(
+          {file, "", "import/missing-topic",
+           it != c.request.topics.end()
+               ? "topic '" + topic + "' is mapped to '" + dst + "', which " + c.where + " does not have"
+               : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic + "=TOPIC"});
+    }
+  }
+  return expected;
+}
+
+// What an overridden flow keeps of the one it replaces: endpoint, sharing
+// and audit of its app definition, and its env variables (merged with the
+// package's as --env-conflict says).
+void KeepFromReplaced(const Replaced& current, const ImportRequest& request, Json& app, std::optional<Json>& env,
+                      ImportedFlow& out) {
+  try {
+    Json current_app = ParseJson(current.app_definition, current.location.path);
+    for (const char* key : {"endpoint", "sharing", "audit"}) {
+      if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
+    }
+    if (env && !current.env_variables.empty()) {
+      env = MergeEnv(*env, ParseJson(current.env_variables, current.location.path), request.env_conflict, out);
+    } else if (!env && !current.env_variables.empty()) {
+      env = ParseJson(current.env_variables, current.location.path);
+    }
+  } catch (const Error&) {
+    // The replaced version's documents are unreadable: nothing to keep.
+  }
+}
+
+// The credentials and secret variables the imported flow leaves for bind.
+void ListUnbound(const FlowFacts& facts, const std::optional<Json>& env, ImportedFlow& out) {
+  for (const auto& cred : facts.credentials) {
+    if (cred.binding.empty()) out.unbound_credentials.push_back(cred.node);
+  }
+  if (env && env->is_object() && env->contains("variables") && (*env)["variables"].is_array()) {
+    for (const auto& var : (*env)["variables"]) {
+      if (IsTrue(var, "secret") && StringOr(var, "ref").empty()) out.unbound_secrets.push_back(StringOr(var, "name"));
+    }
+  }
+}
+
 // Plans one valid package flow: final id, name and group; topics mapped
 // or existing; credential bindings and workspace-only fields stripped;
 // subflow references renamed; env variables of an overridden flow merged;
@@ -248,24 +305,8 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   out.group = current ? current->location.group : info.group;
   out.action = current ? ImportedFlow::Action::kOverridden : ImportedFlow::Action::kAdded;
 
-  // Topics: mapped, or existing in the target.
-  std::set<std::string> expected_topics;
-  for (const auto& topic : before.topics) {
-    auto it = request.topics.find(topic);
-    std::string dst = it != request.topics.end() ? it->second : topic;
-    if (it != request.topics.end()) {
-      plan.used_mappings.insert(topic);
-      out.topics[topic] = dst;
-    }
-    expected_topics.insert(dst);
-    // A workspace listing no topics does not manage them (as validation).
-    if (!c.target_topics.empty() && !c.target_topics.count(dst)) {
-      problem(base + std::string(kFlowDefinitionFile), "import/missing-topic",
-              it != request.topics.end()
-                  ? "topic '" + topic + "' is mapped to '" + dst + "', which " + c.where + " does not have"
-                  : "topic '" + topic + "' does not exist in " + c.where + "; map it with --topic " + topic + "=TOPIC");
-    }
-  }
+  const std::set<std::string> expected_topics =
+      MapTopics(before.topics, base + std::string(kFlowDefinitionFile), c, plan);
   plan.components = before.components;
 
   // Never imported: credential bindings, secret references and
@@ -277,21 +318,7 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
   app["id"] = out.id;
   app["name"] = out.name;
   RenameReferences(app, c.rename);  // foreign references name flows in the app definition
-  if (current) {
-    try {
-      Json current_app = ParseJson(current->app_definition, current->location.path);
-      for (const char* key : {"endpoint", "sharing", "audit"}) {
-        if (current_app.is_object() && current_app.contains(key)) app[key] = current_app[key];
-      }
-      if (env && !current->env_variables.empty()) {
-        env = MergeEnv(*env, ParseJson(current->env_variables, current->location.path), request.env_conflict, out);
-      } else if (!env && !current->env_variables.empty()) {
-        env = ParseJson(current->env_variables, current->location.path);
-      }
-    } catch (const Error&) {
-      // The replaced version's documents are unreadable: nothing to keep.
-    }
-  }
+  if (current) KeepFromReplaced(*current, request, app, env, out);
   for (const auto& ref : RenameSubflows(def, before.subflows, c.rename)) {
     problem(base + std::string(kFlowDefinitionFile), "import/rename",
             "cannot rename the reference of node '" + ref.node + "' to flow '" + ref.flow + "'");
@@ -302,14 +329,7 @@ FlowPlan PlanFlow(const PackageFlowInfo& info, PackagedFlow& pf, std::size_t mem
     problem(base + std::string(kFlowDefinitionFile), "import/topic-mapping",
             "the topics of this " + info.format + " flow cannot be mapped");
   }
-  for (const auto& cred : after.credentials) {
-    if (cred.binding.empty()) out.unbound_credentials.push_back(cred.node);
-  }
-  if (env && env->is_object() && env->contains("variables") && (*env)["variables"].is_array()) {
-    for (const auto& var : (*env)["variables"]) {
-      if (IsTrue(var, "secret") && StringOr(var, "ref").empty()) out.unbound_secrets.push_back(StringOr(var, "name"));
-    }
-  }
+  ListUnbound(after, env, out);
   plan.subflows = std::move(after.subflows);
 
   Flow& final = plan.final;

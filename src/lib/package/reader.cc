@@ -99,7 +99,11 @@ std::string CheckEntryMetadata(const zip::EntryInfo& e) {
 
 }  // namespace
 
-LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) {
+namespace {
+
+// The size of the package file at \a path; throws kNotFound, kIo and
+// kInvalidArgument (not a file).
+std::uint64_t PackageFileSize(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
@@ -113,18 +117,21 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
   if (::access(path.c_str(), R_OK) != 0) {
     throw Error(ErrorCode::kIo, "cannot read package '" + path + "': " + std::strerror(errno));
   }
-  LoadedPackage out;
-  PackageReport& report = out.report;
-  report.path = path;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// The package opened by libzip, or std::nullopt with the problem in
+// \a report when it is over a limit or no zip. The entry count comes from
+// the end records before libzip reads the central directory, which costs
+// memory by the entry.
+std::optional<zip::Reader> OpenWithinLimits(const std::string& path, std::uint64_t file_size,
+                                            const PackageLimits& limits, PackageReport& report) {
   std::vector<Problem>& problems = report.problems;
-  const auto file_size = static_cast<std::uint64_t>(st.st_size);
   if (file_size > limits.max_file_bytes) {
     Add(problems, path, "package/limit",
         "package is larger than " + std::to_string(limits.max_file_bytes) + " bytes (the limit)");
-    return out;
+    return std::nullopt;
   }
-  // The entry count comes from the end records before libzip reads the
-  // central directory, which costs memory by the entry.
   std::optional<zip::Reader> reader;
   try {
     const zip::Directory directory = zip::ReadDirectory(path);
@@ -133,7 +140,7 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
       Add(problems, path, "package/limit",
           "package has " + std::to_string(directory.entries) + " entries, more than " +
               std::to_string(limits.max_entries) + " (the limit)");
-      return out;
+      return std::nullopt;
     }
     // libzip holds the central directory, parsed, while the package is
     // read: it may not hold more per entry than a header, a name within
@@ -144,41 +151,50 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
           "central directory of " + std::to_string(directory.size) + " bytes is larger than its " +
               std::to_string(directory.entries) + " entries may take (" + std::to_string(per_entry) +
               " bytes each, the limit)");
-      return out;
+      return std::nullopt;
     }
     reader.emplace(zip::Reader::Open(path));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kInvalidData) throw;
     Add(problems, path, "package/zip", e.what());
-    return out;
+    return std::nullopt;
   }
   report.entries = reader->size();
   if (reader->size() == 0) {
     Add(problems, path, "package/zip", "package has no entries");
-    return out;
+    return std::nullopt;
   }
   if (reader->size() > limits.max_entries) {
     Add(problems, path, "package/limit",
         "package has " + std::to_string(reader->size()) + " entries, more than " + std::to_string(limits.max_entries) +
             " (the limit)");
-    return out;
+    return std::nullopt;
   }
+  return reader;
+}
 
-  // Metadata of every entry first; nothing is decompressed yet.
+// The metadata of every entry, checked before anything is decompressed:
+// its name, type and declared size, and the declared total. Returns the
+// entries when every one may be read, else std::nullopt with the first
+// problem of each refused entry in \a problems: a package with a refused
+// entry is not trusted further, and the problems that entry would cause (a
+// file missing from the manifest's view) are not reported on top.
+std::optional<std::vector<zip::EntryInfo>> ReadableEntries(const zip::Reader& reader, const std::string& path,
+                                                           const PackageLimits& limits,
+                                                           std::vector<Problem>& problems) {
   std::vector<zip::EntryInfo> readable;
   std::map<std::string, std::string> folded;  // case-folded name -> name
   std::uint64_t declared_total = 0;
   bool limit_exceeded = false;
-  for (std::uint64_t i = 0; i < reader->size(); ++i) {
+  for (std::uint64_t i = 0; i < reader.size(); ++i) {
     zip::EntryInfo e;
     try {
-      e = reader->Stat(i);
+      e = reader.Stat(i);
     } catch (const Error& err) {
       Add(problems, path, "package/zip", err.what());
       limit_exceeded = true;
       continue;
     }
-    // The first problem of an entry is reported: one refused entry, one line.
     const std::string shown = Printable(e.name);
     std::string why;
     std::string meta = CheckEntryMetadata(e);
@@ -209,24 +225,28 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
         "package decompresses to more than " + std::to_string(limits.max_total_bytes) + " bytes (the limit)");
     limit_exceeded = true;
   }
-  // A package with a refused entry is not trusted further: nothing of it is
-  // decompressed, and the problems that entry would cause (a file missing
-  // from the manifest's view) are not reported on top.
-  if (limit_exceeded || readable.size() != reader->size()) return out;
+  if (limit_exceeded || readable.size() != reader.size()) return std::nullopt;
+  return readable;
+}
 
-  // Decompression runs on all cores, each worker through its own handle
-  // (libzip archives are not shared between threads). Every entry must
-  // produce exactly its declared size, and the declared sizes are within
-  // the total limit, so the total holds without a running count.
+// The entries decompressed on all cores, each worker through its own
+// handle (libzip archives are not shared between threads). Every entry must
+// produce exactly its declared size, and the declared sizes are within the
+// total limit, so the total holds without a running count. An entry that
+// cannot be read is a problem; the others are returned by name, their
+// bytes added to \a total.
+std::map<std::string, std::string> Decompress(const zip::Reader& reader, const std::vector<zip::EntryInfo>& readable,
+                                              const PackageLimits& limits, std::vector<Problem>& problems,
+                                              std::uint64_t& total) {
   std::vector<std::string> data(readable.size());
   std::vector<std::string> errors(readable.size());
   const std::size_t workers = ParallelWorkers(readable.size(), kEntriesPerThread);
   std::vector<zip::Reader> handles;
-  for (std::size_t w = 1; w < workers; ++w) handles.push_back(reader->Clone());
+  for (std::size_t w = 1; w < workers; ++w) handles.push_back(reader.Clone());
   ParallelFor(
       readable.size(),
       [&](std::size_t k, std::size_t worker) {
-        const zip::Reader& r = worker == 0 ? *reader : handles[worker - 1];
+        const zip::Reader& r = worker == 0 ? reader : handles[worker - 1];
         try {
           data[k] = r.Read(readable[k], limits.max_entry_bytes, limits.max_ratio);
         } catch (const Error& err) {
@@ -236,7 +256,6 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
       },
       kEntriesPerThread, workers);
   std::map<std::string, std::string> entries;
-  std::uint64_t total = 0;
   for (std::size_t k = 0; k < readable.size(); ++k) {
     if (!errors[k].empty()) {
       Add(problems, Printable(readable[k].name), "package/entry", errors[k]);
@@ -245,6 +264,23 @@ LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) 
     total += data[k].size();
     entries.emplace(readable[k].name, std::move(data[k]));
   }
+  return entries;
+}
+
+}  // namespace
+
+LoadedPackage LoadPackage(const std::string& path, const PackageLimits& limits) {
+  const std::uint64_t file_size = PackageFileSize(path);
+  LoadedPackage out;
+  PackageReport& report = out.report;
+  report.path = path;
+  std::vector<Problem>& problems = report.problems;
+  std::optional<zip::Reader> reader = OpenWithinLimits(path, file_size, limits, report);
+  if (!reader) return out;
+  std::optional<std::vector<zip::EntryInfo>> readable = ReadableEntries(*reader, path, limits, problems);
+  if (!readable) return out;
+  std::uint64_t total = 0;
+  std::map<std::string, std::string> entries = Decompress(*reader, *readable, limits, problems, total);
   report.bytes = total;
   // An entry that could not be read is not reported once more as missing.
   if (!problems.empty()) return out;
