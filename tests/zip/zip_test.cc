@@ -10,10 +10,12 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "hostile/zip_bytes.h"
+#include "spool.h"
 #include "support/test_support.h"
 #include "zip/writer.h"
 
@@ -201,6 +203,65 @@ TEST(ZipWriterTest, ManyEntriesGetZip64EndRecords) {
   ExpectReadBack(path, entries);
   const std::string bytes = ReadFile(path);
   EXPECT_NE(bytes.find(std::string("PK\x06\x06", 4), bytes.size() - 200), std::string::npos);
+}
+
+// Past 4 GiB of archive, an entry's offset moves into a Zip64 extra field
+// of its central directory entry, and the end records into Zip64 ones.
+// Three entries of 1.5 GiB (zeros in stored deflate blocks, so the
+// archive really is that long) put the last entry and the directory past
+// 4 GiB; libzip and the reader must find them. Needs 6.5 GiB of disk.
+TEST(ZipWriterTest, ArchivesPastFourGibibytesPutOffsetsInZip64Fields) {
+  TempDir dir;
+  constexpr std::uint64_t kEntry = std::uint64_t{3} << 29;  // 1.5 GiB
+  constexpr std::uint64_t kNeeded = std::uint64_t{13} << 29;
+  const auto space = std::filesystem::space(dir.path());
+  if (space.available < kNeeded) {
+    GTEST_SKIP() << "needs " << (kNeeded >> 20) << " MiB free in " << dir.path() << ", has " << (space.available >> 20);
+  }
+  // A deflate stream of kEntry zero bytes in stored blocks, and their CRC.
+  Spool spool(dir.path());
+  const std::string zeros(65535, '\0');
+  uLong crc = crc32(0, nullptr, 0);
+  std::string piece;
+  for (std::uint64_t left = kEntry; left > 0;) {
+    const std::uint16_t n = static_cast<std::uint16_t>(std::min<std::uint64_t>(left, zeros.size()));
+    left -= n;
+    piece += static_cast<char>(left == 0 ? 1 : 0);  // BFINAL, BTYPE 00: stored
+    for (std::uint16_t v : {n, static_cast<std::uint16_t>(~n)}) {
+      piece += static_cast<char>(v & 0xff);
+      piece += static_cast<char>(v >> 8);
+    }
+    piece.append(zeros, 0, n);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(zeros.data()), n);
+    if (piece.size() >= (std::size_t{16} << 20) || left == 0) {
+      spool.Append(piece);
+      piece.clear();
+    }
+  }
+  const std::string path = dir / "large.zip";
+  {
+    zip::Writer writer(path);
+    for (const char* name : {"a.bin", "b.bin", "c.bin"}) {
+      writer.Add(name, kEntry, static_cast<std::uint32_t>(crc), spool, spool.All());
+    }
+    const std::string last = "{\"after\": \"four gibibytes\"}";
+    const uLong last_crc = crc32(0, reinterpret_cast<const Bytef*>(last.data()), static_cast<uInt>(last.size()));
+    writer.Add("last.json", last.size(), static_cast<std::uint32_t>(last_crc), zip::Deflate(last));
+    writer.Finish();
+  }
+  EXPECT_GT(std::filesystem::file_size(path), std::uint64_t{1} << 32);
+
+  zip::Reader reader = zip::Reader::Open(path);
+  ASSERT_EQ(reader.size(), 4u);
+  EXPECT_EQ(reader.Stat(2).size, kEntry);
+  const zip::EntryInfo last = reader.Stat(3);
+  EXPECT_EQ(last.name, "last.json");
+  EXPECT_EQ(reader.Read(last, 1000, 1000), "{\"after\": \"four gibibytes\"}");
+  RunResult unzip = Shell("unzip -p " + Quote(path) + " last.json");
+  EXPECT_EQ(unzip.exit_code, 0) << unzip.err;
+  EXPECT_EQ(unzip.out, "{\"after\": \"four gibibytes\"}");
+  const std::string tail = Shell("tail -c 200 " + Quote(path) + " | od -An -tx1 | tr -d ' \\n'").out;
+  EXPECT_NE(tail.find("504b0606"), std::string::npos) << "a Zip64 end record";
 }
 
 TEST(ZipWriterTest, EntryFromSpoolIsCopiedWhole) {
