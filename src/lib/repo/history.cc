@@ -120,8 +120,11 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
   std::set<std::string> seen = {std::string(flow)};
   while (!history.versions.empty()) {
     const Version& first = history.versions.back();
-    const git_oid commit = git::OidFromHex(first.commit);
-    const std::string from = ReadPublishTrailers(impl_->store.LookupCommit(commit).get()).RenamedFrom(first.flow);
+    git::CommitPtr commit = impl_->store.LookupCommit(git::OidFromHex(first.commit));
+    // A publish of many flows has a trailer each: parse only one that renames.
+    const std::string_view message = git_commit_message(commit.get()) ? git_commit_message(commit.get()) : "";
+    if (message.find(kRenamedTrailer) == std::string_view::npos) break;
+    const std::string from = ReadPublishTrailers(commit.get()).RenamedFrom(first.flow);
     if (from.empty() || !seen.insert(from).second) break;
     const int below = first.number;
     std::vector<Version> earlier = VersionsOf(*impl_, workspace, from, history.ignored_tags);
