@@ -626,6 +626,25 @@ TEST_F(ServerTest, VersionNumbersOutOfTurnOrRangeAreRefused) {
   EXPECT_EQ(testing::RefsSnapshot(clone_), refs);
 }
 
+// A hand-made rename trailer cannot borrow another flow's numbers: the
+// old id must leave the workspace in the same publish.
+TEST_F(ServerTest, RenamesThatKeepTheOldFlowAreRefused) {
+  ASSERT_EQ(Git("commit -q --allow-empty -m 'Publish x' -m \"$(printf 'Flowrepo-Workspace: main\\nFlowrepo-Renamed: "
+                "kyc-check faq-answerer\\nFlowrepo-Version: faq-answerer v2')\"")
+                .exit_code,
+            0);
+  const std::string forged = Git("rev-parse --short HEAD").out.substr(0, 7);
+  const std::string before = testing::RefsSnapshot(server_);
+  RunResult r = Push("bob@example.com", "main");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("commit " + forged +
+                       " renames 'kyc-check' to 'faq-answerer' but does not remove 'kyc-check'; only publish "
+                       "records renames"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(testing::RefsSnapshot(server_), before);
+}
+
 // What publish makes is accepted however it is pushed: --follow-tags, an
 // atomic push of the branch and all tags, a publish naming several flows.
 TEST_F(ServerTest, PublishedVersionsArePushedWithTheirBranch) {

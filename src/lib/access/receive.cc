@@ -364,6 +364,19 @@ class Judge {
                "from 1 to " +
                std::to_string(kMaxVersion) + ")");
       }
+      // A rename continues the old id's numbers only where the publish
+      // retires the old id and versions the new one, as publish writes it.
+      for (const auto& [from, to] : trailers.renamed) {
+        const bool removes =
+            std::find(trailers.removed.begin(), trailers.removed.end(), from) != trailers.removed.end();
+        const bool versions = std::any_of(trailers.versions.begin(), trailers.versions.end(),
+                                          [&](const VersionTrailer& v) { return v.flow == to; });
+        if (!removes || !versions) {
+          Refuse("commit " + ShortId(id) + " renames '" + from + "' to '" + to + "' but does not " +
+                 (removes ? "publish a version of '" + to + "'" : "remove '" + from + "'") +
+                 "; only publish records renames");
+        }
+      }
       auto highest_of = [&](const std::string& flow) -> int& {
         auto [it, fresh] = highest.try_emplace(flow, 0);
         if (fresh && old_head) it->second = impl_.HighestVersion(ws, flow);
