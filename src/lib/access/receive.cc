@@ -366,7 +366,9 @@ class Judge {
       }
       // A rename continues the old id's numbers only where the publish
       // retires the old id and versions the new one, as publish writes it.
-      for (const auto& [from, to] : trailers.renamed) {
+      for (const auto& rename : trailers.renamed) {
+        const std::string& from = rename.first;
+        const std::string& to = rename.second;  // a name clang 14 lambdas can capture
         const bool removes =
             std::find(trailers.removed.begin(), trailers.removed.end(), from) != trailers.removed.end();
         const bool versions = std::any_of(trailers.versions.begin(), trailers.versions.end(),

@@ -381,8 +381,9 @@ WriteResult FlowRepository::RenameFlow(std::string_view workspace, std::string_v
   }
 
   StoredFlow renamed = Restored(store, old, FlowSummary{to, to, old.group, ""});
-  if (!renamed.app)
+  if (!renamed.app) {
     throw Error(ErrorCode::kInvalidData, old.path + "/" + std::string(kAppDefinitionFile) + ": missing");
+  }
   Json app = ParseJson(store.ReadBlob(*renamed.app), old.path + "/" + std::string(kAppDefinitionFile));
   app["id"] = to;
   renamed.app = store.WriteBlob(CanonicalJson(app));
@@ -411,7 +412,7 @@ WriteResult FlowRepository::RenameFlow(std::string_view workspace, std::string_v
   for (const auto& user : users) AddFlowEdits(user, flows, paths, edits);
   const git_oid tree = store.EditTree(store.CommitTreeId(target.parent), edits);
   std::string message = "Rename flow " + from + " to " + to + "\n\n";
-  if (users.size() > 0) {
+  if (!users.empty()) {
     message += "References follow in " + std::to_string(users.size()) + " flow(s).\n\n";
   }
   message += RenamedTrailerLine(from, to);
