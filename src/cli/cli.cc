@@ -58,6 +58,20 @@ std::string DraftGiven(const std::string& command, const std::string& option, co
   return positional;
 }
 
+void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what,
+                const std::vector<std::string>& listed) {
+  Emit(
+      g, [&] { return ToJson(r); },
+      [&](std::ostream& os) {
+        os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "") << " at "
+           << r.draft.commit.substr(0, 7) << "\n";
+        constexpr std::size_t kShown = 20;
+        for (std::size_t i = 0; i < listed.size() && i < kShown; ++i) os << "  " << OneLine(listed[i]) << "\n";
+        if (listed.size() > kShown) os << "  ... and " << listed.size() - kShown << " more\n";
+        PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
+      });
+}
+
 void PrintPublishHint(std::ostream& os, const Globals& g, std::string_view workspace, const std::string& draft) {
   os << "Publish with: " << Suggest(g, workspace, "publish --draft " + ShellWord(draft)) << "\n";
 }

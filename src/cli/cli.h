@@ -53,6 +53,10 @@ CLI::Option* AddDraftOption(CLI::App* cmd, std::string& draft, const std::string
 /// warning that the spelling goes away in the next release. Throws
 /// kInvalidArgument naming the command when neither is given.
 std::string DraftGiven(const std::string& command, const std::string& option, const std::string& positional);
+/// A write onto a draft: "<what> on draft 'D' (new draft) at 1a2b3c4", the
+/// first 20 of \a listed, and the publish hint; with --json, the result.
+void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what,
+                const std::vector<std::string>& listed);
 /// "Publish with: flowrepo ... publish --draft DRAFT", the hint after a
 /// write onto a draft.
 void PrintPublishHint(std::ostream& os, const Globals& g, std::string_view workspace, const std::string& draft);

@@ -3,19 +3,6 @@
 namespace flowrepo::cli {
 namespace {
 
-void PrintWrite(const Globals& g, const WriteResult& r, const std::string& what) {
-  Emit(
-      g, [&] { return ToJson(r); },
-      [&](std::ostream& os) {
-        os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "") << " at "
-           << r.draft.commit.substr(0, 7) << "\n";
-        constexpr std::size_t kShown = 20;
-        for (std::size_t i = 0; i < r.flows.size() && i < kShown; ++i) os << "  " << r.flows[i] << "\n";
-        if (r.flows.size() > kShown) os << "  ... and " << r.flows.size() - kShown << " more\n";
-        PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
-      });
-}
-
 // The draft given, or "<action>-<flow>" when one flow is named.
 std::string DraftOrDefault(const std::string& given, const std::string& action, const std::vector<std::string>& flows) {
   if (!given.empty()) return given;
@@ -42,7 +29,8 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
   AddJsonFlag(create, g);
   create->callback([&g] {
     auto repo = OpenRepository(g);
-    PrintWrite(g, repo.NewFlow(g.workspace, request), "Created flow '" + request.id + "'");
+    const WriteResult r = repo.NewFlow(g.workspace, request);
+    PrintWrite(g, r, "Created flow '" + request.id + "'", r.flows);
   });
 
   static std::string put_draft, put_group;
@@ -74,7 +62,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     bool keep = put->count("--group") == 0 && flows.size() == 1;
     auto r = repo.PutFlows(g.workspace, put_draft, std::move(flows), "put",
                            keep ? FlowRepository::GroupChoice::kKeepExisting : FlowRepository::GroupChoice::kAsGiven);
-    PrintWrite(g, r, "Wrote " + std::to_string(r.flows.size()) + " flow(s)");
+    PrintWrite(g, r, "Wrote " + std::to_string(r.flows.size()) + " flow(s)", r.flows);
   });
 
   static std::vector<std::string> rm_flows;
@@ -92,7 +80,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     const std::string draft = DraftOrDefault(rm_draft, "remove", rm_flows);
     auto r = repo.RemoveFlows(g.workspace, draft, rm_flows);
-    PrintWrite(g, r, "Removed " + std::to_string(r.flows.size()) + " flow(s)");
+    PrintWrite(g, r, "Removed " + std::to_string(r.flows.size()) + " flow(s)", r.flows);
   });
 
   static std::vector<std::string> mv_flows;
@@ -117,12 +105,12 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     if (!mv_id.empty()) {
       auto r = repo.RenameFlow(g.workspace, DraftOrDefault(mv_draft, "rename", mv_flows), mv_flows[0], mv_id);
-      PrintWrite(g, r, "Renamed '" + mv_flows[0] + "' to '" + mv_id + "' (with the flows using it)");
+      PrintWrite(g, r, "Renamed '" + mv_flows[0] + "' to '" + mv_id + "' (with the flows using it)", r.flows);
       return;
     }
     const std::string draft = DraftOrDefault(mv_draft, "move", mv_flows);
     auto r = repo.MoveFlows(g.workspace, draft, mv_flows, mv_group);
-    PrintWrite(g, r, "Moved " + std::to_string(r.flows.size()) + " flow(s) to '" + mv_group + "'");
+    PrintWrite(g, r, "Moved " + std::to_string(r.flows.size()) + " flow(s) to '" + mv_group + "'", r.flows);
   });
 
   static FlowQuery query;

@@ -14,18 +14,6 @@ struct ListCommand {
   const char* example;  ///< a name to show in help
 };
 
-void PrintSettingsWrite(const Globals& g, const WriteResult& r, const std::string& what,
-                        const std::vector<std::string>& items) {
-  Emit(
-      g, [&] { return ToJson(r); },
-      [&](std::ostream& os) {
-        os << what << " on draft '" << r.draft.name << "'" << (r.created_draft ? " (new draft)" : "") << " at "
-           << r.draft.commit.substr(0, 7) << "\n";
-        for (const auto& item : items) os << "  " << OneLine(item) << "\n";
-        PrintPublishHint(os, g, r.draft.workspace, r.draft.name);
-      });
-}
-
 void AddListCommands(CLI::App& settings, Globals& g, const ListCommand& c) {
   auto* cmd = settings.add_subcommand(
       c.name, std::string("Add, remove and list the ") + c.name + "s of the workspace (.flowrepo/workspace.json).");
@@ -57,8 +45,8 @@ void AddListCommands(CLI::App& settings, Globals& g, const ListCommand& c) {
       const std::string draft = o.draft.empty() ? "settings" : o.draft;
       WriteResult r = repo.EditSettings(g.workspace, draft, c.list, add ? o.names : std::vector<std::string>{},
                                         add ? std::vector<std::string>{} : o.names);
-      PrintSettingsWrite(
-          g, r, (add ? "Declared " : "Withdrew ") + std::to_string(o.names.size()) + " " + c.name + "(s)", o.names);
+      PrintWrite(g, r, (add ? "Declared " : "Withdrew ") + std::to_string(o.names.size()) + " " + c.name + "(s)",
+                 o.names);
     });
   }
   auto& o = *all.emplace_back(std::make_unique<Options>());
@@ -110,7 +98,7 @@ void AddEnvCommands(CLI::App& settings, Globals& g) {
     }
     auto repo = OpenRepository(g);
     WriteResult r = repo.EditEnvDefaults(g.workspace, draft.empty() ? "settings" : draft, defaults, {});
-    PrintSettingsWrite(g, r, "Set " + std::to_string(defaults.size()) + " env default(s)", shown);
+    PrintWrite(g, r, "Set " + std::to_string(defaults.size()) + " env default(s)", shown);
   });
   auto* remove = cmd->add_subcommand("remove",
                                      "Remove env defaults on a draft.\n"
@@ -121,7 +109,7 @@ void AddEnvCommands(CLI::App& settings, Globals& g) {
   remove->callback([&g] {
     auto repo = OpenRepository(g);
     WriteResult r = repo.EditEnvDefaults(g.workspace, draft.empty() ? "settings" : draft, {}, names);
-    PrintSettingsWrite(g, r, "Removed " + std::to_string(names.size()) + " env default(s)", names);
+    PrintWrite(g, r, "Removed " + std::to_string(names.size()) + " env default(s)", names);
   });
   auto* list = cmd->add_subcommand("list",
                                    "List the env defaults of the workspace head (or --at a revision).\n"
@@ -167,7 +155,7 @@ void AddExportRoleCommand(CLI::App& settings, Globals& g) {
       return;
     }
     WriteResult r = repo.SetExportRole(g.workspace, draft.empty() ? "settings" : draft, *ParseRole(role));
-    PrintSettingsWrite(g, r, "Export needs the " + role + " role", {});
+    PrintWrite(g, r, "Export needs the " + role + " role", {});
   });
 }
 

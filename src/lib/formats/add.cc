@@ -38,6 +38,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Files read and converted at once on all cores, then let go of.
+constexpr std::size_t kConvertBatch = 256;
+
 struct Input {
   std::string path;  ///< as shown to the user
   std::string group;
@@ -183,13 +186,12 @@ bool IsForeignComponent(const std::string& c) {
 // come back in input order.
 std::vector<Pending> ConvertAndStore(Store& store, const std::vector<Input>& inputs, const AddFlowsRequest& request,
                                      std::vector<RefusedFile>& refused, std::set<std::string>& components) {
-  constexpr std::size_t kBatch = 256;
   std::vector<Pending> pending;
   pending.reserve(inputs.size());  // one flow a file, but for split Node-RED files
   std::atomic<std::size_t> done{0};
-  for (std::size_t first = 0; first < inputs.size(); first += kBatch) {
+  for (std::size_t first = 0; first < inputs.size(); first += kConvertBatch) {
     ThrowIfCancelled();
-    const std::size_t count = std::min(kBatch, inputs.size() - first);
+    const std::size_t count = std::min(kConvertBatch, inputs.size() - first);
     std::vector<Conversion> converted(count);
     ParallelFor(
         count,
@@ -438,17 +440,23 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
 ValidationReport ValidateSourceFiles(const AddFlowsRequest& request) {
   CheckedFormat(request);
   const std::vector<Input> inputs = ExpandPaths(request);
-  std::vector<Conversion> converted(inputs.size());
-  ParallelFor(
-      inputs.size(), [&](std::size_t i, std::size_t) { converted[i] = ConvertInput(inputs[i], request); }, 4);
   ValidationReport report;
   report.target = inputs.size() == 1 ? "file '" + inputs[0].path + "'" : std::to_string(inputs.size()) + " file(s)";
   std::vector<RefusedFile> refused;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (converted[i].refused) {
-      refused.push_back(std::move(*converted[i].refused));
-    } else {
-      report.flows.push_back(inputs[i].path);
+  // A batch at a time, as flow add reads them: memory holds a batch of
+  // documents, not every file checked.
+  for (std::size_t first = 0; first < inputs.size(); first += kConvertBatch) {
+    ThrowIfCancelled();
+    std::vector<Conversion> converted(std::min(kConvertBatch, inputs.size() - first));
+    ParallelFor(
+        converted.size(), [&](std::size_t i, std::size_t) { converted[i] = ConvertInput(inputs[first + i], request); },
+        4);
+    for (std::size_t i = 0; i < converted.size(); ++i) {
+      if (converted[i].refused) {
+        refused.push_back(std::move(*converted[i].refused));
+      } else {
+        report.flows.push_back(inputs[first + i].path);
+      }
     }
   }
   report.problems = ProblemsOf(refused);
