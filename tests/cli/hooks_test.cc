@@ -109,6 +109,28 @@ TEST_F(HooksTest, PreCommitBlocksInvalidFlow) {
   EXPECT_EQ(Head(), head);
 }
 
+// A split index (core.splitIndex), which flowrepo reads through git, is
+// checked all the same, in the temporary index a commit hands its hook.
+TEST_F(HooksTest, PreCommitChecksASplitIndex) {
+  MakeWorkTree();
+  ASSERT_EQ(Shell("git config core.splitIndex true && git update-index --split-index", repo_).exit_code, 0);
+  std::string head = Head();
+  auto j = nlohmann::json::parse(testing::ReadFile(Flow("flow_definition.json")));
+  const nlohmann::json id = j["nodes"][2]["id"];
+  j["nodes"][2]["id"] = "kyc";
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  RunResult r = Commit("break it");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("[duplicate-node-id]"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(Head(), head);
+  j["nodes"][2]["id"] = id;
+  j["nodes"][2]["name"] = "renamed";
+  testing::WriteFile(Flow("flow_definition.json"), j.dump(2));
+  r = Commit("fix it");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(Head(), head);
+}
+
 TEST_F(HooksTest, PreCommitBlocksPlantedSecretWithoutPrintingIt) {
   MakeWorkTree();
   std::string head = Head();

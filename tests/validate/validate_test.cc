@@ -226,6 +226,33 @@ TEST_F(StagedTest, StagedSettingsAreValidated) {
   EXPECT_EQ(r.problems[0].pointer, "/roles/bob@example.com");
 }
 
+// Index layouts flowrepo does not read itself are read through git; an
+// index neither can read is one error giving both reasons.
+TEST_F(StagedTest, SplitSparseAndDamagedIndexes) {
+  WriteFile(repo_ + "/flows/G/a/flow_definition.json", "{broken");
+  Git("add flows/G/a");
+  Git("update-index --split-index");
+  ValidationReport r = ValidateStaged(repo_);
+  EXPECT_EQ(r.flows, std::vector<std::string>{"flows/G/a"});
+  EXPECT_FALSE(r.ok());
+
+  Git("update-index --no-split-index && git reset -q && git checkout -q -- flows");
+  Git("sparse-checkout set --cone --sparse-index flows/G/a");
+  ASSERT_NE(Shell("git ls-files --sparse", repo_).out.find("/\n"), std::string::npos);  // a folder entry
+  Git("rm -rq flows/G/a");                                                              // b, outside the cone, uses a
+  r = ValidateStaged(repo_);
+  EXPECT_EQ(r.removed, std::vector<std::string>{"flows/G/a"});
+  EXPECT_EQ(Rules(r), "missing-subflow ");
+
+  WriteFile(repo_ + "/.git/index", std::string("DIRC") + std::string(40, '\x01'));
+  ExpectError(ErrorCode::kInvalidData,
+              "cannot read the git index '" + repo_ +
+                  "/.git/index': index version 16843009 is not supported; git "
+                  "cannot read the index of '" +
+                  repo_ + "/': error: bad index version 16843009",
+              [&] { ValidateStaged(repo_); });
+}
+
 TEST_F(StagedTest, BareRepositoryHasNoIndex) {
   TempDir other;
   testing::InitRepository(other / "bare", kAdmin, InitOptions::Layout::kBare);

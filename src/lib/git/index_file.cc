@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <set>
 
 #include "digest.h"
 #include "flowrepo/error.h"
 #include "git/handles.h"
 #include "parallel.h"
+#include "process.h"
 
 namespace flowrepo::git {
 namespace {
@@ -260,6 +264,90 @@ IndexFile IndexFile::FromBytes(std::string bytes, const std::string& name) {
   IndexFile index;
   index.file_ = Mapping::OfBytes(std::move(bytes));
   index.ParseChecked(name);
+  return index;
+}
+
+namespace {
+
+// How git is run on one index: in its work tree, told which index file.
+struct GitIndexRun {
+  std::string work_tree;
+  std::string index_file;  // absolute
+};
+
+// What `git ARGS` prints about \a index; kInvalidData with its message
+// when it fails.
+std::string GitListing(const GitIndexRun& index, std::vector<std::string> args) {
+  const std::string& work_tree = index.work_tree;
+  args.insert(args.begin(), {"git", "-C", work_tree});
+  ProcessResult r = RunProcess(args, {.merge_stderr = true, .env = {"LC_ALL=C", "GIT_INDEX_FILE=" + index.index_file}});
+  if (r.exit_status != 0) {
+    std::string message = r.out.substr(0, r.out.find('\n'));
+    throw Error(ErrorCode::kInvalidData,
+                "git cannot read the index of '" + work_tree + "': " + (message.empty() ? "git failed" : message));
+  }
+  return std::move(r.out);
+}
+
+// What HEAD's tree is for `git diff-index`: git's empty tree before the
+// first commit.
+std::string HeadTreeish(const GitIndexRun& index) {
+  bool has_head =
+      RunProcess({"git", "-C", index.work_tree, "rev-parse", "-q", "--verify", "HEAD^{tree}"}, {.merge_stderr = true})
+          .exit_status == 0;
+  return has_head ? "HEAD" : "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+}
+
+// The paths staged as added against \a base; intent-to-add entries
+// (`git add -N`) count only when \a with_intent_to_add.
+std::set<std::string, std::less<>> AddedPaths(const GitIndexRun& index, const std::string& base,
+                                              bool with_intent_to_add) {
+  std::vector<std::string> args{"diff-index", "--cached", "--no-renames", "--name-only", "-z", "--diff-filter=A"};
+  if (!with_intent_to_add) args.push_back("--ita-invisible-in-index");
+  args.push_back(base);
+  std::string out = GitListing(index, args);
+  std::set<std::string, std::less<>> paths;
+  for (std::size_t pos = 0, nul; (nul = out.find('\0', pos)) != std::string::npos; pos = nul + 1) {
+    paths.insert(out.substr(pos, nul - pos));
+  }
+  return paths;
+}
+
+}  // namespace
+
+IndexFile IndexFile::FromGit(const std::string& work_tree, const std::string& index_file) {
+  const GitIndexRun run{work_tree, std::filesystem::absolute(index_file).string()};
+  std::string listing = GitListing(run, {"ls-files", "--stage", "-z"});
+  // Intent-to-add entries (`git add -N`) are staged as added only when git
+  // is told to show them.
+  const std::string base = HeadTreeish(run);
+  std::set<std::string, std::less<>> intent_to_add = AddedPaths(run, base, true);
+  for (const auto& path : AddedPaths(run, base, false)) intent_to_add.erase(path);
+
+  IndexFile index;
+  index.file_ = Mapping::OfBytes(std::move(listing));
+  const std::string_view bytes = index.file_->bytes();
+  auto bad = [&] {
+    return Error(ErrorCode::kInvalidData, "cannot read git's listing of the index of '" + work_tree + "'");
+  };
+  // Each record: "<octal mode> <hex id> <stage>\t<path>\0".
+  for (std::size_t pos = 0, nul; (nul = bytes.find('\0', pos)) != std::string_view::npos; pos = nul + 1) {
+    std::string_view record = bytes.substr(pos, nul - pos);
+    std::size_t space = record.find(' '), tab = record.find('\t');
+    if (space == std::string_view::npos || tab == std::string_view::npos || tab < space + GIT_OID_HEXSZ + 3)
+      throw bad();
+    Entry entry{};
+    entry.path = record.substr(tab + 1);
+    if (intent_to_add.contains(entry.path)) continue;
+    auto [end, status] = std::from_chars(record.data(), record.data() + space, entry.mode, 8);
+    if (status != std::errc() || end != record.data() + space ||
+        git_oid_fromstrn(&entry.id, record.data() + space + 1, GIT_OID_HEXSZ) != 0) {
+      throw bad();
+    }
+    entry.stage = record[tab - 1] - '0';
+    if (entry.stage < 0 || entry.stage > 3) throw bad();
+    index.entries_.push_back(entry);
+  }
   return index;
 }
 

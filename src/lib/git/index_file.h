@@ -10,8 +10,10 @@
 // directories a commit touches, as `git diff --cached` does.
 //
 // Reads index versions 2, 3 and 4, checking the file's SHA-1. Split and
-// sparse indexes (the "link" and "sdir" extensions) are refused with an
-// error, as libgit2 1.5 refuses them (so it is no fallback for them).
+// sparse indexes (the "link" and "sdir" extensions) and layouts git may add
+// later are refused by Read; FromGit asks git itself for such an index
+// (libgit2 1.5 refuses a split index and reads a sparse one's folders as
+// files, so it is no fallback).
 
 #include <git2.h>
 
@@ -42,6 +44,12 @@ class IndexFile {
   static IndexFile Read(const std::string& path);
   /// The same for an index held in memory; \a name is what errors call it.
   static IndexFile FromBytes(std::string bytes, const std::string& name);
+  /// The index file \a index_file of the work tree at \a work_tree as git
+  /// lists it (`git ls-files --stage`), intent-to-add entries left out. For what Read refuses:
+  /// git reads every index it writes. Without a cache-tree, ChangesAgainst
+  /// reads every folder. Throws kInvalidData with git's message when git
+  /// cannot list it either.
+  static IndexFile FromGit(const std::string& work_tree, const std::string& index_file);
 
   IndexFile(const IndexFile&) = delete;
   IndexFile& operator=(const IndexFile&) = delete;

@@ -220,11 +220,25 @@ ValidationReport ValidateRevision(const FlowRepository& repo, std::string_view w
 namespace {
 
 // The index to check: GIT_INDEX_FILE when git set one (a commit of given
-// paths uses a temporary index), else the repository's.
+// paths uses a temporary index), else the repository's. Read directly, or
+// by git itself when its layout is one flowrepo does not read (a split or
+// sparse index, an extension git added later) or it looks damaged; both
+// reasons when git cannot read it either.
 git::IndexFile ReadIndex(const Store& store) {
   const char* file = std::getenv("GIT_INDEX_FILE");
-  return git::IndexFile::Read(file && *file ? std::string(file)
-                                            : std::string(git_repository_path(store.raw())) + "index");
+  const std::string path = file && *file ? std::string(file) : std::string(git_repository_path(store.raw())) + "index";
+  std::string unread;
+  try {
+    return git::IndexFile::Read(path);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidData) throw;
+    unread = e.what();
+  }
+  try {
+    return git::IndexFile::FromGit(git_repository_workdir(store.raw()), path);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kInvalidData, unread + "; " + e.what());
+  }
 }
 
 std::string IndexBlob(const Store& store, const git::IndexFile& index, const std::string& path) {
