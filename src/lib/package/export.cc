@@ -16,9 +16,9 @@
 //    publish trailers, giving each flow the version whose content it is.
 // 5. The manifest, made from the flows' entries waiting in the spool, then
 //    pass two: the zip is written front to back to a temporary file in the
-//    target folder (files kept deflated within the memory budget, the rest
-//    made again from their blobs a batch at a time on all cores), and the
-//    file is renamed into place without replacing anything unless asked to.
+//    target folder (the files deflated in pass one copied from the spool,
+//    where they waited for the manifest that comes first), and the file is
+//    renamed into place without replacing anything unless asked to.
 
 #include "package/export.h"
 
@@ -69,9 +69,8 @@ void ReturnFreedMemory() {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kRetainBudget = 16u << 20;  // deflated bytes kept between the passes
-constexpr std::size_t kBatchSize = 512;           // flows read, then processed in parallel
-constexpr std::size_t kMinPerThread = 16;         // smaller batches stay on one thread
+constexpr std::size_t kBatchSize = 512;    // flows read, then processed in parallel
+constexpr std::size_t kMinPerThread = 16;  // smaller batches stay on one thread
 
 Json Strip(Json doc, DocKind kind, const FlowFormat* format, const StripOptions& strip) {
   switch (kind) {
@@ -306,7 +305,7 @@ void ProcessFlow(FlowWork& w, const ValidationContext& context, const StripOptio
     file.blob = *blob;
     info.files.push_back({std::string(FileNameOf(kind)), Sha256Hex(text), file.size});
     if (retain == RetainText::kAll) file.kept = std::move(text);
-    if (retain == RetainText::kWithinBudget) file.kept = zip::Deflate(text);
+    if (retain == RetainText::kDeflatedInSpool) file.kept = zip::Deflate(text);
     w.files.push_back(std::move(file));
   };
   add_file(DocKind::kApp, std::move(stripped.app_definition), w.blobs.app);
@@ -556,7 +555,6 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
   std::set<std::string> components, topics;  // unions over the flows
   std::vector<Problem> problems;
   std::set<std::string> invalid;
-  std::size_t retained = 0;
   std::size_t step = 0;
 
   // Flows are read and processed on all cores, in batches so that memory
@@ -625,12 +623,9 @@ BuiltPackage BuildPackage(FlowRepository::Impl& impl, const ExportRequest& reque
       flow.env_variables = built.spool.Append(w.env_variables);
       flow.files.reserve(w.files.size());
       for (auto& file : w.files) {
-        if (retain == RetainText::kWithinBudget) {
-          if (retained + file.kept.size() <= kRetainBudget) {
-            retained += file.kept.size();
-          } else {
-            std::string().swap(file.kept);  // assigning an empty string keeps the buffer
-          }
+        if (retain == RetainText::kDeflatedInSpool) {
+          file.deflated = built.spool.Append(file.kept);
+          std::string().swap(file.kept);  // assigning an empty string keeps the buffer
         }
         flow.files.push_back(std::move(file));
       }
@@ -908,12 +903,11 @@ fs::path SingleVersionFile(const BuiltPackage& built, const ExportRequest& reque
   return target;
 }
 
-// Writes the manifest and every flow's files into \a pending: files over
-// the memory budget are made again from their blobs, a batch at a time on
-// all cores, then written in order. Counts the bytes and their SHA-256
+// Writes the manifest and every flow's files, deflated in pass one and
+// waiting in the spool, into \a pending. Counts the bytes and their SHA-256
 // into \a result.
-void WriteEntries(BuiltPackage& built, const Store& store, const ExportRequest& request, PendingFile& pending,
-                  const fs::path& dir, ExportResult& result) {
+void WriteEntries(BuiltPackage& built, const ExportRequest& request, PendingFile& pending, const fs::path& dir,
+                  ExportResult& result) {
   Digest package_sha = Digest::Sha256();
   {
     zip::Writer writer(pending.fd(), pending.label(), dir.string(), [&](std::string_view bytes) {
@@ -927,34 +921,14 @@ void WriteEntries(BuiltPackage& built, const Store& store, const ExportRequest& 
     };
     writer.Add(kManifestName, built.manifest_size, built.manifest_crc32, built.spool, built.manifest_deflated);
     progress();
-    const bool remake = std::any_of(built.flows.begin(), built.flows.end(), [](const BuiltFlow& flow) {
-      return std::any_of(flow.files.begin(), flow.files.end(), [](const BuiltFile& f) { return f.kept.empty(); });
-    });
-    const std::size_t workers = remake ? ParallelWorkers(built.flows.size(), kMinPerThread) : 1;
-    std::vector<Store> stores;  // one repository handle per extra worker
-    for (std::size_t t = 1; t < workers; ++t) stores.push_back(Store::Open(store.git_dir()));
-    for (std::size_t first = 0; first < built.flows.size(); first += kBatchSize) {
+    for (BuiltFlow& flow : built.flows) {
       ThrowIfCancelled();
-      const std::size_t count = std::min(kBatchSize, built.flows.size() - first);
-      ParallelFor(
-          count,
-          [&](std::size_t i, std::size_t worker) {
-            BuiltFlow& flow = built.flows[first + i];
-            for (BuiltFile& file : flow.files) {
-              if (file.kept.empty()) {
-                file.kept = zip::Deflate(built.Text(worker == 0 ? store : stores[worker - 1], flow, file));
-              }
-            }
-          },
-          kMinPerThread, workers);
-      for (std::size_t i = first; i < first + count; ++i) {
-        BuiltFlow& flow = built.flows[i];
-        for (const BuiltFile& file : flow.files) {
-          writer.Add(flow.path + "/" + std::string(FileNameOf(file.kind)), file.size, file.crc32, file.kept);
-          progress();
-        }
-        std::vector<BuiltFile>().swap(flow.files);  // written: the memory goes to the result
+      for (const BuiltFile& file : flow.files) {
+        writer.Add(flow.path + "/" + std::string(FileNameOf(file.kind)), file.size, file.crc32, built.spool,
+                   file.deflated);
+        progress();
       }
+      std::vector<BuiltFile>().swap(flow.files);  // written: the memory goes to the result
     }
     writer.Finish();
   }
@@ -997,7 +971,7 @@ void ListFlows(BuiltPackage& built, const ExportRequest& request, ExportResult& 
 
 ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   const fs::path dir = OutputFolder(request);  // a mistake costs no work
-  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kWithinBudget, dir.string());
+  BuiltPackage built = BuildPackage(ImplOf(repo), request, RetainText::kDeflatedInSpool, dir.string());
   ReturnFreedMemory();
   fs::path target = request.output;
   if (request.output.empty() && request.version) target = SingleVersionFile(built, request, dir);
@@ -1005,7 +979,7 @@ ExportResult ExportPackage(FlowRepository& repo, const ExportRequest& request) {
   PendingFile::RemoveLeftovers(dir);
   PendingFile pending(dir);
   ExportResult result;
-  WriteEntries(built, ImplOf(repo).store, request, pending, dir, result);
+  WriteEntries(built, request, pending, dir, result);
   pending.Sync();
   result.path = NameFile(pending, request, dir, target).lexically_normal().string();
   result.workspace = built.manifest.workspace;

@@ -21,10 +21,12 @@
 
 namespace flowrepo {
 
-/// kWithinBudget keeps entries deflated up to a memory budget (export);
-/// kAll keeps every entry's bytes uncompressed (copy between workspaces);
-/// kNone keeps none (export in a flow's own format reads the blobs again).
-enum class RetainText { kWithinBudget, kAll, kNone };
+/// kDeflatedInSpool keeps every entry deflated in the package's spool
+/// (export: written once, copied into the zip after the manifest); kAll
+/// keeps every entry's bytes uncompressed in memory (copy between
+/// workspaces); kNone keeps none (export in a flow's own format reads the
+/// blobs again).
+enum class RetainText { kDeflatedInSpool, kAll, kNone };
 
 /// The documents of a flow, in the order of their file names.
 enum class DocKind : std::uint8_t { kApp, kEnv, kDefinition };
@@ -36,10 +38,10 @@ struct BuiltFile {
   std::uint32_t crc32 = 0;
   std::uint64_t size = 0;
   git_oid blob{};  ///< the stored document it is made from
-  /// RetainText::kAll: the bytes. kWithinBudget: their deflated form while
-  /// within the memory budget, or empty: made again from the blob when
-  /// written. kNone: empty.
+  /// RetainText::kAll: the bytes; kDeflatedInSpool: their deflated form
+  /// until it goes to the spool (then empty); kNone: empty.
   std::string kept;
+  Spool::Span deflated;  ///< kDeflatedInSpool: where kept went
 };
 
 /// One flow of a package being built. Its manifest entry waits in the
@@ -83,7 +85,8 @@ struct BuiltPackage {
   /// The manifest entry of \a flow, complete.
   Json EntryJson(const BuiltFlow& flow) const;
   PackageFlowInfo Info(const BuiltFlow& flow) const { return FlowFromJson(EntryJson(flow)); }
-  /// The bytes of \a file (RetainText::kAll, or made again from its blob).
+  /// The bytes of \a file (RetainText::kAll, or made again from its blob
+  /// for kNone).
   std::string Text(const Store& store, const BuiltFlow& flow, const BuiltFile& file) const;
 };
 
