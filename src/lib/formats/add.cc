@@ -353,6 +353,25 @@ AddedFlow Added(Pending& p, const FlowSummary& summary, const std::vector<Input>
   return added;
 }
 
+// A flow's app definition as stored (its final id and references), and
+// the secrets a scan finds in it.
+struct FinalAppText {
+  std::string text;
+  std::vector<std::string> secrets;
+};
+
+// FinalAppText of pending[first, first + count), made on all cores.
+std::vector<FinalAppText> FinalApps(const std::vector<Pending>& pending, std::size_t first, std::size_t count) {
+  std::vector<FinalAppText> apps(count);
+  ParallelFor(count, [&](std::size_t i, std::size_t) {
+    const Pending& p = pending[first + i];
+    Json app = FinalApp(Json::parse(p.app), p.id, p.references);
+    ScanFinalApp(app, {p.id, p.flow.name, p.flow.group, p.flow.format}, apps[i].secrets);
+    apps[i].text = CanonicalJson(app);
+  });
+  return apps;
+}
+
 }  // namespace
 
 AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
@@ -402,16 +421,20 @@ AddFlowsResult AddFlows(FlowRepository& repo, const AddFlowsRequest& request) {
   result.flows.reserve(std::min(pending.size(), request.listed_flows));
   std::vector<std::string> secrets;
   const git_oid env = store.WriteBlob(CanonicalJson({{"variables", Json::array()}}));
-  for (Pending& p : pending) {
-    StoredFlow flow{{p.id, p.flow.name, p.flow.group, p.flow.format}, p.definition, {}, env};
-    Json app = FinalApp(Json::parse(p.app), p.id, p.references);
-    ScanFinalApp(app, flow.summary, secrets);
-    flow.app = store.WriteBlob(CanonicalJson(app));
-    ++(p.action == AddedFlow::Action::kUpdated ? result.updated : result.added);
-    result.unresolved += !p.unresolved.empty();
-    if (result.flows.size() < request.listed_flows) result.flows.push_back(Added(p, flow.summary, inputs));
-    p = Pending{};  // let go of what this flow needed
-    flows.push_back(std::move(flow));
+  for (std::size_t first = 0; first < pending.size(); first += kConvertBatch) {
+    const std::size_t count = std::min(kConvertBatch, pending.size() - first);
+    std::vector<FinalAppText> apps = FinalApps(pending, first, count);
+    for (std::size_t i = 0; i < count; ++i) {
+      Pending& p = pending[first + i];
+      StoredFlow flow{{p.id, p.flow.name, p.flow.group, p.flow.format}, p.definition, {}, env};
+      secrets.insert(secrets.end(), apps[i].secrets.begin(), apps[i].secrets.end());
+      flow.app = store.WriteBlob(apps[i].text);
+      ++(p.action == AddedFlow::Action::kUpdated ? result.updated : result.added);
+      result.unresolved += !p.unresolved.empty();
+      if (result.flows.size() < request.listed_flows) result.flows.push_back(Added(p, flow.summary, inputs));
+      p = Pending{};  // let go of what this flow needed
+      flows.push_back(std::move(flow));
+    }
   }
   std::vector<Pending>().swap(pending);
   ThrowOnSecretsInApps(secrets);
