@@ -1,6 +1,5 @@
 #include "cli/cli.h"
 
-#include <charconv>
 #include <cstdlib>
 #include <ctime>
 
@@ -97,78 +96,10 @@ std::string RevisionArgument(const std::string& flow, const std::string& text) {
   return RevisionOf(spec);
 }
 
-int ParseVersion(const std::string& text, const char* what) {
-  if (text == "latest") return 0;
-  const std::string digits = !text.empty() && text[0] == 'v' ? text.substr(1) : text;
-  int n = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || n <= 0) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("invalid ") + what + " '" + text + "': use N, vN or 'latest'");
-  }
-  return n;
-}
-
 void AddJsonFlag(CLI::App* cmd, Globals& g) { cmd->add_flag("--json", g.json, "machine-readable output on stdout"); }
-
-Json RenamedJson(const std::vector<std::pair<std::string, std::string>>& renamed) {
-  Json out = Json::array();
-  for (const auto& [from, to] : renamed) out.push_back({{"from", from}, {"to", to}});
-  return out;
-}
-
-Json ToJson(const DraftInfo& d) {
-  Json out = {{"workspace", d.workspace},
-              {"name", d.name},
-              {"ref", d.ref},
-              {"commit", d.commit},
-              {"base", d.base},
-              {"changed_flows", d.changed_flows},
-              {"removed_flows", d.removed_flows},
-              {"renamed", RenamedJson(d.renamed)}};
-  AddSettingsChanges(out, d.settings_changes);
-  return out;
-}
-
-Json ToJson(const SettingsChange& c) {
-  auto text_or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
-  return {{"kind", SettingsChangeKindName(c.kind)}, {"key", c.key},         {"before", text_or_null(c.before)},
-          {"after", text_or_null(c.after)},         {"message", c.message}, {"needs_admin", c.needs_admin}};
-}
-
-Json ToJson(const Removal& r) {
-  return {{"commit", r.commit},
-          {"author", r.author},
-          {"time", r.time},
-          {"note", r.note},
-          {"renamed_to", r.renamed_to.empty() ? Json() : Json(r.renamed_to)}};
-}
-
-void AddSettingsChanges(Json& out, const std::vector<SettingsChange>& changes) {
-  Json list = Json::array();
-  bool role_changes = false;
-  for (const auto& c : changes) {
-    list.push_back(ToJson(c));
-    role_changes |= c.needs_admin;
-  }
-  out["settings_changes"] = std::move(list);
-  out["role_changes"] = role_changes;
-}
 
 void PrintSettingsChanges(std::ostream& os, const std::vector<SettingsChange>& changes) {
   for (const auto& c : changes) os << "  " << OneLine(c.message) << "\n";
-}
-
-Json ToJson(const WriteResult& w) {
-  return {{"draft", ToJson(w.draft)}, {"flows", w.flows}, {"created_draft", w.created_draft}};
-}
-
-Json ToJson(const FlowSummary& s) {
-  return {{"id", s.id}, {"name", s.name}, {"group", s.group}, {"format", s.format}, {"path", s.path()}};
-}
-
-Json ToJson(const Version& v) {
-  return {{"flow", v.flow},     {"version", v.number}, {"tag", v.tag},  {"commit", v.commit},
-          {"author", v.author}, {"time", v.time},      {"note", v.note}};
 }
 
 std::string FormatTime(std::int64_t seconds) {

@@ -13,6 +13,8 @@
 
 #include "flowrepo/error.h"
 #include "flowrepo/repository.h"
+#include "forms/arguments.h"
+#include "forms/json_forms.h"
 
 namespace flowrepo {
 struct ImportResult;
@@ -20,7 +22,12 @@ struct ImportResult;
 
 namespace flowrepo::cli {
 
-using Json = nlohmann::ordered_json;
+using Json = forms::Json;
+// The JSON forms of results (src/forms/json_forms.h), shared with the server.
+using forms::AddSettingsChanges;
+using forms::ParseVersion;
+using forms::RenamedJson;
+using forms::ToJson;
 
 struct Globals {
   std::string repo = ".";
@@ -71,27 +78,10 @@ std::string RevisionOf(const FlowSpec& spec);
 /// \a text given as a revision of flow \a flow: "REV" or "FLOW@REV" (the
 /// same flow). Throws kInvalidArgument naming another flow.
 std::string RevisionArgument(const std::string& flow, const std::string& text);
-/// A version as --version and FLOW@vN give it: N, vN, or 'latest' (0).
-/// Throws kInvalidArgument.
-int ParseVersion(const std::string& text, const char* what);
 
 /// Adds the common --json flag to a subcommand.
 void AddJsonFlag(CLI::App* cmd, Globals& g);
 
-Json ToJson(const DraftInfo& d);
-/// Renames (old id, new id) as [{"from", "to"}].
-Json RenamedJson(const std::vector<std::pair<std::string, std::string>>& renamed);
-Json ToJson(const WriteResult& w);
-Json ToJson(const FlowSummary& s);
-Json ToJson(const Version& v);
-/// {"kind", "key", "before", "after", "message", "needs_admin"}; before and
-/// after are null when absent.
-Json ToJson(const SettingsChange& c);
-/// {"commit", "author", "time", "note"}
-Json ToJson(const Removal& r);
-/// Settings changes as JSON: {"settings_changes": [...], "role_changes": bool}
-/// merged into \a out.
-void AddSettingsChanges(Json& out, const std::vector<SettingsChange>& changes);
 /// One indented line per settings change (terminal-safe).
 void PrintSettingsChanges(std::ostream& os, const std::vector<SettingsChange>& changes);
 std::string FormatTime(std::int64_t seconds);
@@ -119,6 +109,8 @@ void AddRepairCommand(CLI::App& app, Globals& g);
 void AddCheckCommand(CLI::App& app, Globals& g);
 /// clone, pull, push, status (cmd_remote.cc).
 void AddRemoteCommands(CLI::App& app, Globals& g);
+/// serve, serve token add|revoke|list (cmd_serve.cc).
+void AddServeCommand(CLI::App& app, Globals& g);
 /// Prints the server's lines on stderr after "remote: ", as git does.
 ServerLineSink ServerLinePrinter();
 

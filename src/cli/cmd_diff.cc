@@ -1,25 +1,7 @@
 #include "cli/cli.h"
 
 namespace flowrepo::cli {
-namespace {
-
-const char* KindName(Change::Kind k) {
-  switch (k) {
-    case Change::Kind::kAdded: return "added";
-    case Change::Kind::kRemoved: return "removed";
-    case Change::Kind::kChanged: return "changed";
-  }
-  return "changed";
-}
-
-// A change's side: compact JSON, or text that is not JSON (a group path),
-// kept as a string so that --json stays valid JSON.
-Json AsJson(const std::string& side) {
-  Json parsed = Json::parse(side, nullptr, false);
-  return parsed.is_discarded() ? Json(side) : parsed;
-}
-
-}  // namespace
+using forms::ChangeKindName;
 
 void AddDiffCommand(CLI::App& app, Globals& g) {
   static std::string flow, from, to;
@@ -50,18 +32,10 @@ void AddDiffCommand(CLI::App& app, Globals& g) {
     }
     auto repo = OpenRepository(g);
     FlowDiff d = repo.Diff(g.workspace, spec.id, revisions[0], revisions.size() > 1 ? revisions[1] : g.workspace);
-    Json changes = Json::array();
-    for (const auto& c : d.changes) {
-      Json j = {{"kind", KindName(c.kind)}, {"file", c.file}, {"pointer", c.pointer}};
-      if (!c.node.empty()) j["node"] = c.node;
-      if (!c.before.empty()) j["before"] = AsJson(c.before);
-      if (!c.after.empty()) j["after"] = AsJson(c.after);
-      changes.push_back(j);
-    }
-    Emit(g, {{"flow", d.flow}, {"from", d.from}, {"to", d.to}, {"changes", changes}}, [&](std::ostream& os) {
+    Emit(g, ToJson(d), [&](std::ostream& os) {
       os << "flow " << d.flow << ": " << d.from << " -> " << d.to << ", " << d.changes.size() << " change(s)\n";
       for (const auto& c : d.changes) {
-        os << "  " << KindName(c.kind) << "\t";
+        os << "  " << ChangeKindName(c.kind) << "\t";
         if (!c.node.empty()) os << "node " << c.node << "\t";
         os << c.file << ":" << c.pointer;
         if (!c.before.empty()) os << "\n      - " << c.before;

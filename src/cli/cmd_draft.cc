@@ -48,18 +48,10 @@ void PrintDraftDetails(std::ostream& os, const DraftInfo& d) {
 // bind-by-type command per credential type.
 void PrintUnbound(const Globals& g, const std::string& draft, const std::vector<UnboundFlow>& flows) {
   std::map<std::string, int> by_type;
-  Json out = Json::array();
   for (const auto& f : flows) {
-    Json nodes = Json::array();
-    for (const auto& n : f.credentials) {
-      nodes.push_back({{"node", n.node}, {"type", n.type}, {"pointer", n.pointer}});
-      ++by_type[n.type];
-    }
-    out.push_back({{"flow", f.flow}, {"path", f.path}, {"credentials", nodes}, {"secrets", f.secrets}});
+    for (const auto& n : f.credentials) ++by_type[n.type];
   }
-  Json types = Json::object();
-  for (const auto& [type, count] : by_type) types[type] = count;
-  Emit(g, Json{{"draft", draft}, {"flows", out}, {"types", types}}, [&](std::ostream& os) {
+  Emit(g, forms::UnboundJson(draft, flows), [&](std::ostream& os) {
     if (flows.empty()) os << "Nothing unbound on draft '" << draft << "'\n";
     for (const auto& f : flows) {
       os << f.flow << "\n";

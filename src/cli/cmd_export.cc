@@ -9,18 +9,6 @@
 namespace flowrepo::cli {
 namespace {
 
-Json ToJson(const PackageFlowInfo& f) {
-  Json deps = Json::array();
-  for (const auto& d : f.dependencies) {
-    deps.push_back({{"flow", d.flow}, {"node", d.node}, {"included", d.included}});
-  }
-  return {{"id", f.id},          {"name", f.name},
-          {"group", f.group},    {"format", f.format},
-          {"path", f.path},      {"version", f.version ? Json(*f.version) : Json()},
-          {"commit", f.commit},  {"dependency", f.dependency},
-          {"dependencies", deps}};
-}
-
 std::function<void(std::size_t, std::size_t)> TerminalProgress(const Globals& g, const char* what) {
   if (g.json || !isatty(STDERR_FILENO)) return {};
   return [what](std::size_t done, std::size_t total) {
@@ -82,18 +70,7 @@ void PrintForeignExport(const Globals& g, const ForeignExportResult& r, const st
 }
 
 void PrintPackageExport(const Globals& g, const ExportResult& r) {
-  auto as_json = [&r]() {
-    Json flows = Json::array();
-    for (const auto& f : r.flows) flows.push_back(ToJson(f));
-    return Json{{"path", r.path},
-                {"workspace", r.workspace},
-                {"commit", r.commit},
-                {"bytes", r.bytes},
-                {"sha256", r.sha256},
-                {"flows", flows},
-                {"included_dependencies", r.included_dependencies},
-                {"referenced_dependencies", r.referenced_dependencies}};
-  };
+  auto as_json = [&r] { return ToJson(r); };
   Emit(g, as_json, [&](std::ostream& os) {
     os << "Exported " << r.flow_count << " flow(s) of workspace '" << r.workspace << "' at " << r.commit.substr(0, 7)
        << " to '" << r.path << "' (" << r.bytes << " bytes)\n";

@@ -148,13 +148,7 @@ void AddFlowCommand(CLI::App& app, Globals& g) {
     std::vector<std::pair<std::string, const std::string*>> docs = {{"app_definition.json", &flow.app_definition},
                                                                     {"flow_definition.json", &flow.flow_definition},
                                                                     {"env_variables.json", &flow.env_variables}};
-    Json out = ToJson(flow.summary);
-    out["files"] = Json::object();
-    for (const auto& [name, text] : docs) {
-      if (!file.empty() && name != file) continue;
-      out["files"][name] = text->empty() ? Json() : Json::parse(*text);
-    }
-    Emit(g, out, [&](std::ostream& os) {
+    Emit(g, forms::FlowJson(flow, file), [&](std::ostream& os) {
       for (const auto& [name, text] : docs) {
         if (!file.empty() && name != file) continue;
         if (file.empty()) os << "# " << flow.summary.path() << "/" << name << "\n";

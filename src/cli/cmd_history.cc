@@ -14,13 +14,7 @@ void AddHistoryCommand(CLI::App& app, Globals& g) {
   cmd->callback([&g] {
     auto repo = OpenRepository(g);
     History h = repo.FlowHistory(g.workspace, flow);
-    Json versions = Json::array();
-    for (const auto& v : h.versions) versions.push_back(ToJson(v));
-    Json removed = Json::array();
-    for (const auto& r : h.removed) removed.push_back(ToJson(r));
-    Json out = {{"workspace", h.workspace}, {"flow", h.flow},     {"versions", versions},
-                {"removed", removed},       {"drafts", h.drafts}, {"ignored_tags", h.ignored_tags}};
-    Emit(g, out, [&](std::ostream& os) {
+    Emit(g, ToJson(h), [&](std::ostream& os) {
       for (const auto& r : h.removed) {
         os << (r.renamed_to.empty() ? "removed" : "renamed to " + r.renamed_to) << "\t" << FormatTime(r.time) << "\t"
            << r.author << "\t" << r.commit.substr(0, 7) << "\t" << r.note << "\n";

@@ -3,35 +3,6 @@
 #include "flowrepo/package.h"
 
 namespace flowrepo::cli {
-namespace {
-
-Json ToJson(const ImportResult& r) {
-  Json flows = Json::array();
-  for (const auto& f : r.flows) {
-    flows.push_back({{"source_id", f.source_id},
-                     {"id", f.id},
-                     {"name", f.name},
-                     {"group", f.group},
-                     {"action", f.action == ImportedFlow::Action::kAdded ? "added" : "overridden"},
-                     {"unbound_credentials", f.unbound_credentials},
-                     {"unbound_secrets", f.unbound_secrets},
-                     {"topics", f.topics},
-                     {"kept_env", f.kept_env},
-                     {"overwritten_env", f.overwritten_env}});
-  }
-  return {{"package", r.package},
-          {"workspace", r.workspace},
-          {"draft", r.draft},
-          {"dry_run", r.dry_run},
-          {"created_draft", r.created_draft},
-          {"commit", r.commit},
-          {"source", {{"workspace", r.source_workspace}, {"commit", r.source_commit}}},
-          {"declared_components", r.declared_components},
-          {"flows", flows}};
-}
-
-}  // namespace
-
 void PrintImport(const Globals& g, const ImportResult& r) {
   Emit(
       g, [&] { return ToJson(r); },

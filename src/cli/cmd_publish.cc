@@ -25,24 +25,7 @@ void AddPublishCommand(CLI::App& app, Globals& g) {
     repo.PublishOffline(offline);
     repo.OnServerLines(ServerLinePrinter());
     PublishResult r = repo.Publish(g.workspace, draft, note);
-    auto as_json = [&r] {
-      Json versions = Json::array();
-      for (const auto& v : r.versions) versions.push_back(ToJson(v));
-      Json out = {{"workspace", r.workspace},
-                  {"draft", r.draft},
-                  {"commit", r.commit},
-                  {"versions", versions},
-                  {"removed", r.removed},
-                  {"renamed", RenamedJson(r.renamed)},
-                  {"completed_earlier_publish", r.completed_earlier_publish},
-                  {"published_with_draft", r.published_with_draft.empty() ? Json() : Json(r.published_with_draft)},
-                  {"draft_kept_in", r.draft_kept_in},
-                  {"remote", r.remote.empty() ? Json() : Json(r.remote)},
-                  {"attempts", r.attempts},
-                  {"warnings", r.warnings}};
-      AddSettingsChanges(out, r.settings_changes);
-      return out;
-    };
+    auto as_json = [&r] { return ToJson(r); };
     Emit(g, as_json, [&](std::ostream& os) {
       if (r.completed_earlier_publish) {
         os << "Draft '" << r.draft << "' was already published to '" << r.workspace << "' at " << r.commit.substr(0, 7)

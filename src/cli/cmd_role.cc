@@ -3,15 +3,8 @@
 namespace flowrepo::cli {
 namespace {
 
-Json RolesJson(const std::vector<RoleAssignment>& roles) {
-  Json out = Json::array();
-  for (const auto& r : roles) out.push_back({{"user", r.user}, {"role", RoleName(r.role)}});
-  return out;
-}
-
 void PrintChange(const Globals& g, const RoleChange& c, const std::string& what) {
-  Json out = {{"workspace", c.workspace}, {"commit", c.commit}, {"changed", c.changed}, {"roles", RolesJson(c.roles)}};
-  Emit(g, out, [&](std::ostream& os) {
+  Emit(g, ToJson(c), [&](std::ostream& os) {
     if (c.changed) {
       os << what << " in workspace '" << c.workspace << "' at " << c.commit.substr(0, 7) << "\n";
     } else {
@@ -60,7 +53,7 @@ void AddRoleCommand(CLI::App& app, Globals& g) {
   list->callback([&g] {
     auto repo = OpenRepository(g);
     auto roles = repo.ListRoles(g.workspace);
-    Emit(g, {{"workspace", g.workspace}, {"roles", RolesJson(roles)}}, [&](std::ostream& os) {
+    Emit(g, {{"workspace", g.workspace}, {"roles", forms::RolesJson(roles)}}, [&](std::ostream& os) {
       for (const auto& r : roles) os << r.user << "\t" << RoleName(r.role) << "\n";
       if (roles.empty()) os << "(no roles: workspace '" << g.workspace << "' is unmanaged, everyone is admin)\n";
     });

@@ -18,20 +18,15 @@ void AddWorkspaceCommand(CLI::App& app, Globals& g) {
   create->callback([&g] {
     auto repo = OpenRepository(g);
     WorkspaceInfo ws = repo.CreateWorkspace(name, from);
-    Emit(g,
-         {{"name", ws.name},
-          {"commit", ws.commit},
-          {"flows", ws.flow_count},
-          {"completed_earlier_create", ws.completed_earlier_create}},
-         [&](std::ostream& os) {
-           if (ws.completed_earlier_create) {
-             os << "Workspace '" << ws.name << "' had been created from '" << from
-                << "' by an earlier run; its version tags are complete\n";
-             return;
-           }
-           os << "Created workspace '" << ws.name << "' from '" << from << "' (" << ws.flow_count
-              << " flows, each v1 there)\n";
-         });
+    Emit(g, forms::CreatedJson(ws), [&](std::ostream& os) {
+      if (ws.completed_earlier_create) {
+        os << "Workspace '" << ws.name << "' had been created from '" << from
+           << "' by an earlier run; its version tags are complete\n";
+        return;
+      }
+      os << "Created workspace '" << ws.name << "' from '" << from << "' (" << ws.flow_count
+         << " flows, each v1 there)\n";
+    });
   });
 
   auto* list = cmd->add_subcommand("list", "List workspaces.\nExample: flowrepo workspace list");
@@ -40,7 +35,7 @@ void AddWorkspaceCommand(CLI::App& app, Globals& g) {
     auto repo = OpenRepository(g);
     Json out = Json::array();
     auto all = repo.ListWorkspaces();
-    for (const auto& ws : all) out.push_back({{"name", ws.name}, {"commit", ws.commit}, {"flows", ws.flow_count}});
+    for (const auto& ws : all) out.push_back(ToJson(ws));
     Emit(g, out, [&](std::ostream& os) {
       for (const auto& ws : all) {
         os << ws.name << "\t" << ws.flow_count << " flows\t" << ws.commit.substr(0, 7) << "\n";

@@ -16,36 +16,9 @@
 namespace flowrepo::cli {
 namespace {
 
-// The flow a problem's file belongs to: the folder holding one of a flow's
-// documents ("flows/Finance/kyc-check/flow_definition.json": "kyc-check").
-std::string FlowOfFile(const std::string& file) {
-  const auto slash = file.rfind('/');
-  if (slash == std::string::npos || slash == 0) return "";
-  const std::string name = file.substr(slash + 1);
-  if (name != "app_definition.json" && name != "flow_definition.json" && name != "env_variables.json") return "";
-  const auto parent = file.rfind('/', slash - 1);
-  return file.substr(parent == std::string::npos ? 0 : parent + 1,
-                     slash - (parent == std::string::npos ? 0 : parent + 1));
-}
-
 void PrintError(const Globals& g, const Error& e) {
-  if (g.json) {
-    Json out = {{"error", {{"code", ErrorCodeName(e.code())}, {"message", e.what()}}}};
-    if (!e.details().empty()) out["error"]["details"] = e.details();
-    if (!e.problems().empty()) {
-      Json problems = Json::array();
-      for (const auto& p : e.problems()) {
-        problems.push_back({{"flow", p.flow.empty() ? FlowOfFile(p.file) : p.flow},
-                            {"file", p.file},
-                            {"pointer", p.pointer},
-                            {"rule", p.rule},
-                            {"message", p.message}});
-      }
-      out["error"]["problems"] = std::move(problems);
-    }
-    // Messages may quote hostile bytes (invalid UTF-8): never throw here.
-    std::cout << out.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
-  }
+  // Messages may quote hostile bytes (invalid UTF-8): Dump never throws.
+  if (g.json) std::cout << forms::Dump(forms::ErrorJson(e));
   std::cerr << "flowrepo: error: " << OneLine(e.what()) << "\n";
   for (const auto& d : e.details()) std::cerr << "  " << OneLine(d) << "\n";
 }
@@ -142,6 +115,7 @@ int Run(int argc, char** argv) {
   AddRepairCommand(app, g);
   AddCheckCommand(app, g);
   AddRemoteCommands(app, g);
+  AddServeCommand(app, g);
 
   try {
     app.parse(argc, argv);

@@ -53,6 +53,18 @@ void RequireDraftName(std::string_view name) {
   }
 }
 
+void RequireUserName(std::string_view user) {
+  bool ok = !user.empty() && user.size() <= 254;
+  for (unsigned char c : user) {
+    if (c < 0x21 || c == 0x7f || c == '"' || c == '\\') ok = false;
+  }
+  if (!ok) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "invalid user name '" + std::string(user) +
+                    "': use a login or e-mail address without spaces or control characters");
+  }
+}
+
 namespace {
 
 void IndexTree(const Store& store, const git_tree* tree, const std::string& prefix, const std::string& group,

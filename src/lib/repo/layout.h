@@ -33,6 +33,9 @@ std::string ShortTag(std::string_view ref);
 /// id / draft name (drafts may contain '/'-separated ids).
 void RequireId(std::string_view id, std::string_view what);
 void RequireDraftName(std::string_view name);
+/// Throws kInvalidArgument unless \a user can name a user (roles, API
+/// tokens): 1-254 bytes without spaces, control characters, '"' or '\\'.
+void RequireUserName(std::string_view user);
 
 /// A flow folder found in a tree.
 struct FlowLocation {

@@ -23,18 +23,6 @@
 namespace flowrepo {
 namespace {
 
-void RequireUserName(std::string_view user) {
-  bool ok = !user.empty() && user.size() <= 254;
-  for (unsigned char c : user) {
-    if (c < 0x21 || c == 0x7f || c == '"' || c == '\\') ok = false;
-  }
-  if (!ok) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "invalid user name '" + std::string(user) +
-                    "': use a login or e-mail address without spaces or control characters");
-  }
-}
-
 std::vector<RoleAssignment> Sorted(const std::map<std::string, Role>& roles) {
   std::vector<RoleAssignment> out;
   for (const auto& [user, role] : roles) out.push_back({user, role});
