@@ -34,7 +34,9 @@
 #include "flowrepo/flow.h"
 #include "flowrepo/tokens.h"
 #include "server/routes.h"
+#include "server/session.h"
 #include "server/temp_dir.h"
+#include "server/web.h"
 
 namespace flowrepo::server {
 namespace {
@@ -229,7 +231,15 @@ class Api {
   }
 
   std::optional<ApiToken> Authenticate(const httplib::Request& req) const {
-    const std::string secret = BearerToken(req);
+    std::string secret = BearerToken(req);
+    // Without a bearer token, a browser session's cookie (session.h): its
+    // token is looked up as a bearer token is, after the CSRF check
+    // (kPermissionDenied) of a state-changing request.
+    if (secret.empty() && !req.has_header("Authorization")) {
+      secret = SessionToken(Sessions(), req.get_header_value("Cookie"),
+                            req.method == "GET" || req.method == "HEAD" ? Method::kSafe : Method::kChanging,
+                            req.get_header_value(std::string(kCsrfHeader)));
+    }
     if (secret.empty()) return std::nullopt;
     return FindApiToken(git_dir_, secret);
   }
@@ -351,6 +361,7 @@ void Serve(const ServeOptions& options, const std::function<void(const std::stri
   Configure(*http, options);
   Api api(options, git_dir);
   api.Register(*http);
+  RegisterWebPage(*http);
 
   int port = options.port;
   if (port == 0) {
