@@ -124,14 +124,14 @@ class Run:
         self.cli("flow", "put", "--draft", "initial", str(self.source / "fixtures" / "flows"))
         self.cli("publish", "--draft", "initial", "-m", "first")
         self.cli("role", "grant", VIEWER, "viewer")
-        # prod names the two support topics otherwise and lacks
-        # ticket-triage: a package of ticket-triage and aml-screening from
-        # main needs both topics mapped, overrides aml-screening and leaves
-        # its credential to bind.
+        # prod lists its topics (main lists none: any topic goes), names the
+        # two support topics otherwise and lacks ticket-triage: a package of
+        # ticket-triage and aml-screening from main needs both topics
+        # mapped, overrides aml-screening and leaves its credential to bind.
         self.cli("workspace", "create", "prod", "--from", "main")
         self.cli("flow", "rm", "ticket-triage", "--draft", "setup", ws="prod")
-        self.cli("settings", "topic", "remove", "support.tickets,support.routed", "--draft", "setup", ws="prod")
-        self.cli("settings", "topic", "add", "helpdesk.in,helpdesk.out", "--draft", "setup", ws="prod")
+        self.cli("settings", "topic", "add", "helpdesk.in,helpdesk.out,compliance.alerts", "--draft", "setup",
+                 ws="prod")
         self.cli("publish", "--draft", "setup", "-m", "prod topics", ws="prod")
         self.package = self.tmp / "incoming.studiopkg"
         self.cli("export", "ticket-triage,aml-screening", "-o", str(self.package))
@@ -199,6 +199,15 @@ class Run:
         self.log_in(self.admin_token)
         self.shot("tree")
 
+        want = ["banking-assistant", "kyc-check"]
+        # A checked flow that uses another: the include policy adds it.
+        self.click_check("group", "Finance/Retail", "explicit")
+        self.check(self.state_of("flow", "banking-assistant") == "implicit", "banking-assistant is not implicit")
+        self.wait(lambda d: "kyc-check" in self.text_of("#summary-added"), "the summary to show kyc-check added")
+        self.check(self.summary_flows() == want, f"the summary lists {self.summary_flows()}, not {want}")
+        self.shot("dependency-added-by-policy")
+        self.click_check("group", "Finance/Retail", "none")
+
         self.click_check("group", "Finance", "explicit")
         for flow in ("kyc-check", "aml-screening", "banking-assistant"):
             self.check(self.state_of("flow", flow) == "implicit", f"{flow} is not implicit under Finance")
@@ -206,18 +215,9 @@ class Run:
         row = self.driver.find_element(By.CSS_SELECTOR, 'input[data-flow="kyc-check"]').find_element(By.XPATH, "..")
         self.check("(in group)" in row.text, f"an implicit flow is not shown as such: '{row.text}'")
         self.click_check("flow", "aml-screening", "excluded")
-        want = ["banking-assistant", "kyc-check"]
-        self.wait(lambda d: self.summary_flows() == want, f"the summary to list {want}")
-        self.shot("group-checked-one-flow-unchecked")
-
-        # Unchecking a flow another one uses: the include policy adds it back.
-        self.click_check("flow", "kyc-check", "excluded")
-        self.wait(lambda d: "kyc-check" in self.text_of("#summary-added"), "the summary to show kyc-check added")
-        self.check(self.summary_flows() == want, f"the summary lists {self.summary_flows()}, not {want}")
-        self.shot("dependency-added-by-policy")
-        self.click_check("flow", "kyc-check", "implicit")
         self.wait(lambda d: self.summary_flows() == want and not self.text_of("#summary-added"),
-                  "the summary without added dependencies")
+                  f"the summary to list {want}")
+        self.shot("group-checked-one-flow-unchecked")
 
         self.driver.find_element(By.ID, "export-button").click()
         package = self.downloads / "export.studiopkg"
@@ -269,10 +269,11 @@ class Run:
         self.wait(lambda d: d.find_element(By.ID, "import-button").is_enabled(), "the import button")
         self.driver.find_element(By.ID, "import-button").click()
         self.find("#bind-table")
+        self.check(not self.driver.find_element(By.ID, "import-button").is_enabled(), "Import stays enabled after import")
         nodes = self.driver.find_elements(By.CSS_SELECTOR, "#bind-table input[data-node]")
         self.check([n.get_attribute("data-node") for n in nodes] == ["screen"], "credentials to bind: " +
                    str([n.get_attribute("data-node") for n in nodes]))
-        nodes[0].send_keys("screening-prod")
+        nodes[0].send_keys("screening-eu")  # main has screening-prod: a change
         self.shot("bind")
         self.driver.find_element(By.ID, "bind-button").click()
         self.find("#bind-done")
@@ -304,6 +305,13 @@ class Run:
         self.check(not self.driver.find_elements(By.ID, "export-button"), "a viewer has an Export button")
         self.check(self.gone("#nav-import"), "a viewer has an Import link")
         self.shot("viewer-tree")
+        # The API refuses the viewer anyway, even with the session's CSRF token.
+        status = self.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/api/v1/workspaces/main/export', {method: 'POST', headers: {'Content-Type': 'application/json',
+                  'X-CSRF-Token': state.csrf}, body: JSON.stringify({groups: ['Finance']})})
+              .then((r) => r.json().then((j) => done([r.status, j.error.code])), (e) => done([0, String(e)]));""")
+        self.check(status == [403, "permission-denied"], f"a viewer's export was answered {status}")
         self.driver.find_element(By.LINK_TEXT, "KYC Check").click()
         self.find("#history")
         for control in ("#export-version", "#revert", "#copy-button", 'button[data-role="publish"]', "#import-file"):

@@ -40,6 +40,12 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// Replaces the children of \a node; null, undefined and false are skipped
+// (replaceChildren would show them as text).
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 // ---------------------------------------------------------------- API
 
 class ApiError extends Error {
@@ -148,16 +154,18 @@ function clearMessages() {
   $('notice').hidden = true;
 }
 
-// Runs an action of a button: disabled meanwhile, errors shown.
+// Runs an action of a button: disabled meanwhile, errors shown. An action
+// that returns false leaves its button disabled (done once, for good).
 async function act(button, action) {
   if (button) button.disabled = true;
   clearMessages();
+  let enable = true;
   try {
-    await action();
+    enable = (await action()) !== false;
   } catch (e) {
     showError(e instanceof ApiError ? e.message : 'error: ' + e.message);
   } finally {
-    if (button && button.isConnected) button.disabled = false;
+    if (button && enable) button.disabled = false;
   }
 }
 
@@ -172,7 +180,7 @@ function sessionLost() {
 function showLogin() {
   $('nav').hidden = true;
   $('who').hidden = true;
-  $('view').replaceChildren();
+  fill($('view'));
   $('login').hidden = false;
   $('login-token').focus();
 }
@@ -229,7 +237,7 @@ async function enterWorkspace(ws) {
     state.access = await api('GET', `/workspaces/${enc(ws)}/access`);
   }
   const picker = $('workspace-picker');
-  picker.replaceChildren(...state.workspaces.map((w) => el('option', {value: w.name, selected: w.name === ws}, w.name)));
+  fill(picker, ...state.workspaces.map((w) => el('option', {value: w.name, selected: w.name === ws}, w.name)));
   $('who-role').textContent = `${state.access.role} in ${ws}`;
   $('nav-tree').href = hashOf('ws', ws);
   $('nav-import').href = hashOf('ws', ws, 'import');
@@ -246,7 +254,7 @@ async function route() {
       state.workspaces = workspaces;
       const first = workspaces.find((w) => w.name === 'main') || workspaces[0];
       if (!first) {
-        view.replaceChildren(el('p', {}, 'This repository has no workspace.'));
+        fill(view, el('p', {}, 'This repository has no workspace.'));
         return;
       }
       location.replace(hashOf('ws', first.name));
@@ -257,10 +265,10 @@ async function route() {
     if (parts.length === 2) await renderTree(ws);
     else if (parts[2] === 'flow' && parts[3]) await renderFlow(ws, parts[3]);
     else if (parts[2] === 'import') await renderImport(ws);
-    else view.replaceChildren(el('p', {}, 'No such page.'));
+    else fill(view, el('p', {}, 'No such page.'));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
-    view.replaceChildren();
+    fill(view);
     showError(e instanceof ApiError ? e.message : 'error: ' + e.message);
   }
 }
@@ -428,7 +436,7 @@ async function renderTree(ws) {
   }
 
   function redraw() {
-    treeList.replaceChildren(...tree.groups.map(groupItem), ...tree.flows.map(flowItem));
+    fill(treeList, ...tree.groups.map(groupItem), ...tree.flows.map(flowItem));
     if (selectable) updateSummary();
   }
 
@@ -445,18 +453,18 @@ async function renderTree(ws) {
     })(tree);
     exportButton.disabled = chosen.length === 0;
     if (chosen.length === 0) {
-      summary.replaceChildren(el('p', {class: 'muted'}, 'Nothing checked yet.'));
+      fill(summary, el('p', {class: 'muted'}, 'Nothing checked yet.'));
       return;
     }
     const request = ++planRequest;
-    summary.replaceChildren(el('h3', {}, `Checked: ${chosen.length} flow(s)`),
+    fill(summary, el('h3', {}, `Checked: ${chosen.length} flow(s)`),
         el('ul', {id: 'summary-checked'}, chosen.map((f) => el('li', {'data-flow': f.id}, `${f.name} (${f.id})`))),
         el('p', {class: 'muted', id: 'summary-pending'}, 'Working out the package…'));
     try {
       const plan = await api('POST', `/workspaces/${enc(ws)}/export/plan`, {json: selection.request(policy.value)});
       if (request !== planRequest) return;
       const added = plan.flows.filter((f) => f.dependency);
-      summary.replaceChildren(
+      fill(summary, 
           el('h3', {}, `The package holds ${plan.flow_count} flow(s)`),
           el('ul', {id: 'summary-flows'}, plan.flows.map((f) => el('li', {'data-flow': f.id, class: f.dependency ? 'dep' : null},
               `${f.name} (${f.id})`, f.dependency ? el('span', {class: 'tag'}, 'added: a checked flow uses it') : null))),
@@ -466,7 +474,7 @@ async function renderTree(ws) {
               'Referenced, not included (the target must have them): ', plan.referenced_dependencies.join(', ')) : null);
     } catch (e) {
       if (request !== planRequest) return;
-      summary.replaceChildren(el('p', {class: 'error', id: 'summary-error'}, e.message));
+      fill(summary, el('p', {class: 'error', id: 'summary-error'}, e.message));
       exportButton.disabled = true;
     }
   }
@@ -488,7 +496,7 @@ async function renderTree(ws) {
           el('div', {class: 'row'}, exportButton)) :
       el('div', {class: 'card'}, el('p', {class: 'muted'},
           `Exporting flows of ${ws} needs the role ${state.access.export_role}.`));
-  $('view').replaceChildren(el('div', {class: 'columns'}, left, right));
+  fill($('view'), el('div', {class: 'columns'}, left, right));
   redraw();
 }
 
@@ -568,7 +576,7 @@ async function renderFlow(ws, id) {
     const b = el('button', {type: 'button', class: 'secondary', id: 'diff-button'}, 'Show changes');
     b.addEventListener('click', () => act(b, async () => {
       const d = await api('GET', base + '/diff', {query: new URLSearchParams({from: from.value, to: to.value})});
-      out.replaceChildren(d.changes.length ?
+      fill(out, d.changes.length ?
           el('table', {}, el('tr', {}, el('th', {}, 'change'), el('th', {}, 'node'), el('th', {}, 'where'),
               el('th', {}, 'before'), el('th', {}, 'after')),
           d.changes.map((c) => el('tr', {}, el('td', {class: 'kind-' + c.kind}, c.kind), el('td', {}, c.node || ''),
@@ -588,7 +596,7 @@ async function renderFlow(ws, id) {
   }
   function fillDrafts(list) {
     const mine = list.filter((d) => d.changed_flows.includes(id));
-    draftBox.replaceChildren(el('h2', {}, 'Drafts changing this flow'),
+    fill(draftBox, el('h2', {}, 'Drafts changing this flow'),
         mine.length ? null : el('p', {class: 'muted'}, 'None.'),
         mine.map((d) => draftRow(ws, d, () => route())));
   }
@@ -596,7 +604,7 @@ async function renderFlow(ws, id) {
   cards.push(el('div', {class: 'card'}, draftBox));
 
   if (can('integrator')) cards.push(copyCard(ws, id, flow));
-  view.replaceChildren(...cards);
+  fill(view, ...cards);
 }
 
 // One draft with what it changes and, for an integrator, Publish.
@@ -636,7 +644,7 @@ function copyCard(ws, id, flow) {
     showNotice(`Copied onto draft '${draft}' of ${into}: publish it there to keep it.`);
     const list = await api('GET', `/workspaces/${enc(into)}/drafts`);
     const d = list.find((x) => x.name === draft);
-    out.replaceChildren(d ? draftRow(into, d, () => route()) : el('p', {}, `Draft '${draft}'.`));
+    fill(out, d ? draftRow(into, d, () => route()) : el('p', {}, `Draft '${draft}'.`));
   }));
   return el('div', {class: 'card'}, el('h2', {}, 'Copy'),
       el('div', {class: 'row'}, el('label', {}, 'new id ', newId), el('label', {}, 'new name ', newName),
@@ -649,7 +657,7 @@ function copyCard(ws, id, flow) {
 async function renderImport(ws) {
   const view = $('view');
   if (!can('integrator')) {
-    view.replaceChildren(el('p', {}, `Importing into ${ws} needs the role integrator.`));
+    fill(view, el('p', {}, `Importing into ${ws} needs the role integrator.`));
     return;
   }
   const tree = await api('GET', `/workspaces/${enc(ws)}/tree`);
@@ -671,7 +679,7 @@ async function renderImport(ws) {
   inspectButton.addEventListener('click', () => act(inspectButton, async () => {
     const f = file.files[0];
     if (!f) throw new Error('choose a package file first');
-    for (const box of [report, options, plan, bindStep, publishStep]) box.replaceChildren();
+    for (const box of [report, options, plan, bindStep, publishStep]) fill(box);
     const r = await api('POST', `/workspaces/${enc(ws)}/import/inspect`,
         {upload: f, query: new URLSearchParams({filename: f.name})});
     pkg = {file: f, report: r};
@@ -680,7 +688,7 @@ async function renderImport(ws) {
   }));
 
   function showReport(r) {
-    report.replaceChildren(el('h2', {}, `Package ${r.package}`),
+    fill(report, el('h2', {}, `Package ${r.package}`),
         el('p', {class: 'muted'}, `from workspace ${r.source.workspace || '?'} at ${(r.source.commit || '').slice(0, 12)}`),
         el('table', {}, el('tr', {}, el('th', {}, 'flow'), el('th', {}, 'group'), el('th', {}, 'topics'),
             el('th', {}, 'credentials to bind'), el('th', {}, 'uses')),
@@ -738,7 +746,7 @@ async function renderImport(ws) {
       });
     }
     dryRun.addEventListener('click', () => act(dryRun, async () => {
-      plan.replaceChildren();
+      fill(plan);
       try {
         const result = await api('POST', `/workspaces/${enc(ws)}/import`, {upload: pkg.file, query: query(true)});
         showPlan(result, 'Dry run: nothing written yet. Importing would:');
@@ -746,7 +754,7 @@ async function renderImport(ws) {
       } catch (e) {
         const problems = e.body && e.body.error && e.body.error.problems;
         if (problems && problems.length) {
-          plan.replaceChildren(el('div', {class: 'error', id: 'plan-problems'}, el('strong', {}, e.body.error.message),
+          fill(plan, el('div', {class: 'error', id: 'plan-problems'}, el('strong', {}, e.body.error.message),
               el('ul', {}, problems.map((p) => el('li', {}, `${p.flow ? p.flow + ': ' : ''}${p.message}`)))));
           return;
         }
@@ -757,11 +765,11 @@ async function renderImport(ws) {
       const result = await api('POST', `/workspaces/${enc(ws)}/import`, {upload: pkg.file, query: query(false)});
       showPlan(result, `Imported onto draft '${result.draft}':`);
       showNotice(`Imported ${result.flows.length} flow(s) onto draft '${result.draft}'.`);
-      doImport.disabled = true;
       await showBind(result.draft);
+      return false;  // imported: a new dry run enables it again
     }));
 
-    options.replaceChildren(el('div', {class: 'step'}, el('h2', {}, 'Map topics'),
+    fill(options, el('div', {class: 'step'}, el('h2', {}, 'Map topics'),
         topicRows.length ? el('table', {id: 'topic-map'}, el('tr', {}, el('th', {}, 'package topic'),
             el('th', {}, 'used by'), el('th', {}, 'becomes'), el('th', {}, '')), topicRows.map((t) => t.row)) :
             el('p', {class: 'muted'}, 'The package uses no topic.')),
@@ -772,7 +780,7 @@ async function renderImport(ws) {
   }
 
   function showPlan(result, heading) {
-    plan.replaceChildren(el('div', {class: 'step'}, el('h2', {}, heading),
+    fill(plan, el('div', {class: 'step'}, el('h2', {}, heading),
         el('table', {id: 'plan-flows'}, el('tr', {}, el('th', {}, 'package flow'), el('th', {}, 'becomes'),
             el('th', {}, 'action'), el('th', {}, 'topics'), el('th', {}, 'to bind')),
         result.flows.map((f) => el('tr', {'data-flow': f.id}, el('td', {}, f.source_id),
@@ -819,7 +827,7 @@ async function renderImport(ws) {
       showNotice(`Bound ${[...byFlow.keys()].join(', ')} on draft '${draftName}'.`);
       await showBind(draftName);
     }));
-    bindStep.replaceChildren(el('div', {class: 'step' + (rows.length ? '' : ' done')}, el('h2', {}, 'Bind credentials'),
+    fill(bindStep, el('div', {class: 'step' + (rows.length ? '' : ' done')}, el('h2', {}, 'Bind credentials'),
         rows.length ? [el('p', {}, `Draft '${draftName}' cannot be published until these are bound:`),
           el('table', {id: 'bind-table'}, rows), el('div', {class: 'row'}, bindButton)] :
             el('p', {id: 'bind-done'}, 'Nothing left to bind.')));
@@ -829,18 +837,18 @@ async function renderImport(ws) {
   // What publishing the draft changes, and Publish.
   async function showPublish(draftName) {
     const d = await api('GET', `/workspaces/${enc(ws)}/drafts/${enc(draftName)}`);
-    publishStep.replaceChildren(el('div', {class: 'step'}, el('h2', {}, 'Publish'),
+    fill(publishStep, el('div', {class: 'step'}, el('h2', {}, 'Publish'),
         el('p', {}, `Publishing draft '${d.name}' makes a new version of: ${d.changed_flows.join(', ') || 'nothing'}.`),
         d.settings_changes.length ? el('ul', {}, d.settings_changes.map((c) => el('li', {}, c.message))) : null,
         draftRow(ws, d, (r) => {
           const links = r.versions.map((v) => el('li', {}, el('a', {href: hashOf('ws', ws, 'flow', v.flow)},
               `${v.flow} v${v.version}`)));
-          publishStep.replaceChildren(el('div', {class: 'step done', id: 'published'}, el('h2', {}, 'Published'),
+          fill(publishStep, el('div', {class: 'step done', id: 'published'}, el('h2', {}, 'Published'),
               el('ul', {}, links)));
         })));
   }
 
-  view.replaceChildren(el('div', {class: 'card'}, el('h1', {}, `Import into ${ws}`),
+  fill(view, el('div', {class: 'card'}, el('h1', {}, `Import into ${ws}`),
       el('div', {class: 'step'}, el('h2', {}, 'Upload a package'), el('div', {class: 'row'}, file, inspectButton)),
       report, options, plan, bindStep, publishStep));
 }
