@@ -29,6 +29,12 @@ void Unauthenticated(Call& call, const std::string& message) {
 Json SessionJson(const Session& session) { return {{"user", session.user}, {"csrf_token", session.csrf_token}}; }
 
 void LogIn(Call& call) {
+  // A page of another site can post a form (text/plain) but not JSON
+  // without asking first: so it cannot log a browser in as someone else.
+  const std::string type = call.request().get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) != 0) {
+    throw Error(ErrorCode::kInvalidArgument, "log in with a JSON body (Content-Type: application/json)");
+  }
   const std::string token = StringField(call.body(), "token");
   if (token.empty()) throw Error(ErrorCode::kInvalidArgument, "field 'token' is needed: an API token");
   const std::optional<ApiToken> found = FindApiToken(call.repo().git_dir(), token);

@@ -265,6 +265,10 @@ TEST_F(WebSessionTest, RefusesAnUnknownTokenOrCookie) {
   EXPECT_EQ(Body(Client().Get("/api/v1/session", WithCookie(unknown)), 401)["error"]["code"], "unauthenticated");
   EXPECT_EQ(Body(Client().Get("/api/v1/workspaces", WithCookie(unknown)), 401)["error"]["code"], "unauthenticated");
   EXPECT_EQ(Body(Client().Get("/api/v1/session"), 401)["error"]["code"], "unauthenticated");
+  // What a form of another site could post: refused, no cookie set.
+  auto form = Client().Post("/api/v1/session", json{{"token", admin_token_}}.dump(), "text/plain");
+  EXPECT_EQ(Body(form, 400)["error"]["message"], "log in with a JSON body (Content-Type: application/json)");
+  EXPECT_EQ(form->get_header_value("Set-Cookie"), "");
 }
 
 TEST_F(WebSessionTest, StateChangesByCookieNeedTheCsrfToken) {
