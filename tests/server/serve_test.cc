@@ -66,7 +66,8 @@ class ServeProcess {
     }
     const std::string line = ReadLine(out[0]);
     close(out[0]);
-    const std::string prefix = "listening on http://127.0.0.1:";
+    const std::string scheme = line.rfind("listening on https://", 0) == 0 ? "https" : "http";
+    const std::string prefix = "listening on " + scheme + "://127.0.0.1:";
     if (line.rfind(prefix, 0) != 0) {
       throw std::runtime_error("flowrepo serve did not start: '" + line + "' " + ReadFile(log));
     }
@@ -514,6 +515,32 @@ TEST_F(ServeTest, TokensAreStoredHashedAndOnlyAdminsManageThem) {
   AddToken("p2@example.com");
   other.join();
   EXPECT_EQ(CliJson("serve token list").size(), 5u);
+}
+
+TEST_F(ServeTest, ServesHttpsWithTheGivenCertificate) {
+  RunResult made = testing::Shell(
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=127.0.0.1"
+      " -addext subjectAltName=IP:127.0.0.1",
+      dir_.path());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  Start({"--tls-cert", dir_ / "cert.pem", "--tls-key", dir_ / "key.pem"});
+  httplib::SSLClient c("127.0.0.1", server_->port());
+  c.set_ca_cert_path((dir_ / "cert.pem").c_str());
+  c.enable_server_certificate_verification(true);
+  Expect(c.Get("/api/v1/workspaces", As(kViewer)), 200);
+  // Plain HTTP on the TLS port gets no answer.
+  EXPECT_FALSE(Client().Get("/api/v1/workspaces", As(kViewer)));
+}
+
+TEST_F(ServeTest, UnusableTlsFilesStopTheServerWithAnError) {
+  WriteFile(dir_ / "cert.pem", "not a certificate");
+  RunResult r = Run("serve --listen 127.0.0.1:0 --tls-cert " + Quote(dir_ / "cert.pem") + " --tls-key " +
+                    Quote(dir_ / "cert.pem") + " --json");
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("cannot use TLS certificate"), std::string::npos) << r.err;
+  r = Run("serve --listen 127.0.0.1:99999");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("invalid --listen '127.0.0.1:99999'"), std::string::npos) << r.err;
 }
 
 TEST_F(ServeTest, StopsCleanlyOnSigterm) {
