@@ -124,14 +124,20 @@ std::string CookieValue(std::string_view cookie_header, std::string_view name) {
   return "";
 }
 
+// Built by append: GCC 12 warns falsely (-Warray-bounds) on a chain of
+// operator+ on temporaries here.
 std::string SessionCookieHeader(std::string_view id, Transport transport) {
-  return std::string(kSessionCookie) + "=" + std::string(id) + "; HttpOnly; SameSite=Strict; Path=/" +
-         (transport == Transport::kHttps ? "; Secure" : "");
+  std::string out(kSessionCookie);
+  out.append("=").append(id).append("; HttpOnly; SameSite=Strict; Path=/");
+  if (transport == Transport::kHttps) out.append("; Secure");
+  return out;
 }
 
 std::string ClearedSessionCookieHeader(Transport transport) {
-  return std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" +
-         (transport == Transport::kHttps ? "; Secure" : "");
+  std::string out(kSessionCookie);
+  out.append("=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  if (transport == Transport::kHttps) out.append("; Secure");
+  return out;
 }
 
 bool CsrfTokenMatches(const Session& session, std::string_view given) {

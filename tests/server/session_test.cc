@@ -272,6 +272,7 @@ TEST_F(WebSessionTest, RefusesAnUnknownTokenOrCookie) {
 }
 
 TEST_F(WebSessionTest, StateChangesByCookieNeedTheCsrfToken) {
+  ASSERT_EQ(Run("draft start kept").exit_code, 0);
   const auto [id, csrf] = LogIn(admin_token_);
   const std::string body = R"({"name": "d1"})";
   json denied = Body(Client().Post(kDrafts, WithCookie(id), body, "application/json"), 403);
@@ -280,8 +281,8 @@ TEST_F(WebSessionTest, StateChangesByCookieNeedTheCsrfToken) {
                             {"message", "a request made with a session cookie needs its X-CSRF-Token header"}}}}));
   denied = Body(Client().Post(kDrafts, WithCookie(id, std::string(64, '0')), body, "application/json"), 403);
   EXPECT_EQ(denied["error"]["message"], "the X-CSRF-Token header is not this session's");
-  EXPECT_EQ(Body(Client().Delete(kDrafts + "/initial", WithCookie(id)), 403)["error"]["code"], "permission-denied");
-  EXPECT_NE(Run("draft list").out.find("initial"), std::string::npos) << "a refused DELETE dropped the draft";
+  EXPECT_EQ(Body(Client().Delete(kDrafts + "/kept", WithCookie(id)), 403)["error"]["code"], "permission-denied");
+  EXPECT_NE(Run("draft list").out.find("kept"), std::string::npos) << "a refused DELETE dropped the draft";
   EXPECT_EQ(Run("draft list").out.find("d1"), std::string::npos) << "a refused POST made the draft";
   EXPECT_EQ(Body(Client().Post(kDrafts, WithCookie(id, csrf), body, "application/json"), 201)["name"], "d1");
   // A bearer token needs no CSRF token: no browser sends it by itself.
