@@ -431,6 +431,13 @@ TEST_F(ServeTest, OpenApiDocumentListsEveryRouteAndEveryRouteAnswers) {
       "POST /api/v1/workspaces/{ws}/roles",
       "DELETE /api/v1/workspaces/{ws}/roles/{user}",
       "GET /api/v1/openapi.json",
+      // The web page's (docs/server.md, "Web page").
+      "POST /api/v1/session",
+      "GET /api/v1/session",
+      "DELETE /api/v1/session",
+      "GET /api/v1/workspaces/{ws}/access",
+      "POST /api/v1/workspaces/{ws}/export/plan",
+      "POST /api/v1/workspaces/{ws}/import/inspect",
   };
   std::set<std::string> listed;
   for (const auto& [path, methods] : doc["paths"].items()) {
