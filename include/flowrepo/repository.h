@@ -1,6 +1,7 @@
 #ifndef FLOWREPO_REPOSITORY_H_
 #define FLOWREPO_REPOSITORY_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -265,6 +266,15 @@ class FlowRepository {
   PublishResult Publish(std::string_view workspace, std::string_view draft, std::string_view note);
 
   History FlowHistory(std::string_view workspace, std::string_view flow) const;
+  /// The version numbers of every flow of \a workspace at once, ascending,
+  /// by flow id: for each flow, the numbers of FlowHistory's versions that
+  /// are its own (Version::flow is the flow: a renamed flow's old id's
+  /// versions stay under the old id). Flows never published are absent;
+  /// removed flows are present. Reads each version tag once and the
+  /// version index, never a flow's tree or another commit while the index
+  /// is sound, so it costs the number of tags, not flows x history. Needs
+  /// the viewer role. Throws kNotFound (workspace), kPermissionDenied.
+  std::map<std::string, std::vector<int>> ListVersions(std::string_view workspace) const;
   /// Node-by-node changes between two revisions ("v1", "v2", a draft, a ref).
   FlowDiff Diff(std::string_view workspace, std::string_view flow, std::string_view from, std::string_view to) const;
   /// A draft holding version \a version of \a flow; publishing it makes the

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "flowrepo/package.h"
 #include "flowrepo/repository.h"
@@ -328,6 +329,47 @@ TEST_F(VersionsTest, VersionNumbersStayInRange) {
   EXPECT_EQ(report.problems[0].message,
             "flow 'alpha' in workspace 'main' has versions up to v999999999 but no v2, v3, v4, v5, v6 and "
             "999999992 more");
+}
+
+// ListVersions gives every flow at once what FlowHistory gives it one by
+// one (its own numbers): tags no publish backs, other workspaces' tags and
+// unpublished flows left out, removed and renamed flows as history has them.
+TEST_F(VersionsTest, ListVersionsAgreesWithHistoryForEveryFlow) {
+  Publish({MakeFlow("alpha"), MakeFlow("beta"), MakeFlow("gone")}, "first");
+  PublishResult alpha2 = Publish({MakeFlow("alpha", "", 2)}, "second");
+  repo().RemoveFlows("main", "rm", {"gone"});
+  repo().Publish("main", "rm", "");
+  repo().RenameFlow("main", "mv", "beta", "delta");
+  repo().Publish("main", "mv", "");
+  repo().CreateWorkspace("dev", "main");
+  Publish({MakeFlow("alpha", "", 3)}, "dev-1", "dev");  // dev's v2
+  Publish({MakeFlow("alpha", "", 4)}, "dev-2", "dev");  // dev's v3
+  repo().PutFlows("main", "draft-only", {MakeFlow("gamma"), MakeFlow("alpha", "", 4)});
+  Git("tag -a -m forged main/alpha/v3 drafts/main/draft-only");  // at no publish
+  Git("tag main/delta/v7 " + alpha2.commit);                     // at another flow's publish
+  Git("tag main/alpha/latest main");                             // named like no version
+
+  const std::map<std::string, std::vector<int>> expected = {
+      {"alpha", {1, 2}}, {"beta", {1}}, {"delta", {2}}, {"gone", {1}}};
+  EXPECT_EQ(repo().ListVersions("main"), expected);
+  for (const auto& [flow, numbers] : expected) {
+    std::vector<int> own;
+    for (const auto& v : repo().FlowHistory("main", flow).versions) {
+      if (v.flow == flow) own.insert(own.begin(), v.number);
+    }
+    EXPECT_EQ(own, numbers) << flow;
+  }
+  EXPECT_EQ(repo().ListVersions("dev").at("alpha"), (std::vector<int>{1, 2, 3}));
+  // A damaged index file changes nothing.
+  testing::WriteFile(path() + "/.git/flowrepo/versions/main", "flowrepo-version-index 1 garbage");
+  Reopen();
+  EXPECT_EQ(repo().ListVersions("main"), expected);
+
+  FlowRepository stranger = FlowRepository::Open(path(), "mallory@example.com");
+  ExpectError(ErrorCode::kPermissionDenied,
+              "user 'mallory@example.com' needs role 'viewer' in workspace 'main' (has none)",
+              [&] { stranger.ListVersions("main"); });
+  ExpectError(ErrorCode::kNotFound, "", [&] { repo().ListVersions("nope"); });
 }
 
 TEST_F(VersionsTest, DamagedOrStaleVersionIndexNeverChangesVersions) {

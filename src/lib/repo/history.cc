@@ -150,6 +150,11 @@ History FlowRepository::FlowHistory(std::string_view workspace, std::string_view
   return history;
 }
 
+std::map<std::string, std::vector<int>> FlowRepository::ListVersions(std::string_view workspace) const {
+  impl_->RequireRole(workspace, Role::kViewer);
+  return impl_->BackedVersionNumbers(workspace);
+}
+
 namespace {
 
 std::string Compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }

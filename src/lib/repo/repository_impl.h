@@ -84,6 +84,9 @@ struct FlowRepository::Impl {
   /// Every tag under refs/tags/<ws>/ named like a version that no publish
   /// commit backs, as full ref names.
   std::vector<std::string> UnbackedVersionTags(std::string_view ws) const;
+  /// The numbers of every backed tag under refs/tags/<ws>/, by flow,
+  /// ascending (FlowRepository::ListVersions).
+  std::map<std::string, std::vector<int>> BackedVersionNumbers(std::string_view ws) const;
   /// The highest version of \a flow in \a ws: of every backed tag and every
   /// version a publish commit on the head's first-parent chain names; 0
   /// when there is none. Throws kNotFound (workspace).

@@ -109,6 +109,27 @@ std::vector<std::string> FlowRepository::Impl::UnbackedVersionTags(std::string_v
   return out;
 }
 
+std::map<std::string, std::vector<int>> FlowRepository::Impl::BackedVersionNumbers(std::string_view ws) const {
+  // One listing of the workspace's tags and one index lookup per tag,
+  // instead of a listing per flow (each of which walks every tag ref).
+  const git_oid head = WorkspaceHead(ws);
+  const VersionIndex& index = version_index.For(store, ws, head);
+  const std::string prefix = "refs/tags/" + std::string(ws) + "/";
+  std::map<std::string, std::vector<int>> out;
+  for (const auto& [ref, target] : store.ListRefs(prefix + "*")) {
+    const std::string_view rest = std::string_view(ref).substr(prefix.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    const std::string_view flow = rest.substr(0, slash);
+    const auto number = VersionFromTag(rest.substr(slash + 1), "v");
+    if (!number) continue;
+    const auto commit = PeelTagTarget(store, target);
+    if (commit && Backs(ws, head, index, flow, *number, *commit)) out[std::string(flow)].push_back(*number);
+  }
+  for (auto& [flow, numbers] : out) std::sort(numbers.begin(), numbers.end());
+  return out;
+}
+
 int FlowRepository::Impl::HighestVersion(std::string_view ws, std::string_view flow) const {
   const git_oid head = WorkspaceHead(ws);
   std::vector<VersionTag> tags = VersionTagsOf(ws, flow);
