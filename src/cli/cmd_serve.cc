@@ -115,6 +115,10 @@ void AddServeCommand(CLI::App& app, Globals& g) {
       ->check(CLI::Range(1, 3600));
   cmd->add_option("--idle-timeout", options.idle_timeout, "seconds an idle connection is kept open (default 5)")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--trust-header", options.trust_header,
+                  "a header naming the user, believed only from --trust-proxy addresses (no token needed)");
+  cmd->add_option("--trust-proxy", options.trust_proxies,
+                  "an address (or comma list) of the reverse proxy that sets --trust-header; repeatable");
   cmd->add_option("--tls-cert", options.tls_cert, "serve HTTPS with this certificate chain (PEM)");
   cmd->add_option("--tls-key", options.tls_key, "the certificate's private key (PEM)");
   cmd->add_flag("--quiet", quiet, "no line per request on stderr");

@@ -37,6 +37,7 @@
 #include "server/connections.h"
 #include "server/routes.h"
 #include "server/temp_dir.h"
+#include "server/trusted_proxy.h"
 
 namespace flowrepo::server {
 namespace {
@@ -182,7 +183,10 @@ class WorkerSlot {
 class Api {
  public:
   Api(const ServeOptions& options, std::string git_dir)
-      : options_(options), git_dir_(std::move(git_dir)), workers_(std::max(options.threads, 1)) {}
+      : options_(options),
+        git_dir_(std::move(git_dir)),
+        proxy_(options.trust_header, options.trust_proxies),
+        workers_(std::max(options.threads, 1)) {}
 
   void Register(httplib::Server& http) {
     routes_ = AllRoutes();
@@ -245,7 +249,10 @@ class Api {
     }
   }
 
+  // The user a trusted proxy names comes first (it authenticated them);
+  // a token stands for itself. Neither: std::nullopt.
   std::optional<ApiToken> Authenticate(const httplib::Request& req) const {
+    if (auto user = proxy_.UserOf(req)) return ApiToken{"", *user, 0, ""};
     const std::string secret = BearerToken(req);
     if (secret.empty()) return std::nullopt;
     return FindApiToken(git_dir_, secret);
@@ -303,6 +310,7 @@ class Api {
   const ServeOptions& options_;
   std::string git_dir_;
   std::vector<Route> routes_;
+  TrustedProxy proxy_;
   std::counting_semaphore<> workers_;
 };
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "flowrepo/package.h"
 
@@ -34,6 +35,11 @@ struct ServeOptions {
   int header_timeout = 10;
   int write_timeout = 30;  ///< seconds a write to a client may wait
   int idle_timeout = 5;    ///< seconds an idle keep-alive connection is kept
+  /// A request from one of \a trust_proxies (IPs, or comma lists of
+  /// them) carrying header \a trust_header acts as the user it names,
+  /// without a token; elsewhere the header is ignored (trusted_proxy.h).
+  std::string trust_header;
+  std::vector<std::string> trust_proxies;
   /// Both set: HTTPS with this certificate chain and key (PEM).
   std::string tls_cert, tls_key;
   /// Told one line per request ("GET /api/v1/... 200 user"); may be empty.

@@ -634,6 +634,47 @@ TEST_F(ServeTest, ConnectionsOverTheLimitAre503) {
   Expect(Get("/api/v1/workspaces", kViewer), 200);
 }
 
+// A user named by a trusted proxy's header acts with their own roles, no
+// token needed; the proxy's word wins over a token it passes on.
+TEST_F(ServeTest, TrustedProxyHeaderActsAsItsUser) {
+  Start({"--trust-header", "X-Remote-User", "--trust-proxy", "192.0.2.1, 127.0.0.1", "--trust-proxy", "::1"});
+  const auto as = [](const std::string& user) { return httplib::Headers{{"X-Remote-User", user}}; };
+  Expect(Client().Get("/api/v1/workspaces", as(kViewer)), 200);
+  const std::string draft = json{{"name", "by-proxy"}}.dump();
+  const json denied = Expect(Client().Post((kMain + "/drafts").c_str(), as(kViewer), draft, "application/json"), 403);
+  EXPECT_EQ(denied["error"]["message"],
+            "user 'vera@example.com' needs role 'integrator' in workspace 'main' (has 'viewer')");
+  Expect(Client().Post((kMain + "/drafts").c_str(), as(kIntegrator), draft, "application/json"), 201);
+  httplib::Headers both = As(kViewer);
+  both.emplace("X-Remote-User", kIntegrator);
+  Expect(Client().Post((kMain + "/drafts").c_str(), both, json{{"name", "b"}}.dump(), "application/json"), 201);
+  // Someone unknown to the workspace has no role; the header twice is no name.
+  Expect(Client().Get((kMain + "/tree").c_str(), as("mallory@example.com")), 403);
+  httplib::Headers twice = {{"X-Remote-User", kAdmin}, {"X-Remote-User", kViewer}};
+  Expect(Client().Get("/api/v1/workspaces", twice), 401);
+}
+
+// From an address not trusted, the header is ignored: without a token the
+// request is unauthenticated, with one it is the token's user, never the
+// header's.
+TEST_F(ServeTest, ProxyHeaderFromAnUntrustedAddressIsIgnored) {
+  Start({"--trust-header", "X-Remote-User", "--trust-proxy", "192.0.2.1"});
+  const json alone = Expect(Client().Get("/api/v1/workspaces", {{"X-Remote-User", kAdmin}}), 401);
+  EXPECT_EQ(alone["error"]["message"], "an API token is needed: Authorization: Bearer TOKEN");
+  httplib::Headers both = As(kViewer);
+  both.emplace("X-Remote-User", kAdmin);
+  const json denied =
+      Expect(Client().Post((kMain + "/drafts").c_str(), both, json{{"name", "x"}}.dump(), "application/json"), 403);
+  EXPECT_EQ(denied["error"]["message"],
+            "user 'vera@example.com' needs role 'integrator' in workspace 'main' (has 'viewer')");
+  RunResult bad = Run("serve --listen 127.0.0.1:0 --trust-header X-Remote-User --trust-proxy 10.0.0.300");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("invalid --trust-proxy address '10.0.0.300'"), std::string::npos) << bad.err;
+  bad = Run("serve --listen 127.0.0.1:0 --trust-header X-Remote-User");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--trust-header and --trust-proxy go together"), std::string::npos) << bad.err;
+}
+
 TEST_F(ServeTest, TokensAreStoredHashedAndOnlyAdminsManageThem) {
   const std::string store = repo_ + "/.git/flowrepo/serve-tokens.json";
   struct stat st {};
