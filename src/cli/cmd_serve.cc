@@ -98,16 +98,27 @@ void AddServeCommand(CLI::App& app, Globals& g) {
                                  "Example: flowrepo -C /srv/flows.git serve --listen 127.0.0.1:8080\n"
                                  "         flowrepo serve token add bob@example.com");
   cmd->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free port)");
-  cmd->add_option("--threads", options.threads, "requests served at once (default 8)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--threads", options.threads, "requests handled at once, once read (default 8)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-connections", options.max_connections,
+                  "connections open at once; more are answered 503 (default 64)")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--max-body", options.max_body,
                   "limit: bytes of a request body, an uploaded package (default 1 GiB, the package limit)");
   cmd->add_option("--max-json-body", options.max_json_body, "limit: bytes of a JSON request body (default 1 MiB)");
   cmd->add_option("--read-timeout", options.read_timeout, "seconds a read from a client may wait (default 30)")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--header-timeout", options.header_timeout,
+                  "seconds a request's line and headers may take from its first byte (default 10)")
+      ->check(CLI::Range(1, 3600));
   cmd->add_option("--write-timeout", options.write_timeout, "seconds a write to a client may wait (default 30)")
       ->check(CLI::Range(1, 3600));
   cmd->add_option("--idle-timeout", options.idle_timeout, "seconds an idle connection is kept open (default 5)")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--trust-header", options.trust_header,
+                  "a header naming the user, believed only from --trust-proxy addresses (no token needed)");
+  cmd->add_option("--trust-proxy", options.trust_proxies,
+                  "an address (or comma list) of the reverse proxy that sets --trust-header; repeatable");
   cmd->add_option("--tls-cert", options.tls_cert, "serve HTTPS with this certificate chain (PEM)");
   cmd->add_option("--tls-key", options.tls_key, "the certificate's private key (PEM)");
   cmd->add_flag("--quiet", quiet, "no line per request on stderr");

@@ -95,6 +95,7 @@ std::vector<Route> AllRoutes() {
   AddPackageRoutes(routes);
   AddDraftRoutes(routes);
   AddAdminRoutes(routes);
+  AddWebRoutes(routes);
   Route openapi{"GET", "/api/v1/openapi.json", "This document: every route of the API", "none"};
   openapi.handler = [](Call& call) { call.Reply(OpenApiDocument(AllRoutes())); };
   routes.push_back(std::move(openapi));

@@ -89,6 +89,8 @@ void AddReadRoutes(std::vector<Route>& routes);
 void AddPackageRoutes(std::vector<Route>& routes);
 void AddDraftRoutes(std::vector<Route>& routes);
 void AddAdminRoutes(std::vector<Route>& routes);
+/// Sessions and what the web page asks (routes_web.cc).
+void AddWebRoutes(std::vector<Route>& routes);
 /// Every route of the API, GET /api/v1/openapi.json last.
 std::vector<Route> AllRoutes();
 /// The OpenAPI 3.0 document of \a routes.

@@ -27,14 +27,19 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <semaphore>
 #include <thread>
 
 #include "flowrepo/cancel.h"
 #include "flowrepo/error.h"
 #include "flowrepo/flow.h"
 #include "flowrepo/tokens.h"
+#include "server/connections.h"
 #include "server/routes.h"
+#include "server/session.h"
 #include "server/temp_dir.h"
+#include "server/trusted_proxy.h"
+#include "server/web.h"
 
 namespace flowrepo::server {
 namespace {
@@ -164,9 +169,26 @@ BodyRead ReadBody(const httplib::ContentReader& reader, httplib::Response& res, 
   return ok ? BodyRead::kComplete : BodyRead::kBroken;
 }
 
+// One of the `threads` workers, held while a handler runs: connections
+// have threads of their own (connections.h), workers bound the work.
+class WorkerSlot {
+ public:
+  explicit WorkerSlot(std::counting_semaphore<>& workers) : workers_(workers) { workers_.acquire(); }
+  WorkerSlot(const WorkerSlot&) = delete;
+  WorkerSlot& operator=(const WorkerSlot&) = delete;
+  ~WorkerSlot() { workers_.release(); }
+
+ private:
+  std::counting_semaphore<>& workers_;
+};
+
 class Api {
  public:
-  Api(const ServeOptions& options, std::string git_dir) : options_(options), git_dir_(std::move(git_dir)) {}
+  Api(const ServeOptions& options, std::string git_dir)
+      : options_(options),
+        git_dir_(std::move(git_dir)),
+        proxy_(options.trust_header, options.trust_proxies),
+        workers_(std::max(options.threads, 1)) {}
 
   void Register(httplib::Server& http) {
     routes_ = AllRoutes();
@@ -216,6 +238,7 @@ class Api {
       Call call(req, res, repo, std::move(path), options_);
       if (reader && !ReadRequestBody(route, *reader, call, upload_dir)) return;
       if (upload_dir) scrub.push_back(upload_dir->path() + "/");
+      WorkerSlot worker(workers_);
       route.handler(call);
     } catch (const Error& e) {
       Json body = forms::ErrorJson(e);
@@ -228,8 +251,19 @@ class Api {
     }
   }
 
+  // The user a trusted proxy names comes first (it authenticated them);
+  // a token stands for itself. Neither: std::nullopt.
   std::optional<ApiToken> Authenticate(const httplib::Request& req) const {
-    const std::string secret = BearerToken(req);
+    if (auto user = proxy_.UserOf(req)) return ApiToken{"", *user, 0, ""};
+    std::string secret = BearerToken(req);
+    // Without a bearer token, a browser session's cookie (session.h): its
+    // token is looked up as a bearer token is, after the CSRF check
+    // (kPermissionDenied) of a state-changing request.
+    if (secret.empty() && !req.has_header("Authorization")) {
+      secret = SessionToken(Sessions(), req.get_header_value("Cookie"),
+                            req.method == "GET" || req.method == "HEAD" ? Method::kSafe : Method::kChanging,
+                            req.get_header_value(std::string(kCsrfHeader)));
+    }
     if (secret.empty()) return std::nullopt;
     return FindApiToken(git_dir_, secret);
   }
@@ -286,6 +320,8 @@ class Api {
   const ServeOptions& options_;
   std::string git_dir_;
   std::vector<Route> routes_;
+  TrustedProxy proxy_;
+  std::counting_semaphore<> workers_;
 };
 
 // What httplib answers by itself (no route, a malformed request) as JSON.
@@ -308,22 +344,8 @@ httplib::Server::HandlerResponse ErrorReply(const ServeOptions& options, const h
   return httplib::Server::HandlerResponse::Handled;
 }
 
-std::unique_ptr<httplib::Server> MakeHttpServer(const ServeOptions& options) {
-  if (options.tls_cert.empty() != options.tls_key.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "TLS needs both --tls-cert and --tls-key");
-  }
-  if (options.tls_cert.empty()) return std::make_unique<httplib::Server>();
-  auto https = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
-  if (!https->is_valid()) {
-    throw Error(ErrorCode::kIo,
-                "cannot use TLS certificate '" + options.tls_cert + "' with key '" + options.tls_key + "'");
-  }
-  return https;
-}
-
+// The connection threads and the limits on them are connections.h's.
 void Configure(httplib::Server& http, const ServeOptions& options) {
-  const int threads = options.threads > 0 ? options.threads : 1;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   http.set_read_timeout(options.read_timeout, 0);
   http.set_write_timeout(options.write_timeout, 0);
   http.set_keep_alive_timeout(options.idle_timeout);
@@ -347,10 +369,11 @@ void Serve(const ServeOptions& options, const std::function<void(const std::stri
   // Opened once to find the git directory (where the tokens are) and to
   // fail early on a path that is no repository.
   const std::string git_dir = FlowRepository::Open(options.repo, "flowrepo-serve").git_dir();
-  std::unique_ptr<httplib::Server> http = MakeHttpServer(options);
+  std::unique_ptr<httplib::Server> http = MakeGuardedServer(options);
   Configure(*http, options);
   Api api(options, git_dir);
   api.Register(*http);
+  RegisterWebPage(*http);
 
   int port = options.port;
   if (port == 0) {

@@ -4,15 +4,19 @@
 // parameters and bodies; several clients and a command write at once. A
 // server that does not start fails the test: nothing is skipped.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -102,6 +106,84 @@ class ServeProcess {
   }
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+// A client on a raw socket, for what httplib::Client never does (send a
+// request a byte at a time, or hold a connection without a request).
+// Closes its socket when destroyed.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    }
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  ~RawConnection() { close(fd_); }
+  /// False once the server has closed the connection.
+  bool Send(const std::string& bytes) {
+    return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
+  }
+  /// What arrives until the server closes the connection or \a within
+  /// passes; \a closed says which.
+  std::string Receive(std::chrono::milliseconds within, bool& closed) {
+    std::string out;
+    closed = false;
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed = true;
+        break;
+      }
+      out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+// Clients sending a request's headers one byte per \a pace, each on its
+// own thread, until destroyed.
+class SlowClients {
+ public:
+  SlowClients(int port, int count, std::chrono::milliseconds pace) {
+    for (int i = 0; i < count; ++i) {
+      threads_.emplace_back([this, port, pace] {
+        RawConnection c(port);
+        const std::string request =
+            "GET /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'a') + "\r\n\r\n";
+        for (std::size_t at = 0; at < request.size() && !stop_; ++at) {
+          if (!c.Send(request.substr(at, 1))) {
+            ++cut_;
+            return;
+          }
+          std::this_thread::sleep_for(pace);
+        }
+      });
+    }
+  }
+  ~SlowClients() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+  /// How many the server has cut off so far.
+  int cut() const { return cut_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> cut_{0};
+  std::vector<std::thread> threads_;
 };
 
 class ServeTest : public ::testing::Test {
@@ -431,6 +513,13 @@ TEST_F(ServeTest, OpenApiDocumentListsEveryRouteAndEveryRouteAnswers) {
       "POST /api/v1/workspaces/{ws}/roles",
       "DELETE /api/v1/workspaces/{ws}/roles/{user}",
       "GET /api/v1/openapi.json",
+      // The web page's (docs/server.md, "Web page").
+      "POST /api/v1/session",
+      "GET /api/v1/session",
+      "DELETE /api/v1/session",
+      "GET /api/v1/workspaces/{ws}/access",
+      "POST /api/v1/workspaces/{ws}/export/plan",
+      "POST /api/v1/workspaces/{ws}/import/inspect",
   };
   std::set<std::string> listed;
   for (const auto& [path, methods] : doc["paths"].items()) {
@@ -495,6 +584,102 @@ TEST_F(ServeTest, ConcurrentClientsAndTheCliLoseNothing) {
   RunResult check = Run("check");
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   testing::ExpectFsckClean(repo_);
+}
+
+// Slow clients hold a connection each, never a worker: requests of other
+// clients go on at full speed with every worker's worth of them connected.
+TEST_F(ServeTest, SlowClientsDoNotHoldWorkers) {
+  Start({"--threads", "4"});
+  SlowClients slow(server_->port(), 4, std::chrono::milliseconds(1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all four connected and sending
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) Expect(Get("/api/v1/workspaces", kViewer), 200);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_EQ(slow.cut(), 0);  // they were still there, within their header time
+}
+
+// However fast the bytes come, a request's headers must be complete within
+// --header-timeout of its first byte; then the connection is closed.
+TEST_F(ServeTest, HeadersSlowerThanTheHeaderTimeoutAreCutOff) {
+  Start({"--header-timeout", "1"});
+  RawConnection c(server_->port());
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {  // a byte every 100 ms: never a read timeout
+    if (!c.Send("X")) break;
+    c.Receive(std::chrono::milliseconds(100), closed);
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  Expect(Get("/api/v1/workspaces", kViewer), 200);  // others are served meanwhile and after
+}
+
+// Connections over --max-connections are answered 503 at once, without
+// their request being read; a freed slot serves again.
+TEST_F(ServeTest, ConnectionsOverTheLimitAre503) {
+  Start({"--max-connections", "2"});
+  auto first = std::make_unique<RawConnection>(server_->port());
+  RawConnection second(server_->port());
+  ASSERT_TRUE(first->Send("GET /api/v1/workspaces HTTP/1.1\r\n"));  // and no more yet
+  ASSERT_TRUE(second.Send("GET /api/v1/workspaces HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  const json refused = Expect(Get("/api/v1/workspaces", kViewer), 503);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(refused["error"]["code"], "unavailable");
+  EXPECT_EQ(refused["error"]["message"], "the server has 2 connections open, its --max-connections; try again");
+  // The held ones are still served when they finish their request.
+  ASSERT_TRUE(second.Send("Host: x\r\nAuthorization: Bearer " + tokens_[kViewer] + "\r\n\r\n"));
+  bool closed = false;
+  const std::string answer = second.Receive(std::chrono::milliseconds(1000), closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  first.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Expect(Get("/api/v1/workspaces", kViewer), 200);
+}
+
+// A user named by a trusted proxy's header acts with their own roles, no
+// token needed; the proxy's word wins over a token it passes on.
+TEST_F(ServeTest, TrustedProxyHeaderActsAsItsUser) {
+  Start({"--trust-header", "X-Remote-User", "--trust-proxy", "192.0.2.1, 127.0.0.1", "--trust-proxy", "::1"});
+  const auto as = [](const std::string& user) { return httplib::Headers{{"X-Remote-User", user}}; };
+  Expect(Client().Get("/api/v1/workspaces", as(kViewer)), 200);
+  const std::string draft = json{{"name", "by-proxy"}}.dump();
+  const json denied = Expect(Client().Post((kMain + "/drafts").c_str(), as(kViewer), draft, "application/json"), 403);
+  EXPECT_EQ(denied["error"]["message"],
+            "user 'vera@example.com' needs role 'integrator' in workspace 'main' (has 'viewer')");
+  Expect(Client().Post((kMain + "/drafts").c_str(), as(kIntegrator), draft, "application/json"), 201);
+  httplib::Headers both = As(kViewer);
+  both.emplace("X-Remote-User", kIntegrator);
+  Expect(Client().Post((kMain + "/drafts").c_str(), both, json{{"name", "b"}}.dump(), "application/json"), 201);
+  // Someone unknown to the workspace has no role; the header twice is no name.
+  Expect(Client().Get((kMain + "/tree").c_str(), as("mallory@example.com")), 403);
+  httplib::Headers twice = {{"X-Remote-User", kAdmin}, {"X-Remote-User", kViewer}};
+  Expect(Client().Get("/api/v1/workspaces", twice), 401);
+}
+
+// From an address not trusted, the header is ignored: without a token the
+// request is unauthenticated, with one it is the token's user, never the
+// header's.
+TEST_F(ServeTest, ProxyHeaderFromAnUntrustedAddressIsIgnored) {
+  Start({"--trust-header", "X-Remote-User", "--trust-proxy", "192.0.2.1"});
+  const json alone = Expect(Client().Get("/api/v1/workspaces", {{"X-Remote-User", kAdmin}}), 401);
+  EXPECT_EQ(alone["error"]["message"], "an API token is needed: Authorization: Bearer TOKEN");
+  httplib::Headers both = As(kViewer);
+  both.emplace("X-Remote-User", kAdmin);
+  const json denied =
+      Expect(Client().Post((kMain + "/drafts").c_str(), both, json{{"name", "x"}}.dump(), "application/json"), 403);
+  EXPECT_EQ(denied["error"]["message"],
+            "user 'vera@example.com' needs role 'integrator' in workspace 'main' (has 'viewer')");
+  RunResult bad = Run("serve --listen 127.0.0.1:0 --trust-header X-Remote-User --trust-proxy 10.0.0.300");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("invalid --trust-proxy address '10.0.0.300'"), std::string::npos) << bad.err;
+  bad = Run("serve --listen 127.0.0.1:0 --trust-header X-Remote-User");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--trust-header and --trust-proxy go together"), std::string::npos) << bad.err;
 }
 
 TEST_F(ServeTest, TokensAreStoredHashedAndOnlyAdminsManageThem) {
