@@ -316,7 +316,7 @@ class GuardedServer : public httplib::Server {
 
 class GuardedSslServer : public httplib::SSLServer {
  public:
-  GuardedSslServer(const ServeOptions& options)
+  explicit GuardedSslServer(const ServeOptions& options)
       : httplib::SSLServer(options.tls_cert.c_str(), options.tls_key.c_str()),
         options_(options),
         admission_(options.max_connections) {

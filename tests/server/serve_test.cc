@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "bench/load_driver.h"
 #include "support/test_support.h"
 
 extern char** environ;
@@ -680,6 +681,26 @@ TEST_F(ServeTest, ProxyHeaderFromAnUntrustedAddressIsIgnored) {
   bad = Run("serve --listen 127.0.0.1:0 --trust-header X-Remote-User");
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--trust-header and --trust-proxy go together"), std::string::npos) << bad.err;
+}
+
+// The load benchmark's mix, briefly: 8 clients reading, exporting and
+// importing onto drafts of their own at once get no error, and every
+// import acknowledged is on its draft at the end (bench/load_driver.h).
+TEST_F(ServeTest, LoadOfEightClientsHasNoErrorAndLosesNoWrite) {
+  Start({"--threads", "4"});
+  bench::LoadOptions options;
+  options.port = server_->port();
+  options.token = tokens_[kIntegrator];
+  options.clients = 8;
+  options.duration = std::chrono::seconds(5);
+  const bench::LoadReport report = bench::RunLoad(options);
+  EXPECT_EQ(report.errors(), 0) << bench::ReportTable(report, report);
+  for (const auto& kind : report.kinds) EXPECT_GT(kind.requests, 0) << kind.name;
+  EXPECT_GT(report.imports_checked, 0);
+  EXPECT_EQ(report.drafts, 8);
+  EXPECT_TRUE(report.lost.empty()) << bench::ReportTable(report, report);
+  RunResult check = Run("check");
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 TEST_F(ServeTest, TokensAreStoredHashedAndOnlyAdminsManageThem) {
