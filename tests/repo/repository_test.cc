@@ -42,6 +42,20 @@ TEST_P(FlowRepositoryTest, InitCreatesWorkspaceWithSettings) {
   ExpectFsckClean(repo_path());
 }
 
+// A draft commit names what it wrote: one flow by id, several counted and
+// listed.
+TEST_P(FlowRepositoryTest, DraftCommitsNameTheFlowsWritten) {
+  FlowRepository repo = Init();
+  PutAndPublish(repo, {MakeFlow("alpha")}, "first");
+  repo.CopyFlow("main", {"alpha", "Alpha Two", "", "", "c"});
+  repo.PutFlows("main", "p", {MakeFlow("beta"), MakeFlow("gamma")});
+  auto subject = [&](const std::string& draft) {
+    return testing::Shell("git log -1 --format=%B drafts/main/" + draft, dir_.path() + "/repo").out;
+  };
+  EXPECT_EQ(subject("c"), "Copy flow alpha-two\n");
+  EXPECT_EQ(subject("p"), "Put 2 flows\n\n- beta\n- gamma\n\n");
+}
+
 TEST_P(FlowRepositoryTest, InitTwiceIsAlreadyExists) {
   Init();
   InitOptions options;

@@ -269,7 +269,9 @@ WriteResult FlowRepository::Impl::CommitFlows(std::string_view workspace, std::s
     tree = store.EditTree(tree, edits);
   }
   std::vector<StoredFlow>().swap(flows);
-  return CommitTreeToDraft(workspace, draft, target, tree, Describe(action, ids), std::move(ids));
+  // Described before ids is moved: arguments are evaluated in no set order.
+  std::string message = Describe(action, ids);
+  return CommitTreeToDraft(workspace, draft, target, tree, message, std::move(ids));
 }
 
 WriteResult FlowRepository::NewFlow(std::string_view workspace, const NewFlowRequest& request) {

@@ -17,8 +17,10 @@
 //    follow-ups: a later publish (or a rerun) completes them from the
 //    trailers, so an interrupted publish never loses or reuses a version.
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "flowrepo/error.h"
 #include "repo/publish_checks.h"
@@ -113,6 +115,29 @@ static void RetireDraft(FlowRepository::Impl& impl, const std::string& draft_ref
   if (!now || !git_oid_equal(&*now, &draft_head)) return;  // moved meanwhile: keep that work
   impl.MoveRef(draft_ref, publish_commit, draft_head, "flowrepo: published, kept checked out");
   for (const auto& tree : trees) result.draft_kept_in.push_back(tree.path);
+}
+
+// Writes the tags of \a commit, a publish that has landed: the publish is
+// done, so losing the race for the lock tags are written under (other
+// publishes write theirs at the same moment) must not report it as failed.
+// Waits for the lock longer than a ref update does; past that, says the
+// publish landed and how its tags get written.
+static void CompleteLandedTags(FlowRepository::Impl& impl, std::string_view workspace, const git_oid& commit) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    try {
+      impl.CompleteTags(workspace, commit);
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kConflict) throw;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw Error(ErrorCode::kConflict, "published as " + git::OidHex(commit) +
+                                              ", but its version tags are not written yet (" + e.what() +
+                                              "); 'flowrepo check --repair' or the next publish writes them");
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 namespace {
@@ -368,7 +393,7 @@ PublishResult FlowRepository::Publish(std::string_view workspace, std::string_vi
   impl_->LandPublish(workspace, commit, run.ws_head, "flowrepo: publish " + std::string(draft));
   run.result.commit = git::OidHex(commit);
 
-  impl_->CompleteTags(workspace, commit);
+  CompleteLandedTags(*impl_, workspace, commit);
   for (auto& v : run.result.versions) {
     v.commit = run.result.commit;
     v.time = who->when.time;
