@@ -106,6 +106,10 @@ std::map<std::string, std::string> MapField(const Json& body, const std::string&
 
 /// A version given as a number (2) or text ("v2", "2", "latest" = 0).
 int VersionField(const Json& body, const std::string& name);
+/// The export a body of POST .../export asks for (flows, groups, exclude,
+/// all, at, dependencies, version, keep_sample_data); shared by the export
+/// and its plan, so the plan holds what the download would.
+ExportRequest SelectionExportRequest(const Call& call);
 
 }  // namespace flowrepo::server
 

@@ -81,7 +81,9 @@ void ReplyExport(Call& call, ExportRequest request) {
       [download](bool) mutable { download.reset(); });
 }
 
-void ExportSelection(Call& call) {
+}  // namespace
+
+ExportRequest SelectionExportRequest(const Call& call) {
   const Json& body = call.body();
   ExportRequest request;
   request.workspace = call.Path("ws");
@@ -98,8 +100,12 @@ void ExportSelection(Call& call) {
   }
   if (body.contains("version")) request.version = VersionField(body, "version");
   if (BoolField(body, "keep_sample_data")) request.sample_data = ExportRequest::SampleData::kKeep;
-  ReplyExport(call, std::move(request));
+  return request;
 }
+
+namespace {
+
+void ExportSelection(Call& call) { ReplyExport(call, SelectionExportRequest(call)); }
 
 void ExportVersion(Call& call) {
   ExportRequest request;

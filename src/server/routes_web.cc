@@ -90,20 +90,7 @@ void Access(Call& call) {
 // The export a body of POST .../export asks for, made into a private
 // directory that is removed at once: what the download would hold.
 void ExportPlan(Call& call) {
-  const Json& body = call.body();
-  ExportRequest request;
-  request.workspace = call.Path("ws");
-  request.selection = StringsField(body, "flows");
-  for (auto group : StringsField(body, "groups")) {
-    if (group.empty() || group.back() != '/') group += '/';
-    request.selection.push_back(group);
-  }
-  request.exclude = StringsField(body, "exclude");
-  request.all = BoolField(body, "all");
-  request.at = StringField(body, "at");
-  if (const std::string deps = StringField(body, "dependencies"); !deps.empty()) {
-    request.dependencies = ParseDependencyPolicy(deps);
-  }
+  ExportRequest request = SelectionExportRequest(call);
   TempDir dir;
   request.directory = dir.path();
   const ExportResult result = ExportPackage(call.repo(), request);
